@@ -1,0 +1,78 @@
+#include "store/sqlite/schema.h"
+
+#include <algorithm>
+
+namespace setpoint::store {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS current(key BLOB PRIMARY KEY, rev INTEGER NOT NULL, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS history(
+  rev INTEGER PRIMARY KEY,
+  ts INTEGER NOT NULL,
+  op INTEGER NOT NULL,
+  prev_rev INTEGER NOT NULL,
+  key BLOB NOT NULL,
+  value BLOB,
+  prev_value BLOB);
+INSERT OR IGNORE INTO meta(name, value) VALUES ('schema_version', 1), ('revision', 0), ('compacted', 0);
+)sql";
+
+}  // namespace
+
+Status PrepareWriter(SqliteConnection& conn) {
+  auto mode = conn.query_text("PRAGMA journal_mode=WAL");
+  if (!mode) return mode.error();
+  if (*mode != "wal") return Status::Internal("sqlite: cannot use WAL journal mode (got '" + *mode + "')");
+  // Checkpoints run off the write path (see SqliteStore's maintenance thread).
+  if (auto st = conn.exec("PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-65536;"); !st.ok()) return st;
+  if (auto st = conn.exec(kSchema); !st.ok()) return st;
+  auto version = conn.query_int("SELECT value FROM meta WHERE name = 'schema_version'");
+  if (!version) return version.error();
+  if (version->value_or(0) != 1) {
+    return Status::Internal("sqlite: unsupported schema version " + std::to_string(version->value_or(0)));
+  }
+  return Status::Ok();
+}
+
+Result<SqliteState> LoadState(SqliteConnection& conn, bool with_keys) {
+  SqliteState state;
+  auto meta_rev = conn.query_int("SELECT value FROM meta WHERE name = 'revision'");
+  auto meta_compacted = conn.query_int("SELECT value FROM meta WHERE name = 'compacted'");
+  auto max_history = conn.query_int("SELECT max(rev) FROM history");
+  auto min_history = conn.query_int("SELECT min(rev) FROM history");
+  auto max_current = conn.query_int("SELECT max(rev) FROM current");
+  auto last_ts = conn.query_int("SELECT ts FROM history ORDER BY rev DESC LIMIT 1");
+  for (const auto* r : {&meta_rev, &meta_compacted, &max_history, &min_history, &max_current, &last_ts}) {
+    if (!*r) return Err(r->error());
+  }
+  // The high-water mark is written with every batch; the max() terms only guard against a file
+  // written by something else.
+  state.revision = std::max({meta_rev->value_or(0), max_history->value_or(0), max_current->value_or(0)});
+  state.compacted = std::clamp<Revision>(meta_compacted->value_or(0), 0, state.revision);
+  state.purged = min_history->has_value() ? **min_history - 1 : state.revision;
+  // Everything after `compacted` must still be in history; if not, admit what is gone.
+  if (state.purged > state.compacted) {
+    state.compacted = state.purged;
+    auto stmt = conn.prepare("UPDATE meta SET value = ?1 WHERE name = 'compacted'");
+    if (!stmt) return Err(stmt.error());
+    StatementScope scope(*stmt);
+    sqlite3_bind_int64(*stmt, 1, state.compacted);
+    if (sqlite3_step(*stmt) != SQLITE_DONE) return Err(conn.error("repair compacted revision"));
+  }
+  state.last_ts_millis = last_ts->value_or(0);
+  if (with_keys) {
+    auto stmt = conn.prepare("SELECT key, rev FROM current");
+    if (!stmt) return Err(stmt.error());
+    StatementScope scope(*stmt);
+    int rc;
+    while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+      state.keys.emplace(ColumnBytes(*stmt, 0), sqlite3_column_int64(*stmt, 1));
+    }
+    if (rc != SQLITE_DONE) return Err(conn.error("load current keys"));
+  }
+  return state;
+}
+
+}  // namespace setpoint::store

@@ -1,0 +1,39 @@
+// The sqlite store's tables and the state recovered from them at open.
+//
+//   meta(name TEXT PRIMARY KEY, value INTEGER)   'revision' (high-water mark), 'compacted',
+//                                                 'schema_version'
+//   current(key BLOB PRIMARY KEY, rev, value)      the newest value of every live key
+//   history(rev INTEGER PRIMARY KEY, ts, op, prev_rev, key, value, prev_value)
+//                                                 one row per write; op 0 create, 1 update,
+//                                                 2 delete; a delete's value is the deleted value
+//
+// See docs/design/store.md for the invariants. Stateless functions; the caller owns the connection.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+#include "setpoint/common/status.h"
+#include "setpoint/store/store.h"
+#include "store/sqlite/connection.h"
+
+namespace setpoint::store {
+
+enum class HistoryOp : int { kCreate = 0, kUpdate = 1, kDelete = 2 };
+
+struct SqliteState {
+  Revision revision = 0;   // newest revision ever assigned (never reused)
+  Revision compacted = 0;  // list/watch accept revisions >= this
+  Revision purged = 0;     // history rows <= this are physically gone (purged <= compacted)
+  std::int64_t last_ts_millis = 0;                  // commit time of the newest history row
+  std::unordered_map<std::string, Revision> keys;  // current key -> mod revision
+};
+
+// Puts a writer connection in WAL mode with automatic checkpoints off and creates the tables.
+Status PrepareWriter(SqliteConnection& conn);
+
+// Reads the state a writer resumes from; `with_keys` also loads every current key.
+Result<SqliteState> LoadState(SqliteConnection& conn, bool with_keys);
+
+}  // namespace setpoint::store

@@ -1,0 +1,360 @@
+// What only the sqlite backend promises: durability across reopen, the revision high-water mark,
+// bounded history on disk, WAL mode, group commit, and clean errors for bad files.
+#include "store/sqlite/sqlite_store.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "store/sqlite/group_committer.h"
+#include "store_test_util.h"
+
+namespace setpoint::store {
+namespace {
+
+using testing::Consecutive;
+using testing::RecordingSink;
+using testing::Str;
+using testing::TempDir;
+using testing::WaitUntil;
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  SqliteStoreOptions options() const {
+    SqliteStoreOptions o;
+    o.path = path_;
+    o.maintenance_interval = std::chrono::milliseconds(5);
+    return o;
+  }
+  StorePtr open(const SqliteStoreOptions& o) {
+    auto s = OpenSqliteStore(o);
+    EXPECT_TRUE(s.has_value()) << (s ? "" : s.error().message());
+    return s ? std::move(*s) : nullptr;
+  }
+  StorePtr open() { return open(options()); }
+
+  // Runs a query on a separate connection, as another process would see the file.
+  std::int64_t query_int(const std::string& sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    std::int64_t out = -1;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+      out = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return out;
+  }
+
+  TempDir dir_;
+  std::string path_ = dir_.path() + "/store.db";
+};
+
+TEST_F(SqliteStoreTest, ReopenKeepsDataAndRevision) {
+  {
+    auto s = open();
+    ASSERT_TRUE(s->create("/a", MakeBytes("1")));
+    ASSERT_TRUE(s->create("/b", MakeBytes("2")));
+    ASSERT_TRUE(s->update("/a", MakeBytes("3"), 1));
+  }
+  auto s = open();
+  EXPECT_EQ(s->current_revision(), 3);
+  auto a = s->get("/a");
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(Str(a->value), "3");
+  EXPECT_EQ(a->revision, 3);
+  // The writer's key map was reloaded: preconditions still hold.
+  EXPECT_EQ(s->create("/b", MakeBytes("x")).error().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(s->update("/a", MakeBytes("x"), 1).error().code(), StatusCode::kConflict);
+  EXPECT_EQ(*s->create("/c", MakeBytes("4")), 4);
+  // History survived too: an old list and a watch from the start still work.
+  auto old = s->list("", 1);
+  ASSERT_TRUE(old.has_value());
+  ASSERT_EQ(old->items.size(), 1u);
+  EXPECT_EQ(Str(old->items[0].value), "1");
+  RecordingSink sink;
+  auto w = s->watch(0, sink);
+  ASSERT_TRUE(w.has_value());
+  ASSERT_TRUE(sink.wait_for_revision(4));
+  EXPECT_TRUE(Consecutive(sink.events(), 0, 4));
+}
+
+TEST_F(SqliteStoreTest, DeletingTheNewestKeyNeverLetsARevisionBeReused) {
+  Revision deleted = 0;
+  {
+    auto s = open();
+    ASSERT_TRUE(s->create("/a", MakeBytes("1")));
+    ASSERT_TRUE(s->create("/b", MakeBytes("2")));
+    auto d = s->remove("/b", 0);
+    ASSERT_TRUE(d.has_value());
+    deleted = *d;
+    ASSERT_TRUE(s->compact(deleted).ok());  // history no longer shows revision 3 either
+  }
+  // Even with history gone entirely, the high-water mark in meta holds.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "DELETE FROM history", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto s = open();
+  EXPECT_EQ(s->current_revision(), deleted);
+  auto r = s->create("/c", MakeBytes("3"));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(*r, deleted + 1);
+}
+
+TEST_F(SqliteStoreTest, HistoryOnDiskIsBoundedByCount) {
+  auto o = options();
+  o.history_max_events = 50;
+  auto s = open(o);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 100; ++i) ASSERT_TRUE(s->create("/k/" + std::to_string(t) + "/" + std::to_string(i), MakeBytes("v")));
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(s->current_revision(), 400);
+  EXPECT_GE(s->compacted_revision(), 350);
+  // Compacted rows are deleted in steps by the writer; wait for it to catch up.
+  ASSERT_TRUE(WaitUntil([&] { return query_int("SELECT count(*) FROM history") <= 50; }));
+  EXPECT_EQ(query_int("SELECT min(rev) FROM history"), s->compacted_revision() + 1);
+  EXPECT_EQ(s->list("", s->compacted_revision() - 1).error().code(), StatusCode::kExpired);
+  auto l = s->list("", s->compacted_revision());
+  ASSERT_TRUE(l.has_value());
+  EXPECT_EQ(static_cast<Revision>(l->items.size()), s->compacted_revision());
+}
+
+TEST_F(SqliteStoreTest, HistoryIsBoundedByAgeWithAnInjectedClock) {
+  auto now = std::make_shared<std::atomic<std::int64_t>>(1'700'000'000'000);
+  auto o = options();
+  o.history_max_age = std::chrono::seconds(600);
+  o.clock = [now] { return std::chrono::system_clock::time_point(std::chrono::milliseconds(now->load())); };
+  auto s = open(o);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(s->create("/old/" + std::to_string(i), MakeBytes("v")));
+  now->fetch_add(300'000);  // 5 minutes later: nothing is old enough yet
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(s->create("/new/" + std::to_string(i), MakeBytes("v")));
+  now->fetch_add(400'000);  // 11.7 minutes after the first batch, 6.7 after the second
+  ASSERT_TRUE(WaitUntil([&] { return s->compacted_revision() == 10; }));
+  EXPECT_EQ(s->list("", 9).error().code(), StatusCode::kExpired);
+  EXPECT_TRUE(s->list("", 10).has_value());
+  now->fetch_add(600'000);
+  ASSERT_TRUE(WaitUntil([&] { return s->compacted_revision() == 15; }));
+  ASSERT_TRUE(WaitUntil([&] { return query_int("SELECT count(*) FROM history") == 0; }));
+}
+
+TEST_F(SqliteStoreTest, UsesWalModeAndCheckpointsAtClose) {
+  {
+    auto s = open();
+    ASSERT_TRUE(s->create("/a", MakeBytes(std::string(100000, 'x'))));
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    EXPECT_TRUE(std::filesystem::exists(path_ + "-wal"));
+  }
+  // close() checkpointed: the WAL is empty or gone, and the data is in the main file.
+  std::error_code ec;
+  auto wal_size = std::filesystem::file_size(path_ + "-wal", ec);
+  EXPECT_TRUE(ec || wal_size == 0) << wal_size;
+  EXPECT_EQ(query_int("SELECT length(value) FROM current"), 100000);
+}
+
+TEST_F(SqliteStoreTest, ConcurrentWritersShareCommits) {
+  auto s = open();
+  constexpr int kThreads = 32;
+  constexpr int kEach = 25;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) ASSERT_TRUE(s->create("/c/" + std::to_string(t) + "/" + std::to_string(i), MakeBytes("v")));
+    });
+  }
+  for (auto& t : threads) t.join();
+  auto stats = s->commit_stats();
+  EXPECT_EQ(stats.writes, static_cast<std::uint64_t>(kThreads * kEach));
+  EXPECT_LT(stats.commits, stats.writes);
+  std::uint64_t bucketed = 0;
+  for (auto b : stats.commit_micros_buckets) bucketed += b;
+  EXPECT_LE(bucketed, stats.commits);
+  EXPECT_GT(stats.commit_micros_sum, 0u);
+}
+
+// Requests submitted together share one transaction; each sees the ones before it.
+TEST_F(SqliteStoreTest, PreconditionsHoldWithinOneBatch) {
+  auto committer = GroupCommitter::Open(path_, {});
+  ASSERT_TRUE(committer.has_value()) << committer.error().message();
+  std::vector<std::pair<Revision, std::size_t>> published;
+  (*committer)->start([&](Revision last, EventBatch events) { published.emplace_back(last, events->size()); });
+  using Op = WriteRequest::Op;
+  struct Spec {
+    Op op;
+    Revision expected;
+    const char* value;
+  };
+  const Spec specs[] = {
+      {Op::kCreate, 0, "v1"},  // 1
+      {Op::kCreate, 0, "v2"},  // AlreadyExists
+      {Op::kUpdate, 1, "v3"},  // 2: sees the create's revision
+      {Op::kUpdate, 1, "v4"},  // Conflict
+      {Op::kRemove, 2, ""},    // 3
+      {Op::kUpdate, 0, "v5"},  // NotFound
+      {Op::kCreate, 0, "v6"},  // 4
+  };
+  std::vector<std::unique_ptr<WriteRequest>> requests;
+  std::vector<WriteRequest*> ptrs;
+  for (const Spec& sp : specs) {
+    auto r = std::make_unique<WriteRequest>();
+    r->op = sp.op;
+    r->key = "/k";
+    r->value = MakeBytes(sp.value);
+    r->expected = sp.expected;
+    ptrs.push_back(r.get());
+    requests.push_back(std::move(r));
+  }
+  (*committer)->submit(ptrs);
+  EXPECT_EQ(requests[0]->result.value_or(-1), 1);
+  EXPECT_EQ(requests[1]->result.error().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(requests[2]->result.value_or(-1), 2);
+  EXPECT_EQ(requests[3]->result.error().code(), StatusCode::kConflict);
+  EXPECT_EQ(requests[4]->result.value_or(-1), 3);
+  EXPECT_EQ(requests[5]->result.error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(requests[6]->result.value_or(-1), 4);
+  auto stats = (*committer)->stats();
+  EXPECT_EQ(stats.commits, 1u);
+  EXPECT_EQ(stats.writes, 4u);
+  (*committer)->stop();
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0], std::make_pair(Revision{4}, std::size_t{4}));
+  EXPECT_EQ((*committer)->write(Op::kCreate, "/x", MakeBytes("v"), 0).error().code(), StatusCode::kUnavailable);
+  ASSERT_TRUE((*committer)->close_database().ok());
+  EXPECT_EQ(query_int("SELECT rev FROM current WHERE key = CAST('/k' AS BLOB)"), 4);
+  EXPECT_EQ(query_int("SELECT value FROM meta WHERE name = 'revision'"), 4);
+}
+
+TEST_F(SqliteStoreTest, WatchReadsHistoryFromDiskAfterReopen) {
+  {
+    auto s = open();
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(s->create("/k" + std::to_string(i), MakeBytes("v" + std::to_string(i))));
+    ASSERT_TRUE(s->remove("/k3", 0));
+  }
+  auto s = open();
+  RecordingSink sink;
+  auto w = s->watch(5, sink);
+  ASSERT_TRUE(w.has_value());
+  ASSERT_TRUE(sink.wait_for_revision(21));
+  ASSERT_TRUE(s->create("/live", MakeBytes("x")));
+  ASSERT_TRUE(sink.wait_for_revision(22));
+  auto events = sink.events();
+  EXPECT_TRUE(Consecutive(events, 5, 22));
+  EXPECT_EQ(events[0].key, "/k5");
+  EXPECT_EQ(Str(events[0].value), "v5");
+  EXPECT_EQ(events[15].type, EventType::kDelete);
+  EXPECT_EQ(Str(events[15].value), "v3");
+}
+
+TEST_F(SqliteStoreTest, BadPathsGiveCleanErrors) {
+  SqliteStoreOptions o;
+  o.path = "";
+  EXPECT_EQ(OpenSqliteStore(o).error().code(), StatusCode::kInvalid);
+  o.path = dir_.path() + "/no/such/dir/store.db";
+  auto missing_dir = OpenSqliteStore(o);
+  ASSERT_FALSE(missing_dir.has_value());
+  EXPECT_EQ(missing_dir.error().code(), StatusCode::kInternal);
+  o.path = dir_.path();  // a directory
+  auto directory = OpenSqliteStore(o);
+  ASSERT_FALSE(directory.has_value());
+  EXPECT_EQ(directory.error().code(), StatusCode::kInternal);
+}
+
+TEST_F(SqliteStoreTest, CorruptFileGivesCleanError) {
+  {
+    std::ofstream f(path_, std::ios::binary);
+    for (int i = 0; i < 1000; ++i) f << "this is not a database, just some text\n";
+  }
+  auto s = OpenSqliteStore(options());
+  ASSERT_FALSE(s.has_value());
+  EXPECT_EQ(s.error().code(), StatusCode::kInternal);
+  EXPECT_NE(s.error().message().find("not a database"), std::string::npos) << s.error().message();
+}
+
+TEST_F(SqliteStoreTest, ForeignDatabaseGivesCleanError) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE history(x TEXT)", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto s = OpenSqliteStore(options());
+  ASSERT_FALSE(s.has_value());
+  EXPECT_EQ(s.error().code(), StatusCode::kInternal);
+}
+
+TEST_F(SqliteStoreTest, SecondOpenOfTheSameFileIsRefused) {
+  auto first = open();
+  auto second = OpenSqliteStore(options());
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().code(), StatusCode::kUnavailable);
+  first.reset();
+  EXPECT_NE(open(), nullptr);
+}
+
+// A child process acknowledges writes and is killed with SIGKILL; every acknowledged write is
+// there when the parent opens the file.
+TEST_F(SqliteStoreTest, AcknowledgedWritesSurviveSigkill) {
+  int acks[2];
+  ASSERT_EQ(::pipe(acks), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(acks[0]);
+    auto s = OpenSqliteStore(options());
+    if (!s) ::_exit(2);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0;; ++i) {
+          auto r = (*s)->create("/k/" + std::to_string(t) + "/" + std::to_string(i), MakeBytes("v"));
+          if (!r) ::_exit(3);
+          Revision rev = *r;
+          if (::write(acks[1], &rev, sizeof rev) != sizeof rev) ::_exit(4);
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    ::_exit(0);
+  }
+  ::close(acks[1]);
+  std::vector<Revision> acked;
+  Revision rev = 0;
+  while (acked.size() < 300 && ::read(acks[0], &rev, sizeof rev) == sizeof rev) acked.push_back(rev);
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  while (::read(acks[0], &rev, sizeof rev) == sizeof rev) acked.push_back(rev);
+  ::close(acks[0]);
+  ASSERT_GE(acked.size(), 300u);
+  auto s = open();
+  Revision newest = *std::max_element(acked.begin(), acked.end());
+  EXPECT_GE(s->current_revision(), newest);
+  auto l = s->list("", newest);
+  ASSERT_TRUE(l.has_value());
+  EXPECT_GE(l->items.size(), acked.size());
+  EXPECT_GE(s->list("", 0)->items.size(), acked.size());
+}
+
+}  // namespace
+}  // namespace setpoint::store
