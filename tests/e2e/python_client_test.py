@@ -1,0 +1,407 @@
+"""The Debian python3-kubernetes client (22.6) against setpoint: CRUD through the dynamic client,
+list-then-watch without gaps or repeats (also across a graceful restart and a crash), 410 on a
+compacted resourceVersion, pagination, the error codes, and the WatchList protocol.
+"""
+
+import json
+import os
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+from kubernetes import client, config, dynamic, watch
+from kubernetes.client.rest import ApiException
+from kubernetes.dynamic.exceptions import ConflictError, NotFoundError, UnprocessibleEntityError
+
+import harness
+from harness import Server, ServerTestCase, create_namespace, install_crd, wait_until, widget
+
+GROUP, VERSION, PLURAL = "example.com", "v1", "widgets"
+MERGE = "application/merge-patch+json"
+
+
+def rv(obj):
+    return int(obj["metadata"]["resourceVersion"])
+
+
+class ClientFixture:
+    """A started server with the Widget CRD, a namespace and python clients bound to it."""
+
+    def __init__(self, name, namespace, extra_args=()):
+        self.server = Server(name, extra_args=extra_args).start()
+        self.namespace = namespace
+        install_crd(self.server.api)
+        create_namespace(self.server.api, namespace)
+        self.connect()
+
+    def connect(self):
+        self.api_client = config.new_client_from_config(config_file=self.server.kubeconfig)
+        self.custom = client.CustomObjectsApi(self.api_client)
+        self.dyn = dynamic.DynamicClient(
+            self.api_client, cache_file=os.path.join(self.server.workdir, "discovery.json"))
+        self.widgets = self.dyn.resources.get(api_version=f"{GROUP}/{VERSION}", kind="Widget")
+
+    # Writes through CustomObjectsApi; each returns the object dict the server answered with.
+    def create(self, name, **kw):
+        return self.custom.create_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, PLURAL, widget(name, self.namespace, **kw))
+
+    def patch_size(self, name, size):
+        return self.custom.patch_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, PLURAL, name, {"spec": {"size": size}})
+
+    def delete(self, name):
+        return self.custom.delete_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)
+
+    def list(self, **kw):
+        return self.custom.list_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, **kw)
+
+    def stop(self):
+        rc = self.server.stop()
+        self.server.cleanup()
+        if rc != 0:
+            raise AssertionError(f"server exited {rc} on SIGTERM")
+
+
+class EventRecorder:
+    """Write helpers that also record the watch event each write must produce, in order."""
+
+    def __init__(self, fixture, label):
+        self.fx = fixture
+        self.labels = {"suite": label}
+        self.expected = []  # (type, name, rv or None when the exact RV is not known)
+
+    def create(self, name, size=1):
+        obj = self.fx.create(name, size=size, labels=self.labels)
+        self.expected.append(("ADDED", name, rv(obj)))
+        return obj
+
+    def patch(self, name, size):
+        obj = self.fx.patch_size(name, size)
+        self.expected.append(("MODIFIED", name, rv(obj)))
+        return obj
+
+    def delete(self, name):
+        resp = self.fx.delete(name)
+        # Upstream answers an immediate delete with the object at its deletion revision, or a Status.
+        exact = rv(resp) if resp.get("kind") == "Widget" else None
+        self.expected.append(("DELETED", name, exact))
+
+
+def watch_events(fx, label, resource_version, until, timeout=30, on_first=None):
+    """Watches with kubernetes.watch.Watch from resource_version until until(events) holds.
+
+    Returns the (type, name, rv) events seen; stops early when the server ends the watch.
+    """
+    w = watch.Watch()
+    events = []
+    stream = w.stream(fx.custom.list_namespaced_custom_object, GROUP, VERSION, fx.namespace, PLURAL,
+                      label_selector=f"suite={label}", resource_version=str(resource_version),
+                      timeout_seconds=timeout, _request_timeout=timeout + 5)
+    for event in stream:
+        obj = event["raw_object"]
+        events.append((event["type"], obj["metadata"]["name"], rv(obj)))
+        if len(events) == 1 and on_first:
+            on_first()
+        if until(events):
+            w.stop()
+            break
+    return events
+
+
+def count(n):
+    return lambda events: len(events) >= n
+
+
+class WatchAssertions:
+    def assertEventsMatch(self, events, expected):
+        """Same events in the same order; an expected RV of None is only checked for order."""
+        self.assertEqual([(t, n) for t, n, _ in events], [(t, n) for t, n, _ in expected],
+                         f"events {events}\nexpected {expected}")
+        for (t, n, got), (_, _, want) in zip(events, expected):
+            if want is not None:
+                self.assertEqual(got, want, f"{t} {n}: {events}")
+        rvs = [r for _, _, r in events]
+        self.assertEqual(rvs, sorted(set(rvs)), f"RVs not strictly increasing: {events}")
+
+
+class PythonClientTest(ServerTestCase, WatchAssertions):
+    @classmethod
+    def setUpClass(cls):
+        cls.fx = ClientFixture("python", "py")
+        cls.server = cls.fx.server
+        cls.ns = cls.fx.namespace
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fx.stop()
+
+    def test_dynamic_client_crud(self):
+        widgets = self.fx.widgets
+        created = widgets.create(body=widget("crud", self.ns, 2, "red", {"suite": "crud"}), namespace=self.ns)
+        self.assertEqual(created.metadata.name, "crud")
+        self.assertEqual(created.metadata.generation, 1)
+        self.assertTrue(created.metadata.uid)
+        self.assertTrue(created.metadata.creationTimestamp)
+
+        got = widgets.get(name="crud", namespace=self.ns)
+        self.assertEqual(got.spec.size, 2)
+        listed = widgets.get(namespace=self.ns, label_selector="suite=crud")
+        self.assertEqual(listed.kind, "WidgetList")
+        self.assertEqual([i.metadata.name for i in listed.items], ["crud"])
+
+        body = got.to_dict()
+        body["spec"]["size"] = 4
+        replaced = widgets.replace(body=body, namespace=self.ns)
+        self.assertEqual(replaced.spec.size, 4)
+        self.assertEqual(replaced.metadata.generation, 2)
+        self.assertGreater(int(replaced.metadata.resourceVersion), int(got.metadata.resourceVersion))
+
+        patched = widgets.patch(name="crud", namespace=self.ns, body={"spec": {"color": "blue"}},
+                                content_type=MERGE)
+        self.assertEqual((patched.spec.size, patched.spec.color), (4, "blue"))
+
+        status = widgets.status.patch(name="crud", namespace=self.ns,
+                                      body={"status": {"replicas": 3}}, content_type=MERGE)
+        self.assertEqual(status.status.replicas, 3)
+        self.assertEqual(status.metadata.generation, 3)
+
+        widgets.delete(name="crud", namespace=self.ns)
+        with self.assertRaises(NotFoundError):
+            widgets.get(name="crud", namespace=self.ns)
+
+    def test_missing_is_404(self):
+        with self.assertRaises(NotFoundError) as cm:
+            self.fx.widgets.get(name="nope", namespace=self.ns)
+        self.assertEqual(cm.exception.status, 404)
+        status = json.loads(cm.exception.body)
+        self.assertEqual((status["kind"], status["reason"], status["code"]), ("Status", "NotFound", 404))
+        self.assertEqual(status["details"]["name"], "nope")
+        self.assertIn('widgets.example.com "nope" not found', status["message"])
+
+    def test_invalid_is_422(self):
+        with self.assertRaises(UnprocessibleEntityError) as cm:
+            self.fx.widgets.create(body=widget("invalid", self.ns, size=100), namespace=self.ns)
+        status = json.loads(cm.exception.body)
+        self.assertEqual((status["reason"], status["code"]), ("Invalid", 422))
+        fields = [c.get("field") for c in status["details"]["causes"]]
+        self.assertIn("spec.size", fields, status)
+
+    def test_stale_update_is_409(self):
+        self.fx.widgets.create(body=widget("stale", self.ns), namespace=self.ns)
+        first = self.fx.widgets.get(name="stale", namespace=self.ns).to_dict()
+        second = json.loads(json.dumps(first))
+        first["spec"]["size"] = 3
+        self.fx.widgets.replace(body=first, namespace=self.ns)
+        second["spec"]["size"] = 4
+        with self.assertRaises(ConflictError) as cm:
+            self.fx.widgets.replace(body=second, namespace=self.ns)
+        status = json.loads(cm.exception.body)
+        self.assertEqual((status["reason"], status["code"]), ("Conflict", 409))
+        self.assertIn("the object has been modified", status["message"])
+        self.assertEqual(self.fx.widgets.get(name="stale", namespace=self.ns).spec.size, 3)
+
+    def test_list_then_watch_no_gaps_no_repeats(self):
+        rec = EventRecorder(self.fx, "watch")
+        rec.create("w-0")
+        listing = self.fx.list(label_selector="suite=watch")
+        self.assertEqual([i["metadata"]["name"] for i in listing["items"]], ["w-0"])
+        list_rv = listing["metadata"]["resourceVersion"]
+        # Writes between the list and the watch.
+        rec.create("w-a")
+        rec.patch("w-a", 2)
+        rec.create("w-b")
+        # Writes while the watch is open (started once the first event is delivered); the
+        # watch ends at the ADDED of w-end, the writer's last write.
+        errors = []
+
+        def writer():
+            try:
+                for i in range(5):
+                    rec.patch("w-b", i + 2)
+                rec.delete("w-a")
+                rec.create("w-c")
+                rec.patch("w-0", 9)
+                rec.create("w-end")
+            except Exception as e:
+                errors.append(e)
+
+        thread = threading.Thread(target=writer)
+        events = watch_events(self.fx, "watch", list_rv, on_first=thread.start,
+                              until=lambda ev: ev[-1][:2] == ("ADDED", "w-end"))
+        thread.join(30)
+        self.assertFalse(errors, errors)
+        self.assertEventsMatch(events, rec.expected[1:])
+        # Nothing repeated later: the next event after a fresh write is that write.
+        rec.create("w-sentinel")
+        more = watch_events(self.fx, "watch", events[-1][2], until=count(1))
+        self.assertEventsMatch(more, rec.expected[-1:])
+
+    def test_paginated_list_returns_every_object_once(self):
+        names = [f"page-{i:02d}" for i in range(23)]
+        for name in names:
+            self.fx.create(name, labels={"suite": "page"})
+        seen, token, pages, list_rvs = [], None, 0, set()
+        while True:
+            page = self.fx.widgets.get(namespace=self.ns, label_selector="suite=page", limit=5, _continue=token)
+            pages += 1
+            self.assertLessEqual(len(page.items), 5)
+            seen += [i.metadata.name for i in page.items]
+            list_rvs.add(page.metadata.resourceVersion)
+            token = page.metadata["continue"]
+            if not token:
+                break
+            self.assertLess(pages, 30, "pagination does not terminate")
+        self.assertEqual(sorted(seen), names, "pages must hold every object exactly once")
+        self.assertGreaterEqual(pages, 5)
+        self.assertEqual(len(list_rvs), 1, f"every page reports the snapshot RV: {list_rvs}")
+
+    def test_paginated_list_is_a_snapshot(self):
+        names = [f"snap-{i}" for i in range(6)]
+        for name in names:
+            self.fx.create(name, labels={"suite": "snap"})
+        first = self.fx.list(label_selector="suite=snap", limit=2)
+        seen = [i["metadata"]["name"] for i in first["items"]]
+        # Written after the first page: a continued list is served at the first page's RV.
+        self.fx.create("snap-zz", labels={"suite": "snap"})
+        self.fx.delete("snap-5")
+        token = first["metadata"]["continue"]
+        while token:
+            page = self.fx.list(label_selector="suite=snap", limit=2, _continue=token)
+            self.assertEqual(page["metadata"]["resourceVersion"], first["metadata"]["resourceVersion"])
+            seen += [i["metadata"]["name"] for i in page["items"]]
+            token = page["metadata"].get("continue")
+        self.assertEqual(seen, names)
+
+    def test_watchlist_ends_initial_events_with_a_bookmark(self):
+        names = ["wl-a", "wl-b", "wl-c"]
+        rvs = [rv(self.fx.create(n, labels={"suite": "watchlist"})) for n in names]
+        query = urllib.parse.urlencode({
+            "watch": "1", "sendInitialEvents": "true", "resourceVersionMatch": "NotOlderThan",
+            "allowWatchBookmarks": "true", "resourceVersion": "", "labelSelector": "suite=watchlist"})
+        url = (f"http://127.0.0.1:{self.server.port}/apis/{GROUP}/{VERSION}/namespaces/{self.ns}/"
+               f"{PLURAL}?{query}")
+        request = urllib.request.Request(url, headers={"Accept": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            self.assertEqual(resp.status, 200)
+            initial = []
+            while True:
+                line = resp.readline()
+                self.assertTrue(line, f"stream ended before the initial-events-end bookmark: {initial}")
+                event = json.loads(line)
+                if event["type"] == "BOOKMARK":
+                    meta = event["object"]["metadata"]
+                    if meta.get("annotations", {}).get("k8s.io/initial-events-end") == "true":
+                        bookmark = event
+                        break
+                    continue
+                initial.append(event)
+            self.assertEqual(sorted((e["type"], e["object"]["metadata"]["name"]) for e in initial),
+                             [("ADDED", n) for n in names])
+            self.assertEqual(bookmark["object"]["kind"], "Widget")
+            self.assertGreaterEqual(int(bookmark["object"]["metadata"]["resourceVersion"]), max(rvs))
+            # After the bookmark the stream is an ordinary watch.
+            created = self.fx.create("wl-d", labels={"suite": "watchlist"})
+            while True:
+                line = resp.readline()
+                self.assertTrue(line, "stream ended after the bookmark")
+                event = json.loads(line)
+                if event["type"] != "BOOKMARK":
+                    break
+            self.assertEqual((event["type"], event["object"]["metadata"]["name"], rv(event["object"])),
+                             ("ADDED", "wl-d", rv(created)))
+
+
+class RestartWatchTest(ServerTestCase, WatchAssertions):
+    """A watch resumed from the last RV seen before a restart gets every later event once."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fx = ClientFixture("restart", "restart")
+        cls.server = cls.fx.server
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fx.stop()
+
+    def resume_across(self, label, bring_down):
+        rec = EventRecorder(self.fx, label)
+        list_rv = self.fx.list(label_selector=f"suite={label}")["metadata"]["resourceVersion"]
+        rec.create(f"{label}-a")
+        rec.create(f"{label}-b")
+        seen = watch_events(self.fx, label, list_rv, until=count(2))
+        self.assertEventsMatch(seen, rec.expected)
+        last_seen = seen[-1][2]
+        mark = len(rec.expected)
+        # Written just before the server goes down: acknowledged, so they must survive.
+        rec.patch(f"{label}-a", 5)
+        rec.delete(f"{label}-b")
+        rec.create(f"{label}-c")
+        bring_down()
+        self.fx.server.start()
+        self.fx.connect()
+        rec.patch(f"{label}-c", 7)
+        rec.create(f"{label}-d")
+        expected = rec.expected[mark:]
+        events = watch_events(self.fx, label, last_seen, until=count(len(expected)))
+        self.assertEventsMatch(events, expected)
+        rec.create(f"{label}-sentinel")
+        more = watch_events(self.fx, label, events[-1][2], until=count(1))
+        self.assertEventsMatch(more, rec.expected[-1:])
+
+    def test_watch_resumes_across_graceful_restart(self):
+        def graceful():
+            self.assertEqual(self.fx.server.stop(), 0, "SIGTERM must end the server with exit code 0")
+        self.resume_across("graceful", graceful)
+
+    def test_watch_resumes_across_crash(self):
+        self.resume_across("crash", self.fx.server.kill)
+
+
+class CompactionTest(ServerTestCase):
+    """With --history-max-events 10, a watch from an RV 50 writes back must get 410 Expired."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fx = ClientFixture("compaction", "compact", extra_args=["--history-max-events", "10"])
+        cls.server = cls.fx.server
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fx.stop()
+
+    def test_watch_from_compacted_rv_is_410(self):
+        first = rv(self.fx.create("compacted", size=1, labels={"suite": "compact"}))
+        for i in range(50):
+            self.fx.patch_size("compacted", i % 10 + 1)
+        w = watch.Watch()
+        with self.assertRaises(ApiException) as cm:
+            for event in w.stream(self.fx.custom.list_namespaced_custom_object, GROUP, VERSION,
+                                  self.fx.namespace, PLURAL, resource_version=str(first),
+                                  timeout_seconds=10, _request_timeout=20):
+                self.fail(f"expected 410, got event {event['type']}")
+        self.assertEqual(cm.exception.status, 410)
+        # The raw stream: 200 then an ERROR event, or a 410 Status answer.
+        resp = self.server.api.get(f"/apis/{GROUP}/{VERSION}/namespaces/{self.fx.namespace}/{PLURAL}"
+                                   f"?watch=true&resourceVersion={first}&timeoutSeconds=5")
+        if resp.status == 200:
+            event = json.loads(resp.body.splitlines()[0])
+            self.assertEqual(event["type"], "ERROR", resp)
+            status = event["object"]
+        else:
+            status = resp.json()
+            self.assertEqual(resp.status, 410)
+        self.assertEqual((status["kind"], status["code"], status["reason"]), ("Status", 410, "Expired"))
+
+    def test_watch_from_a_fresh_list_still_works(self):
+        for i in range(20):
+            self.fx.create(f"fresh-{i}", labels={"suite": "fresh"})
+        list_rv = self.fx.list(label_selector="suite=fresh")["metadata"]["resourceVersion"]
+        created = self.fx.create("fresh-last", labels={"suite": "fresh"})
+        events = watch_events(self.fx, "fresh", list_rv, until=count(1))
+        self.assertEqual(events, [("ADDED", "fresh-last", rv(created))])
+
+
+if __name__ == "__main__":
+    harness.main()
