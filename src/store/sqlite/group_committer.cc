@@ -75,6 +75,8 @@ GroupCommitter::~GroupCommitter() { stop(); }
 void GroupCommitter::start(Publish publish) {
   publish_ = std::move(publish);
   writer_ = std::thread([this] { run(); });
+  std::lock_guard<std::mutex> lock(mu_);
+  started_ = true;
 }
 
 int GroupCommitter::WalHook(void* self, sqlite3*, const char*, int pages) {
@@ -87,7 +89,7 @@ int GroupCommitter::WalHook(void* self, sqlite3*, const char*, int pages) {
 void GroupCommitter::submit(std::span<WriteRequest* const> requests) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ || !writer_.joinable()) {
+    if (stopping_ || !started_) {
       for (WriteRequest* r : requests) r->result = Err(StoreClosed());
       return;
     }
@@ -129,10 +131,11 @@ Status GroupCommitter::close_database() {
 void GroupCommitter::maybe_restart_wal() {
   if (wal_pages_.load() < options_.wal_restart_pages) return;
   auto now = std::chrono::steady_clock::now();
-  if (now - last_restart_checkpoint_ < std::chrono::milliseconds(100)) return;
-  last_restart_checkpoint_ = now;
-  // PASSIVE: copies only what the background checkpoints have not; never waits for readers.
-  (void)sqlite3_wal_checkpoint_v2(conn_->db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  if (now - last_restart_checkpoint_ < std::chrono::milliseconds(20)) return;
+  // PASSIVE: copies only what the background checkpoints have not yet; never waits for readers.
+  // SQLITE_BUSY means a background checkpoint is running: try again after the next batch.
+  int rc = sqlite3_wal_checkpoint_v2(conn_->db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  if (rc != SQLITE_BUSY) last_restart_checkpoint_ = now;
 }
 
 CommitStats GroupCommitter::stats() const {
@@ -145,7 +148,7 @@ void GroupCommitter::run() {
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return !queue_.empty() || stopping_ || (purged_ < compacted_ && broken_.ok()); });
+      cv_.wait(lock, [&] { return !queue_.empty() || stopping_ || purge_pending(); });
       if (queue_.empty() && stopping_) return;
       std::size_t n = std::min(queue_.size(), options_.max_batch);
       batch.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
@@ -181,12 +184,15 @@ void GroupCommitter::commit_batch(std::span<WriteRequest* const> batch) {
     }
   }
   if (outcome == Outcome::kFailed) {
+    // A purge that keeps failing (disk full, say) must not spin: retry after the next commit.
+    if (batch.empty()) purge_paused_ = true;
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (!dropped[i]) batch[i]->result = Err(failure);
       batch[i]->done.release();
     }
     return;
   }
+  purge_paused_ = false;
   revision_ = pass.next;
   compacted_ = pass.compact_to;
   purged_ = pass.purge_to;

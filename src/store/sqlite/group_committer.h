@@ -116,6 +116,7 @@ class GroupCommitter {
   void abort_pass(Pass& pass);
   void recover_after_failed_commit(const Pass& pass);
   void maybe_restart_wal();
+  bool purge_pending() const { return purged_ < compacted_ && !purge_paused_ && broken_.ok(); }
   void record_commit(std::chrono::steady_clock::duration took, std::size_t writes);
   static int WalHook(void* self, sqlite3* db, const char* name, int pages);
 
@@ -129,9 +130,10 @@ class GroupCommitter {
   Revision compacted_ = 0;
   Revision purged_ = 0;
   std::int64_t last_ts_ = 0;
-  Status broken_;
+  bool purge_paused_ = false;  // a purge-only transaction failed; wait for the next commit
+  Status broken_;  // set when the in-memory state could not be reconciled with the database
   std::atomic<int> wal_pages_{0};
-  std::chrono::steady_clock::time_point last_restart_checkpoint_{};  // set when the in-memory state could not be reconciled with the database
+  std::chrono::steady_clock::time_point last_restart_checkpoint_{};
 
   std::atomic<Revision> revision_seen_{0};
   std::atomic<Revision> compacted_seen_{0};
@@ -140,6 +142,7 @@ class GroupCommitter {
   std::condition_variable cv_;
   std::deque<WriteRequest*> queue_;  // GUARDED_BY(mu_)
   bool stopping_ = false;            // GUARDED_BY(mu_)
+  bool started_ = false;             // GUARDED_BY(mu_)
 
   mutable std::mutex stats_mu_;
   CommitStats stats_;  // GUARDED_BY(stats_mu_)

@@ -26,7 +26,12 @@ Status PrepareWriter(SqliteConnection& conn) {
   if (!mode) return mode.error();
   if (*mode != "wal") return Status::Internal("sqlite: cannot use WAL journal mode (got '" + *mode + "')");
   // Checkpoints run off the write path (see SqliteStore's maintenance thread).
-  if (auto st = conn.exec("PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-65536;"); !st.ok()) return st;
+  // journal_size_limit: after the WAL starts over, its file is cut back to 64 MiB.
+  if (auto st = conn.exec("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864; "
+                          "PRAGMA cache_size=-65536;");
+      !st.ok()) {
+    return st;
+  }
   if (auto st = conn.exec(kSchema); !st.ok()) return st;
   auto version = conn.query_int("SELECT value FROM meta WHERE name = 'schema_version'");
   if (!version) return version.error();
