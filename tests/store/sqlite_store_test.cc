@@ -245,6 +245,49 @@ TEST_F(SqliteStoreTest, PreconditionsHoldWithinOneBatch) {
   EXPECT_EQ(query_int("SELECT value FROM meta WHERE name = 'revision'"), 4);
 }
 
+// A statement error of one request (here: a value over the length limit) drops that request;
+// the rest of the batch is replayed and commits with consecutive revisions.
+TEST_F(SqliteStoreTest, AFailingWriteDoesNotFailItsBatch) {
+  GroupCommitterOptions o;
+  o.max_value_bytes = 1000;
+  auto committer = GroupCommitter::Open(path_, o);
+  ASSERT_TRUE(committer.has_value()) << committer.error().message();
+  std::vector<Revision> published;
+  (*committer)->start([&](Revision, EventBatch events) {
+    for (const Event& e : *events) published.push_back(e.revision);
+  });
+  using Op = WriteRequest::Op;
+  WriteRequest a, big, c, update_a;
+  a.op = big.op = c.op = Op::kCreate;
+  a.key = "/a";
+  a.value = MakeBytes("small");
+  big.key = "/big";
+  big.value = MakeBytes(std::string(2000, 'x'));
+  c.key = "/c";
+  c.value = MakeBytes("small");
+  update_a.op = Op::kUpdate;
+  update_a.key = "/a";
+  update_a.value = MakeBytes("again");
+  update_a.expected = 1;
+  WriteRequest* batch[] = {&a, &big, &c, &update_a};
+  (*committer)->submit(batch);
+  EXPECT_EQ(a.result.value_or(-1), 1);
+  ASSERT_FALSE(big.result.has_value());
+  EXPECT_EQ(big.result.error().code(), StatusCode::kInternal);
+  EXPECT_EQ(c.result.value_or(-1), 2);
+  EXPECT_EQ(update_a.result.value_or(-1), 3);
+  EXPECT_EQ((*committer)->stats().commits, 1u);
+  EXPECT_EQ((*committer)->stats().writes, 3u);
+  // The dropped create left no trace in the writer's key map either.
+  EXPECT_EQ((*committer)->write(Op::kCreate, "/big", MakeBytes("fits"), 0).value_or(-1), 4);
+  (*committer)->stop();
+  EXPECT_EQ(published, (std::vector<Revision>{1, 2, 3, 4}));
+  ASSERT_TRUE((*committer)->close_database().ok());
+  EXPECT_EQ(query_int("SELECT count(*) FROM current"), 3);
+  EXPECT_EQ(query_int("SELECT count(*) FROM history"), 4);
+  EXPECT_EQ(query_int("SELECT value FROM meta WHERE name = 'revision'"), 4);
+}
+
 TEST_F(SqliteStoreTest, WatchReadsHistoryFromDiskAfterReopen) {
   {
     auto s = open();

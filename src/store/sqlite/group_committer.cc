@@ -68,6 +68,7 @@ GroupCommitter::GroupCommitter(std::unique_ptr<SqliteConnection> conn, SqliteSta
       revision_seen_(state.revision),
       compacted_seen_(state.compacted) {
   sqlite3_wal_hook(conn_->db(), &GroupCommitter::WalHook, this);
+  if (options_.max_value_bytes > 0) sqlite3_limit(conn_->db(), SQLITE_LIMIT_LENGTH, options_.max_value_bytes);
 }
 
 GroupCommitter::~GroupCommitter() { stop(); }
@@ -273,6 +274,19 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
     return stmt ? *stmt : nullptr;
   };
   auto missing = [&](const char* sql) { return StepError{conn_->error(std::string("prepare ") + sql), false}; };
+  // A value over SQLite's length limit fails at bind time; report it like a statement error.
+  int bind_rc = SQLITE_OK;
+  auto bind = [&](sqlite3_stmt* stmt, int index, std::string_view bytes) {
+    int rc = BindBlob(stmt, index, bytes);
+    if (bind_rc == SQLITE_OK) bind_rc = rc;
+  };
+  auto checked_step = [&](sqlite3_stmt* stmt, const char* what) -> std::optional<StepError> {
+    if (bind_rc != SQLITE_OK) {
+      return StepError{Status::Internal(std::string("sqlite: ") + what + ": " + sqlite3_errstr(bind_rc)),
+                       IsLocalError(bind_rc)};
+    }
+    return step(stmt, what);
+  };
 
   if (r.op == WriteRequest::Op::kCompact) {
     pass.compact_to = std::max(pass.compact_to, std::min(r.expected, pass.next));
@@ -304,18 +318,18 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
       sqlite3_stmt* cur = prepared(kInsertCurrent);
       if (cur == nullptr) return missing(kInsertCurrent);
       StatementScope cur_scope(cur);
-      BindBlob(cur, 1, r.key);
+      bind(cur, 1, r.key);
       sqlite3_bind_int64(cur, 2, rev);
-      BindBlob(cur, 3, *value);
-      if (auto err = step(cur, "insert current")) return err;
+      bind(cur, 3, *value);
+      if (auto err = checked_step(cur, "insert current")) return err;
       sqlite3_stmt* hist = prepared(kInsertCreate);
       if (hist == nullptr) return missing(kInsertCreate);
       StatementScope hist_scope(hist);
       sqlite3_bind_int64(hist, 1, rev);
       sqlite3_bind_int64(hist, 2, pass.ts);
-      BindBlob(hist, 3, r.key);
-      BindBlob(hist, 4, *value);
-      if (auto err = step(hist, "insert history")) return err;
+      bind(hist, 3, r.key);
+      bind(hist, 4, *value);
+      if (auto err = checked_step(hist, "insert history")) return err;
       keys_.emplace(r.key, rev);
       break;
     }
@@ -327,9 +341,9 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
         sqlite3_bind_int64(hist, 1, rev);
         sqlite3_bind_int64(hist, 2, pass.ts);
         sqlite3_bind_int64(hist, 3, previous);
-        BindBlob(hist, 4, *value);
-        BindBlob(hist, 5, r.key);
-        if (auto err = step(hist, "insert history")) return err;
+        bind(hist, 4, *value);
+        bind(hist, 5, r.key);
+        if (auto err = checked_step(hist, "insert history")) return err;
         if (sqlite3_changes(conn_->db()) != 1) {
           return StepError{Status::Internal("sqlite: current row missing for " + r.key), true};
         }
@@ -338,9 +352,9 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
       if (cur == nullptr) return missing(kUpdateCurrent);
       StatementScope cur_scope(cur);
       sqlite3_bind_int64(cur, 1, rev);
-      BindBlob(cur, 2, *value);
-      BindBlob(cur, 3, r.key);
-      if (auto err = step(cur, "update current")) return err;
+      bind(cur, 2, *value);
+      bind(cur, 3, r.key);
+      if (auto err = checked_step(cur, "update current")) return err;
       it->second = rev;
       break;
     }
@@ -349,14 +363,15 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
       if (cur == nullptr) return missing(kDeleteCurrent);
       {
         StatementScope cur_scope(cur);
-        BindBlob(cur, 1, r.key);
+        bind(cur, 1, r.key);
+        if (bind_rc != SQLITE_OK) return checked_step(cur, "delete current");
         int rc = sqlite3_step(cur);
         if (rc != SQLITE_ROW) {
           if (rc == SQLITE_DONE) return StepError{Status::Internal("sqlite: current row missing for " + r.key), true};
           return StepError{conn_->error("delete current"), IsLocalError(rc)};
         }
         value = MakeBytes(ColumnBytes(cur, 0));
-        if (auto err = step(cur, "delete current")) return err;
+        if (auto err = checked_step(cur, "delete current")) return err;
       }
       sqlite3_stmt* hist = prepared(kInsertDelete);
       if (hist == nullptr) return missing(kInsertDelete);
@@ -364,9 +379,9 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
       sqlite3_bind_int64(hist, 1, rev);
       sqlite3_bind_int64(hist, 2, pass.ts);
       sqlite3_bind_int64(hist, 3, previous);
-      BindBlob(hist, 4, r.key);
-      BindBlob(hist, 5, *value);
-      if (auto err = step(hist, "insert history")) return err;
+      bind(hist, 4, r.key);
+      bind(hist, 5, *value);
+      if (auto err = checked_step(hist, "insert history")) return err;
       keys_.erase(it);
       break;
     }

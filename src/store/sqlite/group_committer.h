@@ -56,6 +56,9 @@ struct GroupCommitterOptions {
   // When the WAL is this long the writer itself checkpoints between batches, so that the next
   // transaction can start the WAL over (background checkpoints alone cannot under steady load).
   int wal_restart_pages = 16384;
+  // Largest key or value accepted (SQLite's length limit); larger writes fail with kInternal.
+  // 0 keeps SQLite's default (1e9 bytes).
+  int max_value_bytes = 0;
 };
 
 class GroupCommitter {
