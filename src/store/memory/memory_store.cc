@@ -185,9 +185,10 @@ class MemoryStore final : public Store {
 
   void trim_locked() {
     Revision upto = compacted_;
-    if (history_.size() > options_.history_max_events) {
+    if (options_.history_max_events > 0 && history_.size() > options_.history_max_events) {
       upto = revision_ - static_cast<Revision>(options_.history_max_events);
     }
+    if (options_.history_max_age.count() <= 0) return compact_locked(upto);
     TimePoint cutoff = now() - options_.history_max_age;
     for (std::size_t i = static_cast<std::size_t>(upto - compacted_); i < history_.size() && history_[i].at < cutoff;
          ++i) {

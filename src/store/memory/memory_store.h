@@ -16,6 +16,7 @@
 namespace setpoint::store {
 
 struct MemoryStoreOptions {
+  // History is compacted to the tighter of the two bounds; 0 turns a bound off.
   std::chrono::seconds history_max_age{600};
   std::size_t history_max_events = 100000;
   // The clock history ages are measured with; empty means std::chrono::system_clock::now.

@@ -1,6 +1,7 @@
 #include "store/sqlite/group_committer.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "store/backend_support.h"
 
@@ -234,7 +235,9 @@ GroupCommitter::Outcome GroupCommitter::run_pass(std::span<WriteRequest* const> 
   }
   // Retention by count, then one bounded purge step of what is compacted.
   if (options_.history_max_events > 0) {
-    pass.compact_to = std::max(pass.compact_to, pass.next - static_cast<Revision>(options_.history_max_events));
+    auto keep = static_cast<Revision>(
+        std::min<std::size_t>(options_.history_max_events, std::numeric_limits<Revision>::max()));
+    if (pass.next > keep) pass.compact_to = std::max(pass.compact_to, pass.next - keep);
   }
   std::optional<StepError> err;
   if (pass.compact_to > compacted_) err = run_with_int(kSetCompacted, pass.compact_to, "store compacted revision");

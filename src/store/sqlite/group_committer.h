@@ -49,7 +49,7 @@ struct WriteRequest {
 
 struct GroupCommitterOptions {
   std::size_t max_batch = 1024;
-  std::size_t history_max_events = 100000;  // compacts to keep at most this many events
+  std::size_t history_max_events = 100000;  // compacts to keep at most this many events; 0: no bound
   std::function<std::int64_t()> now_millis;  // wall clock for history.ts
   // Called on the writer thread after a commit that left `pages` pages in the WAL.
   std::function<void(int pages)> on_wal_pages;

@@ -322,6 +322,7 @@ void SqliteStore::maintain() {
 // Compacts history older than history_max_age. history.ts never decreases with rev, and every
 // revision after the compacted one has a row, so a binary search over rev finds the cut.
 Status SqliteStore::compact_by_age(SqliteConnection& conn) {
+  if (options_.history_max_age.count() <= 0) return Status::Ok();
   auto now = options_.clock ? options_.clock() : std::chrono::system_clock::now();
   const std::int64_t cutoff = ToMillis(now - options_.history_max_age);
   Revision lo = committer_->compacted();  // known to be cut (or the lower bound)

@@ -23,6 +23,7 @@ namespace setpoint::store {
 
 struct SqliteStoreOptions {
   std::string path;  // the database file; created if missing
+  // History is compacted to the tighter of the two bounds; 0 turns a bound off.
   std::chrono::seconds history_max_age{600};
   std::size_t history_max_events = 100000;
   std::size_t max_batch = 1024;  // most writes committed in one transaction
