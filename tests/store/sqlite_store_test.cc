@@ -13,6 +13,7 @@
 #include <fstream>
 #include <thread>
 
+#include "fault_vfs.h"
 #include "store/sqlite/group_committer.h"
 #include "store_test_util.h"
 
@@ -286,6 +287,41 @@ TEST_F(SqliteStoreTest, AFailingWriteDoesNotFailItsBatch) {
   EXPECT_EQ(query_int("SELECT count(*) FROM current"), 3);
   EXPECT_EQ(query_int("SELECT count(*) FROM history"), 4);
   EXPECT_EQ(query_int("SELECT value FROM meta WHERE name = 'revision'"), 4);
+}
+
+// A COMMIT whose WAL fsync fails fails every write of its batch; the store's revision, key map
+// and watchers stay consistent with the file, and later writes carry on.
+TEST_F(SqliteStoreTest, FailedCommitFailsTheBatchAndKeepsStateConsistent) {
+  testing::FaultVfs vfs;
+  {
+    auto s = open();
+    ASSERT_TRUE(s->create("/a", MakeBytes("1")));
+    RecordingSink sink;
+    auto w = s->watch(0, sink);
+    ASSERT_TRUE(w.has_value());
+    vfs.fail_wal_sync(true);
+    auto failed = s->create("/b", MakeBytes("lost"));
+    auto failed_update = s->update("/a", MakeBytes("lost"), 1);
+    vfs.fail_wal_sync(false);
+    ASSERT_FALSE(failed.has_value());
+    EXPECT_EQ(failed.error().code(), StatusCode::kInternal);
+    ASSERT_FALSE(failed_update.has_value());
+    EXPECT_GE(vfs.failed_syncs(), 1);
+    EXPECT_EQ(s->current_revision(), 1);
+    EXPECT_EQ(s->get("/b").error().code(), StatusCode::kNotFound);
+    EXPECT_EQ(Str(s->get("/a")->value), "1");
+    EXPECT_EQ(s->create("/b", MakeBytes("2")).value_or(-1), 2);
+    EXPECT_EQ(s->update("/a", MakeBytes("3"), 1).value_or(-1), 3);
+    ASSERT_TRUE(sink.wait_for_revision(3));
+    auto events = sink.events();
+    EXPECT_TRUE(Consecutive(events, 0, 3));
+    EXPECT_EQ(Str(events[1].value), "2");
+  }
+  auto s = open();
+  EXPECT_EQ(s->current_revision(), 3);
+  EXPECT_EQ(Str(s->get("/b")->value), "2");
+  EXPECT_EQ(Str(s->get("/a")->value), "3");
+  EXPECT_EQ(s->list("", 0)->items.size(), 2u);
 }
 
 TEST_F(SqliteStoreTest, WatchReadsHistoryFromDiskAfterReopen) {
