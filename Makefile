@@ -1,0 +1,50 @@
+# setpoint front door. `make run` and `make test` do everything on a fresh Debian 12 machine.
+SHELL := /bin/bash
+BUILD ?= build
+JOBS ?= $(shell nproc)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+DEBS := build-essential cmake ninja-build pkg-config \
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
+  libsqlite3-dev sqlite3 libssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev \
+  libexpected-dev libgtest-dev libgmock-dev googletest libbenchmark-dev \
+  python3 python3-kubernetes python3-yaml curl
+
+.PHONY: deps build run test unit e2e bench clean
+
+# Installs only what is missing, so a second run is quick and needs no network.
+deps:
+	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@command -v kubectl >/dev/null || { \
+	  echo "installing kubectl (Debian's kubernetes-client)"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client || \
+	  echo "warning: no kubectl available; kubectl end-to-end tests will be skipped"; }
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	./$(BUILD)/setpoint server
+
+unit: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
+
+e2e: build
+	cd $(BUILD) && ctest --output-on-failure -L e2e
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+bench: build
+	./$(BUILD)/bench/setpoint_bench_report
+
+clean:
+	rm -rf $(BUILD)

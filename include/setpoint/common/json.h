@@ -1,0 +1,38 @@
+// JSON helpers shared by every layer: bounded parsing and small accessors over Boost.JSON.
+//
+// Parsing is the first line of defence against hostile input: ParseJson enforces a nesting
+// limit and turns every syntax error into a BadRequest Status instead of an exception.
+// Stateless free functions; thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "setpoint/common/status.h"
+
+namespace setpoint {
+
+inline constexpr int kMaxJsonDepth = 100;
+
+// Parses one JSON document; trailing garbage, depth > max_depth, invalid UTF-8 or syntax errors
+// are BadRequest.
+Result<boost::json::value> ParseJson(std::string_view text, int max_depth = kMaxJsonDepth);
+
+std::string ToJson(const boost::json::value& v);
+
+// Accessors that never throw: nullptr / nullopt / fallback when absent or of another type.
+const boost::json::object* GetObject(const boost::json::object& o, std::string_view key);
+boost::json::object* GetObject(boost::json::object& o, std::string_view key);
+const boost::json::array* GetArray(const boost::json::object& o, std::string_view key);
+std::optional<std::string_view> GetString(const boost::json::object& o, std::string_view key);
+std::string_view GetStringOr(const boost::json::object& o, std::string_view key, std::string_view fallback);
+std::optional<std::int64_t> GetInt(const boost::json::object& o, std::string_view key);
+
+// Returns `o[key]` as an object, creating (or replacing a non-object) as needed.
+boost::json::object& EnsureObject(boost::json::object& o, std::string_view key);
+
+}  // namespace setpoint

@@ -1,0 +1,38 @@
+// Private to the API handler: the per-request context and small shared helpers.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "apiserver/api_handler.h"
+
+namespace setpoint::apiserver {
+
+struct ApiHandler::Ctx {
+  HttpRequest& req;
+  QueryParams q;
+  RequestInfo ri;
+  RegistrySnapshotPtr reg;
+  ResourceInfoPtr res;
+  const VersionInfo* ver = nullptr;
+  UserInfo user;
+  std::vector<std::string> warnings;
+  bool dry_run = false;
+  std::string field_validation = "Strict";
+
+  Ctx(HttpRequest& r, QueryParams params) : req(r), q(std::move(params)) {}
+  std::string api_version() const { return res->api_version(ri.version); }
+};
+
+// "widgets.example.com" or "namespaces" as upstream names a resource in messages.
+inline std::string QualifiedResource(const ResourceInfo& r) { return r.qualified(); }
+
+// Serialises an object for storage: everything but metadata.resourceVersion.
+std::string EncodeForStorage(const boost::json::object& obj);
+
+// Upstream message for a Status with field causes.
+Status InvalidStatus(const ResourceInfo& r, std::string_view name, std::vector<StatusCause> causes);
+
+}  // namespace setpoint::apiserver

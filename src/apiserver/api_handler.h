@@ -1,0 +1,144 @@
+// ApiHandler: the Kubernetes REST API over the store and the watch cache.
+//
+// Every request passes the same pipeline: route → authenticate → authorise → decode → admit
+// (defaults, schema, metadata rules, namespace lifecycle) → store → respond. Reads are served
+// from the WatchCache; writes go to the Store (which blocks until durable) and their responses
+// are built from the bytes the cache serialised for that revision.
+//
+// Thread-safety: handle() is called concurrently from the transport's worker threads; all state
+// is either immutable, atomic, or owned by the thread-safe store, cache and registry.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "apiserver/http.h"
+#include "apiserver/metrics.h"
+#include "apiserver/request_info.h"
+#include "apiserver/resources.h"
+#include "setpoint/common/clock.h"
+#include "setpoint/store/store.h"
+#include "store/cache/watch_cache.h"
+
+namespace setpoint::apiserver {
+
+// Who is asking. Today every request is the local administrator; the stage exists so that
+// token and certificate authentication plug in without touching handlers.
+struct UserInfo {
+  std::string name;
+  std::vector<std::string> groups;
+};
+
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  virtual Result<UserInfo> authenticate(const HttpRequest& request) = 0;  // Unauthorized
+};
+
+class Authorizer {
+ public:
+  virtual ~Authorizer() = default;
+  virtual Status authorize(const UserInfo& user, const RequestInfo& info) = 0;  // Forbidden
+};
+
+std::unique_ptr<Authenticator> NewLocalAdminAuthenticator();
+std::unique_ptr<Authorizer> NewAllowAllAuthorizer();
+
+class WatchStream;
+
+class ApiHandler final : public HttpHandler {
+ public:
+  ApiHandler(store::Store& store, store::WatchCache& cache, Registry& registry, ClockPtr clock);
+  ~ApiHandler() override;
+
+  HttpResponse handle(HttpRequest& request) override;
+  HttpResponse transport_error(int http_code, std::string_view message) override;
+
+  void set_ready(bool ready) { ready_ = ready; }
+  // Ends every open watch (cleanly, with the terminating chunk) and refuses new ones.
+  void shutdown();
+  std::size_t open_watches() const;
+  void forget_watch(WatchStream* stream);
+
+  // Creates an object as a client would (used for the built-in namespaces at start-up).
+  Status create_internal(const std::string& group, const std::string& resource,
+                         const std::string& ns, boost::json::object object);
+
+  // Deletes everything in namespaces that are being deleted, then the namespaces themselves.
+  // Returns true when it did some work. Called periodically by the server.
+  bool finalize_namespaces();
+  // Blocks until a namespace deletion starts or the timeout passes.
+  void wait_namespace_work(std::chrono::milliseconds timeout);
+
+ private:
+  struct Ctx;
+  friend class WatchStream;
+
+  HttpResponse route(HttpRequest& request, Ctx*& ctx_out, std::unique_ptr<Ctx>& holder);
+  HttpResponse non_resource(HttpRequest& request);
+  HttpResponse resource_request(Ctx& ctx);
+
+  // Reads.
+  HttpResponse do_get(Ctx& ctx);
+  HttpResponse do_list(Ctx& ctx);
+  HttpResponse do_watch(Ctx& ctx);
+  // Writes.
+  HttpResponse do_create(Ctx& ctx);
+  HttpResponse do_update(Ctx& ctx);
+  HttpResponse do_patch(Ctx& ctx);
+  HttpResponse do_delete(Ctx& ctx);
+  HttpResponse do_delete_collection(Ctx& ctx);
+
+  // Shared write machinery.
+  Result<store::CachedObjectPtr> write_create(Ctx& ctx, boost::json::object obj, int& http_code);
+  struct UpdateOutcome {
+    store::CachedObjectPtr object;  // the stored (or, for dry runs and no-ops, resulting) version
+    std::string body;               // when object is null: the serialised result (dry run)
+    bool deleted = false;
+  };
+  Result<UpdateOutcome> write_update(Ctx& ctx, const store::CachedObjectPtr& old,
+                                     boost::json::object incoming, const std::string& subresource);
+  Result<UpdateOutcome> delete_object(Ctx& ctx, const ResourceInfo& res, const std::string& ns,
+                                      const std::string& name, const boost::json::object& options);
+  Status admit(Ctx& ctx, const ResourceInfo& res, boost::json::object& obj, const boost::json::object* old);
+  void apply_crd_status(boost::json::object& crd, const RegistrySnapshot& reg);
+  Result<store::CachedObjectPtr> await_written(const std::string& key, store::Revision rev,
+                                               const std::string& bytes);
+  void wait_consistent();
+  void wait_consistent_for_write();
+
+  // Responses.
+  HttpResponse error(const Status& status, const Ctx* ctx, std::string_view name = {});
+  HttpResponse object_response(Ctx& ctx, int code, const store::CachedObjectPtr& obj);
+  HttpResponse json_response(Ctx& ctx, int code, const boost::json::object& obj);
+  std::string render_for_version(const Ctx& ctx, const store::CachedObject& obj) const;
+  bool wants_table(const Ctx& ctx) const;
+  Status table_from(Ctx& ctx, const std::vector<store::CachedObjectPtr>& items, store::Revision rv,
+                    const std::string& cont, std::string& out);
+  Result<store::Filter> make_filter(Ctx& ctx, const std::string& prefix);
+
+  store::Store& store_;
+  store::WatchCache& cache_;
+  Registry& registry_;
+  ClockPtr clock_;
+  std::unique_ptr<Authenticator> authn_;
+  std::unique_ptr<Authorizer> authz_;
+  RequestMetrics metrics_;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> shutting_down_{false};
+  std::mutex namespace_mu_;
+  std::condition_variable namespace_cv_;  // wakes the namespace finalizer
+  mutable std::mutex watches_mu_;
+  std::set<WatchStream*> watches_;
+};
+
+}  // namespace setpoint::apiserver

@@ -1,0 +1,360 @@
+// Boost.Beast transport: one coroutine per connection on its own strand, handlers offloaded to a
+// worker pool, watch streams written as HTTP/1.1 chunks pulled from a StreamSource.
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include "apiserver/http.h"
+
+namespace setpoint::apiserver {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+std::string_view HttpRequest::header(std::string_view name) const {
+  for (const auto& [k, v] : headers)
+    if (k == name) return v;
+  return {};
+}
+
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string PercentDecodePath(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      int hi = HexValue(s[i + 1]);
+      int lo = HexValue(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+class BeastHttpServer final : public HttpServer {
+ public:
+  BeastHttpServer(HttpServerOptions options, HttpHandler& handler)
+      : options_(std::move(options)),
+        handler_(handler),
+        ioc_(options_.io_threads),
+        pool_(static_cast<std::size_t>(options_.worker_threads)),
+        acceptor_(ioc_) {}
+
+  ~BeastHttpServer() override { stop(); }
+
+  std::pair<unsigned short, std::string> start() override {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(options_.address, ec);
+    if (ec) return {0, "invalid listen address " + options_.address + ": " + ec.message()};
+    tcp::endpoint ep(addr, options_.port);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return {0, "cannot listen on " + options_.address + ":" + std::to_string(options_.port) + ": " + ec.message()};
+    unsigned short port = acceptor_.local_endpoint().port();
+    asio::co_spawn(ioc_, accept_loop(), asio::detached);
+    for (int i = 0; i < options_.io_threads; ++i) threads_.emplace_back([this] { ioc_.run(); });
+    return {port, ""};
+  }
+
+  void stop() override {
+    if (stopped_.exchange(true)) return;
+    asio::post(ioc_, [this] {
+      boost::system::error_code ec;
+      acceptor_.close(ec);
+    });
+    // End every stream cleanly, then give in-flight requests the grace period.
+    {
+      std::lock_guard lock(mu_);
+      for (auto* s : streams_) s->stop();
+      for (auto* c : idle_) c->close_idle();
+    }
+    auto deadline = std::chrono::steady_clock::now() + options_.shutdown_grace;
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard lock(mu_);
+        if (active_ == 0) break;
+        for (auto* c : idle_) c->close_idle();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    pool_.join();
+    ioc_.stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+  std::size_t open_streams() const override {
+    std::lock_guard lock(mu_);
+    return streams_.size();
+  }
+
+ private:
+  // A connection's registration, so stop() can wake streams and close idle keep-alive sockets.
+  struct Conn {
+    virtual ~Conn() = default;
+    virtual void stop() = 0;
+    virtual void close_idle() = 0;
+  };
+
+  awaitable<void> accept_loop() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), kNoThrow);
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+        spdlog::warn("accept: {}", ec.message());
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true));
+      auto ex = socket.get_executor();
+      asio::co_spawn(ex, session(beast::tcp_stream(std::move(socket))), [](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::error("connection ended by exception: {}", ex.what());
+        }
+      });
+    }
+  }
+
+  struct Session : Conn {
+    BeastHttpServer* server;
+    beast::tcp_stream* stream;
+    asio::steady_timer* timer = nullptr;
+    std::atomic<bool> stopping{false};
+    std::atomic<bool> idle{false};
+    void stop() override {
+      stopping = true;
+      if (timer) asio::post(stream->get_executor(), [t = timer] { t->cancel(); });
+    }
+    void close_idle() override {
+      if (idle) asio::post(stream->get_executor(), [s = stream, this] {
+        if (idle) s->socket().close();
+      });
+    }
+  };
+
+  awaitable<void> session(beast::tcp_stream stream) {
+    beast::flat_buffer buffer;
+    Session reg;
+    reg.server = this;
+    reg.stream = &stream;
+    std::string remote;
+    {
+      boost::system::error_code ec;
+      auto ep = stream.socket().remote_endpoint(ec);
+      if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+    {
+      std::lock_guard lock(mu_);
+      idle_.insert(&reg);
+    }
+    for (;;) {
+      reg.idle = true;
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(options_.max_body_bytes);
+      parser.header_limit(64 * 1024);
+      if (stopped_) break;
+      auto [ec, n] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+      reg.idle = false;
+      if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+          ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+          ec == asio::error::bad_descriptor)
+        break;
+      HttpResponse resp;
+      bool keep_alive = false;
+      if (ec) {
+        if (ec == http::error::body_limit) {
+          resp = handler_.transport_error(413, "the request body is larger than " +
+                                                   std::to_string(options_.max_body_bytes) + " bytes");
+        } else if (ec == http::error::header_limit) {
+          resp = handler_.transport_error(431, "request headers too large");
+        } else {
+          resp = handler_.transport_error(400, "malformed HTTP request: " + ec.message());
+        }
+      } else {
+        auto& msg = parser.get();
+        keep_alive = msg.keep_alive();
+        HttpRequest req;
+        req.method = std::string(msg.method_string());
+        req.target = std::string(msg.target());
+        auto q = req.target.find('?');
+        req.path = PercentDecodePath(std::string_view(req.target).substr(0, q));
+        if (q != std::string::npos) req.query = req.target.substr(q + 1);
+        for (const auto& f : msg) {
+          std::string name(f.name_string());
+          for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          req.headers.emplace_back(std::move(name), std::string(f.value()));
+        }
+        req.body = std::move(msg.body());
+        req.remote = remote;
+        {
+          std::lock_guard lock(mu_);
+          ++active_;
+        }
+        resp = co_await asio::co_spawn(
+            pool_.get_executor(),
+            [this, &req]() -> awaitable<HttpResponse> { co_return handler_.handle(req); },
+            use_awaitable);
+        {
+          std::lock_guard lock(mu_);
+          --active_;
+        }
+      }
+      if (resp.stream) {
+        co_await serve_stream(stream, reg, std::move(resp));
+        break;
+      }
+      http::response<http::string_body> res;
+      res.version(11);
+      res.result(static_cast<unsigned>(resp.status));
+      res.set(http::field::content_type, resp.content_type);
+      res.set(http::field::cache_control, "no-cache, private");
+      for (auto& [k, v] : resp.headers) res.insert(k, v);
+      if (resp.shared_body)
+        res.body() = *resp.shared_body;
+      else
+        res.body() = std::move(resp.body);
+      res.keep_alive(keep_alive && !stopped_);
+      res.prepare_payload();
+      auto [wec, wn] = co_await http::async_write(stream, res, kNoThrow);
+      if (wec || !res.keep_alive()) break;
+    }
+    {
+      std::lock_guard lock(mu_);
+      idle_.erase(&reg);
+    }
+    boost::system::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.socket().close(ec);
+  }
+
+  awaitable<void> serve_stream(beast::tcp_stream& stream, Session& reg, HttpResponse resp) {
+    std::shared_ptr<StreamSource> source = resp.stream;
+    http::response<http::empty_body> res;
+    res.version(11);
+    res.result(static_cast<unsigned>(resp.status));
+    res.set(http::field::content_type, resp.content_type);
+    res.set(http::field::cache_control, "no-cache, private");
+    for (auto& [k, v] : resp.headers) res.insert(k, v);
+    res.chunked(true);
+    res.keep_alive(false);
+    http::response_serializer<http::empty_body> sr(res);
+    auto [hec, hn] = co_await http::async_write_header(stream, sr, kNoThrow);
+    if (hec) {
+      source->close();
+      co_return;
+    }
+    auto timer = std::make_shared<asio::steady_timer>(stream.get_executor());
+    reg.timer = timer.get();
+    {
+      std::lock_guard lock(mu_);
+      streams_.insert(&reg);
+    }
+    auto ex = stream.get_executor();
+    source->set_waker([ex, weak = std::weak_ptr<asio::steady_timer>(timer)] {
+      asio::post(ex, [weak] {
+        if (auto t = weak.lock()) t->cancel();
+      });
+    });
+    using namespace asio::experimental::awaitable_operators;
+    // Write until the source ends; stop early when the client goes away (the read completes).
+    bool client_gone = false;
+    co_await (write_stream(stream, reg, *source, *timer) || wait_closed(stream, client_gone));
+    if (!client_gone) co_await asio::async_write(stream, http::make_chunk_last(), kNoThrow);
+    {
+      std::lock_guard lock(mu_);
+      streams_.erase(&reg);
+    }
+    reg.timer = nullptr;
+    source->close();
+    boost::system::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  }
+
+  static awaitable<void> wait_closed(beast::tcp_stream& stream, bool& gone) {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    std::array<char, 512> buf;
+    for (;;) {
+      auto [ec, n] = co_await stream.socket().async_read_some(asio::buffer(buf), kNoThrow);
+      if (ec) {
+        gone = ec != asio::error::operation_aborted;
+        co_return;
+      }
+    }
+  }
+
+  static awaitable<void> write_stream(beast::tcp_stream& stream, Session& reg, StreamSource& source,
+                                      asio::steady_timer& timer) {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    std::vector<std::shared_ptr<const std::string>> chunks;
+    for (;;) {
+      chunks.clear();
+      auto poll = reg.stopping ? StreamSource::Poll::kEnd : source.poll(chunks);
+      if (!chunks.empty()) {
+        std::vector<asio::const_buffer> bufs;
+        bufs.reserve(chunks.size());
+        for (auto& c : chunks) bufs.emplace_back(c->data(), c->size());
+        auto [wec, wn] = co_await asio::async_write(stream, http::make_chunk(bufs), kNoThrow);
+        if (wec) co_return;
+        continue;
+      }
+      if (poll == StreamSource::Poll::kEnd) co_return;
+      if (poll == StreamSource::Poll::kData) continue;
+      timer.expires_at(source.next_deadline());
+      auto [tec] = co_await timer.async_wait(kNoThrow);
+      (void)tec;
+      // Cancellation of the whole operation (client gone) also lands here: check it.
+      auto cs = co_await asio::this_coro::cancellation_state;
+      if (cs.cancelled() != asio::cancellation_type::none) co_return;
+    }
+  }
+
+  HttpServerOptions options_;
+  HttpHandler& handler_;
+  asio::io_context ioc_;
+  asio::thread_pool pool_;
+  tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopped_{false};
+  std::shared_ptr<int> alive_token_ = std::make_shared<int>(0);
+  mutable std::mutex mu_;
+  std::set<Conn*> streams_;
+  std::set<Conn*> idle_;
+  int active_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<HttpServer> NewHttpServer(HttpServerOptions options, HttpHandler& handler) {
+  return std::make_unique<BeastHttpServer>(std::move(options), handler);
+}
+
+}  // namespace setpoint::apiserver

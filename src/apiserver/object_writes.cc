@@ -1,0 +1,758 @@
+// The mutating verbs: create, update (PUT), patch, delete and deletecollection, and the
+// admission rules they share (defaults, schema, metadata, namespace lifecycle, finalizers,
+// generation, no-op detection).
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "apiserver/api_context.h"
+#include "apiserver/api_handler.h"
+#include "apiserver/table.h"
+#include "setpoint/api/patch.h"
+#include "setpoint/api/validation.h"
+#include "setpoint/api/yaml.h"
+#include "setpoint/common/json.h"
+#include "setpoint/common/uuid.h"
+
+namespace setpoint::apiserver {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr int kMaxConflictRetries = 8;
+
+std::string MediaType(std::string_view content_type) {
+  std::string out;
+  for (char c : content_type) {
+    if (c == ';') break;
+    if (c != ' ') out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
+Result<json::value> DecodeBody(const HttpRequest& req) {
+  std::string type = MediaType(req.header("content-type"));
+  if (req.body.empty()) return Err(Status::BadRequest("the body of the request was empty"));
+  if (type.empty() || type == "application/json" || type == "*/*") return ParseJson(req.body);
+  if (type == "application/yaml" || type == "application/x-yaml" || type == "text/yaml")
+    return api::YamlToJson(req.body, kMaxJsonDepth);
+  return Err(Status::UnsupportedMediaType(
+      "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"));
+}
+
+Result<json::object> DecodeObject(const HttpRequest& req) {
+  auto v = DecodeBody(req);
+  if (!v) return Err(v.error());
+  if (!v->is_object()) return Err(Status::BadRequest("the body of the request must be a JSON object"));
+  return std::move(v->get_object());
+}
+
+// Fields of metadata only the server sets.
+void CopySystemMetadata(const json::object& from, json::object& to) {
+  for (const char* k : {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"}) {
+    auto it = from.find(k);
+    if (it != from.end()) to[k] = it->value();
+    else to.erase(k);
+  }
+}
+
+json::object WithoutMetaAndStatus(const json::object& o) {
+  json::object c = o;
+  c.erase("metadata");
+  c.erase("status");
+  return c;
+}
+
+bool SameIgnoringVersion(const json::object& a, const json::object& b) {
+  json::object x = a, y = b;
+  if (auto* m = GetObject(x, "metadata")) {
+    m->erase("resourceVersion");
+    m->erase("managedFields");
+  }
+  if (auto* m = GetObject(y, "metadata")) {
+    m->erase("resourceVersion");
+    m->erase("managedFields");
+  }
+  return x == y;
+}
+
+std::vector<std::string> Finalizers(const json::object& obj) {
+  std::vector<std::string> out;
+  if (const json::object* meta = GetObject(obj, "metadata"))
+    if (const json::array* f = GetArray(*meta, "finalizers"))
+      for (const auto& v : *f)
+        if (v.is_string()) out.emplace_back(v.get_string());
+  return out;
+}
+
+bool IsDeleting(const json::object& obj) {
+  const json::object* meta = GetObject(obj, "metadata");
+  return meta && meta->contains("deletionTimestamp") && !meta->at("deletionTimestamp").is_null();
+}
+
+Result<json::object> ParseCached(const store::CachedObject& o) {
+  auto v = ParseJson(o.json);
+  if (!v || !v->is_object()) return Err(Status::Internal("stored object " + o.key + " is corrupt"));
+  return std::move(v->get_object());
+}
+
+Status NotFound(const ResourceInfo& r, std::string_view name) {
+  return Status::NotFound(r.qualified() + " \"" + std::string(name) + "\" not found");
+}
+
+Status ConflictStatus(const ResourceInfo& r, std::string_view name) {
+  return Status::Conflict("Operation cannot be fulfilled on " + r.qualified() + " \"" + std::string(name) +
+                          "\": the object has been modified; please apply your changes to the latest version and try again");
+}
+
+// Sets `obj` at a ".a.b" path (creating objects on the way).
+void SetPath(json::object& obj, std::string_view path, json::value v) {
+  json::object* cur = &obj;
+  std::size_t i = path.starts_with(".") ? 1 : 0;
+  while (true) {
+    std::size_t dot = path.find('.', i);
+    std::string_view part = path.substr(i, dot == std::string_view::npos ? std::string_view::npos : dot - i);
+    if (dot == std::string_view::npos) {
+      (*cur)[part] = std::move(v);
+      return;
+    }
+    cur = &EnsureObject(*cur, part);
+    i = dot + 1;
+  }
+}
+
+}  // namespace
+
+void ApiHandler::wait_consistent_for_write() { wait_consistent(); }
+
+Result<store::CachedObjectPtr> ApiHandler::await_written(const std::string& key, store::Revision rev,
+                                                         const std::string& bytes) {
+  cache_.wait_for(rev, std::chrono::seconds(5));
+  if (auto obj = cache_.get(key); obj && obj->revision == rev) return obj;
+  return cache_.decode(key, store::MakeBytes(bytes), rev);
+}
+
+void ApiHandler::apply_crd_status(json::object& crd, const RegistrySnapshot& reg) {
+  const json::object* spec = GetObject(crd, "spec");
+  const json::object* names = spec ? GetObject(*spec, "names") : nullptr;
+  std::string group(spec ? GetStringOr(*spec, "group", "") : "");
+  std::string plural(names ? GetStringOr(*names, "plural", "") : "");
+  std::string kind(names ? GetStringOr(*names, "kind", "") : "");
+  std::string my_name(GetStringOr(*GetObject(crd, "metadata"), "name", ""));
+  std::string conflict;
+  for (const auto& r : reg.resources) {
+    if (r->group != group || r->crd_name == my_name) continue;
+    if (r->resource == plural) conflict = "\"" + plural + "\" is already in use";
+    else if (r->kind == kind) conflict = "\"" + kind + "\" is already in use";
+  }
+  std::string now = FormatRfc3339(clock_->now());
+  json::object& status = EnsureObject(crd, "status");
+  json::array old_conditions;
+  if (const json::array* c = GetArray(status, "conditions")) old_conditions = *c;
+  auto condition = [&](const char* type, bool ok, const char* reason, std::string message) {
+    std::string st = ok ? "True" : "False";
+    std::string ltt = now;
+    for (const auto& c : old_conditions)
+      if (c.is_object() && GetStringOr(c.get_object(), "type", "") == type &&
+          GetStringOr(c.get_object(), "status", "") == st)
+        ltt = std::string(GetStringOr(c.get_object(), "lastTransitionTime", now));
+    return json::object{{"type", type}, {"status", st}, {"lastTransitionTime", ltt}, {"reason", reason}, {"message", std::move(message)}};
+  };
+  json::array conditions;
+  if (conflict.empty()) {
+    conditions.push_back(condition("NamesAccepted", true, "NoConflicts", "no conflicts found"));
+    conditions.push_back(condition("Established", true, "InitialNamesAccepted", "the initial names have been accepted"));
+    if (names) status["acceptedNames"] = *names;
+  } else {
+    conditions.push_back(condition("NamesAccepted", false, "NameConflict", conflict));
+    conditions.push_back(condition("Established", false, "NotAccepted", "not all names are accepted"));
+  }
+  if (IsDeleting(crd))
+    conditions.push_back(condition("Terminating", true, "InstanceDeletionInProgress", "CustomResource deletion is in progress"));
+  status["conditions"] = std::move(conditions);
+  json::array stored;
+  if (spec)
+    if (const json::array* vs = GetArray(*spec, "versions"))
+      for (const auto& v : *vs)
+        if (v.is_object() && v.get_object().contains("storage") && v.get_object().at("storage") == true)
+          stored.emplace_back(GetStringOr(v.get_object(), "name", ""));
+  status["storedVersions"] = std::move(stored);
+}
+
+Status ApiHandler::admit(Ctx& ctx, const ResourceInfo& res, json::object& obj, const json::object* old) {
+  std::vector<StatusCause> causes;
+  const VersionInfo* ver = res.version(res.storage_version);
+  if (ctx.ver) ver = ctx.ver;
+  if (ver && ver->schema) {
+    std::vector<std::string> unknown;
+    json::value whole(std::move(obj));
+    ver->schema->prune(whole, &unknown);
+    ver->schema->apply_defaults(whole);
+    obj = std::move(whole.get_object());
+    if (!unknown.empty()) {
+      if (ctx.field_validation == "Strict") {
+        std::string msg = "strict decoding error: ";
+        for (std::size_t i = 0; i < unknown.size(); ++i) msg += (i ? ", " : "") + std::string("unknown field \"") + unknown[i] + "\"";
+        return Status::BadRequest(msg);
+      }
+      if (ctx.field_validation == "Warn")
+        for (auto& u : unknown) ctx.warnings.push_back("unknown field \\\"" + u + "\\\"");
+    }
+    json::value whole2(obj);
+    ver->schema->validate(whole2, causes);
+  }
+  const json::object* meta = GetObject(obj, "metadata");
+  std::string name(meta ? GetStringOr(*meta, "name", "") : "");
+  if (meta) {
+    api::NameRule rule = res.special == SpecialKind::kNamespace ? api::NameRule::kDNS1123Label : api::NameRule::kDNS1123Subdomain;
+    api::ValidateObjectMeta(*meta, res.namespaced, rule, causes);
+  }
+  if (res.special == SpecialKind::kCustomResourceDefinition) {
+    auto parsed = ResourceFromCrd(obj);
+    if (!parsed)
+      for (const auto& c : parsed.error().causes()) causes.push_back(c);
+  }
+  if (old && IsDeleting(*old)) {
+    auto before = Finalizers(*old);
+    std::vector<std::string> added;
+    for (const auto& f : Finalizers(obj))
+      if (std::find(before.begin(), before.end(), f) == before.end()) added.push_back("\"" + f + "\"");
+    if (!added.empty()) {
+      std::string list;
+      for (std::size_t i = 0; i < added.size(); ++i) list += (i ? ", " : "") + added[i];
+      causes.push_back({"FieldValueForbidden",
+                        "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{" + list + "}",
+                        "metadata.finalizers"});
+    }
+  }
+  if (!causes.empty()) return InvalidStatus(res, name, std::move(causes));
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// create
+
+Result<store::CachedObjectPtr> ApiHandler::write_create(Ctx& ctx, json::object obj, int& http_code) {
+  const ResourceInfo& res = *ctx.res;
+  http_code = 201;
+  if (auto k = GetString(obj, "kind"); k && *k != res.kind)
+    return Err(Status::BadRequest("the kind of the provided object \"" + std::string(*k) + "\" does not match the resource kind \"" + res.kind + "\""));
+  if (auto av = GetString(obj, "apiVersion"); av && *av != ctx.api_version())
+    return Err(Status::BadRequest("the API version in the data (" + std::string(*av) + ") does not match the expected API version (" + ctx.api_version() + ")"));
+  obj["apiVersion"] = res.api_version(res.storage_version);
+  obj["kind"] = res.kind;
+  json::object& meta = EnsureObject(obj, "metadata");
+  if (res.namespaced) {
+    auto ns = GetString(meta, "namespace");
+    if (ns && !ns->empty() && *ns != ctx.ri.ns)
+      return Err(Status::BadRequest("the namespace of the provided object does not match the namespace sent on the request"));
+    meta["namespace"] = ctx.ri.ns;
+  } else {
+    meta.erase("namespace");
+  }
+  if (auto rv = GetString(meta, "resourceVersion"); rv && !rv->empty())
+    return Err(Status::BadRequest("resourceVersion should not be set on objects to be created"));
+  meta.erase("resourceVersion");
+  for (const char* k : {"uid", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields"}) meta.erase(k);
+  meta["uid"] = NewUuid();
+  meta["creationTimestamp"] = FormatRfc3339(clock_->now());
+  meta["generation"] = 1;
+  if (res.status_subresource && res.special != SpecialKind::kNamespace) obj.erase("status");
+  if (res.special == SpecialKind::kNamespace) {
+    EnsureObject(obj, "status")["phase"] = "Active";
+    EnsureObject(obj, "spec")["finalizers"] = json::array{"kubernetes"};
+  }
+  std::string name(GetStringOr(meta, "name", ""));
+  std::string generate(GetStringOr(meta, "generateName", ""));
+  if (name.empty() && generate.empty())
+    return Err(InvalidStatus(res, "", {{"FieldValueRequired", "Required value: name or generateName is required", "metadata.name"}}));
+  if (name.empty()) meta["name"] = generate + RandomNameSuffix();
+  if (Status s = admit(ctx, res, obj, nullptr); !s.ok()) return Err(s);
+  if (res.special == SpecialKind::kCustomResourceDefinition) apply_crd_status(obj, *ctx.reg);
+  if (res.namespaced) {
+    wait_consistent();
+    auto ns_obj = cache_.get("/registry/core/namespaces/" + ctx.ri.ns);
+    if (!ns_obj) return Err(Status::NotFound("namespaces \"" + ctx.ri.ns + "\" not found"));
+    auto parsed = ParseCached(*ns_obj);
+    if (parsed && IsDeleting(*parsed))
+      return Err(Status::Forbidden(res.qualified() + " \"" + std::string(GetStringOr(EnsureObject(obj, "metadata"), "name", "")) +
+                                   "\" is forbidden: unable to create new content in namespace " + ctx.ri.ns +
+                                   " because it is being terminated"));
+  }
+  for (int attempt = 0;; ++attempt) {
+    json::object& m = EnsureObject(obj, "metadata");
+    std::string final_name(GetStringOr(m, "name", ""));
+    std::string key = res.key(ctx.ri.ns, final_name);
+    std::string bytes = EncodeForStorage(obj);
+    if (ctx.dry_run) {
+      auto decoded = cache_.decode(key, store::MakeBytes(bytes), 0);
+      if (!decoded) return Err(decoded.error());
+      auto copy = std::make_shared<store::CachedObject>(**decoded);
+      // A dry run has no resourceVersion.
+      auto parsed = ParseJson(copy->json);
+      if (parsed && parsed->is_object()) {
+        EnsureObject(parsed->get_object(), "metadata").erase("resourceVersion");
+        copy->json = json::serialize(*parsed);
+      }
+      return store::CachedObjectPtr(std::move(copy));
+    }
+    auto rev = store_.create(key, store::MakeBytes(bytes));
+    if (rev) return await_written(key, *rev, bytes);
+    if (rev.error().code() == StatusCode::kAlreadyExists) {
+      if (!generate.empty() && name.empty() && attempt < 8) {
+        m["name"] = generate + RandomNameSuffix();
+        continue;
+      }
+      return Err(Status::AlreadyExists(res.qualified() + " \"" + final_name + "\" already exists"));
+    }
+    return Err(rev.error());
+  }
+}
+
+HttpResponse ApiHandler::do_create(Ctx& ctx) {
+  auto body = DecodeObject(ctx.req);
+  if (!body) return error(body.error(), &ctx);
+  int code = 201;
+  std::string name;
+  if (const json::object* meta = GetObject(*body, "metadata")) name = std::string(GetStringOr(*meta, "name", ""));
+  auto result = write_create(ctx, std::move(*body), code);
+  if (!result) return error(result.error(), &ctx, name);
+  if (ctx.res->special == SpecialKind::kCustomResourceDefinition && !ctx.dry_run)
+    registry_.wait_for((*result)->revision, std::chrono::seconds(2));
+  return object_response(ctx, code, *result);
+}
+
+// ---------------------------------------------------------------------------------------------
+// update / patch
+
+Result<ApiHandler::UpdateOutcome> ApiHandler::write_update(Ctx& ctx, const store::CachedObjectPtr& old,
+                                                           json::object incoming, const std::string& sub) {
+  const ResourceInfo& res = *ctx.res;
+  auto old_obj = ParseCached(*old);
+  if (!old_obj) return Err(old_obj.error());
+  json::object result;
+  if (sub == "status") {
+    result = *old_obj;
+    auto st = incoming.find("status");
+    if (st != incoming.end()) result["status"] = st->value();
+    else result.erase("status");
+  } else {
+    result = std::move(incoming);
+    if (auto k = GetString(result, "kind"); k && *k != res.kind)
+      return Err(Status::BadRequest("the kind of the provided object \"" + std::string(*k) + "\" does not match the resource kind \"" + res.kind + "\""));
+    if (res.status_subresource) {
+      auto st = old_obj->find("status");
+      if (st != old_obj->end()) result["status"] = st->value();
+      else result.erase("status");
+    }
+    json::object& meta = EnsureObject(result, "metadata");
+    CopySystemMetadata(*GetObject(*old_obj, "metadata"), meta);
+    meta.erase("managedFields");
+    meta.erase("selfLink");
+  }
+  result["apiVersion"] = res.api_version(res.storage_version);
+  result["kind"] = res.kind;
+  json::object& meta = EnsureObject(result, "metadata");
+  meta["name"] = old->name;
+  if (res.namespaced) meta["namespace"] = old->ns;
+  if (Status s = admit(ctx, res, result, &*old_obj); !s.ok()) return Err(s);
+  // generation: bumped by any change outside metadata and status.
+  std::int64_t generation = GetInt(*GetObject(*old_obj, "metadata"), "generation").value_or(1);
+  if (WithoutMetaAndStatus(result) != WithoutMetaAndStatus(*old_obj)) ++generation;
+  EnsureObject(result, "metadata")["generation"] = generation;
+  if (res.special == SpecialKind::kCustomResourceDefinition) apply_crd_status(result, *ctx.reg);
+  EnsureObject(result, "metadata")["resourceVersion"] = std::to_string(old->revision);
+  UpdateOutcome out;
+  if (SameIgnoringVersion(result, *old_obj)) {
+    out.object = old;  // no-op: nothing written, no event
+    return out;
+  }
+  std::string key = old->key;
+  bool finalize = IsDeleting(result) && Finalizers(result).empty() && res.special != SpecialKind::kNamespace;
+  std::string bytes = EncodeForStorage(result);
+  if (ctx.dry_run) {
+    out.body = json::serialize(result);
+    out.deleted = finalize;
+    return out;
+  }
+  if (finalize) {
+    // The last finalizer is gone from an object being deleted: the object goes now.
+    auto rev = store_.remove(key, old->revision);
+    if (!rev) return Err(rev.error().code() == StatusCode::kConflict ? ConflictStatus(res, old->name) : rev.error());
+    cache_.wait_for(*rev, std::chrono::seconds(5));
+    auto decoded = cache_.decode(key, store::MakeBytes(bytes), *rev);
+    if (!decoded) return Err(decoded.error());
+    out.object = *decoded;
+    out.deleted = true;
+    return out;
+  }
+  auto rev = store_.update(key, store::MakeBytes(bytes), old->revision);
+  if (!rev) {
+    if (rev.error().code() == StatusCode::kConflict) return Err(ConflictStatus(res, old->name));
+    if (rev.error().code() == StatusCode::kNotFound) return Err(NotFound(res, old->name));
+    return Err(rev.error());
+  }
+  auto written = await_written(key, *rev, bytes);
+  if (!written) return Err(written.error());
+  out.object = *written;
+  return out;
+}
+
+HttpResponse ApiHandler::do_update(Ctx& ctx) {
+  const ResourceInfo& res = *ctx.res;
+  auto body = DecodeObject(ctx.req);
+  if (!body) return error(body.error(), &ctx, ctx.ri.name);
+  json::object& meta = EnsureObject(*body, "metadata");
+  std::string body_name(GetStringOr(meta, "name", ""));
+  if (!body_name.empty() && body_name != ctx.ri.name)
+    return error(Status::BadRequest("the name of the object (" + body_name + ") does not match the name on the URL (" + ctx.ri.name + ")"), &ctx, ctx.ri.name);
+  if (res.namespaced) {
+    auto ns = GetString(meta, "namespace");
+    if (ns && !ns->empty() && *ns != ctx.ri.ns)
+      return error(Status::BadRequest("the namespace of the provided object does not match the namespace sent on the request"), &ctx, ctx.ri.name);
+  }
+  std::string rv(GetStringOr(meta, "resourceVersion", ""));
+  if (ctx.ri.subresource == "scale") {
+    const json::object* spec = GetObject(*body, "spec");
+    auto replicas = spec ? GetInt(*spec, "replicas") : std::nullopt;
+    if (!replicas || *replicas < 0)
+      return error(InvalidStatus(res, ctx.ri.name, {{"FieldValueInvalid", "Invalid value: must be greater than or equal to 0", "spec.replicas"}}), &ctx, ctx.ri.name);
+    wait_consistent();
+    auto old = cache_.get(res.key(ctx.ri.ns, ctx.ri.name));
+    if (!old) return error(NotFound(res, ctx.ri.name), &ctx, ctx.ri.name);
+    if (!rv.empty() && rv != std::to_string(old->revision)) return error(ConflictStatus(res, ctx.ri.name), &ctx, ctx.ri.name);
+    auto obj = ParseCached(*old);
+    if (!obj) return error(obj.error(), &ctx);
+    SetPath(*obj, res.spec_replicas_path, *replicas);
+    auto out = write_update(ctx, old, std::move(*obj), "");
+    if (!out) return error(out.error(), &ctx, ctx.ri.name);
+    ctx.ri.subresource = "";
+    HttpRequest& req = ctx.req;
+    (void)req;
+    ctx.ri.verb = "get";
+    ctx.ri.subresource = "scale";
+    return do_get(ctx);
+  }
+  if (rv.empty())
+    return error(InvalidStatus(res, ctx.ri.name, {{"FieldValueInvalid", "Invalid value: 0x0: must be specified for an update", "metadata.resourceVersion"}}), &ctx, ctx.ri.name);
+  wait_consistent();
+  auto old = cache_.get(res.key(ctx.ri.ns, ctx.ri.name));
+  if (!old) return error(NotFound(res, ctx.ri.name), &ctx, ctx.ri.name);
+  char* end = nullptr;
+  long long want = std::strtoll(rv.c_str(), &end, 10);
+  if (*end != '\0' || want <= 0)
+    return error(Status::BadRequest("invalid resourceVersion: \"" + rv + "\""), &ctx, ctx.ri.name);
+  if (want != old->revision) return error(ConflictStatus(res, ctx.ri.name), &ctx, ctx.ri.name);
+  auto out = write_update(ctx, old, std::move(*body), ctx.ri.subresource);
+  if (!out) return error(out.error(), &ctx, ctx.ri.name);
+  if (!out->object) {
+    HttpResponse r;
+    r.body = out->body;
+    return r;
+  }
+  return object_response(ctx, 200, out->object);
+}
+
+HttpResponse ApiHandler::do_patch(Ctx& ctx) {
+  const ResourceInfo& res = *ctx.res;
+  std::string type = MediaType(ctx.req.header("content-type"));
+  bool strategic = type == "application/strategic-merge-patch+json";
+  std::string accepted = res.builtin
+      ? "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"
+      : "application/json-patch+json, application/merge-patch+json";
+  if (type == "application/apply-patch+yaml" || type == "application/apply-patch+cbor")
+    return error(Status::UnsupportedMediaType(type + " is not supported yet (server-side apply is not implemented): the body of the request was in an unknown format - accepted media types include: " + accepted), &ctx, ctx.ri.name);
+  if (strategic && !res.builtin)
+    return error(Status::UnsupportedMediaType("the body of the request was in an unknown format - accepted media types include: " + accepted), &ctx, ctx.ri.name);
+  if (type != "application/merge-patch+json" && type != "application/json-patch+json" && !strategic)
+    return error(Status::UnsupportedMediaType("the body of the request was in an unknown format - accepted media types include: " + accepted), &ctx, ctx.ri.name);
+  auto patch = ParseJson(ctx.req.body);
+  if (!patch) return error(patch.error(), &ctx, ctx.ri.name);
+  if (type != "application/json-patch+json" && !patch->is_object())
+    return error(Status::BadRequest("the body of the request must be a JSON object for " + type), &ctx, ctx.ri.name);
+  wait_consistent();
+  for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
+    auto old = cache_.get(res.key(ctx.ri.ns, ctx.ri.name));
+    if (!old) return error(NotFound(res, ctx.ri.name), &ctx, ctx.ri.name);
+    auto base = ParseCached(*old);
+    if (!base) return error(base.error(), &ctx);
+    json::value target;
+    bool scale = ctx.ri.subresource == "scale";
+    if (scale) {
+      json::value whole(*base);
+      auto spec_r = EvalJsonPath(whole, res.spec_replicas_path);
+      json::object s{{"kind", "Scale"}, {"apiVersion", "autoscaling/v1"},
+                     {"metadata", {{"name", old->name}, {"namespace", old->ns}, {"resourceVersion", std::to_string(old->revision)}}},
+                     {"spec", {{"replicas", !spec_r.empty() ? *spec_r[0] : json::value(0)}}}};
+      target = std::move(s);
+    } else {
+      target = *base;
+    }
+    Result<json::value> patched = type == "application/merge-patch+json" ? api::ApplyMergePatch(target, *patch)
+                                  : strategic ? api::ApplyStrategicMergePatch(target, *patch, api::DefaultStrategicMergeSchema())
+                                              : api::ApplyJsonPatch(target, *patch);
+    if (!patched) return error(patched.error(), &ctx, ctx.ri.name);
+    if (!patched->is_object()) return error(Status::BadRequest("the patched object is not a JSON object"), &ctx, ctx.ri.name);
+    json::object& pobj = patched->get_object();
+    json::object& pmeta = EnsureObject(pobj, "metadata");
+    std::string prv(GetStringOr(pmeta, "resourceVersion", ""));
+    bool has_precondition = !prv.empty() && prv != std::to_string(old->revision);
+    if (has_precondition) return error(ConflictStatus(res, ctx.ri.name), &ctx, ctx.ri.name);
+    if (auto n = GetString(pmeta, "name"); n && *n != ctx.ri.name)
+      return error(Status::BadRequest("the name of the object (" + std::string(*n) + ") does not match the name on the URL (" + ctx.ri.name + ")"), &ctx, ctx.ri.name);
+    if (auto av = GetString(pobj, "apiVersion"); !scale && av && *av == ctx.api_version())
+      pobj["apiVersion"] = res.api_version(res.storage_version);
+    if (scale) {
+      const json::object* spec = GetObject(pobj, "spec");
+      auto replicas = spec ? GetInt(*spec, "replicas") : std::nullopt;
+      if (!replicas || *replicas < 0)
+        return error(InvalidStatus(res, ctx.ri.name, {{"FieldValueInvalid", "Invalid value: must be greater than or equal to 0", "spec.replicas"}}), &ctx, ctx.ri.name);
+      SetPath(*base, res.spec_replicas_path, *replicas);
+      pobj = *base;
+    }
+    auto out = write_update(ctx, old, std::move(pobj), scale ? "" : ctx.ri.subresource);
+    if (!out) {
+      if (out.error().code() == StatusCode::kConflict && prv.empty()) continue;  // re-read and re-apply
+      return error(out.error(), &ctx, ctx.ri.name);
+    }
+    if (scale) {
+      ctx.ri.verb = "get";
+      return do_get(ctx);
+    }
+    if (!out->object) {
+      HttpResponse r;
+      for (const auto& w : ctx.warnings) r.headers.emplace_back("Warning", "299 - \"" + w + "\"");
+      r.body = out->body;
+      return r;
+    }
+    return object_response(ctx, 200, out->object);
+  }
+  return error(ConflictStatus(res, ctx.ri.name), &ctx, ctx.ri.name);
+}
+
+// ---------------------------------------------------------------------------------------------
+// delete
+
+Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const ResourceInfo& res, const std::string& ns,
+                                                            const std::string& name, const json::object& options) {
+  std::string key = res.key(ns, name);
+  std::string want_uid, want_rv;
+  if (const json::object* pre = GetObject(options, "preconditions")) {
+    want_uid = std::string(GetStringOr(*pre, "uid", ""));
+    want_rv = std::string(GetStringOr(*pre, "resourceVersion", ""));
+  }
+  for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
+    auto old = cache_.get(key);
+    if (!old) return Err(NotFound(res, name));
+    auto obj = ParseCached(*old);
+    if (!obj) return Err(obj.error());
+    json::object& meta = EnsureObject(*obj, "metadata");
+    std::string uid(GetStringOr(meta, "uid", ""));
+    if (!want_uid.empty() && want_uid != uid)
+      return Err(Status::Conflict("Precondition failed: UID in precondition: " + want_uid + ", UID in object meta: " + uid));
+    if (!want_rv.empty() && want_rv != std::to_string(old->revision))
+      return Err(Status::Conflict("Precondition failed: ResourceVersion in precondition: " + want_rv + ", ResourceVersion in object meta: " + std::to_string(old->revision)));
+    UpdateOutcome out;
+    bool graceful = !Finalizers(*obj).empty() || res.special == SpecialKind::kNamespace;
+    if (graceful) {
+      if (IsDeleting(*obj)) {
+        out.object = old;  // deletion already in progress
+        return out;
+      }
+      meta["deletionTimestamp"] = FormatRfc3339(clock_->now());
+      meta["deletionGracePeriodSeconds"] = 0;
+      meta["generation"] = GetInt(meta, "generation").value_or(0) + 1;
+      if (res.special == SpecialKind::kNamespace) EnsureObject(*obj, "status")["phase"] = "Terminating";
+      std::string bytes = EncodeForStorage(*obj);
+      if (ctx.dry_run) {
+        out.body = json::serialize(*obj);
+        return out;
+      }
+      auto rev = store_.update(key, store::MakeBytes(bytes), old->revision);
+      if (!rev) {
+        if (rev.error().code() == StatusCode::kConflict || rev.error().code() == StatusCode::kNotFound) continue;
+        return Err(rev.error());
+      }
+      auto written = await_written(key, *rev, bytes);
+      if (!written) return Err(written.error());
+      out.object = *written;
+      if (res.special == SpecialKind::kNamespace) namespace_cv_.notify_all();
+      return out;
+    }
+    if (ctx.dry_run) {
+      out.object = old;
+      out.deleted = true;
+      return out;
+    }
+    if (res.special == SpecialKind::kCustomResourceDefinition) {
+      // The CRD's custom resources go first (finalizers of custom resources are the lifecycle
+      // controller's job; here they are removed with the definition).
+      if (auto crd_res = ResourceFromCrd(*obj)) {
+        store::Filter all;
+        all.prefix = (*crd_res)->key_prefix();
+        auto page = cache_.list(all, 0, "", 0);
+        if (page)
+          for (const auto& item : page->items) {
+            auto r = store_.remove(item->key, 0);
+            (void)r;
+          }
+      }
+    }
+    auto rev = store_.remove(key, old->revision);
+    if (!rev) {
+      if (rev.error().code() == StatusCode::kConflict) continue;
+      if (rev.error().code() == StatusCode::kNotFound) return Err(NotFound(res, name));
+      return Err(rev.error());
+    }
+    cache_.wait_for(*rev, std::chrono::seconds(5));
+    out.object = old;
+    out.deleted = true;
+    return out;
+  }
+  return Err(ConflictStatus(res, name));
+}
+
+namespace {
+Result<json::object> DeleteOptions(const HttpRequest& req, const QueryParams& q) {
+  json::object opts;
+  if (!req.body.empty()) {
+    auto v = ParseJson(req.body);
+    if (!v) return Err(v.error());
+    if (!v->is_object()) return Err(Status::BadRequest("the body of a delete request must be a DeleteOptions object"));
+    opts = std::move(v->get_object());
+  }
+  if (auto p = q.get("propagationPolicy")) opts["propagationPolicy"] = *p;
+  if (auto p = opts.find("propagationPolicy"); p != opts.end() && !p->value().is_null()) {
+    std::string v = p->value().is_string() ? std::string(p->value().get_string()) : "";
+    if (v != "Orphan" && v != "Background" && v != "Foreground")
+      return Err(Status::Invalid("DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"" + v +
+                                 "\": supported values: \"Foreground\", \"Background\", \"Orphan\""));
+  }
+  if (auto g = q.get("gracePeriodSeconds")) {
+    char* end = nullptr;
+    long long v = std::strtoll(g->c_str(), &end, 10);
+    if (*end != '\0') return Err(Status::BadRequest("invalid gracePeriodSeconds: \"" + *g + "\""));
+    opts["gracePeriodSeconds"] = v;
+  }
+  return opts;
+}
+}  // namespace
+
+HttpResponse ApiHandler::do_delete(Ctx& ctx) {
+  const ResourceInfo& res = *ctx.res;
+  auto opts = DeleteOptions(ctx.req, ctx.q);
+  if (!opts) return error(opts.error(), &ctx, ctx.ri.name);
+  if (auto dr = opts->find("dryRun"); dr != opts->end() && dr->value().is_array())
+    for (const auto& v : dr->value().get_array())
+      if (v == "All") ctx.dry_run = true;
+  wait_consistent();
+  auto out = delete_object(ctx, res, ctx.ri.ns, ctx.ri.name, *opts);
+  if (!out) return error(out.error(), &ctx, ctx.ri.name);
+  if (!out->object) {
+    HttpResponse r;
+    r.body = out->body;
+    return r;
+  }
+  if (out->deleted) {
+    json::object details{{"name", ctx.ri.name}, {"kind", res.resource}};
+    if (!res.group.empty()) details["group"] = res.group;
+    auto parsed = ParseCached(*out->object);
+    if (parsed)
+      if (const json::object* meta = GetObject(*parsed, "metadata")) details["uid"] = std::string(GetStringOr(*meta, "uid", ""));
+    json::object st{{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()}, {"status", "Success"}, {"details", std::move(details)}};
+    return json_response(ctx, 200, st);
+  }
+  return object_response(ctx, 200, out->object);
+}
+
+HttpResponse ApiHandler::do_delete_collection(Ctx& ctx) {
+  const ResourceInfo& res = *ctx.res;
+  auto opts = DeleteOptions(ctx.req, ctx.q);
+  if (!opts) return error(opts.error(), &ctx);
+  std::string prefix = res.key_prefix();
+  if (res.namespaced && !ctx.ri.ns.empty()) prefix += ctx.ri.ns + "/";
+  auto filter = make_filter(ctx, prefix);
+  if (!filter) return error(filter.error(), &ctx);
+  wait_consistent();
+  auto page = cache_.list(*filter, 0, "", 0);
+  if (!page) return error(page.error(), &ctx);
+  std::string out = "{\"kind\":\"" + res.list_kind + "\",\"apiVersion\":\"" + ctx.api_version() +
+                    "\",\"metadata\":{\"resourceVersion\":\"" + std::to_string(page->revision) + "\"},\"items\":[";
+  bool first = true;
+  for (const auto& item : page->items) {
+    auto r = delete_object(ctx, res, item->ns, item->name, *opts);
+    if (!r && r.error().code() != StatusCode::kNotFound) return error(r.error(), &ctx, item->name);
+    if (!first) out.push_back(',');
+    first = false;
+    out += item->json;
+  }
+  out += "]}";
+  HttpResponse r;
+  r.body = std::move(out);
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Internal callers
+
+Status ApiHandler::create_internal(const std::string& group, const std::string& resource, const std::string& ns,
+                                   json::object object) {
+  HttpRequest req;
+  Ctx ctx(req, QueryParams::Parse(""));
+  ctx.reg = registry_.snapshot();
+  ctx.res = ctx.reg->find(group, resource);
+  if (!ctx.res) return Status::NotFound("no such resource " + resource);
+  ctx.ri.group = group;
+  ctx.ri.version = ctx.res->storage_version;
+  ctx.ri.resource = resource;
+  ctx.ri.ns = ns;
+  ctx.ri.verb = "create";
+  ctx.ver = ctx.res->version(ctx.ri.version);
+  int code = 0;
+  auto r = write_create(ctx, std::move(object), code);
+  return r ? Status::Ok() : r.error();
+}
+
+void ApiHandler::wait_namespace_work(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(namespace_mu_);
+  namespace_cv_.wait_for(lock, timeout);
+}
+
+bool ApiHandler::finalize_namespaces() {
+  auto reg = registry_.snapshot();
+  auto ns_res = reg->find("", "namespaces");
+  store::Filter all_ns;
+  all_ns.prefix = ns_res->key_prefix();
+  auto namespaces = cache_.list(all_ns, 0, "", 0);
+  if (!namespaces) return false;
+  bool worked = false;
+  for (const auto& ns_obj : namespaces->items) {
+    auto parsed = ParseCached(*ns_obj);
+    if (!parsed || !IsDeleting(*parsed)) continue;
+    worked = true;
+    HttpRequest req;
+    Ctx ctx(req, QueryParams::Parse(""));
+    ctx.reg = reg;
+    std::size_t remaining = 0;
+    for (const auto& res : reg->resources) {
+      if (!res->namespaced) continue;
+      ctx.res = res;
+      store::Filter in_ns;
+      in_ns.prefix = res->key_prefix() + ns_obj->name + "/";
+      auto page = cache_.list(in_ns, 0, "", 0);
+      if (!page) continue;
+      for (const auto& item : page->items) {
+        ++remaining;
+        auto r = delete_object(ctx, *res, item->ns, item->name, json::object());
+        (void)r;
+      }
+    }
+    if (remaining == 0) {
+      auto r = store_.remove(ns_obj->key, ns_obj->revision);
+      if (r) spdlog::info("namespace {} deleted", ns_obj->name);
+    }
+  }
+  return worked;
+}
+
+}  // namespace setpoint::apiserver

@@ -1,0 +1,44 @@
+// Parsing of API request paths and query strings into what a handler needs, following the
+// Kubernetes RequestInfo rules (including the namespace status/finalize subresources).
+// Pure functions; thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace setpoint::apiserver {
+
+struct RequestInfo {
+  bool is_resource = false;
+  std::string verb;  // get list watch create update patch delete deletecollection
+  std::string group;
+  std::string version;
+  std::string ns;
+  std::string resource;
+  std::string name;
+  std::string subresource;
+};
+
+// Parses "/api/v1/..." and "/apis/<g>/<v>/..." paths; nullopt for anything else.
+std::optional<RequestInfo> ParseRequestInfo(std::string_view method, std::string_view path,
+                                            bool watch_param);
+
+class QueryParams {
+ public:
+  static QueryParams Parse(std::string_view query);
+  std::optional<std::string> get(std::string_view name) const;
+  bool has(std::string_view name) const { return get(name).has_value(); }
+  bool flag(std::string_view name) const;  // "true" / "1"
+
+ private:
+  std::vector<std::pair<std::string, std::string>> params_;
+};
+
+std::string UrlDecode(std::string_view s, bool plus_as_space);
+std::string Base64Encode(std::string_view s);
+std::optional<std::string> Base64Decode(std::string_view s);
+
+}  // namespace setpoint::apiserver

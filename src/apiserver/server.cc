@@ -1,0 +1,247 @@
+#include "apiserver/server.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "apiserver/api_handler.h"
+#include "apiserver/http.h"
+#include "apiserver/resources.h"
+#include "setpoint/common/json.h"
+#include "store/cache/watch_cache.h"
+#include "store/memory/memory_store.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace setpoint::apiserver {
+
+namespace json = boost::json;
+
+Result<std::pair<std::string, unsigned short>> ParseListenAddress(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return Err(Status::BadRequest("--listen must be ADDR:PORT, got \"" + listen + "\""));
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string port_s = listen.substr(colon + 1);
+  char* end = nullptr;
+  long port = std::strtol(port_s.c_str(), &end, 10);
+  if (port_s.empty() || *end != '\0' || port < 0 || port > 65535)
+    return Err(Status::BadRequest("invalid port in --listen: \"" + port_s + "\""));
+  if (host == "localhost") host = "127.0.0.1";
+  bool loopback = host.rfind("127.", 0) == 0 || host == "::1";
+  if (!loopback)
+    return Err(Status::Forbidden("refusing to listen on " + host +
+                                 ": setpoint has no authentication yet, so it only listens on loopback addresses"));
+  return std::make_pair(host, static_cast<unsigned short>(port));
+}
+
+namespace {
+
+// Selectable fields of the built-in kinds that have them.
+void ExtractFields(std::string_view key, const json::object& obj, std::vector<std::pair<std::string, std::string>>& out) {
+  if (key.rfind("/registry/core/events/", 0) == 0) {
+    if (const json::object* io = GetObject(obj, "involvedObject"))
+      for (const char* f : {"kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath"})
+        out.emplace_back(std::string("involvedObject.") + f, std::string(GetStringOr(*io, f, "")));
+    out.emplace_back("reason", std::string(GetStringOr(obj, "reason", "")));
+    out.emplace_back("type", std::string(GetStringOr(obj, "type", "")));
+    out.emplace_back("reportingComponent", std::string(GetStringOr(obj, "reportingComponent", "")));
+    const json::object* src = GetObject(obj, "source");
+    out.emplace_back("source", std::string(src ? GetStringOr(*src, "component", "") : ""));
+  } else if (key.rfind("/registry/core/namespaces/", 0) == 0) {
+    const json::object* st = GetObject(obj, "status");
+    out.emplace_back("status.phase", std::string(st ? GetStringOr(*st, "phase", "") : ""));
+  }
+}
+
+class ServerImpl final : public Server {
+ public:
+  ~ServerImpl() override { stop(); }
+
+  unsigned short port() const override { return port_; }
+  std::string kubeconfig_path() const override { return kubeconfig_; }
+
+  Status start(ServerOptions options) {
+    options_ = std::move(options);
+    auto listen = ParseListenAddress(options_.listen);
+    if (!listen) return listen.error();
+    std::error_code ec;
+    std::filesystem::create_directories(options_.data_dir, ec);
+    if (ec) return Status::Internal("cannot create data dir " + options_.data_dir + ": " + ec.message());
+    if (options_.store == "memory") {
+      store::MemoryStoreOptions mo;
+      mo.history_max_events = options_.history_max_events;
+      mo.history_max_age = options_.history_max_age;
+      store_ = store::NewMemoryStore(mo);
+    } else if (options_.store == "sqlite") {
+      store::SqliteStoreOptions so;
+      so.path = (std::filesystem::path(options_.data_dir) / "setpoint.db").string();
+      so.history_max_events = options_.history_max_events;
+      so.history_max_age = options_.history_max_age;
+      auto s = store::OpenSqliteStore(so);
+      if (!s) return s.error();
+      store_ = std::move(*s);
+    } else {
+      return Status::BadRequest("unknown --store \"" + options_.store + "\" (want sqlite or memory)");
+    }
+    store::WatchCacheOptions co;
+    co.history_max_events = options_.history_max_events;
+    co.history_max_age = options_.history_max_age;
+    co.field_extractor = ExtractFields;
+    auto cache = store::WatchCache::Start(*store_, co);
+    if (!cache) return cache.error();
+    cache_ = std::move(*cache);
+    registry_ = std::make_unique<Registry>();
+    refresh_registry();
+    handler_ = std::make_unique<ApiHandler>(*store_, *cache_, *registry_, std::make_shared<SystemClock>());
+    // The registry follows CRD changes from the cache, so every server sharing a store sees them.
+    store::Filter crds;
+    crds.prefix = "/registry/apiextensions.k8s.io/customresourcedefinitions/";
+    auto w = cache_->watch(crds, {cache_->revision(), false, false}, nullptr);
+    if (!w) return w.error();
+    crd_watcher_ = *w;
+    crd_thread_ = std::jthread([this](std::stop_token st) { follow_crds(st); });
+    for (const char* ns : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
+      if (cache_->get(std::string("/registry/core/namespaces/") + ns)) continue;
+      json::object obj{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}};
+      Status s = handler_->create_internal("", "namespaces", "", std::move(obj));
+      if (!s.ok() && s.code() != StatusCode::kAlreadyExists) return s;
+    }
+    ns_thread_ = std::jthread([this](std::stop_token st) {
+      while (!st.stop_requested()) {
+        bool busy = handler_->finalize_namespaces();
+        handler_->wait_namespace_work(busy ? std::chrono::milliseconds(200) : std::chrono::milliseconds(2000));
+      }
+    });
+    HttpServerOptions ho;
+    ho.address = listen->first;
+    ho.port = listen->second;
+    ho.worker_threads = options_.worker_threads;
+    ho.io_threads = options_.io_threads;
+    http_ = NewHttpServer(ho, *handler_);
+    auto [port, err] = http_->start();
+    if (!err.empty()) return Status::Unavailable(err);
+    port_ = port;
+    if (options_.write_kubeconfig) {
+      kubeconfig_ = (std::filesystem::path(options_.data_dir) / "kubeconfig").string();
+      if (Status s = write_kubeconfig(listen->first); !s.ok()) return s;
+    }
+    handler_->set_ready(true);
+    return Status::Ok();
+  }
+
+  void stop() override {
+    if (stopped_ || !handler_) return;
+    stopped_ = true;
+    handler_->set_ready(false);
+    handler_->shutdown();
+    if (http_) http_->stop();
+    ns_thread_.request_stop();
+    handler_->wait_namespace_work(std::chrono::milliseconds(0));
+    if (ns_thread_.joinable()) ns_thread_.join();
+    crd_thread_.request_stop();
+    if (crd_thread_.joinable()) crd_thread_.join();
+    if (crd_watcher_) cache_->unwatch(crd_watcher_);
+    cache_.reset();
+    if (store_) store_->close();
+  }
+
+ private:
+  void refresh_registry() {
+    store::Filter crds;
+    crds.prefix = "/registry/apiextensions.k8s.io/customresourcedefinitions/";
+    auto rev = cache_->revision();
+    auto page = cache_->list(crds, 0, "", 0);
+    std::vector<ResourceInfoPtr> resources;
+    if (page) {
+      rev = page->revision;
+      for (const auto& item : page->items) {
+        auto parsed = ParseJson(item->json);
+        if (!parsed || !parsed->is_object()) continue;
+        // Serve only CRDs whose names were accepted.
+        bool accepted = false;
+        if (const json::object* st = GetObject(parsed->get_object(), "status"))
+          if (const json::array* conds = GetArray(*st, "conditions"))
+            for (const auto& c : *conds)
+              if (c.is_object() && GetStringOr(c.get_object(), "type", "") == "Established" &&
+                  GetStringOr(c.get_object(), "status", "") == "True")
+                accepted = true;
+        if (!accepted) continue;
+        auto r = ResourceFromCrd(parsed->get_object());
+        if (r) resources.push_back(*r);
+        else spdlog::warn("CRD {} is not servable: {}", item->name, r.error().message());
+      }
+    }
+    registry_->rebuild(std::move(resources), rev);
+  }
+
+  void follow_crds(std::stop_token st) {
+    std::vector<store::WatchItem> items;
+    while (!st.stop_requested()) {
+      crd_watcher_->wait(std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
+      // Read the revision first: every CRD event at or below it is then already queued.
+      auto rev = cache_->revision();
+      items.clear();
+      crd_watcher_->take(items);
+      if (!items.empty()) refresh_registry();
+      else registry_->advance(rev);  // nothing changed: waiters on "caught up with rev" finish
+    }
+  }
+
+  Status write_kubeconfig(const std::string& host) {
+    std::string server = "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port_);
+    std::string text =
+        "apiVersion: v1\n"
+        "kind: Config\n"
+        "clusters:\n"
+        "- name: setpoint\n"
+        "  cluster:\n"
+        "    server: " + server + "\n"
+        "users:\n"
+        "- name: setpoint-admin\n"
+        "  user: {}\n"
+        "contexts:\n"
+        "- name: setpoint\n"
+        "  context:\n"
+        "    cluster: setpoint\n"
+        "    user: setpoint-admin\n"
+        "    namespace: default\n"
+        "current-context: setpoint\n";
+    std::string tmp = kubeconfig_ + ".tmp";
+    {
+      std::ofstream f(tmp, std::ios::trunc);
+      if (!f) return Status::Internal("cannot write " + tmp);
+      f << text;
+      if (!f.flush()) return Status::Internal("cannot write " + tmp);
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, kubeconfig_, ec);
+    if (ec) return Status::Internal("cannot write " + kubeconfig_ + ": " + ec.message());
+    return Status::Ok();
+  }
+
+  ServerOptions options_;
+  store::StorePtr store_;
+  std::unique_ptr<store::WatchCache> cache_;
+  std::unique_ptr<Registry> registry_;
+  std::unique_ptr<ApiHandler> handler_;
+  std::unique_ptr<HttpServer> http_;
+  store::CacheWatcherPtr crd_watcher_;
+  std::jthread crd_thread_;
+  std::jthread ns_thread_;
+  unsigned short port_ = 0;
+  std::string kubeconfig_;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
+  auto s = std::make_unique<ServerImpl>();
+  Status st = s->start(std::move(options));
+  if (!st.ok()) return Err(st);
+  return std::unique_ptr<Server>(std::move(s));
+}
+
+}  // namespace setpoint::apiserver

@@ -1,0 +1,38 @@
+// Server: one running setpoint API server — store, watch cache, registry, API handler and HTTP
+// transport — started and stopped as a unit. Used by `setpoint server` and by tests that want a
+// real server in process. start()/stop() from one thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "setpoint/common/status.h"
+
+namespace setpoint::apiserver {
+
+struct ServerOptions {
+  std::string data_dir = "./setpoint-data";
+  std::string listen = "127.0.0.1:7080";
+  std::string store = "sqlite";  // sqlite | memory
+  int worker_threads = 64;
+  int io_threads = 2;
+  std::size_t history_max_events = 100000;
+  std::chrono::seconds history_max_age{600};
+  bool write_kubeconfig = true;
+};
+
+class Server {
+ public:
+  static Result<std::unique_ptr<Server>> Start(ServerOptions options);
+  virtual ~Server() = default;
+  virtual unsigned short port() const = 0;
+  virtual std::string kubeconfig_path() const = 0;
+  // Graceful: stop accepting, finish in-flight writes, end watches, close the store.
+  virtual void stop() = 0;
+};
+
+// Splits "ADDR:PORT"; refuses non-loopback addresses while there is no authentication.
+Result<std::pair<std::string, unsigned short>> ParseListenAddress(const std::string& listen);
+
+}  // namespace setpoint::apiserver

@@ -1,0 +1,71 @@
+#include "setpoint/common/json.h"
+
+#include <gtest/gtest.h>
+
+#include "setpoint/common/uuid.h"
+
+namespace setpoint {
+namespace {
+
+TEST(JsonTest, ParsesValidDocuments) {
+  auto v = ParseJson(R"({"a":{"b":[1,2]},"s":"x"})");
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(GetStringOr(v->get_object(), "s", ""), "x");
+  ASSERT_NE(GetObject(v->get_object(), "a"), nullptr);
+}
+
+TEST(JsonTest, RejectsSyntaxErrorsAsBadRequest) {
+  for (const char* bad : {"", "{", "{\"a\":}", "[1,2", "{} trailing", "\xff\xfe"}) {
+    auto v = ParseJson(bad);
+    ASSERT_FALSE(v.has_value()) << bad;
+    EXPECT_EQ(v.error().code(), StatusCode::kBadRequest);
+    EXPECT_EQ(v.error().http_code(), 400);
+  }
+}
+
+TEST(JsonTest, EnforcesDepthLimit) {
+  std::string deep(101, '[');
+  deep += std::string(101, ']');
+  auto v = ParseJson(deep);
+  ASSERT_FALSE(v.has_value());
+  EXPECT_NE(v.error().message().find("nested deeper"), std::string::npos);
+  std::string ok(99, '[');
+  ok += std::string(99, ']');
+  EXPECT_TRUE(ParseJson(ok).has_value());
+}
+
+TEST(JsonTest, AccessorsNeverThrowOnWrongTypes) {
+  auto v = ParseJson(R"({"a":1,"b":"s","c":[1],"d":{}})");
+  const auto& o = v->get_object();
+  EXPECT_EQ(GetObject(o, "a"), nullptr);
+  EXPECT_EQ(GetArray(o, "b"), nullptr);
+  EXPECT_FALSE(GetString(o, "a").has_value());
+  EXPECT_EQ(GetInt(o, "a"), 1);
+  EXPECT_FALSE(GetInt(o, "b").has_value());
+  EXPECT_FALSE(GetInt(o, "missing").has_value());
+}
+
+TEST(UuidTest, GeneratesVersion4Uuids) {
+  std::string a = NewUuid(), b = NewUuid();
+  EXPECT_NE(a, b);
+  ASSERT_EQ(a.size(), 36u);
+  EXPECT_EQ(a[14], '4');
+  EXPECT_TRUE(a[19] == '8' || a[19] == '9' || a[19] == 'a' || a[19] == 'b');
+  std::string s = RandomNameSuffix();
+  EXPECT_EQ(s.size(), 5u);
+  EXPECT_EQ(s.find_first_of("aeiou01"), std::string::npos);
+}
+
+TEST(StatusTest, MapsToKubernetesReasonsAndCodes) {
+  EXPECT_EQ(Status::NotFound("x").http_code(), 404);
+  EXPECT_EQ(Status::NotFound("x").reason(), "NotFound");
+  EXPECT_EQ(Status::Expired("x").http_code(), 410);
+  EXPECT_EQ(Status::Expired("x").reason(), "Expired");
+  EXPECT_EQ(Status::Invalid("x").http_code(), 422);
+  EXPECT_EQ(Status::Internal("x").reason(), "InternalError");
+  EXPECT_EQ(Status::Unavailable("x").reason(), "ServiceUnavailable");
+  EXPECT_TRUE(Status::Ok().ok());
+}
+
+}  // namespace
+}  // namespace setpoint

@@ -1,0 +1,202 @@
+#include "store/cache/watch_cache.h"
+
+#include <gtest/gtest.h>
+
+#include "store/memory/memory_store.h"
+
+namespace setpoint::store {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string Obj(std::string_view ns, std::string_view name, std::string_view label = "") {
+  std::string labels = label.empty() ? "" : ",\"labels\":{\"app\":\"" + std::string(label) + "\"}";
+  return "{\"kind\":\"Widget\",\"metadata\":{\"name\":\"" + std::string(name) + "\",\"namespace\":\"" + std::string(ns) +
+         "\"" + labels + "}}";
+}
+
+std::string Key(std::string_view ns, std::string_view name) {
+  return "/registry/example.com/widgets/" + std::string(ns) + "/" + std::string(name);
+}
+
+class WatchCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = NewMemoryStore();
+    auto cache = WatchCache::Start(*store_, {});
+    ASSERT_TRUE(cache.has_value()) << cache.error().to_string();
+    cache_ = std::move(*cache);
+  }
+  Revision Create(std::string_view ns, std::string_view name, std::string_view label = "") {
+    auto r = store_->create(Key(ns, name), MakeBytes(Obj(ns, name, label)));
+    EXPECT_TRUE(r.has_value());
+    EXPECT_TRUE(cache_->wait_for(*r, 5s));
+    return *r;
+  }
+  Revision Update(std::string_view ns, std::string_view name, std::string_view label) {
+    auto r = store_->update(Key(ns, name), MakeBytes(Obj(ns, name, label)), 0);
+    EXPECT_TRUE(r.has_value());
+    EXPECT_TRUE(cache_->wait_for(*r, 5s));
+    return *r;
+  }
+  static std::vector<WatchItem> Drain(const CacheWatcherPtr& w, std::size_t want) {
+    std::vector<WatchItem> items;
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (items.size() < want && std::chrono::steady_clock::now() < deadline) {
+      w->wait(deadline);
+      w->take(items);
+    }
+    return items;
+  }
+  StorePtr store_;
+  std::unique_ptr<WatchCache> cache_;
+};
+
+TEST_F(WatchCacheTest, StampsResourceVersionIntoServedBytes) {
+  Revision r = Create("default", "a");
+  auto obj = cache_->get(Key("default", "a"));
+  ASSERT_NE(obj, nullptr);
+  EXPECT_EQ(obj->revision, r);
+  EXPECT_NE(obj->json.find("\"resourceVersion\":\"" + std::to_string(r) + "\""), std::string::npos);
+  EXPECT_EQ(obj->name, "a");
+  EXPECT_EQ(obj->ns, "default");
+}
+
+TEST_F(WatchCacheTest, ListsAtAnExactPastRevision) {
+  Create("default", "a", "x");
+  Revision r2 = Create("default", "b", "x");
+  Update("default", "a", "y");
+  Create("default", "c", "x");
+  ASSERT_TRUE(store_->remove(Key("default", "b"), 0).has_value());
+  cache_->wait_for(store_->current_revision(), 5s);
+  Filter f{"/registry/example.com/widgets/default/", nullptr};
+  auto now = cache_->list(f, 0, "", 0);
+  ASSERT_TRUE(now.has_value());
+  ASSERT_EQ(now->items.size(), 2u);  // a (updated), c
+  auto past = cache_->list(f, r2, "", 0);
+  ASSERT_TRUE(past.has_value()) << past.error().to_string();
+  ASSERT_EQ(past->items.size(), 2u);  // a (old label), b
+  EXPECT_EQ(past->items[0]->name, "a");
+  EXPECT_NE(past->items[0]->json.find("\"app\":\"x\""), std::string::npos);
+  EXPECT_EQ(past->items[1]->name, "b");
+  EXPECT_EQ(past->revision, r2);
+}
+
+TEST_F(WatchCacheTest, PaginatesWithContinueKeys) {
+  for (int i = 0; i < 7; ++i) Create("default", "w" + std::to_string(i));
+  Filter f{"/registry/example.com/widgets/", nullptr};
+  std::vector<std::string> names;
+  std::string after;
+  Revision at = 0;
+  for (int page = 0; page < 10; ++page) {
+    auto p = cache_->list(f, at, after, 3);
+    ASSERT_TRUE(p.has_value());
+    at = p->revision;
+    for (auto& o : p->items) names.push_back(o->name);
+    if (p->continue_after.empty()) break;
+    EXPECT_EQ(p->remaining, static_cast<std::int64_t>(7 - names.size()));
+    after = p->continue_after;
+    Create("default", "late" + std::to_string(page));  // later writes do not leak into the list
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"w0", "w1", "w2", "w3", "w4", "w5", "w6"}));
+}
+
+TEST_F(WatchCacheTest, WatchReplaysFromRevisionAndFollowsLive) {
+  Revision r1 = Create("default", "a");
+  Create("default", "b");
+  auto w = cache_->watch({"/registry/example.com/widgets/", nullptr}, {r1, false, false}, nullptr);
+  ASSERT_TRUE(w.has_value());
+  Create("default", "c");
+  auto items = Drain(*w, 2);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].object->name, "b");
+  EXPECT_EQ(items[0].type, WatchEventType::kAdded);
+  EXPECT_EQ(items[1].object->name, "c");
+  EXPECT_LT(items[0].revision, items[1].revision);
+  cache_->unwatch(*w);
+}
+
+TEST_F(WatchCacheTest, SelectorTransitionsBecomeAddedAndDeleted) {
+  Create("default", "a", "x");
+  Filter f{"/registry/example.com/widgets/", [](const CachedObject& o) {
+             auto it = o.labels.find("app");
+             return it != o.labels.end() && it->value() == "y";
+           }};
+  auto w = cache_->watch(f, {cache_->revision(), false, false}, nullptr);
+  ASSERT_TRUE(w.has_value());
+  Update("default", "a", "y");  // moves in
+  Update("default", "a", "x");  // moves out
+  auto items = Drain(*w, 2);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].type, WatchEventType::kAdded);
+  EXPECT_EQ(items[1].type, WatchEventType::kDeleted);
+}
+
+TEST_F(WatchCacheTest, InitialStateEndsWithBookmark) {
+  Create("default", "a");
+  Create("other", "b");
+  auto w = cache_->watch({"/registry/example.com/widgets/default/", nullptr}, {0, true, true}, nullptr);
+  ASSERT_TRUE(w.has_value());
+  auto items = Drain(*w, 2);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].type, WatchEventType::kAdded);
+  EXPECT_EQ(items[0].object->name, "a");
+  EXPECT_EQ(items[1].type, WatchEventType::kBookmark);
+  EXPECT_EQ(items[1].revision, cache_->revision());
+}
+
+TEST_F(WatchCacheTest, SlowWatcherOverflowsInsteadOfGrowing) {
+  WatchCacheOptions opts;
+  opts.watcher_max_pending = 5;
+  auto store = NewMemoryStore();
+  auto cache = WatchCache::Start(*store, opts);
+  ASSERT_TRUE(cache.has_value());
+  auto w = (*cache)->watch({"/registry/", nullptr}, {0, false, false}, nullptr);
+  ASSERT_TRUE(w.has_value());
+  Revision last = 0;
+  for (int i = 0; i < 10; ++i) last = *store->create(Key("default", "o" + std::to_string(i)), MakeBytes(Obj("default", "o")));
+  ASSERT_TRUE((*cache)->wait_for(last, 5s));
+  std::vector<WatchItem> items;
+  EXPECT_FALSE((*w)->take(items));
+}
+
+TEST_F(WatchCacheTest, TooOldRevisionIsExpired) {
+  WatchCacheOptions opts;
+  opts.history_max_events = 3;
+  auto store = NewMemoryStore();
+  auto cache = WatchCache::Start(*store, opts);
+  ASSERT_TRUE(cache.has_value());
+  Revision first = *store->create(Key("default", "first"), MakeBytes(Obj("default", "first")));
+  Revision last = first;
+  for (int i = 0; i < 10; ++i) last = *store->create(Key("default", "o" + std::to_string(i)), MakeBytes(Obj("default", "o")));
+  ASSERT_TRUE((*cache)->wait_for(last, 5s));
+  auto w = (*cache)->watch({"/registry/", nullptr}, {first, false, false}, nullptr);
+  ASSERT_FALSE(w.has_value());
+  EXPECT_EQ(w.error().code(), StatusCode::kExpired);
+  auto l = (*cache)->list({"/registry/", nullptr}, first, "", 0);
+  ASSERT_FALSE(l.has_value());
+  EXPECT_EQ(l.error().code(), StatusCode::kExpired);
+}
+
+TEST_F(WatchCacheTest, RestartReplaysRetainedHistory) {
+  // A cache started on a store with history can serve watches from before it started.
+  auto store = NewMemoryStore();
+  Revision r1 = *store->create(Key("default", "a"), MakeBytes(Obj("default", "a", "x")));
+  *store->update(Key("default", "a"), MakeBytes(Obj("default", "a", "y")), 0);
+  Revision r3 = *store->create(Key("default", "b"), MakeBytes(Obj("default", "b")));
+  auto cache = WatchCache::Start(*store, {});
+  ASSERT_TRUE(cache.has_value());
+  auto w = (*cache)->watch({"/registry/", nullptr}, {r1, false, false}, nullptr);
+  ASSERT_TRUE(w.has_value()) << w.error().to_string();
+  auto items = Drain(*w, 2);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].type, WatchEventType::kModified);
+  EXPECT_EQ(items[1].revision, r3);
+  auto past = (*cache)->list({"/registry/", nullptr}, r1, "", 0);
+  ASSERT_TRUE(past.has_value()) << past.error().to_string();
+  ASSERT_EQ(past->items.size(), 1u);
+  EXPECT_NE(past->items[0]->json.find("\"app\":\"x\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace setpoint::store
