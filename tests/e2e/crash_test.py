@@ -5,6 +5,7 @@ row on the same SQLite data dir, each in the middle of an 8-thread write load.
 
 import http.client
 import json
+import sys
 import threading
 
 import harness
@@ -121,6 +122,8 @@ class CrashTest(ServerTestCase):
                 rvs = list(load.acked.values())
                 self.assertEqual(len(rvs), len(set(rvs)), "two creates acknowledged with one RV")
                 all_acked.update(load.acked)
+                sys.stderr.write(f"\n  round {round_no}: {len(load.acked)} creates acknowledged before SIGKILL, "
+                                 f"highest RV {max(rvs)} ")
 
                 self.server.start()
                 list_rv, stored = self.list_notes()

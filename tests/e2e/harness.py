@@ -209,6 +209,13 @@ class Api:
     def delete(self, path, **kw):
         return self.request("DELETE", path, **kw)
 
+    def watchers(self):
+        """The server's count of open watch streams (apiserver_registered_watchers)."""
+        for line in self.get("/metrics").body.decode().splitlines():
+            if line.startswith("apiserver_registered_watchers"):
+                return int(float(line.split()[-1]))
+        raise AssertionError("no apiserver_registered_watchers in /metrics")
+
     def ready(self):
         try:
             return self.get("/readyz", timeout=2).status == 200

@@ -202,6 +202,31 @@ class PythonClientTest(ServerTestCase, WatchAssertions):
         self.assertIn("the object has been modified", status["message"])
         self.assertEqual(self.fx.widgets.get(name="stale", namespace=self.ns).spec.size, 3)
 
+    def test_concurrent_patches_without_rv_do_not_conflict(self):
+        # A patch without metadata.resourceVersion is unconditional: the server re-reads and
+        # re-applies on a write race, it never hands the client a 409.
+        self.fx.create("contended")
+        failures = []
+
+        def patcher(t):
+            for i in range(50):
+                try:
+                    self.fx.custom.patch_namespaced_custom_object(
+                        GROUP, VERSION, self.ns, PLURAL, "contended",
+                        {"metadata": {"annotations": {f"writer-{t}": str(i)}}})
+                except ApiException as e:
+                    failures.append((t, i, e.status))
+
+        threads = [threading.Thread(target=patcher, args=(t,)) for t in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        self.assertEqual(len(failures), 0, f"{len(failures)} of 200 patches failed, e.g. {failures[:3]}")
+        annotations = self.fx.widgets.get(name="contended", namespace=self.ns).metadata.annotations
+        self.assertEqual({k: annotations[k] for k in annotations if k.startswith("writer-")},
+                         {f"writer-{t}": "49" for t in range(4)})
+
     def test_list_then_watch_no_gaps_no_repeats(self):
         rec = EventRecorder(self.fx, "watch")
         rec.create("w-0")
@@ -230,6 +255,8 @@ class PythonClientTest(ServerTestCase, WatchAssertions):
         thread = threading.Thread(target=writer)
         events = watch_events(self.fx, "watch", list_rv, on_first=thread.start,
                               until=lambda ev: ev[-1][:2] == ("ADDED", "w-end"))
+        if thread.ident is None:
+            self.fail(f"the watch from the list RV {list_rv} delivered no event: {events}")
         thread.join(30)
         self.assertFalse(errors, errors)
         self.assertEventsMatch(events, rec.expected[1:])
