@@ -150,6 +150,22 @@ class BadInputTest(ServerTestCase):
             with self.subTest(query=query):
                 self.assertStatus(self.api.get(f"{WIDGETS}?{query}", timeout=10), 400, "BadRequest")
 
+    def test_boolean_query_values_parse_like_upstream(self):
+        # Upstream reads a bool query parameter as false only for "0" or "false" (any case);
+        # the Python client sends watch=True.
+        self.existing("booleans")
+        rv = self.current_rv()
+        for value, is_watch in (("true", True), ("True", True), ("1", True), ("TRUE", True),
+                                ("false", False), ("False", False), ("0", False)):
+            with self.subTest(watch=value):
+                resp = self.api.get(f"{WIDGETS}?watch={value}&resourceVersion={rv - 1}&timeoutSeconds=1")
+                self.assertEqual(resp.status, 200, resp)
+                first = json.loads(resp.body.splitlines()[0])
+                if is_watch:
+                    self.assertIn(first.get("type"), ("ADDED", "MODIFIED"), resp)
+                else:
+                    self.assertEqual(first.get("kind"), "WidgetList", resp)
+
     def test_negative_limit_is_400(self):
         self.assertStatus(self.api.get(f"{WIDGETS}?limit=-1"), 400, "BadRequest")
 

@@ -142,6 +142,36 @@ class CrashTest(ServerTestCase):
                 self.assertGreater(new_rv, highest, "an RV was reused after the crash")
                 all_acked[f"after-crash-{round_no}"] = new_rv
 
+    def test_sigterm_under_load_finishes_acknowledged_writes(self):
+        # Graceful stop with writers and a watch open: exit code 0 within the deadline, the watch
+        # stream ends, and every acknowledged create is there after the restart.
+        watch = self.server.api.connection(timeout=30)
+        watch.request("GET", NOTES + "?watch=true", headers={"Accept": "application/json"})
+        stream = watch.getresponse()
+        self.assertEqual(stream.status, 200)
+        load = WriteLoad(self.server.port, "graceful")
+        load.start()
+        try:
+            wait_until(lambda: load.count() >= ACKS_PER_ROUND or not self.server.alive(), 120,
+                       f"{ACKS_PER_ROUND} acknowledged creates")
+            load.stopping.set()  # answers other than 201 are allowed from here on
+            self.assertEqual(self.server.stop(), 0, "SIGTERM under load must still exit 0")
+        finally:
+            self.server.kill()
+            load.join()
+        self.assertFalse(load.unexpected, f"non-201 answers under load: {load.unexpected[:5]}")
+        # The stream must have ended (EOF, or a reset) rather than stay open after the exit.
+        try:
+            while stream.readline():
+                pass
+        except (OSError, http.client.HTTPException):
+            pass
+        watch.close()
+        self.server.start()
+        _, stored = self.list_notes()
+        missing = sorted(n for n in load.acked if n not in stored)
+        self.assertFalse(missing, f"{len(missing)} acknowledged creates lost, e.g. {missing[:5]}")
+
 
 if __name__ == "__main__":
     harness.main()
