@@ -5,6 +5,7 @@ row on the same SQLite data dir, each in the middle of an 8-thread write load.
 
 import http.client
 import json
+import signal
 import sys
 import threading
 
@@ -171,6 +172,11 @@ class CrashTest(ServerTestCase):
         _, stored = self.list_notes()
         missing = sorted(n for n in load.acked if n not in stored)
         self.assertFalse(missing, f"{len(missing)} acknowledged creates lost, e.g. {missing[:5]}")
+
+    def test_sigint_stops_cleanly(self):
+        self.assertEqual(self.server.stop(sig=signal.SIGINT), 0, "SIGINT must end the server with exit code 0")
+        self.server.start()
+        self.assertEqual(self.server.api.get("/healthz").status, 200)
 
 
 if __name__ == "__main__":

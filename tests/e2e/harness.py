@@ -281,18 +281,18 @@ class Server:
             raise AssertionError(f"unexpected ready line {line!r}")
         return self
 
-    def stop(self, timeout=20):
-        """Graceful stop; returns the exit code (tests assert it is 0)."""
+    def stop(self, timeout=20, sig=signal.SIGTERM):
+        """Graceful stop (SIGTERM or SIGINT); returns the exit code (tests assert it is 0)."""
         if self.proc is None:
             return None
-        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(sig)
         try:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
             self.proc = None
-            raise AssertionError(f"server did not exit within {timeout}s of SIGTERM:\n{self.log_tail()}")
+            raise AssertionError(f"server did not exit within {timeout}s of {sig!r}:\n{self.log_tail()}")
         self.proc = None
         return rc
 

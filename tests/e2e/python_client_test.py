@@ -265,6 +265,60 @@ class PythonClientTest(ServerTestCase, WatchAssertions):
         more = watch_events(self.fx, "watch", events[-1][2], until=count(1))
         self.assertEventsMatch(more, rec.expected[-1:])
 
+    def test_label_change_moves_object_in_and_out_of_a_selector_watch(self):
+        self.fx.create("mover", labels={"suite": "sel-in"})
+        list_rv = self.fx.list(label_selector="suite=sel-in")["metadata"]["resourceVersion"]
+        patch = lambda suite: self.fx.custom.patch_namespaced_custom_object(
+            GROUP, VERSION, self.ns, PLURAL, "mover", {"metadata": {"labels": {"suite": suite}}})
+        left = rv(patch("sel-out"))
+        back = rv(patch("sel-in"))
+        events = watch_events(self.fx, "sel-in", list_rv, until=count(2))
+        self.assertEqual(events, [("DELETED", "mover", left), ("ADDED", "mover", back)])
+
+    def test_noop_patch_writes_nothing(self):
+        obj = self.fx.create("noop", size=2, labels={"suite": "noop"})
+        same = self.fx.patch_size("noop", 2)
+        self.assertEqual(rv(same), rv(obj), "a no-op patch must not bump the resourceVersion")
+        sentinel = self.fx.create("noop-sentinel", labels={"suite": "noop"})
+        events = watch_events(self.fx, "noop", rv(obj), until=count(1))
+        self.assertEqual(events, [("ADDED", "noop-sentinel", rv(sentinel))])
+
+    def test_dry_run_persists_nothing(self):
+        obj = self.fx.create("dry", size=2, labels={"suite": "dry"})
+        api = self.server.api
+        path = f"/apis/{GROUP}/{VERSION}/namespaces/{self.ns}/{PLURAL}"
+        resp = api.post(path + "?dryRun=All", widget("dry-new", self.ns, labels={"suite": "dry"}))
+        self.assertEqual(resp.status, 201, resp)
+        self.assertEqual(resp.json()["metadata"]["name"], "dry-new")
+        self.assertEqual(api.get(f"{path}/dry-new").status, 404)
+        resp = api.patch(f"{path}/dry?dryRun=All", {"spec": {"size": 9}})
+        self.assertEqual((resp.status, resp.json()["spec"]["size"]), (200, 9), resp)
+        resp = api.delete(f"{path}/dry?dryRun=All")
+        self.assertEqual(resp.status, 200, resp)
+        self.assertEqual(self.fx.widgets.get(name="dry", namespace=self.ns).spec.size, 2)
+        sentinel = self.fx.create("dry-sentinel", labels={"suite": "dry"})
+        events = watch_events(self.fx, "dry", rv(obj), until=count(1))
+        self.assertEqual(events, [("ADDED", "dry-sentinel", rv(sentinel))], "a dry run emitted events")
+
+    def test_generate_name(self):
+        body = widget("", self.ns)
+        del body["metadata"]["name"]
+        body["metadata"]["generateName"] = "gen-"
+        names = {self.fx.widgets.create(body=body, namespace=self.ns).metadata.name for _ in range(3)}
+        self.assertEqual(len(names), 3)
+        for name in names:
+            self.assertRegex(name, r"^gen-[a-z0-9]{5}$")
+
+    def test_field_selector_and_delete_collection(self):
+        for i in range(4):
+            self.fx.create(f"coll-{i}", labels={"suite": "coll"})
+        self.fx.create("coll-keep", labels={"suite": "coll", "keep": "yes"})
+        picked = self.fx.list(field_selector="metadata.name=coll-2")
+        self.assertEqual([i["metadata"]["name"] for i in picked["items"]], ["coll-2"])
+        self.fx.widgets.delete(namespace=self.ns, label_selector="suite=coll,!keep")
+        left = self.fx.list(label_selector="suite=coll")
+        self.assertEqual([i["metadata"]["name"] for i in left["items"]], ["coll-keep"])
+
     def test_paginated_list_returns_every_object_once(self):
         names = [f"page-{i:02d}" for i in range(23)]
         for name in names:
