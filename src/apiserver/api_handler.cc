@@ -61,6 +61,8 @@ std::unique_ptr<Authenticator> NewLocalAdminAuthenticator() { return std::make_u
 std::unique_ptr<Authorizer> NewAllowAllAuthorizer() { return std::make_unique<AllowAllAuthorizer>(); }
 
 std::string EncodeForStorage(const json::object& obj) {
+  const json::object* meta = GetObject(obj, "metadata");
+  if (!meta || !meta->contains("resourceVersion")) return json::serialize(obj);
   json::object copy = obj;
   if (json::object* meta = GetObject(copy, "metadata")) meta->erase("resourceVersion");
   return json::serialize(copy);

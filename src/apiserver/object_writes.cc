@@ -40,9 +40,15 @@ Result<json::value> DecodeBody(const HttpRequest& req) {
       "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"));
 }
 
-Result<json::object> DecodeObject(const HttpRequest& req) {
+Result<json::object> DecodeObject(const HttpRequest& req, bool strict) {
   auto v = DecodeBody(req);
   if (!v) return Err(v.error());
+  if (strict) {
+    std::string type = MediaType(req.header("content-type"));
+    if (type.empty() || type == "application/json")
+      if (auto dup = FindDuplicateKey(req.body))
+        return Err(Status::BadRequest("strict decoding error: duplicate field \"" + *dup + "\""));
+  }
   if (!v->is_object()) return Err(Status::BadRequest("the body of the request must be a JSON object"));
   return std::move(v->get_object());
 }
@@ -188,6 +194,7 @@ Status ApiHandler::admit(Ctx& ctx, const ResourceInfo& res, json::object& obj, c
     json::value whole(std::move(obj));
     ver->schema->prune(whole, &unknown);
     ver->schema->apply_defaults(whole);
+    ver->schema->validate(whole, causes);
     obj = std::move(whole.get_object());
     if (!unknown.empty()) {
       if (ctx.field_validation == "Strict") {
@@ -198,8 +205,6 @@ Status ApiHandler::admit(Ctx& ctx, const ResourceInfo& res, json::object& obj, c
       if (ctx.field_validation == "Warn")
         for (auto& u : unknown) ctx.warnings.push_back("unknown field \\\"" + u + "\\\"");
     }
-    json::value whole2(obj);
-    ver->schema->validate(whole2, causes);
   }
   const json::object* meta = GetObject(obj, "metadata");
   std::string name(meta ? GetStringOr(*meta, "name", "") : "");
@@ -270,8 +275,13 @@ Result<store::CachedObjectPtr> ApiHandler::write_create(Ctx& ctx, json::object o
   if (Status s = admit(ctx, res, obj, nullptr); !s.ok()) return Err(s);
   if (res.special == SpecialKind::kCustomResourceDefinition) apply_crd_status(obj, *ctx.reg);
   if (res.namespaced) {
-    wait_consistent();
+    // Any namespace a client can know of is in the cache already (responses are sent only after
+    // the cache applied the write); wait only before concluding that it is missing.
     auto ns_obj = cache_.get("/registry/core/namespaces/" + ctx.ri.ns);
+    if (!ns_obj) {
+      wait_consistent();
+      ns_obj = cache_.get("/registry/core/namespaces/" + ctx.ri.ns);
+    }
     if (!ns_obj) return Err(Status::NotFound("namespaces \"" + ctx.ri.ns + "\" not found"));
     auto parsed = ParseCached(*ns_obj);
     if (parsed && IsDeleting(*parsed))
@@ -310,7 +320,7 @@ Result<store::CachedObjectPtr> ApiHandler::write_create(Ctx& ctx, json::object o
 }
 
 HttpResponse ApiHandler::do_create(Ctx& ctx) {
-  auto body = DecodeObject(ctx.req);
+  auto body = DecodeObject(ctx.req, ctx.field_validation == "Strict");
   if (!body) return error(body.error(), &ctx);
   int code = 201;
   std::string name;
@@ -400,7 +410,7 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::write_update(Ctx& ctx, const store
 
 HttpResponse ApiHandler::do_update(Ctx& ctx) {
   const ResourceInfo& res = *ctx.res;
-  auto body = DecodeObject(ctx.req);
+  auto body = DecodeObject(ctx.req, ctx.field_validation == "Strict");
   if (!body) return error(body.error(), &ctx, ctx.ri.name);
   json::object& meta = EnsureObject(*body, "metadata");
   std::string body_name(GetStringOr(meta, "name", ""));
@@ -417,7 +427,6 @@ HttpResponse ApiHandler::do_update(Ctx& ctx) {
     auto replicas = spec ? GetInt(*spec, "replicas") : std::nullopt;
     if (!replicas || *replicas < 0)
       return error(InvalidStatus(res, ctx.ri.name, {{"FieldValueInvalid", "Invalid value: must be greater than or equal to 0", "spec.replicas"}}), &ctx, ctx.ri.name);
-    wait_consistent();
     auto old = cache_.get(res.key(ctx.ri.ns, ctx.ri.name));
     if (!old) return error(NotFound(res, ctx.ri.name), &ctx, ctx.ri.name);
     if (!rv.empty() && rv != std::to_string(old->revision)) return error(ConflictStatus(res, ctx.ri.name), &ctx, ctx.ri.name);
@@ -435,7 +444,8 @@ HttpResponse ApiHandler::do_update(Ctx& ctx) {
   }
   if (rv.empty())
     return error(InvalidStatus(res, ctx.ri.name, {{"FieldValueInvalid", "Invalid value: 0x0: must be specified for an update", "metadata.resourceVersion"}}), &ctx, ctx.ri.name);
-  wait_consistent();
+  // No wait for the cache here: every resourceVersion a client can hold was applied to the cache
+  // before the write that produced it was answered; the store's compare-and-swap does the rest.
   auto old = cache_.get(res.key(ctx.ri.ns, ctx.ri.name));
   if (!old) return error(NotFound(res, ctx.ri.name), &ctx, ctx.ri.name);
   char* end = nullptr;
@@ -470,7 +480,6 @@ HttpResponse ApiHandler::do_patch(Ctx& ctx) {
   if (!patch) return error(patch.error(), &ctx, ctx.ri.name);
   if (type != "application/json-patch+json" && !patch->is_object())
     return error(Status::BadRequest("the body of the request must be a JSON object for " + type), &ctx, ctx.ri.name);
-  wait_consistent();
   for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
     auto old = cache_.get(res.key(ctx.ri.ns, ctx.ri.name));
     if (!old) return error(NotFound(res, ctx.ri.name), &ctx, ctx.ri.name);
@@ -645,7 +654,6 @@ HttpResponse ApiHandler::do_delete(Ctx& ctx) {
   if (auto dr = opts->find("dryRun"); dr != opts->end() && dr->value().is_array())
     for (const auto& v : dr->value().get_array())
       if (v == "All") ctx.dry_run = true;
-  wait_consistent();
   auto out = delete_object(ctx, res, ctx.ri.ns, ctx.ri.name, *opts);
   if (!out) return error(out.error(), &ctx, ctx.ri.name);
   if (!out->object) {

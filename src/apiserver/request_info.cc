@@ -112,8 +112,9 @@ std::optional<std::string> QueryParams::get(std::string_view name) const {
 }
 
 bool QueryParams::flag(std::string_view name) const {
+  // As Go's strconv.ParseBool, which kube-apiserver uses for boolean parameters.
   auto v = get(name);
-  return v && (*v == "true" || *v == "1");
+  return v && (*v == "1" || *v == "t" || *v == "T" || *v == "true" || *v == "True" || *v == "TRUE");
 }
 
 namespace {

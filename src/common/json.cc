@@ -25,6 +25,59 @@ Result<json::value> ParseJson(std::string_view text, int max_depth) {
 
 std::string ToJson(const json::value& v) { return json::serialize(v); }
 
+std::optional<std::string> FindDuplicateKey(std::string_view text) {
+  // One frame per open container: its keys so far (views into `text`) and the key it sits under.
+  struct Frame {
+    bool object = false;
+    std::vector<std::string_view> keys;
+    std::string_view under;
+  };
+  std::vector<Frame> stack;
+  std::string_view pending_key;  // the last key read in the innermost object
+  auto path = [&](std::string_view leaf) {
+    std::string p;
+    for (std::size_t i = 1; i < stack.size(); ++i) {
+      if (stack[i].under.empty()) continue;
+      if (!p.empty()) p.push_back('.');
+      p.append(stack[i].under);
+    }
+    if (!p.empty()) p.push_back('.');
+    p.append(leaf);
+    return p;
+  };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    char c = text[i];
+    if (c == '"') {
+      std::size_t start = ++i;
+      while (i < text.size() && text[i] != '"') i += text[i] == '\\' ? 2 : 1;
+      std::string_view str = text.substr(start, std::min(i, text.size()) - start);
+      ++i;
+      std::size_t j = i;
+      while (j < text.size() && (text[j] == ' ' || text[j] == '\t' || text[j] == '\n' || text[j] == '\r')) ++j;
+      if (j < text.size() && text[j] == ':' && !stack.empty() && stack.back().object) {
+        auto& keys = stack.back().keys;
+        for (auto k : keys)
+          if (k == str) return path(str);
+        keys.push_back(str);
+        pending_key = str;
+        i = j + 1;
+      }
+      continue;
+    }
+    if (c == '{' || c == '[') {
+      Frame f;
+      f.object = c == '{';
+      f.under = (!stack.empty() && stack.back().object) ? pending_key : std::string_view();
+      stack.push_back(std::move(f));
+    } else if (c == '}' || c == ']') {
+      if (!stack.empty()) stack.pop_back();
+    }
+    ++i;
+  }
+  return std::nullopt;
+}
+
 const json::object* GetObject(const json::object& o, std::string_view key) {
   auto it = o.find(key);
   if (it == o.end() || !it->value().is_object()) return nullptr;

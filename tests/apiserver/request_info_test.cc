@@ -51,7 +51,7 @@ TEST(QueryParamsTest, DecodesValues) {
 }
 
 TEST(Base64Test, RoundTrips) {
-  for (std::string s : {"", "a", "ab", "abc", "abcd", std::string("x\0y", 3)}) {
+  for (std::string s : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("x\0y", 3)}) {
     auto d = Base64Decode(Base64Encode(s));
     ASSERT_TRUE(d.has_value());
     EXPECT_EQ(*d, s);

@@ -69,3 +69,18 @@ TEST(StatusTest, MapsToKubernetesReasonsAndCodes) {
 
 }  // namespace
 }  // namespace setpoint
+
+namespace setpoint {
+namespace {
+
+TEST(DuplicateKeyTest, FindsDuplicatesWithTheirPath) {
+  EXPECT_FALSE(FindDuplicateKey(R"({"a":1,"b":{"a":2},"c":[{"a":1},{"a":2}]})").has_value());
+  EXPECT_EQ(FindDuplicateKey(R"({"a":1,"a":2})"), "a");
+  EXPECT_EQ(FindDuplicateKey(R"({"spec":{"size":1, "color":"x", "size":2}})"), "spec.size");
+  EXPECT_EQ(FindDuplicateKey(R"({"s":{"l":[{"k":1,"k":2}]}})"), "s.l.k");
+  // Keys inside string values and escaped quotes do not confuse it.
+  EXPECT_FALSE(FindDuplicateKey(R"({"a":"\"a\":1","b":"a"})").has_value());
+}
+
+}  // namespace
+}  // namespace setpoint

@@ -24,6 +24,10 @@ Result<boost::json::value> ParseJson(std::string_view text, int max_depth = kMax
 
 std::string ToJson(const boost::json::value& v);
 
+// The dotted path of the first duplicated object key in an already valid JSON text ("spec.size"),
+// or nullopt. Boost.JSON keeps the last duplicate silently; strict field validation needs to know.
+std::optional<std::string> FindDuplicateKey(std::string_view json_text);
+
 // Accessors that never throw: nullptr / nullopt / fallback when absent or of another type.
 const boost::json::object* GetObject(const boost::json::object& o, std::string_view key);
 boost::json::object* GetObject(boost::json::object& o, std::string_view key);
