@@ -107,7 +107,6 @@ WIDGET_CRD = {
 }
 
 
-WIDGETS = "/apis/example.com/v1"
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
 
@@ -388,21 +387,6 @@ def stop_process(proc, timeout=10):
     except subprocess.TimeoutExpired:
         proc.kill()
         return proc.communicate()
-
-
-def read_watch_lines(resp, deadline, stop):
-    """Yields decoded JSON lines from a streaming http.client response until stop(event) or deadline."""
-    while time.monotonic() < deadline:
-        line = resp.readline()
-        if not line:
-            return
-        line = line.strip()
-        if not line:
-            continue
-        event = json.loads(line)
-        yield event
-        if stop(event):
-            return
 
 
 class ServerTestCase(unittest.TestCase):

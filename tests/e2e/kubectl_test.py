@@ -13,13 +13,11 @@ import queue
 import re
 import tempfile
 import threading
-import time
-import unittest
 
 import yaml
 
 import harness
-from harness import WIDGET_CRD as CRD, Kubectl, widget, Server, ServerTestCase, stop_process, wait_until
+from harness import WIDGET_CRD as CRD, Kubectl, Server, ServerTestCase, stop_process, wait_until, widget
 
 AGE = re.compile(r"^(\d+[smhd])+$|^<unknown>$")
 

@@ -6,7 +6,6 @@ compacted resourceVersion, pagination, the error codes, and the WatchList protoc
 import json
 import os
 import threading
-import time
 import urllib.parse
 import urllib.request
 
@@ -15,7 +14,7 @@ from kubernetes.client.rest import ApiException
 from kubernetes.dynamic.exceptions import ConflictError, NotFoundError, UnprocessibleEntityError
 
 import harness
-from harness import Server, ServerTestCase, create_namespace, install_crd, wait_until, widget
+from harness import Server, ServerTestCase, create_namespace, install_crd, widget
 
 GROUP, VERSION, PLURAL = "example.com", "v1", "widgets"
 MERGE = "application/merge-patch+json"
