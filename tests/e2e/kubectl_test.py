@@ -146,6 +146,12 @@ class KubectlScenario:
         self.assertIn(["widgets", "wd", "example.com/v1", "true", "Widget"], rows, out)
         out = self.k.ok("api-resources", "--api-group=example.com", "-o", "name")
         self.assertEqual(out.split(), ["widgets.example.com"])
+        versions = self.k.ok("api-versions").split()
+        for gv in ("v1", "example.com/v1", "apiextensions.k8s.io/v1", "coordination.k8s.io/v1"):
+            self.assertIn(gv, versions)
+        header, rows = self.table(self.k.ok("get", "crd", "widgets.example.com"))
+        self.assertEqual(header, ["NAME", "CREATED", "AT"])  # "CREATED AT" split on spaces
+        self.assertIn("widgets.example.com", rows)
 
     def test_version_reports_server(self):
         info = json.loads(self.k.ok("version", "-o", "json"))
@@ -503,6 +509,36 @@ class KubectlScenario:
         rc, out, err = self.k.run("replace", "-f", path, *self.k.validate_flags())
         self.assertNotEqual(rc, 0)
         self.assertIn("the object has been modified", err)
+
+    def test_server_side_dry_run(self):
+        self.create("dryrun", size=2)
+        before = self.fetch("dryrun")
+        out = self.k.ok("patch", "widget", "dryrun", "-n", self.ns, "--type", "merge",
+                        "-p", '{"spec":{"size":8}}', "--dry-run=server", "-o", "jsonpath={.spec.size}")
+        self.assertEqual(out, "8", "the dry-run answer shows the patched object")
+        rc, out, err = self.apply(widget("dryrun-new", self.ns), extra=["--dry-run=server"])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("widget.example.com/dryrun-new created (server dry run)", out)
+        out = self.k.ok("delete", "widget", "dryrun", "-n", self.ns, "--dry-run=server")
+        self.assertIn('widget.example.com "dryrun" deleted (server dry run)', out)
+        self.assertGone("dryrun-new")
+        self.assertEqual(self.fetch("dryrun")["metadata"]["resourceVersion"],
+                         before["metadata"]["resourceVersion"])
+
+    def test_wait_for_jsonpath(self):
+        self.create("jsonwait")
+        baseline = self.api.watchers()
+        waiter = self.k.start("wait", "--for=jsonpath={.status.replicas}=4", "widget/jsonwait",
+                              "-n", self.ns, "--timeout=60s")
+        try:
+            self.await_watch_opened(baseline)
+            resp = self.api.patch(self.path("jsonwait", "status"), {"status": {"replicas": 4}})
+            self.assertEqual(resp.status, 200, resp)
+            out, err = waiter.communicate(timeout=60)
+        finally:
+            stop_process(waiter)
+        self.assertEqual(waiter.returncode, 0, f"kubectl wait: {out} {err}")
+        self.assertIn("widget.example.com/jsonwait condition met", out)
 
     # ----- delete and wait -----
 
