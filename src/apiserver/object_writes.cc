@@ -19,7 +19,7 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr int kMaxConflictRetries = 8;
+constexpr int kMaxConflictRetries = 32;
 
 std::string MediaType(std::string_view content_type) {
   std::string out;
@@ -480,6 +480,15 @@ HttpResponse ApiHandler::do_patch(Ctx& ctx) {
   if (!patch) return error(patch.error(), &ctx, ctx.ri.name);
   if (type != "application/json-patch+json" && !patch->is_object())
     return error(Status::BadRequest("the body of the request must be a JSON object for " + type), &ctx, ctx.ri.name);
+  // A patch that names metadata.resourceVersion makes it a precondition; otherwise the patch is
+  // unconditional and is re-applied to the newest version after a write race.
+  bool rv_precondition = false;
+  if (patch->is_object()) {
+    if (const json::object* m = GetObject(patch->get_object(), "metadata")) rv_precondition = m->contains("resourceVersion");
+  } else if (patch->is_array()) {
+    for (const auto& op : patch->get_array())
+      if (op.is_object() && GetStringOr(op.get_object(), "path", "").starts_with("/metadata/resourceVersion")) rv_precondition = true;
+  }
   for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
     auto old = cache_.get(res.key(ctx.ri.ns, ctx.ri.name));
     if (!old) return error(NotFound(res, ctx.ri.name), &ctx, ctx.ri.name);
@@ -521,7 +530,11 @@ HttpResponse ApiHandler::do_patch(Ctx& ctx) {
     }
     auto out = write_update(ctx, old, std::move(pobj), scale ? "" : ctx.ri.subresource);
     if (!out) {
-      if (out.error().code() == StatusCode::kConflict && prv.empty()) continue;  // re-read and re-apply
+      if (out.error().code() == StatusCode::kConflict && !rv_precondition) {
+        // Someone else wrote first: let the cache catch up with the store, then re-read and re-apply.
+        wait_consistent();
+        continue;
+      }
       return error(out.error(), &ctx, ctx.ri.name);
     }
     if (scale) {
@@ -579,7 +592,10 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const Reso
       }
       auto rev = store_.update(key, store::MakeBytes(bytes), old->revision);
       if (!rev) {
-        if (rev.error().code() == StatusCode::kConflict || rev.error().code() == StatusCode::kNotFound) continue;
+        if (rev.error().code() == StatusCode::kConflict || rev.error().code() == StatusCode::kNotFound) {
+          wait_consistent();
+          continue;
+        }
         return Err(rev.error());
       }
       auto written = await_written(key, *rev, bytes);
@@ -609,7 +625,10 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const Reso
     }
     auto rev = store_.remove(key, old->revision);
     if (!rev) {
-      if (rev.error().code() == StatusCode::kConflict) continue;
+      if (rev.error().code() == StatusCode::kConflict) {
+        wait_consistent();
+        continue;
+      }
       if (rev.error().code() == StatusCode::kNotFound) return Err(NotFound(res, name));
       return Err(rev.error());
     }
