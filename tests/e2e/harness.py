@@ -268,9 +268,9 @@ class Server:
         try:
             wait_until(lambda: self.proc.poll() is not None or (self.api.ready() and ready_line()),
                        timeout, f"/readyz and the ready line of {cmd}")
-        except AssertionError:
+        except AssertionError as e:
             self.kill()
-            raise
+            raise AssertionError(f"{e}\n{self.log_tail()}") from None
         if self.proc.poll() is not None:
             rc = self.proc.returncode
             self.proc = None
