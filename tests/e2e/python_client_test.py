@@ -222,7 +222,8 @@ class PythonClientTest(ServerTestCase, WatchAssertions):
         for t in threads:
             t.join(120)
         self.assertEqual(len(failures), 0, f"{len(failures)} of 200 patches failed, e.g. {failures[:3]}")
-        annotations = self.fx.widgets.get(name="contended", namespace=self.ns).metadata.annotations
+        annotations = self.fx.custom.get_namespaced_custom_object(
+            GROUP, VERSION, self.ns, PLURAL, "contended")["metadata"]["annotations"]
         self.assertEqual({k: annotations[k] for k in annotations if k.startswith("writer-")},
                          {f"writer-{t}": "49" for t in range(4)})
 
