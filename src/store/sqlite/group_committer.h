@@ -23,7 +23,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <semaphore>
 #include <span>
 #include <string>
 #include <thread>
@@ -37,6 +36,29 @@
 
 namespace setpoint::store {
 
+// One-shot completion signal. A mutex and condition variable rather than std::binary_semaphore:
+// libstdc++'s semaphore spins with sched_yield before sleeping, which on a 2-core machine under a
+// write load burned ~9% of the CPU in the writer's callers.
+class Completion {
+ public:
+  void release() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_one();
+  }
+  void acquire() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return done_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+};
+
 struct WriteRequest {
   enum class Op { kCreate, kUpdate, kRemove, kCompact };
   Op op = Op::kCreate;
@@ -44,7 +66,7 @@ struct WriteRequest {
   Bytes value;
   Revision expected = 0;  // precondition of kUpdate/kRemove (0 = any); kCompact: compact up to
   Result<Revision> result;  // written by the writer before `done` is released
-  std::binary_semaphore done{0};
+  Completion done;
 };
 
 struct GroupCommitterOptions {
