@@ -10,6 +10,7 @@ namespace setpoint::store {
 
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
+constexpr std::string_view kWideWatchers = "*";
 
 std::optional<std::string> CachedObject::field(std::string_view path) const {
   if (path == "metadata.name") return name;
@@ -63,11 +64,12 @@ Revision CacheWatcher::last_revision() const {
 // WatchCache
 
 std::string WatchCache::ResourcePrefix(std::string_view key) {
-  // "/registry/<group>/<resource>/..." -> "/registry/<group>/<resource>/"
+  // "/registry/<group>/<resource>/..." -> "/registry/<group>/<resource>/"; anything shorter is
+  // wider than one resource.
   std::size_t pos = 0;
   for (int i = 0; i < 4; ++i) {
     pos = key.find('/', pos);
-    if (pos == std::string_view::npos) return std::string(key);
+    if (pos == std::string_view::npos) return std::string(kWideWatchers);
     ++pos;
   }
   return std::string(key.substr(0, pos));
@@ -244,9 +246,8 @@ void WatchCache::apply_locked(const Event& ev, bool history_only) {
   revision_ = ev.revision;
   ring_revision_ = ev.revision;
 
-  auto wit = watchers_.find(ResourcePrefix(ev.key));
-  if (wit != watchers_.end()) {
-    for (const CacheWatcherPtr& w : wit->second) {
+  auto dispatch = [&](const std::vector<CacheWatcherPtr>& list) {
+    for (const CacheWatcherPtr& w : list) {
       if (ev.key.compare(0, w->filter_.prefix.size(), w->filter_.prefix) != 0) continue;
       bool now = ce.type != WatchEventType::kDeleted && w->filter_.accepts(*ce.object);
       bool before = ce.prev && w->filter_.accepts(*ce.prev);
@@ -261,7 +262,10 @@ void WatchCache::apply_locked(const Event& ev, bool history_only) {
         w->push({WatchEventType::kDeleted, ce.object, ce.revision});
       }
     }
-  }
+  };
+  if (auto wit = watchers_.find(ResourcePrefix(ev.key)); wit != watchers_.end()) dispatch(wit->second);
+  // Watchers wider than one resource (a prefix such as "/registry/") see every event.
+  if (auto wit = watchers_.find(std::string(kWideWatchers)); wit != watchers_.end()) dispatch(wit->second);
   ring_.push_back(std::move(ce));
 }
 
