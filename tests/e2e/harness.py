@@ -7,7 +7,7 @@ What it gives the test scripts:
                    discovery cache dir; run() returns (rc, stdout, stderr), start() a Popen.
   * Api         -- raw HTTP/1.1 requests (http.client) that return status, headers and body.
   * wait_until  -- the only way tests wait: poll a condition until a deadline, then fail.
-  * ServerTestCase -- a unittest.TestCase that prints the server's stderr when a test fails.
+  * ServerTestCase -- a unittest.TestCase that prints the server's output when a test fails.
   * main()      -- parses `--binary PATH` (from ctest) and runs unittest.
 
 Nothing here sleeps to synchronise: every wait is a condition with a deadline.
