@@ -111,8 +111,7 @@ class ApiHandler final : public HttpHandler {
                                       const std::string& name, const boost::json::object& options);
   Status admit(Ctx& ctx, const ResourceInfo& res, boost::json::object& obj, const boost::json::object* old);
   void apply_crd_status(boost::json::object& crd, const RegistrySnapshot& reg);
-  Result<store::CachedObjectPtr> await_written(const std::string& key, store::Revision rev,
-                                               const std::string& bytes);
+  store::CachedObjectPtr written(const std::string& key, store::Revision rev, boost::json::object& obj);
   void wait_consistent();
   void wait_consistent_for_write();
 

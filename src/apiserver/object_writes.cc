@@ -30,25 +30,29 @@ std::string MediaType(std::string_view content_type) {
   return out;
 }
 
-Result<json::value> DecodeBody(const HttpRequest& req) {
+Result<json::value> DecodeBody(const HttpRequest& req, bool strict) {
   std::string type = MediaType(req.header("content-type"));
   if (req.body.empty()) return Err(Status::BadRequest("the body of the request was empty"));
-  if (type.empty() || type == "application/json" || type == "*/*") return ParseJson(req.body);
-  if (type == "application/yaml" || type == "application/x-yaml" || type == "text/yaml")
-    return api::YamlToJson(req.body, kMaxJsonDepth);
+  if (type.empty() || type == "application/json" || type == "*/*") {
+    if (strict)
+      if (auto dup = FindDuplicateKey(req.body))
+        return Err(Status::BadRequest("strict decoding error: duplicate field \"" + *dup + "\""));
+    return ParseJson(req.body);
+  }
+  if (type == "application/yaml" || type == "application/x-yaml" || type == "text/yaml") {
+    std::vector<std::string> duplicates;
+    auto v = api::YamlToJson(req.body, kMaxJsonDepth, &duplicates);
+    if (v && strict && !duplicates.empty())
+      return Err(Status::BadRequest("strict decoding error: duplicate field \"" + duplicates.front() + "\""));
+    return v;
+  }
   return Err(Status::UnsupportedMediaType(
       "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"));
 }
 
 Result<json::object> DecodeObject(const HttpRequest& req, bool strict) {
-  auto v = DecodeBody(req);
+  auto v = DecodeBody(req, strict);
   if (!v) return Err(v.error());
-  if (strict) {
-    std::string type = MediaType(req.header("content-type"));
-    if (type.empty() || type == "application/json")
-      if (auto dup = FindDuplicateKey(req.body))
-        return Err(Status::BadRequest("strict decoding error: duplicate field \"" + *dup + "\""));
-  }
   if (!v->is_object()) return Err(Status::BadRequest("the body of the request must be a JSON object"));
   return std::move(v->get_object());
 }
@@ -131,11 +135,19 @@ void SetPath(json::object& obj, std::string_view path, json::value v) {
 
 void ApiHandler::wait_consistent_for_write() { wait_consistent(); }
 
-Result<store::CachedObjectPtr> ApiHandler::await_written(const std::string& key, store::Revision rev,
-                                                         const std::string& bytes) {
-  cache_.wait_for(rev, std::chrono::seconds(5));
-  if (auto obj = cache_.get(key); obj && obj->revision == rev) return obj;
-  return cache_.decode(key, store::MakeBytes(bytes), rev);
+store::CachedObjectPtr ApiHandler::written(const std::string& key, store::Revision rev, json::object& obj) {
+  // The response is built here rather than waiting for the cache to apply the write: a reader
+  // that names this revision (watch, list, PUT precondition) waits for the cache to reach it,
+  // and reads without one wait for the cache to reach the store's head.
+  json::object& meta = EnsureObject(obj, "metadata");
+  meta["resourceVersion"] = std::to_string(rev);
+  auto out = std::make_shared<store::CachedObject>();
+  out->key = key;
+  out->revision = rev;
+  out->name = std::string(GetStringOr(meta, "name", ""));
+  out->ns = std::string(GetStringOr(meta, "namespace", ""));
+  out->json = json::serialize(obj);
+  return out;
 }
 
 void ApiHandler::apply_crd_status(json::object& crd, const RegistrySnapshot& reg) {
@@ -307,7 +319,7 @@ Result<store::CachedObjectPtr> ApiHandler::write_create(Ctx& ctx, json::object o
       return store::CachedObjectPtr(std::move(copy));
     }
     auto rev = store_.create(key, store::MakeBytes(bytes));
-    if (rev) return await_written(key, *rev, bytes);
+    if (rev) return written(key, *rev, obj);
     if (rev.error().code() == StatusCode::kAlreadyExists) {
       if (!generate.empty() && name.empty() && attempt < 8) {
         m["name"] = generate + RandomNameSuffix();
@@ -389,10 +401,7 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::write_update(Ctx& ctx, const store
     // The last finalizer is gone from an object being deleted: the object goes now.
     auto rev = store_.remove(key, old->revision);
     if (!rev) return Err(rev.error().code() == StatusCode::kConflict ? ConflictStatus(res, old->name) : rev.error());
-    cache_.wait_for(*rev, std::chrono::seconds(5));
-    auto decoded = cache_.decode(key, store::MakeBytes(bytes), *rev);
-    if (!decoded) return Err(decoded.error());
-    out.object = *decoded;
+    out.object = written(key, *rev, result);
     out.deleted = true;
     return out;
   }
@@ -402,9 +411,7 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::write_update(Ctx& ctx, const store
     if (rev.error().code() == StatusCode::kNotFound) return Err(NotFound(res, old->name));
     return Err(rev.error());
   }
-  auto written = await_written(key, *rev, bytes);
-  if (!written) return Err(written.error());
-  out.object = *written;
+  out.object = written(key, *rev, result);
   return out;
 }
 
@@ -452,6 +459,12 @@ HttpResponse ApiHandler::do_update(Ctx& ctx) {
   long long want = std::strtoll(rv.c_str(), &end, 10);
   if (*end != '\0' || want <= 0)
     return error(Status::BadRequest("invalid resourceVersion: \"" + rv + "\""), &ctx, ctx.ri.name);
+  if (want > old->revision && cache_.wait_for(want, std::chrono::seconds(3))) {
+    // The client knows a newer version than the cache has applied yet (its own write, answered
+    // before the cache caught up): read again once the cache has it.
+    old = cache_.get(res.key(ctx.ri.ns, ctx.ri.name));
+    if (!old) return error(NotFound(res, ctx.ri.name), &ctx, ctx.ri.name);
+  }
   if (want != old->revision) return error(ConflictStatus(res, ctx.ri.name), &ctx, ctx.ri.name);
   auto out = write_update(ctx, old, std::move(*body), ctx.ri.subresource);
   if (!out) return error(out.error(), &ctx, ctx.ri.name);
@@ -514,8 +527,12 @@ HttpResponse ApiHandler::do_patch(Ctx& ctx) {
     json::object& pobj = patched->get_object();
     json::object& pmeta = EnsureObject(pobj, "metadata");
     std::string prv(GetStringOr(pmeta, "resourceVersion", ""));
-    bool has_precondition = !prv.empty() && prv != std::to_string(old->revision);
-    if (has_precondition) return error(ConflictStatus(res, ctx.ri.name), &ctx, ctx.ri.name);
+    if (!prv.empty() && prv != std::to_string(old->revision)) {
+      // A precondition newer than the cache (the client's own, just-answered write): wait once.
+      long long want = std::strtoll(prv.c_str(), nullptr, 10);
+      if (want > old->revision && attempt == 0 && cache_.wait_for(want, std::chrono::seconds(3))) continue;
+      return error(ConflictStatus(res, ctx.ri.name), &ctx, ctx.ri.name);
+    }
     if (auto n = GetString(pmeta, "name"); n && *n != ctx.ri.name)
       return error(Status::BadRequest("the name of the object (" + std::string(*n) + ") does not match the name on the URL (" + ctx.ri.name + ")"), &ctx, ctx.ri.name);
     if (auto av = GetString(pobj, "apiVersion"); !scale && av && *av == ctx.api_version())
@@ -572,6 +589,10 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const Reso
     std::string uid(GetStringOr(meta, "uid", ""));
     if (!want_uid.empty() && want_uid != uid)
       return Err(Status::Conflict("Precondition failed: UID in precondition: " + want_uid + ", UID in object meta: " + uid));
+    if (!want_rv.empty() && want_rv != std::to_string(old->revision) && attempt == 0 &&
+        std::strtoll(want_rv.c_str(), nullptr, 10) > old->revision &&
+        cache_.wait_for(std::strtoll(want_rv.c_str(), nullptr, 10), std::chrono::seconds(3)))
+      continue;
     if (!want_rv.empty() && want_rv != std::to_string(old->revision))
       return Err(Status::Conflict("Precondition failed: ResourceVersion in precondition: " + want_rv + ", ResourceVersion in object meta: " + std::to_string(old->revision)));
     UpdateOutcome out;
@@ -598,9 +619,7 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const Reso
         }
         return Err(rev.error());
       }
-      auto written = await_written(key, *rev, bytes);
-      if (!written) return Err(written.error());
-      out.object = *written;
+      out.object = written(key, *rev, *obj);
       if (res.special == SpecialKind::kNamespace) namespace_cv_.notify_all();
       return out;
     }
@@ -632,7 +651,6 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const Reso
       if (rev.error().code() == StatusCode::kNotFound) return Err(NotFound(res, name));
       return Err(rev.error());
     }
-    cache_.wait_for(*rev, std::chrono::seconds(5));
     out.object = old;
     out.deleted = true;
     return out;
