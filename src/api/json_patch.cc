@@ -87,21 +87,6 @@ json::value* Walk(json::value& doc, const Pointer& p, std::size_t n) {
   return cur;
 }
 
-std::size_t CountNodes(const json::value& v, std::size_t limit) {
-  std::size_t n = 1;
-  if (const auto* a = v.if_array()) {
-    for (const auto& e : *a) {
-      if (n > limit) break;
-      n += CountNodes(e, limit - n);
-    }
-  } else if (const auto* o = v.if_object()) {
-    for (const auto& kv : *o) {
-      if (n > limit) break;
-      n += CountNodes(kv.value(), limit - n);
-    }
-  }
-  return n;
-}
 
 Status Missing(std::string_view op, const Pointer& p) {
   return Status::Invalid(std::string(op) +
@@ -204,7 +189,7 @@ class Applier {
     // copy
     json::value* source = Walk(doc_, *from, from->tokens.size());
     if (source == nullptr) return Missing(op, *from);
-    copied_ += CountNodes(*source, kMaxJsonPatchCopiedNodes + 1);
+    copied_ += internal::CountNodes(*source, kMaxJsonPatchCopiedNodes + 1);
     if (copied_ > kMaxJsonPatchCopiedNodes) {
       return Status::Invalid("copy operation does not apply: the copies in this patch exceed " +
                              std::to_string(kMaxJsonPatchCopiedNodes) + " JSON nodes");

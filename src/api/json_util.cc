@@ -434,4 +434,20 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
   return out;
 }
 
+std::size_t CountNodes(const boost::json::value& v, std::size_t limit) {
+  std::size_t n = 1;
+  if (const auto* a = v.if_array()) {
+    for (const auto& e : *a) {
+      if (n > limit) break;
+      n += CountNodes(e, limit - n);
+    }
+  } else if (const auto* o = v.if_object()) {
+    for (const auto& kv : *o) {
+      if (n > limit) break;
+      n += CountNodes(kv.value(), limit - n);
+    }
+  }
+  return n;
+}
+
 }  // namespace setpoint::api::internal

@@ -51,4 +51,8 @@ double AsDouble(const boost::json::value& v);
 // Joins strings with a separator.
 std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 
+// Nodes in `v` (itself included), counting no further than just past `limit`: bounds the cost
+// of copies that a hostile document could make explode (JSON patch "copy", YAML aliases).
+std::size_t CountNodes(const boost::json::value& v, std::size_t limit);
+
 }  // namespace setpoint::api::internal

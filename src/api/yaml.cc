@@ -188,21 +188,6 @@ json::value ResolveScalar(const std::string& tag, const std::string& value, int 
   return json::string(value);  // "!" (quoted or block scalars), !!str, and unknown tags
 }
 
-std::size_t CountNodes(const json::value& v, std::size_t limit) {
-  std::size_t n = 1;
-  if (const auto* a = v.if_array()) {
-    for (const auto& e : *a) {
-      if (n > limit) break;
-      n += CountNodes(e, limit - n);
-    }
-  } else if (const auto* o = v.if_object()) {
-    for (const auto& kv : *o) {
-      if (n > limit) break;
-      n += CountNodes(kv.value(), limit - n);
-    }
-  }
-  return n;
-}
 
 // Builds one JSON value from yaml-cpp's parse events.
 class Builder : public YAML::EventHandler {
@@ -224,7 +209,7 @@ class Builder : public YAML::EventHandler {
     if (open_.contains(anchor)) throw YamlError{mark.line, "anchor refers to a node that contains it"};
     auto it = anchors_.find(anchor);
     if (it == anchors_.end()) throw YamlError{mark.line, "unknown anchor"};
-    std::size_t n = CountNodes(it->second, alias_budget_ + 1);
+    std::size_t n = internal::CountNodes(it->second, alias_budget_ + 1);
     if (n > alias_budget_) throw YamlError{mark.line, "document contains excessive aliasing"};
     alias_budget_ -= n;
     if (ExpectingKey()) {

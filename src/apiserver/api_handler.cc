@@ -55,6 +55,14 @@ int AggregatedVersion(std::string_view accept) {
   return 0;
 }
 
+// Upstream's answer to a resourceVersion the server has not reached within 3 s: the reflector
+// relists from scratch.
+Status TooLargeResourceVersion(const std::string& rv, std::int64_t current) {
+  return Status::Timeout("Too large resource version: " + rv + ", current: " + std::to_string(current))
+      .add_cause({"ResourceVersionTooLarge", "Too large resource version", ""})
+      .set_retry_after(1);
+}
+
 }  // namespace
 
 std::unique_ptr<Authenticator> NewLocalAdminAuthenticator() { return std::make_unique<LocalAdminAuthenticator>(); }
@@ -532,17 +540,10 @@ HttpResponse ApiHandler::do_list(Ctx& ctx) {
     if (*end != '\0' || v < 0)
       return error(Status::BadRequest("invalid resource version: \"" + *rv_param + "\""), &ctx);
     if (v > 0) {
-      if (match == "Exact" || (match.empty() && limit > 0)) {
-        at = v;
-        if (!cache_.wait_for(v, std::chrono::seconds(3)))
-          return error(Status::Timeout("Too large resource version: " + *rv_param + ", current: " + std::to_string(cache_.revision()))
-                           .add_cause({"ResourceVersionTooLarge", "Too large resource version", ""})
-                           .set_retry_after(1), &ctx);
-      } else if (!cache_.wait_for(v, std::chrono::seconds(3))) {
-        return error(Status::Timeout("Too large resource version: " + *rv_param + ", current: " + std::to_string(cache_.revision()))
-                         .add_cause({"ResourceVersionTooLarge", "Too large resource version", ""})
-                         .set_retry_after(1), &ctx);
-      }
+      if (!cache_.wait_for(v, std::chrono::seconds(3)))
+        return error(TooLargeResourceVersion(*rv_param, cache_.revision()), &ctx);
+      // An RV with a limit means Exact in the legacy semantics (KEP-2523).
+      if (match == "Exact" || (match.empty() && limit > 0)) at = v;
     }
   } else {
     wait_consistent();
@@ -632,8 +633,7 @@ HttpResponse ApiHandler::do_watch(Ctx& ctx) {
   if (send_initial || rv_param.empty() || rv == 0) {
     // Current state first: an empty RV means a consistent snapshot, "0" any recent state.
     if (rv > 0 && !cache_.wait_for(rv, std::chrono::seconds(3)))
-      return error(Status::Timeout("Too large resource version: " + rv_param + ", current: " + std::to_string(cache_.revision()))
-                       .add_cause({"ResourceVersionTooLarge", "Too large resource version", ""}).set_retry_after(1), &ctx);
+      return error(TooLargeResourceVersion(rv_param, cache_.revision()), &ctx);
     if (rv_param.empty()) wait_consistent();
     if (send_initial || !ctx.q.has("sendInitialEvents")) {
       start.initial_state = true;
@@ -644,8 +644,7 @@ HttpResponse ApiHandler::do_watch(Ctx& ctx) {
     }
   } else {
     if (!cache_.wait_for(rv, std::chrono::seconds(3)))
-      return error(Status::Timeout("Too large resource version: " + rv_param + ", current: " + std::to_string(cache_.revision()))
-                       .add_cause({"ResourceVersionTooLarge", "Too large resource version", ""}).set_retry_after(1), &ctx);
+      return error(TooLargeResourceVersion(rv_param, cache_.revision()), &ctx);
     start.after = rv;
   }
   opts.table = wants_table(ctx);

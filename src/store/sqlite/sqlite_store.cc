@@ -152,6 +152,8 @@ class SqliteStore final : public Store {
 };
 
 Status SqliteStore::init() {
+  // Checked before anything touches the file system (an empty path would lock "./.lock").
+  if (options_.path.empty()) return Status::Invalid("the sqlite store needs a database path");
   auto lock = FileLock::Acquire(options_.path);
   if (!lock) return lock.error();
   lock_ = std::move(*lock);
