@@ -21,6 +21,9 @@ struct ApiHandler::Ctx {
   std::vector<std::string> warnings;
   bool dry_run = false;
   std::string field_validation = "Strict";
+  bool name_generated = false;
+  int create_attempts = 0;  // create: the name came from generateName (retry on collision)
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   Ctx(HttpRequest& r, QueryParams params) : req(r), q(std::move(params)) {}
   std::string api_version() const { return res->api_version(ri.version); }

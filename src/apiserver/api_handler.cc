@@ -314,9 +314,9 @@ HttpResponse ApiHandler::non_resource(HttpRequest& request) {
   return error(Status::NotFound("the server could not find the requested resource"), nullptr);
 }
 
-HttpResponse ApiHandler::resource_request(Ctx& ctx) {
+std::optional<HttpResponse> ApiHandler::check_resource_request(Ctx& ctx, bool may_block) {
   ctx.res = ctx.reg->find(ctx.ri.group, ctx.ri.resource);
-  if (!ctx.res) {
+  if (!ctx.res && may_block) {
     // Maybe a CRD was just created: wait for the registry to catch up with the store once.
     if (registry_.wait_for(store_.current_revision(), std::chrono::milliseconds(500))) {
       ctx.reg = registry_.snapshot();
@@ -354,6 +354,11 @@ HttpResponse ApiHandler::resource_request(Ctx& ctx) {
   } else {
     ctx.field_validation = "Warn";
   }
+  return std::nullopt;
+}
+
+HttpResponse ApiHandler::resource_request(Ctx& ctx) {
+  if (auto err = check_resource_request(ctx, true)) return std::move(*err);
   const std::string& verb = ctx.ri.verb;
   if (verb == "get") return do_get(ctx);
   if (verb == "list") return do_list(ctx);

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -62,6 +63,8 @@ class ApiHandler final : public HttpHandler {
 
   HttpResponse handle(HttpRequest& request) override;
   HttpResponse transport_error(int http_code, std::string_view message) override;
+  bool accepts_async(const HttpRequest& request) const override;
+  void handle_async(HttpRequest& request, std::function<void(HttpResponse)> respond) override;
 
   void set_ready(bool ready) { ready_ = ready; }
   // Ends every open watch (cleanly, with the terminating chunk) and refuses new ones.
@@ -100,6 +103,14 @@ class ApiHandler final : public HttpHandler {
 
   // Shared write machinery.
   Result<store::CachedObjectPtr> write_create(Ctx& ctx, boost::json::object obj, int& http_code);
+  // Everything a create does before the store: defaults, admission, namespace lifecycle.
+  // Returns false (and does nothing else) when finishing would need to block and !may_block.
+  Result<bool> prepare_create(Ctx& ctx, boost::json::object& obj, bool may_block);
+  store::CachedObjectPtr dry_run_result(const std::string& key, const boost::json::object& obj);
+  // The non-blocking create path, run on an I/O thread.
+  void create_async(std::shared_ptr<Ctx> ctx, boost::json::object obj, std::function<void(HttpResponse)> respond);
+  // Validation shared by every resource request; an error response, or nullopt to go on.
+  std::optional<HttpResponse> check_resource_request(Ctx& ctx, bool may_block);
   struct UpdateOutcome {
     store::CachedObjectPtr object;  // the stored (or, for dry runs and no-ops, resulting) version
     std::string body;               // when object is null: the serialised result (dry run)

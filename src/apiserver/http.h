@@ -57,6 +57,19 @@ class HttpHandler {
   virtual HttpResponse handle(HttpRequest& request) = 0;
   // A response for requests the transport rejects before parsing the body (413, 400).
   virtual HttpResponse transport_error(int http_code, std::string_view message) = 0;
+
+  // Requests for which accepts_async() is true go to handle_async() on the connection's I/O
+  // thread instead of handle() on a worker: it must not block, and calls `respond` exactly once,
+  // from any thread (a store commit, say). Work that might block is handed to the executor the
+  // transport installed with set_blocking_executor().
+  virtual bool accepts_async(const HttpRequest& request) const { return false; }
+  virtual void handle_async(HttpRequest& request, std::function<void(HttpResponse)> respond) {
+    respond(handle(request));
+  }
+  void set_blocking_executor(std::function<void(std::function<void()>)> run) { run_blocking_ = std::move(run); }
+
+ protected:
+  std::function<void(std::function<void()>)> run_blocking_;
 };
 
 struct HttpServerOptions {

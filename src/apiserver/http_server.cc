@@ -63,7 +63,9 @@ class BeastHttpServer final : public HttpServer {
         handler_(handler),
         ioc_(options_.io_threads),
         pool_(static_cast<std::size_t>(options_.worker_threads)),
-        acceptor_(ioc_) {}
+        acceptor_(ioc_) {
+    handler_.set_blocking_executor([this](std::function<void()> work) { asio::post(pool_, std::move(work)); });
+  }
 
   ~BeastHttpServer() override { stop(); }
 
@@ -219,10 +221,25 @@ class BeastHttpServer final : public HttpServer {
           std::lock_guard lock(mu_);
           ++active_;
         }
-        resp = co_await asio::co_spawn(
-            pool_.get_executor(),
-            [this, &req]() -> awaitable<HttpResponse> { co_return handler_.handle(req); },
-            use_awaitable);
+        if (handler_.accepts_async(req)) {
+          // Runs on this I/O thread up to its first wait; the answer comes back through a post to
+          // this connection's strand (from a store commit, or from the worker pool).
+          resp = co_await asio::async_initiate<decltype(use_awaitable), void(HttpResponse)>(
+              [this, &req](auto completion) {
+                using Completion = std::decay_t<decltype(completion)>;
+                auto shared = std::make_shared<Completion>(std::move(completion));
+                handler_.handle_async(req, [shared](HttpResponse r) {
+                  auto ex = asio::get_associated_executor(*shared);
+                  asio::post(ex, [shared, r = std::move(r)]() mutable { std::move (*shared)(std::move(r)); });
+                });
+              },
+              use_awaitable);
+        } else {
+          resp = co_await asio::co_spawn(
+              pool_.get_executor(),
+              [this, &req]() -> awaitable<HttpResponse> { co_return handler_.handle(req); },
+              use_awaitable);
+        }
         {
           std::lock_guard lock(mu_);
           --active_;

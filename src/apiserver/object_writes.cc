@@ -249,9 +249,8 @@ Status ApiHandler::admit(Ctx& ctx, const ResourceInfo& res, json::object& obj, c
 // ---------------------------------------------------------------------------------------------
 // create
 
-Result<store::CachedObjectPtr> ApiHandler::write_create(Ctx& ctx, json::object obj, int& http_code) {
+Result<bool> ApiHandler::prepare_create(Ctx& ctx, json::object& obj, bool may_block) {
   const ResourceInfo& res = *ctx.res;
-  http_code = 201;
   if (auto k = GetString(obj, "kind"); k && *k != res.kind)
     return Err(Status::BadRequest("the kind of the provided object \"" + std::string(*k) + "\" does not match the resource kind \"" + res.kind + "\""));
   if (auto av = GetString(obj, "apiVersion"); av && *av != ctx.api_version())
@@ -283,7 +282,10 @@ Result<store::CachedObjectPtr> ApiHandler::write_create(Ctx& ctx, json::object o
   std::string generate(GetStringOr(meta, "generateName", ""));
   if (name.empty() && generate.empty())
     return Err(InvalidStatus(res, "", {{"FieldValueRequired", "Required value: name or generateName is required", "metadata.name"}}));
-  if (name.empty()) meta["name"] = generate + RandomNameSuffix();
+  if (name.empty()) {
+    meta["name"] = generate + RandomNameSuffix();
+    ctx.name_generated = true;
+  }
   if (Status s = admit(ctx, res, obj, nullptr); !s.ok()) return Err(s);
   if (res.special == SpecialKind::kCustomResourceDefinition) apply_crd_status(obj, *ctx.reg);
   if (res.namespaced) {
@@ -291,6 +293,7 @@ Result<store::CachedObjectPtr> ApiHandler::write_create(Ctx& ctx, json::object o
     // the cache applied the write); wait only before concluding that it is missing.
     auto ns_obj = cache_.get("/registry/core/namespaces/" + ctx.ri.ns);
     if (!ns_obj) {
+      if (!may_block) return false;
       wait_consistent();
       ns_obj = cache_.get("/registry/core/namespaces/" + ctx.ri.ns);
     }
@@ -301,27 +304,32 @@ Result<store::CachedObjectPtr> ApiHandler::write_create(Ctx& ctx, json::object o
                                    "\" is forbidden: unable to create new content in namespace " + ctx.ri.ns +
                                    " because it is being terminated"));
   }
+  return true;
+}
+
+store::CachedObjectPtr ApiHandler::dry_run_result(const std::string& key, const json::object& obj) {
+  auto out = std::make_shared<store::CachedObject>();
+  out->key = key;
+  out->json = json::serialize(obj);  // a dry run has no resourceVersion
+  return out;
+}
+
+Result<store::CachedObjectPtr> ApiHandler::write_create(Ctx& ctx, json::object obj, int& http_code) {
+  const ResourceInfo& res = *ctx.res;
+  http_code = 201;
+  auto prepared = prepare_create(ctx, obj, true);
+  if (!prepared) return Err(prepared.error());
+  std::string generate(GetStringOr(*GetObject(obj, "metadata"), "generateName", ""));
   for (int attempt = 0;; ++attempt) {
     json::object& m = EnsureObject(obj, "metadata");
     std::string final_name(GetStringOr(m, "name", ""));
     std::string key = res.key(ctx.ri.ns, final_name);
     std::string bytes = EncodeForStorage(obj);
-    if (ctx.dry_run) {
-      auto decoded = cache_.decode(key, store::MakeBytes(bytes), 0);
-      if (!decoded) return Err(decoded.error());
-      auto copy = std::make_shared<store::CachedObject>(**decoded);
-      // A dry run has no resourceVersion.
-      auto parsed = ParseJson(copy->json);
-      if (parsed && parsed->is_object()) {
-        EnsureObject(parsed->get_object(), "metadata").erase("resourceVersion");
-        copy->json = json::serialize(*parsed);
-      }
-      return store::CachedObjectPtr(std::move(copy));
-    }
+    if (ctx.dry_run) return dry_run_result(key, obj);
     auto rev = store_.create(key, store::MakeBytes(bytes));
     if (rev) return written(key, *rev, obj);
     if (rev.error().code() == StatusCode::kAlreadyExists) {
-      if (!generate.empty() && name.empty() && attempt < 8) {
+      if (!generate.empty() && ctx.name_generated && attempt < 8) {
         m["name"] = generate + RandomNameSuffix();
         continue;
       }
@@ -798,6 +806,76 @@ bool ApiHandler::finalize_namespaces() {
     }
   }
   return worked;
+}
+
+}  // namespace setpoint::apiserver
+
+// ---------------------------------------------------------------------------------------------
+// The non-blocking create path. POST is the hot write path: running it on the I/O thread up to
+// the store, and answering from the store's commit callback, saves two thread hand-offs per
+// request (a context switch each) against the worker pool. Anything that might block — a CRD
+// (the registry wait), a namespace not in the cache yet — goes to the worker pool instead.
+
+namespace setpoint::apiserver {
+
+bool ApiHandler::accepts_async(const HttpRequest& request) const {
+  return request.method == "POST" && run_blocking_ && !shutting_down_;
+}
+
+void ApiHandler::handle_async(HttpRequest& request, std::function<void(HttpResponse)> respond) {
+  auto blocking = [this, &request, respond] { respond(handle(request)); };
+  auto ri = ParseRequestInfo(request.method, request.path, false);
+  if (!ri || ri->verb != "create" || !ri->name.empty()) return run_blocking_(blocking);
+  auto ctx = std::make_shared<Ctx>(request, QueryParams::Parse(request.query));
+  ctx->ri = std::move(*ri);
+  auto user = authn_->authenticate(request);
+  if (!user) return run_blocking_(blocking);
+  ctx->user = std::move(*user);
+  ctx->reg = registry_.snapshot();
+  ctx->res = ctx->reg->find(ctx->ri.group, ctx->ri.resource);
+  if (!ctx->res || ctx->res->special == SpecialKind::kCustomResourceDefinition) return run_blocking_(blocking);
+  auto finish = [this, ctx, respond](HttpResponse r) {
+    metrics_.observe("create", ctx->ri.group, ctx->ri.resource, r.status, std::chrono::steady_clock::now() - ctx->started);
+    respond(std::move(r));
+  };
+  try {
+    if (auto err = check_resource_request(*ctx, false)) return finish(std::move(*err));
+    auto body = DecodeObject(request, ctx->field_validation == "Strict");
+    if (!body) return finish(error(body.error(), ctx.get()));
+    std::string name;
+    if (const json::object* meta = GetObject(*body, "metadata")) name = std::string(GetStringOr(*meta, "name", ""));
+    json::object obj = std::move(*body);
+    auto prepared = prepare_create(*ctx, obj, false);
+    if (!prepared) return finish(error(prepared.error(), ctx.get(), name));
+    if (!*prepared) return run_blocking_(blocking);  // nothing was written: start over on a worker
+    create_async(ctx, std::move(obj), std::move(finish));
+  } catch (const std::exception& e) {
+    finish(error(Status::Internal(std::string("internal error: ") + e.what()), ctx.get()));
+  }
+}
+
+void ApiHandler::create_async(std::shared_ptr<Ctx> ctx, json::object obj, std::function<void(HttpResponse)> respond) {
+  const ResourceInfo& res = *ctx->res;
+  std::string name(GetStringOr(*GetObject(obj, "metadata"), "name", ""));
+  std::string key = res.key(ctx->ri.ns, name);
+  if (ctx->dry_run) return respond(object_response(*ctx, 201, dry_run_result(key, obj)));
+  std::string bytes = EncodeForStorage(obj);
+  // The callback runs on the store's writer thread; the object moves into it for the response.
+  auto state = std::make_shared<json::object>(std::move(obj));
+  store_.create_async(key, store::MakeBytes(std::move(bytes)),
+                      [this, ctx, state, key, name, respond](Result<store::Revision> rev) mutable {
+    if (rev) return respond(object_response(*ctx, 201, written(key, *rev, *state)));
+    if (rev.error().code() == StatusCode::kAlreadyExists) {
+      json::object& meta = EnsureObject(*state, "metadata");
+      std::string generate(GetStringOr(meta, "generateName", ""));
+      if (ctx->name_generated && !generate.empty() && ++ctx->create_attempts < 8) {
+        meta["name"] = generate + RandomNameSuffix();
+        return create_async(ctx, std::move(*state), std::move(respond));
+      }
+      return respond(error(Status::AlreadyExists(ctx->res->qualified() + " \"" + name + "\" already exists"), ctx.get(), name));
+    }
+    respond(error(rev.error(), ctx.get(), name));
+  });
 }
 
 }  // namespace setpoint::apiserver

@@ -1,4 +1,7 @@
 // The Store contract, run against every backend. To add a backend, add one line to Backends().
+#include <condition_variable>
+#include <mutex>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -87,6 +90,44 @@ TEST_P(StoreConformanceTest, CreateAssignsIncreasingRevisionsFromOne) {
   EXPECT_EQ(got->key, "/b");
   EXPECT_EQ(Str(got->value), "2");
   EXPECT_EQ(got->revision, 2);
+}
+
+TEST_P(StoreConformanceTest, AsyncWritesHaveTheSameSemanticsAsBlockingOnes) {
+  // Results arrive on a backend thread; collect them and wait with a deadline.
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Result<Revision>> results;
+  auto collect = [&](Result<Revision> r) {
+    std::lock_guard lock(mu);
+    results.push_back(std::move(r));
+    cv.notify_all();
+  };
+  auto wait_for = [&](std::size_t n) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, testing::kDeadline, [&] { return results.size() >= n; });
+  };
+  store_->create_async("/a", MakeBytes("1"), collect);
+  ASSERT_TRUE(wait_for(1));
+  ASSERT_TRUE(results[0].has_value());
+  EXPECT_EQ(*results[0], 1);
+  store_->create_async("/a", MakeBytes("2"), collect);
+  ASSERT_TRUE(wait_for(2));
+  ASSERT_FALSE(results[1].has_value());
+  EXPECT_EQ(results[1].error().code(), StatusCode::kAlreadyExists);
+  store_->update_async("/a", MakeBytes("3"), 7, collect);
+  ASSERT_TRUE(wait_for(3));
+  ASSERT_FALSE(results[2].has_value());
+  EXPECT_EQ(results[2].error().code(), StatusCode::kConflict);
+  store_->update_async("/a", MakeBytes("4"), 1, collect);
+  ASSERT_TRUE(wait_for(4));
+  ASSERT_TRUE(results[3].has_value());
+  EXPECT_EQ(*results[3], 2);
+  EXPECT_EQ(Str(store_->get("/a")->value), "4");
+  store_->close();
+  store_->create_async("/b", MakeBytes("5"), collect);
+  ASSERT_TRUE(wait_for(5));
+  ASSERT_FALSE(results[4].has_value());
+  EXPECT_EQ(results[4].error().code(), StatusCode::kUnavailable);
 }
 
 TEST_P(StoreConformanceTest, CreateExistingIsAlreadyExistsAndConsumesNoRevision) {

@@ -80,6 +80,10 @@ inline constexpr std::uint64_t kCommitBucketsMicros[12] = {100,   250,    500,  
                                                             10000, 25000, 50000, 100000, 250000, 1000000};
 
 
+// Receives the result of an asynchronous write, exactly once, on a backend thread (or inline
+// when the write fails at once). It must not block: post the rest of the work elsewhere.
+using WriteCallback = std::function<void(Result<Revision>)>;
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -91,6 +95,15 @@ class Store {
   // Replaces `key` if its current revision equals `expected` (0 = any revision).
   // Errors: kNotFound if absent; kConflict if the revision differs.
   virtual Result<Revision> update(std::string key, Bytes value, Revision expected) = 0;
+
+  // Asynchronous create and update with the same semantics, for callers that must not block a
+  // thread per write (the API server's I/O threads). The defaults run the blocking call inline.
+  virtual void create_async(std::string key, Bytes value, WriteCallback done) {
+    done(create(std::move(key), std::move(value)));
+  }
+  virtual void update_async(std::string key, Bytes value, Revision expected, WriteCallback done) {
+    done(update(std::move(key), std::move(value), expected));
+  }
 
   // Deletes `key` if its current revision equals `expected` (0 = any). Returns the deletion
   // revision. Errors: kNotFound, kConflict.

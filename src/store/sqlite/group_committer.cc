@@ -112,6 +112,29 @@ Result<Revision> GroupCommitter::write(WriteRequest::Op op, std::string key, Byt
   return std::move(r.result);
 }
 
+void GroupCommitter::write_async(WriteRequest::Op op, std::string key, Bytes value, Revision expected,
+                                 WriteCallback done) {
+  auto* r = new WriteRequest;
+  r->op = op;
+  r->key = std::move(key);
+  r->value = std::move(value);
+  r->expected = expected;
+  r->callback = std::move(done);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_ && started_) {
+      queue_.push_back(r);
+      r = nullptr;
+    }
+  }
+  if (r) {
+    r->result = Err(StoreClosed());
+    WriteRequest::Finish(r);
+    return;
+  }
+  cv_.notify_one();
+}
+
 void GroupCommitter::stop() {
   std::lock_guard<std::mutex> serialise(stop_mu_);
   {
@@ -166,7 +189,7 @@ void GroupCommitter::commit_batch(std::span<WriteRequest* const> batch) {
   if (!broken_.ok()) {
     for (WriteRequest* r : batch) {
       r->result = Err(broken_);
-      r->done.release();
+      WriteRequest::Finish(r);
     }
     return;
   }
@@ -190,7 +213,7 @@ void GroupCommitter::commit_batch(std::span<WriteRequest* const> batch) {
     if (batch.empty()) purge_paused_ = true;
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (!dropped[i]) batch[i]->result = Err(failure);
-      batch[i]->done.release();
+      WriteRequest::Finish(batch[i]);
     }
     return;
   }
@@ -206,7 +229,7 @@ void GroupCommitter::commit_batch(std::span<WriteRequest* const> batch) {
     publish_(revision_, std::make_shared<const std::vector<Event>>(std::move(pass.events)));
   }
   // After release() a request may be gone at once: nothing below may touch it.
-  for (WriteRequest* r : batch) r->done.release();
+  for (WriteRequest* r : batch) WriteRequest::Finish(r);
 }
 
 GroupCommitter::Outcome GroupCommitter::run_pass(std::span<WriteRequest* const> batch, std::vector<char>& dropped,

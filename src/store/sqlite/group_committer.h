@@ -67,6 +67,21 @@ struct WriteRequest {
   Revision expected = 0;  // precondition of kUpdate/kRemove (0 = any); kCompact: compact up to
   Result<Revision> result;  // written by the writer before `done` is released
   Completion done;
+  // Set for asynchronous writes: called on the writer thread instead of releasing `done`, after
+  // which the writer deletes the (heap-allocated) request.
+  WriteCallback callback;
+
+  // Delivers the result to whoever waits; the request may be gone afterwards.
+  static void Finish(WriteRequest* r) {
+    if (r->callback) {
+      auto callback = std::move(r->callback);
+      auto result = std::move(r->result);
+      delete r;
+      callback(std::move(result));
+    } else {
+      r->done.release();
+    }
+  }
 };
 
 struct GroupCommitterOptions {
@@ -101,6 +116,9 @@ class GroupCommitter {
   // blocks until each has its result. kUnavailable once stop() has begun.
   void submit(std::span<WriteRequest* const> requests);
   Result<Revision> write(WriteRequest::Op op, std::string key, Bytes value, Revision expected);
+  // The same without blocking: `done` runs on the writer thread once the write is committed (or
+  // failed), or at once when the committer is stopping.
+  void write_async(WriteRequest::Op op, std::string key, Bytes value, Revision expected, WriteCallback done);
 
   // Refuses new requests, commits the queued ones, joins the writer. Idempotent.
   void stop();

@@ -102,6 +102,17 @@ class SqliteStore final : public Store {
     return committer_->write(WriteRequest::Op::kUpdate, std::move(key), NonNull(std::move(value)), expected);
   }
 
+  void create_async(std::string key, Bytes value, WriteCallback done) override {
+    if (closed_.load()) return done(Err(StoreClosed()));
+    committer_->write_async(WriteRequest::Op::kCreate, std::move(key), NonNull(std::move(value)), 0, std::move(done));
+  }
+
+  void update_async(std::string key, Bytes value, Revision expected, WriteCallback done) override {
+    if (closed_.load()) return done(Err(StoreClosed()));
+    committer_->write_async(WriteRequest::Op::kUpdate, std::move(key), NonNull(std::move(value)), expected,
+                            std::move(done));
+  }
+
   Result<Revision> remove(std::string key, Revision expected) override {
     if (closed_.load()) return Err(StoreClosed());
     return committer_->write(WriteRequest::Op::kRemove, std::move(key), nullptr, expected);
