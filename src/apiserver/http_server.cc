@@ -22,6 +22,8 @@ using tcp = asio::ip::tcp;
 using asio::awaitable;
 using asio::use_awaitable;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::chrono::minutes kReadTimeout{5};
+constexpr std::chrono::seconds kStreamWriteTimeout{60};
 
 std::string_view HttpRequest::header(std::string_view name) const {
   for (const auto& [k, v] : headers)
@@ -184,7 +186,11 @@ class BeastHttpServer final : public HttpServer {
       parser.body_limit(options_.max_body_bytes);
       parser.header_limit(64 * 1024);
       if (stopped_) break;
+      // An idle keep-alive connection, or a client that trickles its request, is closed after
+      // this long instead of holding a socket and a coroutine forever.
+      stream.expires_after(kReadTimeout);
       auto [ec, n] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+      stream.expires_never();
       reg.idle = false;
       if (ec == http::error::end_of_stream || ec == asio::error::eof ||
           ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
@@ -261,7 +267,9 @@ class BeastHttpServer final : public HttpServer {
         res.body() = std::move(resp.body);
       res.keep_alive(keep_alive && !stopped_);
       res.prepare_payload();
+      stream.expires_after(kStreamWriteTimeout);
       auto [wec, wn] = co_await http::async_write(stream, res, kNoThrow);
+      stream.expires_never();
       if (wec || !res.keep_alive()) break;
     }
     {
@@ -339,7 +347,11 @@ class BeastHttpServer final : public HttpServer {
         std::vector<asio::const_buffer> bufs;
         bufs.reserve(chunks.size());
         for (auto& c : chunks) bufs.emplace_back(c->data(), c->size());
+        // A client that stops reading is cut off once a write has been stuck this long; meanwhile
+        // its bounded watch queue overflows and stops growing.
+        stream.expires_after(kStreamWriteTimeout);
         auto [wec, wn] = co_await asio::async_write(stream, http::make_chunk(bufs), kNoThrow);
+        stream.expires_never();
         if (wec) co_return;
         continue;
       }
