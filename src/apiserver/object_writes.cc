@@ -289,8 +289,9 @@ Result<bool> ApiHandler::prepare_create(Ctx& ctx, json::object& obj, bool may_bl
   if (Status s = admit(ctx, res, obj, nullptr); !s.ok()) return Err(s);
   if (res.special == SpecialKind::kCustomResourceDefinition) apply_crd_status(obj, *ctx.reg);
   if (res.namespaced) {
-    // Any namespace a client can know of is in the cache already (responses are sent only after
-    // the cache applied the write); wait only before concluding that it is missing.
+    // A namespace missing from the cache may have been created a moment ago (writes are answered
+    // before the cache applies them): wait for the cache to reach the store's head before
+    // concluding that it is missing.
     auto ns_obj = cache_.get("/registry/core/namespaces/" + ctx.ri.ns);
     if (!ns_obj) {
       if (!may_block) return false;
@@ -459,8 +460,8 @@ HttpResponse ApiHandler::do_update(Ctx& ctx) {
   }
   if (rv.empty())
     return error(InvalidStatus(res, ctx.ri.name, {{"FieldValueInvalid", "Invalid value: 0x0: must be specified for an update", "metadata.resourceVersion"}}), &ctx, ctx.ri.name);
-  // No wait for the cache here: every resourceVersion a client can hold was applied to the cache
-  // before the write that produced it was answered; the store's compare-and-swap does the rest.
+  // The store's compare-and-swap decides; the cache only has to be as new as the version the
+  // client names (waited for below when it is not).
   auto old = cache_.get(res.key(ctx.ri.ns, ctx.ri.name));
   if (!old) return error(NotFound(res, ctx.ri.name), &ctx, ctx.ri.name);
   char* end = nullptr;
