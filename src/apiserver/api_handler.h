@@ -124,7 +124,8 @@ class ApiHandler final : public HttpHandler {
   void apply_crd_status(boost::json::object& crd, const RegistrySnapshot& reg);
   store::CachedObjectPtr written(const std::string& key, store::Revision rev, boost::json::object& obj);
   void wait_consistent();
-  void wait_consistent_for_write();
+  // The cached object, confirmed absent against a cache that caught up with the store.
+  store::CachedObjectPtr get_current(const std::string& key);
 
   // Responses.
   HttpResponse error(const Status& status, const Ctx* ctx, std::string_view name = {});

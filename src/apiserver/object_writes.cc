@@ -133,7 +133,13 @@ void SetPath(json::object& obj, std::string_view path, json::value v) {
 
 }  // namespace
 
-void ApiHandler::wait_consistent_for_write() { wait_consistent(); }
+store::CachedObjectPtr ApiHandler::get_current(const std::string& key) {
+  // Writes are answered before the cache applies them, so "absent from the cache" is only
+  // believed once the cache has caught up with the store.
+  if (auto obj = cache_.get(key)) return obj;
+  wait_consistent();
+  return cache_.get(key);
+}
 
 store::CachedObjectPtr ApiHandler::written(const std::string& key, store::Revision rev, json::object& obj) {
   // The response is built here rather than waiting for the cache to apply the write: a reader
@@ -443,7 +449,7 @@ HttpResponse ApiHandler::do_update(Ctx& ctx) {
     auto replicas = spec ? GetInt(*spec, "replicas") : std::nullopt;
     if (!replicas || *replicas < 0)
       return error(InvalidStatus(res, ctx.ri.name, {{"FieldValueInvalid", "Invalid value: must be greater than or equal to 0", "spec.replicas"}}), &ctx, ctx.ri.name);
-    auto old = cache_.get(res.key(ctx.ri.ns, ctx.ri.name));
+    auto old = get_current(res.key(ctx.ri.ns, ctx.ri.name));
     if (!old) return error(NotFound(res, ctx.ri.name), &ctx, ctx.ri.name);
     if (!rv.empty() && rv != std::to_string(old->revision)) return error(ConflictStatus(res, ctx.ri.name), &ctx, ctx.ri.name);
     auto obj = ParseCached(*old);
@@ -462,7 +468,7 @@ HttpResponse ApiHandler::do_update(Ctx& ctx) {
     return error(InvalidStatus(res, ctx.ri.name, {{"FieldValueInvalid", "Invalid value: 0x0: must be specified for an update", "metadata.resourceVersion"}}), &ctx, ctx.ri.name);
   // The store's compare-and-swap decides; the cache only has to be as new as the version the
   // client names (waited for below when it is not).
-  auto old = cache_.get(res.key(ctx.ri.ns, ctx.ri.name));
+  auto old = get_current(res.key(ctx.ri.ns, ctx.ri.name));
   if (!old) return error(NotFound(res, ctx.ri.name), &ctx, ctx.ri.name);
   char* end = nullptr;
   long long want = std::strtoll(rv.c_str(), &end, 10);
@@ -512,7 +518,7 @@ HttpResponse ApiHandler::do_patch(Ctx& ctx) {
       if (op.is_object() && GetStringOr(op.get_object(), "path", "").starts_with("/metadata/resourceVersion")) rv_precondition = true;
   }
   for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
-    auto old = cache_.get(res.key(ctx.ri.ns, ctx.ri.name));
+    auto old = get_current(res.key(ctx.ri.ns, ctx.ri.name));
     if (!old) return error(NotFound(res, ctx.ri.name), &ctx, ctx.ri.name);
     auto base = ParseCached(*old);
     if (!base) return error(base.error(), &ctx);
@@ -590,7 +596,7 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const Reso
     want_rv = std::string(GetStringOr(*pre, "resourceVersion", ""));
   }
   for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
-    auto old = cache_.get(key);
+    auto old = get_current(key);
     if (!old) return Err(NotFound(res, name));
     auto obj = ParseCached(*old);
     if (!obj) return Err(obj.error());

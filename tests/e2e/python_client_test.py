@@ -201,6 +201,44 @@ class PythonClientTest(ServerTestCase, WatchAssertions):
         self.assertIn("the object has been modified", status["message"])
         self.assertEqual(self.fx.widgets.get(name="stale", namespace=self.ns).spec.size, 3)
 
+    def test_read_your_writes_right_after_each_write(self):
+        # Writes are answered as soon as they are durable; whatever a client does next with the
+        # answer (update with its resourceVersion, patch, get, delete) must see it — never a 404
+        # or a spurious 409 because the server's cache is a moment behind.
+        base = f"/apis/{GROUP}/{VERSION}/namespaces/{self.ns}/{PLURAL}"
+        failures = []
+
+        def writer(t):
+            for i in range(40):
+                name = f"ryw-{t}-{i}"
+                created = self.server.api.post(base, widget(name, self.ns, 1, "red", {"suite": "ryw"}))
+                if created.status != 201:
+                    failures.append((name, "create", created.status))
+                    continue
+                obj = created.json()
+                obj["spec"]["size"] = 2
+                updated = self.server.api.put(f"{base}/{name}", obj)
+                if updated.status != 200:
+                    failures.append((name, "update", updated.status, updated.body[:200]))
+                    continue
+                patched = self.server.api.patch(f"{base}/{name}", {"metadata": {"resourceVersion": updated.json()["metadata"]["resourceVersion"]}, "spec": {"size": 3}})
+                if patched.status != 200:
+                    failures.append((name, "patch", patched.status, patched.body[:200]))
+                    continue
+                got = self.server.api.get(f"{base}/{name}")
+                if got.status != 200 or got.json()["spec"]["size"] != 3:
+                    failures.append((name, "get", got.status))
+                deleted = self.server.api.delete(f"{base}/{name}")
+                if deleted.status != 200:
+                    failures.append((name, "delete", deleted.status))
+
+        threads = [threading.Thread(target=writer, args=(t,)) for t in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        self.assertEqual(failures, [])
+
     def test_concurrent_patches_without_rv_do_not_conflict(self):
         # A patch without metadata.resourceVersion is unconditional: the server re-reads and
         # re-applies on a write race, it never hands the client a 409.
