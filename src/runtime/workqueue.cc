@@ -27,9 +27,10 @@ void WorkQueue::add_locked(const std::string& key, SteadyTime now) const {
   if (dirty_.contains(key)) return;  // already queued, or already due to run again after done()
   dirty_.insert(key);
   ++metrics_.adds_total;
+  // As client-go, queue duration runs from this add, even when done() is what queues the key.
+  queued_at_.emplace(key, now);
   if (processing_.contains(key)) return;  // done() queues it
   queue_.push_back(key);
-  queued_at_.emplace(key, now);
   cv_.notify_one();
 }
 
@@ -37,10 +38,12 @@ void WorkQueue::promote_due_locked(SteadyTime now) const {
   while (!waiting_.empty()) {
     auto first = waiting_.begin();
     if (std::get<0>(*first) > now) break;
+    const SteadyTime ready_at = std::get<0>(*first);
     const std::string key = std::get<2>(*first);
     waiting_by_key_.erase(key);
     waiting_.erase(first);
-    add_locked(key, now);
+    // Queued as of its ready time: a fake clock that jumps past it must not shorten the metric.
+    add_locked(key, ready_at);
   }
 }
 
@@ -116,7 +119,6 @@ void WorkQueue::done(const std::string& key) {
   processing_.erase(it);
   if (dirty_.contains(key)) {
     queue_.push_back(key);
-    queued_at_.emplace(key, now);
     cv_.notify_one();
   }
   if (processing_.empty()) drained_.notify_all();

@@ -215,10 +215,28 @@ TEST(WorkQueueTest, MetricsTrackAddsDepthDurationsAndInFlightWork) {
   EXPECT_DOUBLE_EQ(m.queue_duration_seconds.sum, 0.5);
   EXPECT_DOUBLE_EQ(m.longest_running_processor_seconds, 2.0);
   EXPECT_DOUBLE_EQ(m.unfinished_work_seconds, 2.0);
+  f.queue.add("a");  // re-added while processing: its queue time starts now, not at done()
+  f.clock->advance(seconds(1));
   f.queue.done("a");
   m = f.queue.metrics();
   EXPECT_EQ(m.work_duration_seconds.count, 1u);
-  EXPECT_DOUBLE_EQ(m.work_duration_seconds.sum, 2.0);
+  EXPECT_DOUBLE_EQ(m.work_duration_seconds.sum, 3.0);
+  EXPECT_EQ(m.depth, 3);
+  f.clock->advance(seconds(4));
+  std::vector<std::string> drained;
+  for (int i = 0; i < 3; ++i) drained.push_back(*f.queue.get());
+  EXPECT_EQ(drained, (std::vector<std::string>{"b", "c", "a"}));
+  for (const auto& k : drained) f.queue.done(k);
+  m = f.queue.metrics();
+  EXPECT_EQ(m.queue_duration_seconds.count, 4u);
+  // a: 0.5 (first) + 5 (re-add -> get); b: 7.5; c: ready at 5 ms, got at 7.5 s.
+  EXPECT_NEAR(m.queue_duration_seconds.sum, 0.5 + 5.0 + 7.5 + 7.495, 1e-9);
+  EXPECT_EQ(m.adds_total, 4u);
+  EXPECT_EQ(m.depth, 0);
+  m.work_duration_seconds = {};
+  m.work_duration_seconds.observe(2.0);
+  m.depth = 2;
+  m.adds_total = 3;
   EXPECT_EQ(m.longest_running_processor_seconds, 0.0);
 
   std::string text;
