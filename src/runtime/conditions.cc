@@ -10,6 +10,8 @@ namespace setpoint::runtime {
 namespace {
 
 constexpr std::size_t kMaxTypeLength = 316;
+constexpr std::size_t kMaxQualifiedNameLength = 63;
+constexpr std::size_t kMaxDnsSubdomainLength = 253;
 constexpr std::size_t kMaxReasonLength = 1024;
 constexpr std::size_t kMaxMessageLength = 32768;
 
@@ -65,8 +67,13 @@ StatusCause Cause(std::string reason, std::string_view path, std::string_view fi
 bool is_valid_condition_type(std::string_view type) {
   if (type.empty() || type.size() > kMaxTypeLength) return false;
   const auto slash = type.find('/');
-  if (slash == std::string_view::npos) return IsQualifiedNamePart(type);
-  return IsDnsSubdomain(type.substr(0, slash)) && IsQualifiedNamePart(type.substr(slash + 1));
+  // The API server checks the type as a qualified name (ValidateLabelName): the name part at
+  // most 63 characters, the optional prefix a DNS subdomain of at most 253.
+  const std::string_view name = slash == std::string_view::npos ? type : type.substr(slash + 1);
+  if (name.size() > kMaxQualifiedNameLength || !IsQualifiedNamePart(name)) return false;
+  if (slash == std::string_view::npos) return true;
+  const std::string_view prefix = type.substr(0, slash);
+  return prefix.size() <= kMaxDnsSubdomainLength && IsDnsSubdomain(prefix);
 }
 
 bool is_valid_condition_reason(std::string_view reason) {

@@ -64,7 +64,9 @@ void WorkQueue::add_after(const std::string& key, Duration delay) {
     add_locked(key, now);
     return;
   }
-  const SteadyTime ready_at = now + delay;
+  // Clamp so that a huge RequeueAfter cannot overflow the time point (or the real clock's wait).
+  constexpr Duration kMaxDelay = std::chrono::hours(24 * 365 * 100);
+  const SteadyTime ready_at = now + std::min(delay, kMaxDelay);
   if (auto it = waiting_by_key_.find(key); it != waiting_by_key_.end()) {
     if (std::get<0>(*it->second) <= ready_at) return;  // the earliest ready time wins
     waiting_.erase(it->second);

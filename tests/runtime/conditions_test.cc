@@ -95,6 +95,10 @@ TEST(ConditionsTest, TypeRules) {
     EXPECT_FALSE(is_valid_condition_type(bad)) << bad;
   }
   EXPECT_FALSE(is_valid_condition_type(std::string(317, 'a')));
+  EXPECT_TRUE(is_valid_condition_type(std::string(63, 'a')));
+  EXPECT_FALSE(is_valid_condition_type(std::string(64, 'a'))) << "name part of a qualified name";
+  EXPECT_TRUE(is_valid_condition_type(std::string(250, 'a') + ".io/Ready"));
+  EXPECT_FALSE(is_valid_condition_type(std::string(251, 'a') + ".io/Ready")) << "prefix over 253";
 }
 
 TEST(ConditionsTest, ReasonRules) {

@@ -164,6 +164,20 @@ TEST(WorkQueueTest, AddAfterNonPositiveIsAnImmediateAdd) {
   EXPECT_EQ(f.queue.metrics().retries_total, 2u);
 }
 
+TEST(WorkQueueTest, HugeDelayDoesNotOverflow) {
+  Fixture f;
+  f.queue.add_after("forever", Duration::max());
+  f.queue.add_after("soon", seconds(1));
+  f.clock->advance(seconds(1));
+  EXPECT_EQ(f.queue.get(), "soon");
+  EXPECT_EQ(f.queue.num_waiting(), 1u);
+  WorkQueue real;  // the real clock waits on a clamped deadline, and shutdown still wakes it
+  real.add_after("forever", Duration::max());
+  auto got = std::async(std::launch::async, [&] { return real.get(); });
+  real.shutdown();
+  EXPECT_EQ(Await(got), std::nullopt);
+}
+
 TEST(WorkQueueTest, ParkedKeysBecomeReadyInTimeOrder) {
   Fixture f;
   f.queue.add_after("c", seconds(3));
