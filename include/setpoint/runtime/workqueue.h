@@ -19,6 +19,8 @@
 // time (a fake clock wakes them on advance()). Owned by the controller; workers borrow it.
 //
 // Thread-safe: every method may be called from any thread; get() and shutdown_with_drain() block.
+// Destroying the queue while a thread is inside get() is undefined: shut down, join the workers,
+// then destroy.
 #pragma once
 
 #include <condition_variable>
