@@ -44,7 +44,7 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
 bench: build
-	./$(BUILD)/bench/setpoint_bench_report
+	BUILD=$(BUILD) bash bench/run.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -309,7 +309,6 @@ Result<ListPage> WatchCache::list(const Filter& filter, Revision at, const std::
   };
   std::string last_key;
   bool more = false;
-  std::int64_t remaining = 0;
   while (true) {
     bool cur_ok = cur != objects_.end() && in_prefix(cur->first);
     bool ovr_ok = ovr != overrides.end() && in_prefix(ovr->first);
@@ -328,16 +327,17 @@ Result<ListPage> WatchCache::list(const Filter& filter, Revision at, const std::
     }
     if (!obj || !filter.accepts(*obj)) continue;
     if (limit && page.items.size() >= limit) {
+      // One more item proves there is a next page; counting the rest would make every page cost
+      // as much as a full list, so remainingItemCount is left out.
       more = true;
-      ++remaining;
-      continue;
+      break;
     }
     page.items.push_back(obj);
     last_key = std::string(key);
   }
   if (more) {
     page.continue_after = last_key;
-    page.remaining = remaining;
+    page.remaining = -1;
   } else {
     page.remaining = 0;
   }

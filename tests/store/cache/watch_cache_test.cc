@@ -94,7 +94,7 @@ TEST_F(WatchCacheTest, PaginatesWithContinueKeys) {
     at = p->revision;
     for (auto& o : p->items) names.push_back(o->name);
     if (p->continue_after.empty()) break;
-    EXPECT_EQ(p->remaining, static_cast<std::int64_t>(7 - names.size()));
+    EXPECT_EQ(p->remaining, -1);  // unknown: pages never scan past their end
     after = p->continue_after;
     Create("default", "late" + std::to_string(page));  // later writes do not leak into the list
   }
