@@ -579,7 +579,7 @@ HttpResponse ApiHandler::do_list(Ctx& ctx) {
          std::to_string(page->revision) + "\"";
   if (!cont.empty()) {
     out += ",\"continue\":\"" + cont + "\"";
-    if (!filter->matches && page->remaining >= 0) out += ",\"remainingItemCount\":" + std::to_string(page->remaining);
+    if (page->remaining >= 0) out += ",\"remainingItemCount\":" + std::to_string(page->remaining);
   }
   out += "},\"items\":[";
   bool first = true;
