@@ -25,8 +25,13 @@
 
 namespace setpoint::client {
 
+// Empty for types that are not resources; users may specialise it for types they cannot change.
 template <typename T>
-struct ResourceTraits {
+struct ResourceTraits {};
+
+template <typename T>
+  requires requires { T::kGroup; T::kVersion; T::kResource; T::kKind; }
+struct ResourceTraits<T> {
   static constexpr std::string_view group = T::kGroup;
   static constexpr std::string_view version = T::kVersion;
   static constexpr std::string_view resource = T::kResource;
