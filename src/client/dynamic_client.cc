@@ -160,7 +160,7 @@ Result<WatchStreamPtr> DynamicClient::watch(const GroupVersionResource& gvr, std
       .add("resourceVersion", o.resource_version)
       .add("labelSelector", o.label_selector)
       .add("fieldSelector", o.field_selector)
-      .add("allowWatchBookmarks", o.allow_bookmarks ? "true" : "")
+      .add("allowWatchBookmarks", o.allow_bookmarks || o.send_initial_events ? "true" : "")
       .add("timeoutSeconds", o.timeout_seconds > 0 ? std::to_string(o.timeout_seconds) : "")
       .add("sendInitialEvents", o.send_initial_events ? "true" : "")
       .add("resourceVersionMatch", o.send_initial_events ? "NotOlderThan" : "");

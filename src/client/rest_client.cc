@@ -103,12 +103,16 @@ class WatchStreamImpl final : public WatchStream {
   Result<std::optional<WatchEvent>> next(std::chrono::milliseconds timeout) override {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
+      if (cancelled_.load() && !ended_) {
+        ended_ = true;
+        events_.clear();
+        final_ = Status::Ok();
+      }
       if (!events_.empty()) {
         WatchEvent e = std::move(events_.front());
         events_.pop_front();
         return std::optional<WatchEvent>(std::move(e));
       }
-      if (cancelled_.load()) ended_ = true;
       if (ended_) {
         if (!final_.ok()) return Err(std::exchange(final_, Status::Ok()));
         return std::optional<WatchEvent>();
@@ -145,7 +149,7 @@ class WatchStreamImpl final : public WatchStream {
     }
   }
 
-  bool ended() const override { return ended_ && events_.empty(); }
+  bool ended() const override { return ended_ && events_.empty() && final_.ok(); }
 
   void cancel() override {
     cancelled_.store(true);

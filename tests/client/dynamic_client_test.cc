@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 
+#include "fake_http_server.h"
 #include "server_fixture.h"
 #include "setpoint/common/json.h"
 
@@ -191,6 +192,43 @@ TEST_F(DynamicClientTest, DiscoverByKindPluralShortNameAndGroup) {
   auto none = Discover(*rest_, "gizmos");
   ASSERT_FALSE(none.has_value());
   EXPECT_EQ(none.error().code(), StatusCode::kNotFound);
+}
+
+TEST(DiscoverTest, LegacyDocumentsWhenAggregatedIsNotOffered) {
+  testing::FakeHttpServer server([](const testing::FakeRequest& req) {
+    std::string body = "{}";
+    if (req.target == "/api") body = R"({"kind":"APIVersions","versions":["v1"]})";
+    if (req.target == "/api/v1")
+      body = R"({"kind":"APIResourceList","groupVersion":"v1","resources":[)"
+             R"({"name":"pods","singularName":"pod","namespaced":true,"kind":"Pod","shortNames":["po"]},)"
+             R"({"name":"pods/log","namespaced":true,"kind":"Pod"},)"
+             R"({"name":"nodes","singularName":"node","namespaced":false,"kind":"Node","shortNames":["no"]}]})";
+    if (req.target == "/apis")
+      body = R"({"kind":"APIGroupList","groups":[{"name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],)"
+             R"("preferredVersion":{"groupVersion":"apps/v1","version":"v1"}}]})";
+    if (req.target == "/apis/apps/v1")
+      body = R"({"kind":"APIResourceList","groupVersion":"apps/v1","resources":[)"
+             R"({"name":"deployments","singularName":"deployment","namespaced":true,"kind":"Deployment","shortNames":["deploy"]}]})";
+    return testing::FakeReply{.status = 200, .body = body};
+  });
+  RestConfig c;
+  c.server = server.url();
+  auto rest = RestClient::Create(c);
+  ASSERT_TRUE(rest.has_value());
+  auto deploy = Discover(**rest, "deploy");
+  ASSERT_TRUE(deploy.has_value()) << deploy.error().to_string();
+  EXPECT_EQ(deploy->group, "apps");
+  EXPECT_EQ(deploy->resource, "deployments");
+  EXPECT_EQ(deploy->kind, "Deployment");
+  auto po = Discover(**rest, "PO");
+  ASSERT_TRUE(po.has_value());
+  EXPECT_EQ(po->resource, "pods");
+  EXPECT_EQ(po->group, "");
+  auto node = Discover(**rest, "Node");
+  ASSERT_TRUE(node.has_value());
+  EXPECT_FALSE(node->namespaced);
+  EXPECT_EQ(Discover(**rest, "deployments.extensions").error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Discover(**rest, "log").error().code(), StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -36,6 +36,7 @@ struct FakeReply {
   bool close = false;  // answer with Connection: close and close the socket
   std::string raw;     // when set, written verbatim instead of a built response
   bool hang = false;   // after writing, keep the connection open and silent until shutdown
+  bool silent = false; // write nothing at all, keep the connection open until shutdown
 };
 
 class FakeHttpServer {
@@ -141,6 +142,11 @@ class FakeHttpServer {
       requests_.fetch_add(1);
 
       FakeReply reply = handler_(req);
+      if (reply.silent) {
+        while (::recv(fd, buf, sizeof buf, 0) > 0) {
+        }
+        return;
+      }
       std::string out = reply.raw;
       if (out.empty()) {
         out = "HTTP/1.1 " + std::to_string(reply.status) + " X\r\nContent-Type: application/json\r\n";

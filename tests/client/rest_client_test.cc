@@ -115,6 +115,36 @@ TEST(RestClientTest, NotImplementedAndClientErrorsAreNotRetried) {
   EXPECT_TRUE(sleeps.waits.empty());
 }
 
+TEST(RestClientTest, PerRequestTimeoutIsTimeoutAndNotResentOnceSent) {
+  FakeHttpServer server([](const FakeRequest&) { return FakeReply{.silent = true}; });
+  RecordedSleeps sleeps;
+  RestConfig c;
+  c.server = server.url();
+  c.timeout = 200ms;
+  auto client = RestClient::Create(c, sleeps.options());
+  ASSERT_TRUE(client.has_value());
+  auto started = std::chrono::steady_clock::now();
+  auto r = (*client)->request(Method::kGet, "/slow");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), StatusCode::kTimeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  EXPECT_EQ(server.requests(), 1);
+  EXPECT_TRUE(sleeps.waits.empty());
+}
+
+TEST(RestClientTest, RetryAfterAboveTheCapIsReturnedNotWaited) {
+  FakeHttpServer server([](const FakeRequest&) {
+    return FakeReply{.status = 429, .body = "busy", .headers = {{"Retry-After", "3600"}}};
+  });
+  RecordedSleeps sleeps;
+  auto client = MakeClient(server.url(), sleeps.options());
+  auto r = client->request(Method::kGet, "/x");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), StatusCode::kTooManyRequests);
+  EXPECT_EQ(r.error().retry_after_seconds(), 3600);
+  EXPECT_TRUE(sleeps.waits.empty());
+}
+
 TEST(RestClientTest, KeepAliveReusesOneConnection) {
   FakeHttpServer server([](const FakeRequest&) { return FakeReply{.status = 200, .body = "{}"}; });
   auto client = MakeClient(server.url());
@@ -224,6 +254,7 @@ TEST(WatchStreamTest, ParsesEventsSplitAcrossChunksThenMapsErrorEvent) {
   auto e2 = (*w)->next(5s);
   ASSERT_TRUE(e2.has_value() && *e2);
   EXPECT_EQ((*e2)->type, "MODIFIED");
+  EXPECT_FALSE((*w)->ended());  // the ERROR has not been returned yet
   auto e3 = (*w)->next(5s);
   ASSERT_FALSE(e3.has_value());
   EXPECT_EQ(e3.error().code(), StatusCode::kExpired);

@@ -55,7 +55,7 @@ struct WatchOptions {
   std::string label_selector, field_selector;
   bool allow_bookmarks = false;
   std::int64_t timeout_seconds = 0;  // 0: server default
-  bool send_initial_events = false;  // WatchList; implies resourceVersionMatch=NotOlderThan
+  bool send_initial_events = false;  // WatchList; implies NotOlderThan and bookmarks (the end marker)
 };
 
 class DynamicClient {

@@ -69,10 +69,12 @@ class WatchStream {
   // Waits up to `timeout` for the next event:
   //   an event             -> value holds a WatchEvent
   //   nothing in `timeout` -> value is nullopt and ended() is false: call again
-  //   end of stream        -> value is nullopt and ended() is true (server closed, or cancel())
+  //   end of stream        -> value is nullopt and ended() is true (server closed, or cancel();
+  //                           after cancel() events already received but not returned are dropped)
   //   error                -> the Status of an ERROR event (e.g. Expired for a too old
   //                           resourceVersion), or Unavailable when the connection broke or the
-  //                           server sent something that is not a watch event; ended() is true.
+  //                           server sent something that is not a watch event; ended() is true
+  //                           once the error has been returned (events before it come first).
   virtual Result<std::optional<WatchEvent>> next(std::chrono::milliseconds timeout) = 0;
   virtual bool ended() const = 0;
   // Thread-safe; makes a blocked or later next() return end of stream promptly.
