@@ -1,0 +1,190 @@
+#include "setpoint/runtime/watcher.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <random>
+
+namespace setpoint::runtime {
+namespace {
+
+bool IsGone(const Status& s) { return s.code() == StatusCode::kExpired || s.code() == StatusCode::kGone; }
+
+std::string ResourceVersionOf(const boost::json::object& obj) {
+  const auto* meta = obj.if_contains("metadata");
+  if (!meta || !meta->is_object()) return {};
+  const auto* rv = meta->as_object().if_contains("resourceVersion");
+  return rv && rv->is_string() ? std::string(rv->as_string()) : std::string();
+}
+
+void DefaultSleep(std::chrono::milliseconds d, std::stop_token stop) {
+  std::mutex mu;
+  std::condition_variable_any cv;
+  std::unique_lock lock(mu);
+  cv.wait_for(lock, stop, d, [] { return false; });
+}
+
+double DefaultRandom() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+}  // namespace
+
+std::chrono::milliseconds WatcherBackoff(const WatcherOptions& options, int failures, double random01) {
+  using std::chrono::milliseconds;
+  const auto max = options.backoff_max.count();
+  std::int64_t d = options.backoff_initial.count();
+  for (int i = 0; i < failures && d < max; ++i) d *= 2;
+  d = std::min(d, max);
+  d += static_cast<std::int64_t>(static_cast<double>(d) * std::clamp(random01, 0.0, 1.0));
+  return milliseconds(std::min(d, max));
+}
+
+Watcher::Watcher(client::DynamicClient& client, WatcherOptions options, Sink sink)
+    : client_(client), options_(std::move(options)), sink_(std::move(sink)) {
+  rv_ = options_.start_resource_version;
+}
+
+Watcher::~Watcher() { stop(); }
+
+void Watcher::start() {
+  if (thread_.joinable()) return;
+  thread_ = std::jthread([this](std::stop_token st) { run(st); });
+}
+
+void Watcher::stop() {
+  if (!thread_.joinable()) return;
+  thread_.request_stop();
+  {
+    std::lock_guard lock(mu_);
+    if (stream_) stream_->cancel();
+  }
+  thread_.join();
+}
+
+std::string Watcher::last_resource_version() const {
+  std::lock_guard lock(mu_);
+  return rv_;
+}
+
+void Watcher::set_rv(std::string rv) {
+  std::lock_guard lock(mu_);
+  rv_ = std::move(rv);
+}
+
+void Watcher::run(std::stop_token stop) {
+  bool need_list = options_.start_resource_version.empty();
+  int failures = 0;
+  auto sleep = options_.sleep_for ? options_.sleep_for : DefaultSleep;
+  auto random = options_.random ? options_.random : DefaultRandom;
+  while (!stop.stop_requested()) {
+    Status err;
+    bool progressed = false;
+    const bool listing = need_list;
+    if (listing) {
+      err = list_all(stop);
+      if (err.ok()) need_list = false, progressed = true;
+    } else {
+      err = watch_once(stop, progressed);
+      // The rv is gone: relist at once, as retrying it is futile.
+      if (IsGone(err)) need_list = true;
+    }
+    if (progressed) failures = 0;
+    if (stop.stop_requested()) break;
+    if (!err.ok()) failures_total_.fetch_add(1);
+    if (!listing && IsGone(err)) continue;
+    // A list that worked, or a watch that delivered events and then ended cleanly: go on now.
+    if (err.ok() && progressed) continue;
+    // Errors, and streams that end without a single event (a server refusing to hold a watch
+    // open must not make us spin), wait.
+    if (err.ok()) {
+      sleep(WatcherBackoff(options_, 0, random()), stop);
+    } else {
+      sleep(WatcherBackoff(options_, failures, random()), stop);
+      ++failures;
+    }
+  }
+}
+
+Status Watcher::list_all(std::stop_token stop) {
+  relists_.fetch_add(1);
+  client::ListOptions lo;
+  lo.label_selector = options_.label_selector;
+  lo.field_selector = options_.field_selector;
+  lo.limit = options_.page_size;
+  WatcherEvent ev;
+  ev.kind = WatcherEvent::Kind::kRestarted;
+  std::string rv;
+  do {
+    if (stop.stop_requested()) return Status::Unavailable("stopped");
+    auto page = client_.list(options_.gvr, options_.ns, lo);
+    if (!page) return page.error();
+    for (auto& item : page->items) ev.objects.push_back(std::make_shared<const boost::json::object>(std::move(item)));
+    if (rv.empty()) rv = page->resource_version;  // every page of one list shares the first's snapshot
+    lo.continue_ = page->continue_;
+  } while (!lo.continue_.empty());
+  ev.resource_version = rv;
+  set_rv(rv);
+  sink_(std::move(ev));
+  return Status::Ok();
+}
+
+Status Watcher::watch_once(std::stop_token stop, bool& progressed) {
+  client::WatchOptions wo;
+  wo.resource_version = last_resource_version();
+  wo.label_selector = options_.label_selector;
+  wo.field_selector = options_.field_selector;
+  wo.allow_bookmarks = options_.bookmarks;
+  wo.timeout_seconds = options_.watch_timeout_seconds;
+  watches_.fetch_add(1);
+  auto opened = client_.watch(options_.gvr, options_.ns, wo);
+  if (!opened) return opened.error();
+  client::WatchStreamPtr stream = std::move(*opened);
+  {
+    std::lock_guard lock(mu_);
+    if (stop.stop_requested()) return Status::Ok();
+    stream_ = stream.get();
+  }
+  Status result;
+  while (!stop.stop_requested()) {
+    auto next = stream->next(std::chrono::milliseconds(500));
+    if (!next) {
+      result = next.error();
+      break;
+    }
+    if (!next->has_value()) {
+      if (stream->ended()) break;
+      continue;
+    }
+    client::WatchEvent& e = **next;
+    if (!e.object.is_object()) {
+      result = Status::Internal("watch event without an object");
+      break;
+    }
+    progressed = true;
+    auto obj = std::make_shared<const boost::json::object>(std::move(e.object.as_object()));
+    std::string rv = ResourceVersionOf(*obj);
+    WatcherEvent ev;
+    if (e.type == "ADDED" || e.type == "MODIFIED") {
+      ev.kind = WatcherEvent::Kind::kApplied;
+    } else if (e.type == "DELETED") {
+      ev.kind = WatcherEvent::Kind::kDeleted;
+    } else if (e.type == "BOOKMARK") {
+      ev.kind = WatcherEvent::Kind::kBookmark;
+      obj.reset();
+    } else {
+      continue;  // unknown types are skipped, as client-go does
+    }
+    if (!rv.empty()) set_rv(rv);
+    ev.object = std::move(obj);
+    ev.resource_version = last_resource_version();
+    sink_(std::move(ev));
+  }
+  {
+    std::lock_guard lock(mu_);
+    stream_ = nullptr;
+  }
+  return result;
+}
+
+}  // namespace setpoint::runtime
