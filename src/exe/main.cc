@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "apiserver/server.h"
+#include "cli/cli.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"setpoint: a declarative control plane that speaks the Kubernetes API"};
@@ -22,7 +23,61 @@ int main(int argc, char** argv) {
   std::int64_t history_secs = opts.history_max_age.count();
   server->add_option("--history-max-age", history_secs, "Seconds of events kept for watches to resume from")->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+
+  // Client commands, kubectl-style, against the server named by the kubeconfig.
+  setpoint::cli::CommonOptions common;
+  auto add_common = [&](CLI::App* cmd) {
+    cmd->add_option("--kubeconfig", common.kubeconfig, "Path to the kubeconfig (default: $KUBECONFIG, ~/.kube/config)");
+    cmd->add_option("--context", common.context, "The kubeconfig context to use");
+    cmd->add_option("-n,--namespace", common.ns, "Namespace (default: the context's)");
+  };
+  setpoint::cli::GetOptions get_opts;
+  int watch_timeout = 0;
+  auto* get = app.add_subcommand("get", "Display one or many resources");
+  add_common(get);
+  get->add_option("kind", get_opts.kind, "Resource type (name, kind, short name or resource.group)")->required();
+  get->add_option("name", get_opts.name, "Object name");
+  get->add_flag("-A,--all-namespaces", common.all_namespaces, "List across all namespaces");
+  get->add_option("-l,--selector", get_opts.selector, "Label selector");
+  get->add_option("-o,--output", get_opts.output, "wide, yaml, json or name")
+      ->check(CLI::IsMember({"", "wide", "yaml", "json", "name"}));
+  get->add_flag("-w,--watch", get_opts.watch, "Watch for changes after listing");
+  get->add_option("--watch-timeout", watch_timeout, "Stop watching after this many seconds (0: never)");
+  setpoint::cli::ApplyOptions apply_opts;
+  auto* apply = app.add_subcommand("apply", "Create or update resources from files or stdin");
+  add_common(apply);
+  apply->add_option("-f,--filename", apply_opts.files, "Files, directories or - for stdin")->required();
+  setpoint::cli::DeleteOptions delete_opts;
+  int delete_timeout = 60;
+  auto* del = app.add_subcommand("delete", "Delete resources by name or from files");
+  add_common(del);
+  del->add_option("kind", delete_opts.kind, "Resource type");
+  del->add_option("names", delete_opts.names, "Object names");
+  del->add_option("-f,--filename", delete_opts.files, "Files, directories or - for stdin");
+  del->add_flag("--ignore-not-found", delete_opts.ignore_not_found, "Treat missing objects as deleted");
+  del->add_option("--wait", delete_opts.wait, "Wait until the objects are gone")->capture_default_str();
+  del->add_option("--timeout", delete_timeout, "Seconds to wait for deletion")->capture_default_str();
+  setpoint::cli::WaitOptions wait_opts;
+  int wait_timeout = 30;
+  auto* wait = app.add_subcommand("wait", "Wait for a condition on one resource");
+  add_common(wait);
+  wait->add_option("target", wait_opts.target, "KIND/NAME")->required();
+  wait->add_option("--for", wait_opts.for_, "condition=TYPE[=VALUE] or delete")->required();
+  wait->add_option("--timeout", wait_timeout, "Seconds to wait")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (*get) {
+    get_opts.watch_timeout = std::chrono::seconds(watch_timeout);
+    return setpoint::cli::Get(common, get_opts, std::cout, std::cerr);
+  }
+  if (*apply) return setpoint::cli::Apply(common, apply_opts, std::cout, std::cerr);
+  if (*del) {
+    delete_opts.timeout = std::chrono::seconds(delete_timeout);
+    return setpoint::cli::Delete(common, delete_opts, std::cout, std::cerr);
+  }
+  if (*wait) {
+    wait_opts.timeout = std::chrono::seconds(wait_timeout);
+    return setpoint::cli::Wait(common, wait_opts, std::cout, std::cerr);
+  }
   spdlog::set_level(spdlog::level::from_str(log_level));
   opts.history_max_age = std::chrono::seconds(history_secs);
 

@@ -1,0 +1,55 @@
+// The `setpoint` client commands — get, apply, delete, wait — built on the SDK's client, using the
+// kubeconfig `setpoint server` wrote (or $KUBECONFIG, or ~/.kube/config). kubectl users should
+// feel at home: the same flags, the same table output (rendered by the server), errors worded
+// like kubectl's. Each function runs one command to completion and returns the process exit code;
+// output goes to the given streams. Not thread-safe (one command per process).
+#pragma once
+
+#include <chrono>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace setpoint::cli {
+
+struct CommonOptions {
+  std::string kubeconfig;  // empty: $KUBECONFIG, then ~/.kube/config
+  std::string context;
+  std::string ns;          // empty: the context's namespace
+  bool all_namespaces = false;
+};
+
+struct GetOptions {
+  std::string kind;  // resource, kind, singular or short name, optionally "resource.group"
+  std::string name;  // empty: list
+  std::string selector;
+  std::string output;  // "" (table), wide, yaml, json, name
+  bool watch = false;
+  std::chrono::seconds watch_timeout{0};  // 0: until interrupted
+};
+
+struct ApplyOptions {
+  std::vector<std::string> files;  // files, directories (*.yaml, *.yml, *.json) or "-"
+};
+
+struct DeleteOptions {
+  std::string kind;
+  std::vector<std::string> names;
+  std::vector<std::string> files;
+  bool ignore_not_found = false;
+  bool wait = true;
+  std::chrono::seconds timeout{60};
+};
+
+struct WaitOptions {
+  std::string target;  // KIND/NAME
+  std::string for_;    // condition=Ready[=True] | delete
+  std::chrono::seconds timeout{30};
+};
+
+int Get(const CommonOptions& common, const GetOptions& options, std::ostream& out, std::ostream& err);
+int Apply(const CommonOptions& common, const ApplyOptions& options, std::ostream& out, std::ostream& err);
+int Delete(const CommonOptions& common, const DeleteOptions& options, std::ostream& out, std::ostream& err);
+int Wait(const CommonOptions& common, const WaitOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace setpoint::cli
