@@ -164,7 +164,8 @@ Result<RestConfig> LoadKubeconfig(const KubeconfigOptions& options) {
   for (const auto& f : files)
     if (Status s = MergeFile(f, m); !s.ok()) return Err(std::move(s));
 
-  std::string where = files.size() == 1 ? "kubeconfig " + files[0] : "kubeconfig (merged)";
+  std::string where = "kubeconfig " + files[0];
+  for (std::size_t i = 1; i < files.size(); ++i) where += ":" + files[i];
   std::string ctx_name = options.context.empty() ? m.current_context : options.context;
   if (ctx_name.empty()) return Err(Status::NotFound(where + ": no current-context and no context given"));
   auto ctx = m.contexts.find(ctx_name);

@@ -51,6 +51,8 @@ beast::error_code Connection::open(const Endpoint& ep, const TlsOptions& tls, st
   ioc_.run();
   if (ec) return ec;
   tcp().socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  // Lets a long idle watch notice a peer that vanished without closing (the kernel's probes).
+  tcp().socket().set_option(asio::socket_base::keep_alive(true), ec);
   ec = {};
   if (tls_) {
     tls_->async_handshake(ssl::stream_base::client, [&](beast::error_code e) { ec = e; });

@@ -40,6 +40,7 @@ namespace {
 
 constexpr std::uint64_t kMaxBody = 1ull << 30;
 constexpr std::uint32_t kMaxHeader = 1u << 16;
+constexpr std::size_t kMaxWatchEvent = 64u << 20;  // one event line; guards against a runaway peer
 
 http::verb Verb(Method m) {
   switch (m) {
@@ -119,6 +120,10 @@ class WatchStreamImpl final : public WatchStream {
       }
       if (!read_in_flight_) {
         if (parser_->is_done()) {
+          if (pending_.find_first_not_of(" \r\t\n") != std::string::npos) {
+            pending_ += '\n';  // a last event without its newline
+            drain_lines();
+          }
           ended_ = true;
           continue;
         }
@@ -141,6 +146,10 @@ class WatchStreamImpl final : public WatchStream {
       read_in_flight_ = false;
       pending_.append(buf_, sizeof buf_ - parser_->get().body().size);
       drain_lines();
+      if (pending_.size() > kMaxWatchEvent && final_.ok()) {
+        final_ = Status::Unavailable("watch event larger than " + std::to_string(kMaxWatchEvent) + " bytes");
+        ended_ = true;
+      }
       if (read_ec_ && read_ec_ != http::error::need_buffer) {
         ended_ = true;
         if (final_.ok() && !cancelled_.load() && !(parser_->is_done()))

@@ -285,6 +285,34 @@ TEST(WatchStreamTest, IdleTimeoutKeepsStreamThenCancelFromAnotherThreadEndsIt) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
 }
 
+TEST(WatchStreamTest, LastEventWithoutNewlineThenCleanEnd) {
+  std::string raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                    Chunk(R"({"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"7"}}})") + "0\r\n\r\n";
+  FakeHttpServer server([&](const FakeRequest&) { return FakeReply{.raw = raw}; });
+  auto client = MakeClient(server.url());
+  auto w = client->watch("/api/v1/namespaces?watch=true");
+  ASSERT_TRUE(w.has_value());
+  auto e = (*w)->next(5s);
+  ASSERT_TRUE(e.has_value() && *e);
+  EXPECT_EQ((*e)->type, "BOOKMARK");
+  auto end = (*w)->next(5s);
+  ASSERT_TRUE(end.has_value());
+  EXPECT_FALSE(*end);
+  EXPECT_TRUE((*w)->ended());
+}
+
+TEST(WatchStreamTest, GarbageInTheStreamIsUnavailable) {
+  std::string raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + Chunk("<html>\n") + "0\r\n\r\n";
+  FakeHttpServer server([&](const FakeRequest&) { return FakeReply{.raw = raw}; });
+  auto client = MakeClient(server.url());
+  auto w = client->watch("/api/v1/namespaces?watch=true");
+  ASSERT_TRUE(w.has_value());
+  auto e = (*w)->next(5s);
+  ASSERT_FALSE(e.has_value());
+  EXPECT_EQ(e.error().code(), StatusCode::kUnavailable);
+  EXPECT_TRUE((*w)->ended());
+}
+
 TEST(WatchStreamTest, ErrorAnswerBeforeStreamIsAStatus) {
   FakeHttpServer server([](const FakeRequest&) { return FakeReply{.status = 404, .body = kNotFoundBody}; });
   auto client = MakeClient(server.url());
