@@ -118,6 +118,22 @@ class ApiHandler final : public HttpHandler {
   };
   Result<UpdateOutcome> write_update(Ctx& ctx, const store::CachedObjectPtr& old,
                                      boost::json::object incoming, const std::string& subresource);
+  // Everything an update does before the store. `finished` when no write is needed (a no-op, a
+  // dry run: `outcome` is the answer); `finalize` when the write is the object's removal.
+  struct PreparedUpdate {
+    bool finished = false;
+    UpdateOutcome outcome;
+    bool finalize = false;
+    std::string key;
+    std::string bytes;
+    boost::json::object result;
+  };
+  Result<PreparedUpdate> prepare_update(Ctx& ctx, const store::CachedObjectPtr& old,
+                                        boost::json::object incoming, const std::string& subresource);
+  static Status UpdateError(const ResourceInfo& res, const std::string& name, const Status& store_error);
+  // The non-blocking PUT path (main resource or /status), run on an I/O thread.
+  void update_async(std::shared_ptr<Ctx> ctx, boost::json::object body, std::function<void()> blocking,
+                    std::function<void(HttpResponse)> respond);
   Result<UpdateOutcome> delete_object(Ctx& ctx, const ResourceInfo& res, const std::string& ns,
                                       const std::string& name, const boost::json::object& options);
   Status admit(Ctx& ctx, const ResourceInfo& res, boost::json::object& obj, const boost::json::object* old);

@@ -362,8 +362,8 @@ HttpResponse ApiHandler::do_create(Ctx& ctx) {
 // ---------------------------------------------------------------------------------------------
 // update / patch
 
-Result<ApiHandler::UpdateOutcome> ApiHandler::write_update(Ctx& ctx, const store::CachedObjectPtr& old,
-                                                           json::object incoming, const std::string& sub) {
+Result<ApiHandler::PreparedUpdate> ApiHandler::prepare_update(Ctx& ctx, const store::CachedObjectPtr& old,
+                                                              json::object incoming, const std::string& sub) {
   const ResourceInfo& res = *ctx.res;
   auto old_obj = ParseCached(*old);
   if (!old_obj) return Err(old_obj.error());
@@ -399,34 +399,48 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::write_update(Ctx& ctx, const store
   EnsureObject(result, "metadata")["generation"] = generation;
   if (res.special == SpecialKind::kCustomResourceDefinition) apply_crd_status(result, *ctx.reg);
   EnsureObject(result, "metadata")["resourceVersion"] = std::to_string(old->revision);
-  UpdateOutcome out;
+  PreparedUpdate p;
+  p.key = old->key;
   if (SameIgnoringVersion(result, *old_obj)) {
-    out.object = old;  // no-op: nothing written, no event
-    return out;
+    p.finished = true;
+    p.outcome.object = old;  // no-op: nothing written, no event
+    return p;
   }
-  std::string key = old->key;
-  bool finalize = IsDeleting(result) && Finalizers(result).empty() && res.special != SpecialKind::kNamespace;
-  std::string bytes = EncodeForStorage(result);
+  p.finalize = IsDeleting(result) && Finalizers(result).empty() && res.special != SpecialKind::kNamespace;
   if (ctx.dry_run) {
-    out.body = json::serialize(result);
-    out.deleted = finalize;
-    return out;
+    p.finished = true;
+    p.outcome.body = json::serialize(result);
+    p.outcome.deleted = p.finalize;
+    return p;
   }
-  if (finalize) {
+  p.bytes = EncodeForStorage(result);
+  p.result = std::move(result);
+  return p;
+}
+
+Status ApiHandler::UpdateError(const ResourceInfo& res, const std::string& name, const Status& store_error) {
+  if (store_error.code() == StatusCode::kConflict) return ConflictStatus(res, name);
+  if (store_error.code() == StatusCode::kNotFound) return NotFound(res, name);
+  return store_error;
+}
+
+Result<ApiHandler::UpdateOutcome> ApiHandler::write_update(Ctx& ctx, const store::CachedObjectPtr& old,
+                                                           json::object incoming, const std::string& sub) {
+  auto p = prepare_update(ctx, old, std::move(incoming), sub);
+  if (!p) return Err(p.error());
+  if (p->finished) return std::move(p->outcome);
+  UpdateOutcome out;
+  if (p->finalize) {
     // The last finalizer is gone from an object being deleted: the object goes now.
-    auto rev = store_.remove(key, old->revision);
-    if (!rev) return Err(rev.error().code() == StatusCode::kConflict ? ConflictStatus(res, old->name) : rev.error());
-    out.object = written(key, *rev, result);
+    auto rev = store_.remove(p->key, old->revision);
+    if (!rev) return Err(UpdateError(*ctx.res, old->name, rev.error()));
+    out.object = written(p->key, *rev, p->result);
     out.deleted = true;
     return out;
   }
-  auto rev = store_.update(key, store::MakeBytes(bytes), old->revision);
-  if (!rev) {
-    if (rev.error().code() == StatusCode::kConflict) return Err(ConflictStatus(res, old->name));
-    if (rev.error().code() == StatusCode::kNotFound) return Err(NotFound(res, old->name));
-    return Err(rev.error());
-  }
-  out.object = written(key, *rev, result);
+  auto rev = store_.update(p->key, store::MakeBytes(std::move(p->bytes)), old->revision);
+  if (!rev) return Err(UpdateError(*ctx.res, old->name, rev.error()));
+  out.object = written(p->key, *rev, p->result);
   return out;
 }
 
@@ -826,13 +840,16 @@ bool ApiHandler::finalize_namespaces() {
 namespace setpoint::apiserver {
 
 bool ApiHandler::accepts_async(const HttpRequest& request) const {
-  return request.method == "POST" && run_blocking_ && !shutting_down_;
+  return (request.method == "POST" || request.method == "PUT") && run_blocking_ && !shutting_down_;
 }
 
 void ApiHandler::handle_async(HttpRequest& request, std::function<void(HttpResponse)> respond) {
   auto blocking = [this, &request, respond] { respond(handle(request)); };
   auto ri = ParseRequestInfo(request.method, request.path, false);
-  if (!ri || ri->verb != "create" || !ri->name.empty()) return run_blocking_(blocking);
+  if (!ri) return run_blocking_(blocking);
+  bool create = ri->verb == "create" && ri->name.empty();
+  bool update = ri->verb == "update" && (ri->subresource.empty() || ri->subresource == "status");
+  if (!create && !update) return run_blocking_(blocking);
   auto ctx = std::make_shared<Ctx>(request, QueryParams::Parse(request.query));
   ctx->ri = std::move(*ri);
   auto user = authn_->authenticate(request);
@@ -842,13 +859,15 @@ void ApiHandler::handle_async(HttpRequest& request, std::function<void(HttpRespo
   ctx->res = ctx->reg->find(ctx->ri.group, ctx->ri.resource);
   if (!ctx->res || ctx->res->special == SpecialKind::kCustomResourceDefinition) return run_blocking_(blocking);
   auto finish = [this, ctx, respond](HttpResponse r) {
-    metrics_.observe("create", ctx->ri.group, ctx->ri.resource, r.status, std::chrono::steady_clock::now() - ctx->started);
+    std::string resource = ctx->ri.resource + (ctx->ri.subresource.empty() ? "" : "/" + ctx->ri.subresource);
+    metrics_.observe(ctx->ri.verb, ctx->ri.group, resource, r.status, std::chrono::steady_clock::now() - ctx->started);
     respond(std::move(r));
   };
   try {
     if (auto err = check_resource_request(*ctx, false)) return finish(std::move(*err));
     auto body = DecodeObject(request, ctx->field_validation == "Strict");
-    if (!body) return finish(error(body.error(), ctx.get()));
+    if (!body) return finish(error(body.error(), ctx.get(), ctx->ri.name));
+    if (update) return update_async(ctx, std::move(*body), blocking, std::move(finish));
     std::string name;
     if (const json::object* meta = GetObject(*body, "metadata")) name = std::string(GetStringOr(*meta, "name", ""));
     json::object obj = std::move(*body);
@@ -882,6 +901,50 @@ void ApiHandler::create_async(std::shared_ptr<Ctx> ctx, json::object obj, std::f
       return respond(error(Status::AlreadyExists(ctx->res->qualified() + " \"" + name + "\" already exists"), ctx.get(), name));
     }
     respond(error(rev.error(), ctx.get(), name));
+  });
+}
+
+void ApiHandler::update_async(std::shared_ptr<Ctx> ctx, json::object body, std::function<void()> blocking,
+                              std::function<void(HttpResponse)> respond) {
+  const ResourceInfo& res = *ctx->res;
+  const std::string& name = ctx->ri.name;
+  json::object& meta = EnsureObject(body, "metadata");
+  std::string body_name(GetStringOr(meta, "name", ""));
+  if (!body_name.empty() && body_name != name)
+    return respond(error(Status::BadRequest("the name of the object (" + body_name + ") does not match the name on the URL (" + name + ")"), ctx.get(), name));
+  if (res.namespaced) {
+    auto ns = GetString(meta, "namespace");
+    if (ns && !ns->empty() && *ns != ctx->ri.ns)
+      return respond(error(Status::BadRequest("the namespace of the provided object does not match the namespace sent on the request"), ctx.get(), name));
+  }
+  std::string rv(GetStringOr(meta, "resourceVersion", ""));
+  if (rv.empty())
+    return respond(error(InvalidStatus(res, name, {{"FieldValueInvalid", "Invalid value: 0x0: must be specified for an update", "metadata.resourceVersion"}}), ctx.get(), name));
+  char* end = nullptr;
+  long long want = std::strtoll(rv.c_str(), &end, 10);
+  if (*end != '\0' || want <= 0)
+    return respond(error(Status::BadRequest("invalid resourceVersion: \"" + rv + "\""), ctx.get(), name));
+  auto old = cache_.get(res.key(ctx->ri.ns, name));
+  // A miss or a different version may only mean the cache is a moment behind: the blocking path
+  // waits for it before answering 404 or 409. Removal by the last finalizer also goes there.
+  if (!old || old->revision != want || res.special == SpecialKind::kCustomResourceDefinition) return run_blocking_(blocking);
+  auto p = prepare_update(*ctx, old, std::move(body), ctx->ri.subresource);
+  if (!p) return respond(error(p.error(), ctx.get(), name));
+  if (p->finished) {
+    if (!p->outcome.object) {
+      HttpResponse r;
+      r.body = std::move(p->outcome.body);
+      return respond(std::move(r));
+    }
+    return respond(object_response(*ctx, 200, p->outcome.object));
+  }
+  if (p->finalize) return run_blocking_(blocking);
+  auto state = std::make_shared<PreparedUpdate>(std::move(*p));
+  store::Revision expected = old->revision;
+  store_.update_async(state->key, store::MakeBytes(std::move(state->bytes)), expected,
+                      [this, ctx, state, respond](Result<store::Revision> rev) {
+    if (!rev) return respond(error(UpdateError(*ctx->res, ctx->ri.name, rev.error()), ctx.get(), ctx->ri.name));
+    respond(object_response(*ctx, 200, written(state->key, *rev, state->result)));
   });
 }
 
