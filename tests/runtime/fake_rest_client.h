@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <string>
 #include <variant>
@@ -62,31 +63,41 @@ class FakeWatchStream final : public client::WatchStream {
   bool cancelled_ = false, ended_ = false;
 };
 
+// Scripts are kept per resource (the plural in the request path); "" serves every path that no
+// other script names.
 class FakeRestClient final : public client::RestClient {
  public:
   // A list page: items, the list's resourceVersion and continue token.
-  void add_list(std::vector<boost::json::object> items, std::string rv, std::string cont = {}) {
+  void add_list(std::vector<boost::json::object> items, std::string rv, std::string cont = {},
+                const std::string& resource = {}) {
     boost::json::array arr;
     for (auto& i : items) arr.push_back(std::move(i));
     boost::json::object meta{{"resourceVersion", rv}};
     if (!cont.empty()) meta["continue"] = cont;
     boost::json::object body{{"kind", "List"}, {"metadata", meta}, {"items", std::move(arr)}};
     std::lock_guard lock(mu_);
-    lists_.push_back(client::Response{200, {}, boost::json::serialize(body)});
+    scripts_[resource].lists.push_back(client::Response{200, {}, boost::json::serialize(body)});
   }
   void add_list_error(Status s) {
     std::lock_guard lock(mu_);
-    lists_.push_back(Err(std::move(s)));
+    scripts_[""].lists.push_back(Err(std::move(s)));
   }
-  void add_watch(std::vector<WatchStep> steps, bool hang_at_end = false) {
+  void add_watch(std::vector<WatchStep> steps, bool hang_at_end = false, const std::string& resource = {}) {
     std::lock_guard lock(mu_);
-    watches_.push_back(std::move(steps));
-    hangs_.push_back(hang_at_end);
+    scripts_[resource].watches.push_back(std::move(steps));
+    scripts_[resource].hangs.push_back(hang_at_end);
   }
   void add_watch_error(Status s) {
     std::lock_guard lock(mu_);
-    watches_.push_back(std::move(s));
-    hangs_.push_back(false);
+    scripts_[""].watches.push_back(std::move(s));
+    scripts_[""].hangs.push_back(false);
+  }
+
+  // With no watch scripted, a watch normally stays open (idle) until cancelled; with this set it
+  // ends at once, so the watcher comes back (after its sleeper) for scripts added later.
+  void set_idle_watches_end(bool end) {
+    std::lock_guard lock(mu_);
+    idle_watches_end_ = end;
   }
 
   // Waits until `n` requests (lists + watches) were made.
@@ -104,9 +115,10 @@ class FakeRestClient final : public client::RestClient {
     std::lock_guard lock(mu_);
     paths_.emplace_back(path);
     cv_.notify_all();
-    if (lists_.empty()) return Err(Status::Unavailable("no scripted list left"));
-    auto r = std::move(lists_.front());
-    lists_.pop_front();
+    auto& lists = route(path).lists;
+    if (lists.empty()) return Err(Status::Unavailable("no scripted list left"));
+    auto r = std::move(lists.front());
+    lists.pop_front();
     return r;
   }
 
@@ -114,11 +126,13 @@ class FakeRestClient final : public client::RestClient {
     std::lock_guard lock(mu_);
     paths_.emplace_back(path);
     cv_.notify_all();
-    if (watches_.empty()) return client::WatchStreamPtr(std::make_unique<FakeWatchStream>(std::vector<WatchStep>{}, true));
-    auto w = std::move(watches_.front());
-    bool hang = hangs_.front();
-    watches_.pop_front();
-    hangs_.pop_front();
+    Script& sc = route(path);
+    if (sc.watches.empty())
+      return client::WatchStreamPtr(std::make_unique<FakeWatchStream>(std::vector<WatchStep>{}, !idle_watches_end_));
+    auto w = std::move(sc.watches.front());
+    bool hang = sc.hangs.front();
+    sc.watches.pop_front();
+    sc.hangs.pop_front();
     if (auto* s = std::get_if<Status>(&w)) return Err(*s);
     return client::WatchStreamPtr(std::make_unique<FakeWatchStream>(std::get<std::vector<WatchStep>>(std::move(w)), hang));
   }
@@ -127,11 +141,22 @@ class FakeRestClient final : public client::RestClient {
   std::size_t connections_opened() const override { return 0; }
 
  private:
+  struct Script {
+    std::deque<Result<client::Response>> lists;
+    std::deque<std::variant<std::vector<WatchStep>, Status>> watches;
+    std::deque<bool> hangs;
+  };
+  Script& route(std::string_view path) {
+    std::string_view p = path.substr(0, path.find('?'));
+    for (auto& [resource, script] : scripts_)
+      if (!resource.empty() && p.ends_with("/" + resource)) return script;
+    return scripts_[""];
+  }
+
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Result<client::Response>> lists_;
-  std::deque<std::variant<std::vector<WatchStep>, Status>> watches_;
-  std::deque<bool> hangs_;
+  std::map<std::string, Script> scripts_;
+  bool idle_watches_end_ = false;
   std::vector<std::string> paths_;
   client::RestConfig config_;
 };
