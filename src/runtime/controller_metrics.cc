@@ -1,14 +1,15 @@
 #include "setpoint/runtime/controller_metrics.h"
 
-#include <cstdio>
+#include <charconv>
 
 namespace setpoint::runtime {
 namespace {
 
+// Shortest text that reads back as `v` ("0.005", not "0.0050000000000000001").
 std::string Num(double v) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
 }
 
 void Family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
