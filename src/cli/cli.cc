@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <iomanip>
 #include <map>
 #include <ostream>
@@ -409,17 +410,17 @@ int Apply(const CommonOptions& common, const ApplyOptions& o, std::ostream& out,
 
 namespace {
 
-// Waits until get() says NotFound; false on timeout.
-bool WaitGone(Session& s, const GroupVersionResource& gvr, const std::string& ns, const std::string& name,
-              SteadyClock::time_point deadline) {
+// Watches one object until `done(object or nullptr when absent)` holds: true when it did, false
+// at the deadline, an error when reading the object failed for another reason than NotFound.
+Result<bool> WaitFor(Session& s, const GroupVersionResource& gvr, const std::string& ns, const std::string& name,
+                     SteadyClock::time_point deadline, const std::function<bool(const json::object*)>& done) {
   while (SteadyClock::now() < deadline) {
     auto obj = s.dynamic->get(gvr, ns, name);
-    if (!obj && obj.error().code() == StatusCode::kNotFound) return true;
-    std::string rv;
-    if (obj)
-      if (const json::object* meta = GetObject(*obj, "metadata")) rv = std::string(GetStringOr(*meta, "resourceVersion", ""));
+    if (!obj && obj.error().code() != StatusCode::kNotFound) return Err(obj.error());
+    if (done(obj ? &*obj : nullptr)) return true;
     client::WatchOptions wo;
-    wo.resource_version = rv;
+    if (obj)
+      if (const json::object* meta = GetObject(*obj, "metadata")) wo.resource_version = std::string(GetStringOr(*meta, "resourceVersion", ""));
     wo.field_selector = "metadata.name=" + name;
     auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - SteadyClock::now()).count();
     wo.timeout_seconds = std::max<std::int64_t>(1, left);
@@ -428,11 +429,24 @@ bool WaitGone(Session& s, const GroupVersionResource& gvr, const std::string& ns
     while (SteadyClock::now() < deadline) {
       auto ev = (*stream)->next(std::chrono::milliseconds(500));
       if (!ev) break;
-      if (*ev && (*ev)->type == "DELETED") return true;
-      if (!*ev && (*stream)->ended()) break;
+      if (!*ev) {
+        if ((*stream)->ended()) break;
+        continue;
+      }
+      if ((*ev)->type == "DELETED") {
+        if (done(nullptr)) return true;
+      } else if ((*ev)->type != "BOOKMARK" && (*ev)->object.is_object() && done(&(*ev)->object.get_object())) {
+        return true;
+      }
     }
   }
   return false;
+}
+
+bool WaitGone(Session& s, const GroupVersionResource& gvr, const std::string& ns, const std::string& name,
+              SteadyClock::time_point deadline) {
+  auto r = WaitFor(s, gvr, ns, name, deadline, [](const json::object* o) { return o == nullptr; });
+  return r && *r;
 }
 
 }  // namespace
@@ -539,35 +553,11 @@ int Wait(const CommonOptions& common, const WaitOptions& o, std::ostream& out, s
     }
     return false;
   };
-  while (SteadyClock::now() < deadline) {
-    auto obj = s.dynamic->get(*gvr, ns, name);
-    if (!obj) {
-      if (obj.error().code() != StatusCode::kNotFound) return Fail(err, obj.error());
-    } else if (met(*obj)) {
-      out << label << " condition met\n";
-      return 0;
-    }
-    std::string rv;
-    if (obj)
-      if (const json::object* meta = GetObject(*obj, "metadata")) rv = std::string(GetStringOr(*meta, "resourceVersion", ""));
-    client::WatchOptions wo;
-    wo.resource_version = rv;
-    wo.field_selector = "metadata.name=" + name;
-    wo.timeout_seconds = std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(deadline - SteadyClock::now()).count());
-    auto stream = s.dynamic->watch(*gvr, ns, wo);
-    if (!stream) continue;
-    while (SteadyClock::now() < deadline) {
-      auto ev = (*stream)->next(std::chrono::milliseconds(500));
-      if (!ev) break;
-      if (!*ev) {
-        if ((*stream)->ended()) break;
-        continue;
-      }
-      if ((*ev)->object.is_object() && (*ev)->type != "DELETED" && met((*ev)->object.get_object())) {
-        out << label << " condition met\n";
-        return 0;
-      }
-    }
+  auto result = WaitFor(s, *gvr, ns, name, deadline, [&](const json::object* o) { return o && met(*o); });
+  if (!result) return Fail(err, result.error());
+  if (*result) {
+    out << label << " condition met\n";
+    return 0;
   }
   err << "error: timed out waiting for the condition on " << label << "\n";
   return 1;

@@ -23,10 +23,7 @@ class BadInputTest(ServerTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        rc = cls.server.stop()
-        cls.server.cleanup()
-        if rc != 0:
-            raise AssertionError(f"server exited {rc} on SIGTERM")
+        cls.stop_server_cleanly()
 
     def tearDown(self):
         self.assertTrue(self.server.alive(), "the server died")

@@ -23,10 +23,7 @@ class CliTest(ServerTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        rc = cls.server.stop()
-        cls.server.cleanup()
-        if rc != 0:
-            raise AssertionError(f"server exited {rc} on SIGTERM")
+        cls.stop_server_cleanly()
 
     def run_cli(self, *args, input=None, timeout=60):
         env = dict(os.environ, KUBECONFIG=self.server.kubeconfig)

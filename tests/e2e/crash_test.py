@@ -94,10 +94,7 @@ class CrashTest(ServerTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        rc = cls.server.stop()
-        cls.server.cleanup()
-        if rc != 0:
-            raise AssertionError(f"server exited {rc} on SIGTERM")
+        cls.stop_server_cleanly()
 
     def list_notes(self):
         resp = self.server.api.get(NOTES, timeout=60)

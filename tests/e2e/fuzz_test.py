@@ -65,10 +65,7 @@ class FuzzTest(ServerTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        rc = cls.server.stop()
-        cls.server.cleanup()
-        if rc != 0:
-            raise AssertionError(f"server exited {rc} on SIGTERM")
+        cls.stop_server_cleanly()
 
     def run_seed(self, seed, count):
         rng = random.Random(seed)

@@ -394,6 +394,14 @@ class ServerTestCase(unittest.TestCase):
 
     server = None
 
+    @classmethod
+    def stop_server_cleanly(cls):
+        """tearDownClass helper: SIGTERM must end the server with exit code 0."""
+        rc = cls.server.stop()
+        cls.server.cleanup()
+        if rc != 0:
+            raise AssertionError(f"server exited {rc} on SIGTERM")
+
     def run(self, result=None):
         result = result if result is not None else self.defaultTestResult()
         before = len(result.failures) + len(result.errors)
