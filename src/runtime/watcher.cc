@@ -86,13 +86,15 @@ void Watcher::run(std::stop_token stop) {
       if (err.ok()) need_list = false, progressed = true;
     } else {
       err = watch_once(stop, progressed);
-      // The rv is gone: relist at once, as retrying it is futile.
+      // The rv is gone: retrying it is futile, relist.
       if (IsGone(err)) need_list = true;
     }
     if (progressed) failures = 0;
     if (stop.stop_requested()) break;
     if (!err.ok()) failures_total_.fetch_add(1);
-    if (!listing && IsGone(err)) continue;
+    // After a healthy watch, relist at once; a 410 right at the watch's start backs off like any
+    // error, so a server that keeps expiring us cannot drive a list/watch storm.
+    if (!listing && IsGone(err) && progressed) continue;
     // A list that worked, or a watch that delivered events and then ended cleanly: go on now.
     if (err.ok() && progressed) continue;
     // Errors, and streams that end without a single event (a server refusing to hold a watch

@@ -151,6 +151,8 @@ TEST_F(WatcherTest, Http410OnWatchRelists) {
   EXPECT_FALSE(Contains(paths[1], "watch=true")) << paths[1];
   EXPECT_TRUE(Contains(paths[2], "resourceVersion=50")) << paths[2];
   EXPECT_EQ(got_.events()[0].kind, Kind::kRestarted);
+  // Expired at the very start of a watch is throttled, unlike after a healthy watch.
+  EXPECT_EQ(Sleeps(), std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(800)});
 }
 
 TEST_F(WatcherTest, FailuresBackOffExponentiallyAndSuccessResets) {

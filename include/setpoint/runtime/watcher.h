@@ -5,6 +5,7 @@
 //   Watching: ADDED/MODIFIED ▶ Applied(obj), rv = obj's; DELETED ▶ Deleted(obj); BOOKMARK ▶ rv only
 //   clean end of stream / dropped connection ▶ watch again from the last seen rv
 //   410 (Expired/Gone, as an ERROR event or an HTTP answer, on watch or on a list page) ▶ Empty
+//     (at once after a watch that delivered events; otherwise after a backoff)
 //   any other error ▶ back off (800 ms doubling to 30 s, jittered), then retry the same state
 //
 // The backoff resets after anything succeeds (a list, or a watch event). Events go to a sink
