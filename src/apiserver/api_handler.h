@@ -121,6 +121,7 @@ class ApiHandler final : public HttpHandler {
   // Everything an update does before the store. `finished` when no write is needed (a no-op, a
   // dry run: `outcome` is the answer); `finalize` when the write is the object's removal.
   struct PreparedUpdate {
+    bool stale = false;  // the answer would write nothing, but the cache is behind the store
     bool finished = false;
     UpdateOutcome outcome;
     bool finalize = false;

@@ -401,7 +401,15 @@ Result<ApiHandler::PreparedUpdate> ApiHandler::prepare_update(Ctx& ctx, const st
   EnsureObject(result, "metadata")["resourceVersion"] = std::to_string(old->revision);
   PreparedUpdate p;
   p.key = old->key;
-  if (SameIgnoringVersion(result, *old_obj)) {
+  // Answers that write nothing (a no-op, a dry run) are only as good as the version they were
+  // computed from: the store's compare-and-swap never checks them. Writes are answered before
+  // the cache applies them, so make sure the cache is not behind the store first.
+  bool no_op = SameIgnoringVersion(result, *old_obj);
+  if ((no_op || ctx.dry_run) && cache_.revision() < store_.current_revision()) {
+    p.stale = true;
+    return p;
+  }
+  if (no_op) {
     p.finished = true;
     p.outcome.object = old;  // no-op: nothing written, no event
     return p;
@@ -426,8 +434,19 @@ Status ApiHandler::UpdateError(const ResourceInfo& res, const std::string& name,
 
 Result<ApiHandler::UpdateOutcome> ApiHandler::write_update(Ctx& ctx, const store::CachedObjectPtr& old,
                                                            json::object incoming, const std::string& sub) {
-  auto p = prepare_update(ctx, old, std::move(incoming), sub);
+  auto p = prepare_update(ctx, old, incoming, sub);
   if (!p) return Err(p.error());
+  if (p->stale) {
+    // Decide again once the cache has caught up: if the object moved on, the caller's version
+    // is outdated (a PUT gets 409, a patch re-applies itself to the newer version).
+    wait_consistent();
+    auto fresh = cache_.get(old->key);
+    if (!fresh) return Err(NotFound(*ctx.res, old->name));
+    if (fresh->revision != old->revision) return Err(ConflictStatus(*ctx.res, old->name));
+    p = prepare_update(ctx, fresh, std::move(incoming), sub);
+    if (!p) return Err(p.error());
+    if (p->stale) return Err(Status::Timeout("the cache did not catch up with the store"));
+  }
   if (p->finished) return std::move(p->outcome);
   UpdateOutcome out;
   if (p->finalize) {
@@ -930,6 +949,7 @@ void ApiHandler::update_async(std::shared_ptr<Ctx> ctx, json::object body, std::
   if (!old || old->revision != want || res.special == SpecialKind::kCustomResourceDefinition) return run_blocking_(blocking);
   auto p = prepare_update(*ctx, old, std::move(body), ctx->ri.subresource);
   if (!p) return respond(error(p.error(), ctx.get(), name));
+  if (p->stale) return run_blocking_(blocking);  // must wait for the cache: not on this thread
   if (p->finished) {
     if (!p->outcome.object) {
       HttpResponse r;

@@ -89,6 +89,7 @@ class ServerImpl final : public Server {
     co.history_max_events = options_.history_max_events;
     co.history_max_age = options_.history_max_age;
     co.field_extractor = ExtractFields;
+    co.ingest_delay = options_.test_cache_delay;
     auto cache = store::WatchCache::Start(*store_, co);
     if (!cache) return cache.error();
     cache_ = std::move(*cache);

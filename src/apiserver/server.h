@@ -3,6 +3,7 @@
 // real server in process. start()/stop() from one thread.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -20,6 +21,8 @@ struct ServerOptions {
   std::size_t history_max_events = 100000;
   std::chrono::seconds history_max_age{600};
   bool write_kubeconfig = true;
+  // Fault injection for tests: the watch cache applies each store event this late.
+  std::chrono::milliseconds test_cache_delay{0};
 };
 
 class Server {

@@ -23,6 +23,10 @@ int main(int argc, char** argv) {
   std::int64_t history_secs = opts.history_max_age.count();
   server->add_option("--history-max-age", history_secs, "Seconds of events kept for watches to resume from")->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+  int cache_delay_ms = 0;
+  server->add_option("--test-cache-delay-ms", cache_delay_ms,
+                     "Testing only: make the watch cache lag the store by this many milliseconds")
+      ->group("");  // hidden
 
   // Client commands, kubectl-style, against the server named by the kubeconfig.
   setpoint::cli::CommonOptions common;
@@ -80,6 +84,7 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(spdlog::level::from_str(log_level));
   opts.history_max_age = std::chrono::seconds(history_secs);
+  opts.test_cache_delay = std::chrono::milliseconds(cache_delay_ms);
 
   // Block the stop signals in every thread; the main thread waits for them synchronously.
   sigset_t set;

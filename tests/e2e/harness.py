@@ -232,6 +232,10 @@ class Server:
         self.stdout_path = os.path.join(self.workdir, "server.stdout")
         self.store = store
         self.extra_args = list(extra_args)
+        # SETPOINT_TEST_CACHE_DELAY_MS runs every suite against a watch cache that lags the store.
+        lag = os.environ.get("SETPOINT_TEST_CACHE_DELAY_MS")
+        if lag and "--test-cache-delay-ms" not in self.extra_args:
+            self.extra_args += ["--test-cache-delay-ms", lag]
         self.port = free_port()
         self.proc = None
         self.api = Api(self.port)

@@ -5,6 +5,7 @@ compacted resourceVersion, pagination, the error codes, and the WatchList protoc
 
 import json
 import os
+import socket
 import threading
 import urllib.parse
 import urllib.request
@@ -520,6 +521,80 @@ class CompactionTest(ServerTestCase):
         created = self.fx.create("fresh-last", labels={"suite": "fresh"})
         events = watch_events(self.fx, "fresh", list_rv, until=count(1))
         self.assertEqual(events, [("ADDED", "fresh-last", rv(created))])
+
+
+NS_LAG = "lag"
+
+
+class LaggingCacheTest(ServerTestCase):
+    """The server's watch cache is made to lag the store by 20 ms (a test-only flag), as it can
+    under load: every answer must still be judged against the newest version of the object."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server("lagging-cache", extra_args=["--test-cache-delay-ms", "20"]).start()
+        install_crd(cls.server.api)
+        create_namespace(cls.server.api, NS_LAG)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stop_server_cleanly()
+
+    def test_flip_flop_patches_are_never_lost(self):
+        # A patch that undoes the previous one, sent right after it was answered: if the server
+        # judged it against a cache that had not applied the first patch yet, it would look like a
+        # no-op and be dropped.
+        base = f"/apis/{GROUP}/{VERSION}/namespaces/{NS_LAG}/{PLURAL}"
+        self.assertEqual(self.server.api.post(base, widget("flip", NS_LAG, 1, "red", {"state": "a"})).status, 201)
+        # Pipelined on one keep-alive connection: the second patch is read the moment the first
+        # is answered, the tightest a client can make the race.
+        sock = socket.create_connection(("127.0.0.1", self.server.port), timeout=30)
+        reader = sock.makefile("rb")
+
+        def patch_request(state):
+            body = json.dumps({"metadata": {"labels": {"state": state}}}).encode()
+            return (f"PATCH {base}/flip HTTP/1.1\r\nHost: x\r\nContent-Type: application/merge-patch+json\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+        def read_response():
+            status = int(reader.readline().split()[1])
+            length = 0
+            while True:
+                line = reader.readline().strip()
+                if not line:
+                    break
+                name, _, value = line.decode().partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+            return status, json.loads(reader.read(length))
+
+        try:
+            for i in range(25):
+                sock.sendall(patch_request("b") + patch_request("a"))
+                for state in ("b", "a"):
+                    status, obj = read_response()
+                    self.assertEqual(status, 200, obj)
+                    self.assertEqual(obj["metadata"]["labels"]["state"], state, f"round {i}")
+                got = self.server.api.get(f"{base}/flip").json()
+                self.assertEqual(got["metadata"]["labels"]["state"], "a", f"round {i}: the undo was lost")
+        finally:
+            sock.close()
+
+    def test_read_your_writes_and_stale_versions(self):
+        base = f"/apis/{GROUP}/{VERSION}/namespaces/{NS_LAG}/{PLURAL}"
+        api = self.server.api
+        created = api.post(base, widget("ryw", NS_LAG, 1))
+        self.assertEqual(created.status, 201, created)
+        first = created.json()
+        second = dict(first, spec=dict(first["spec"], size=2))
+        updated = api.put(f"{base}/ryw", second)  # right after the create: not a 404
+        self.assertEqual(updated.status, 200, updated)
+        # The first version again, unchanged: the object moved on, so this is a conflict, not a no-op.
+        stale = api.put(f"{base}/ryw", first)
+        self.assertStatus(stale, 409, "Conflict")
+        self.assertEqual(api.get(f"{base}/ryw").json()["spec"]["size"], 2)
+        self.assertEqual(api.delete(f"{base}/ryw").status, 200)
+        self.assertEqual(api.get(f"{base}/ryw").status, 404)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 #include "store/cache/watch_cache.h"
 
+#include <thread>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
@@ -189,6 +191,7 @@ void WatchCache::on_error(const Status& status) {
 }
 
 void WatchCache::on_events(std::span<const Event> events) {
+  if (options_.ingest_delay.count() > 0) std::this_thread::sleep_for(options_.ingest_delay);  // tests only
   {
     std::unique_lock lock(mu_);
     for (const Event& ev : events) {

@@ -103,6 +103,9 @@ struct WatchCacheOptions {
   std::size_t history_max_events = 100000;
   std::chrono::seconds history_max_age{600};
   std::size_t watcher_max_pending = 10000;
+  // Fault injection for tests: hold every batch of store events this long before applying it,
+  // so the cache lags the store the way it can under load. Zero in production.
+  std::chrono::milliseconds ingest_delay{0};
   // Extracts resource-specific selectable fields (e.g. Event's involvedObject.*) from an object.
   std::function<void(std::string_view key, const boost::json::object& obj,
                      std::vector<std::pair<std::string, std::string>>& out)>
