@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -80,7 +81,9 @@ class ApiHandler final : public HttpHandler {
   // Returns true when it did some work. Called periodically by the server.
   bool finalize_namespaces();
   // Blocks until a namespace deletion starts or the timeout passes.
-  void wait_namespace_work(std::chrono::milliseconds timeout);
+  // Returns early when a deletion is signalled or `stop` is requested.
+  void wait_namespace_work(std::chrono::milliseconds timeout, std::stop_token stop);
+  void wake_namespace_work();
 
  private:
   struct Ctx;
@@ -164,7 +167,8 @@ class ApiHandler final : public HttpHandler {
   std::atomic<bool> ready_{false};
   std::atomic<bool> shutting_down_{false};
   std::mutex namespace_mu_;
-  std::condition_variable namespace_cv_;  // wakes the namespace finalizer
+  std::condition_variable_any namespace_cv_;
+  bool namespace_work_ = false;  // guarded by namespace_mu_  // wakes the namespace finalizer
   mutable std::mutex watches_mu_;
   std::set<WatchStream*> watches_;
 };

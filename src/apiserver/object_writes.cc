@@ -668,7 +668,7 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const Reso
         return Err(rev.error());
       }
       out.object = written(key, *rev, *obj);
-      if (res.special == SpecialKind::kNamespace) namespace_cv_.notify_all();
+      if (res.special == SpecialKind::kNamespace) wake_namespace_work();
       return out;
     }
     if (ctx.dry_run) {
@@ -806,9 +806,18 @@ Status ApiHandler::create_internal(const std::string& group, const std::string& 
   return r ? Status::Ok() : r.error();
 }
 
-void ApiHandler::wait_namespace_work(std::chrono::milliseconds timeout) {
+void ApiHandler::wait_namespace_work(std::chrono::milliseconds timeout, std::stop_token stop) {
   std::unique_lock lock(namespace_mu_);
-  namespace_cv_.wait_for(lock, timeout);
+  namespace_cv_.wait_for(lock, stop, timeout, [this] { return namespace_work_; });
+  namespace_work_ = false;
+}
+
+void ApiHandler::wake_namespace_work() {
+  {
+    std::lock_guard lock(namespace_mu_);
+    namespace_work_ = true;
+  }
+  namespace_cv_.notify_all();
 }
 
 bool ApiHandler::finalize_namespaces() {

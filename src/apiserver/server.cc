@@ -112,7 +112,7 @@ class ServerImpl final : public Server {
     ns_thread_ = std::jthread([this](std::stop_token st) {
       while (!st.stop_requested()) {
         bool busy = handler_->finalize_namespaces();
-        handler_->wait_namespace_work(busy ? std::chrono::milliseconds(200) : std::chrono::milliseconds(2000));
+        handler_->wait_namespace_work(busy ? std::chrono::milliseconds(200) : std::chrono::milliseconds(2000), st);
       }
     });
     HttpServerOptions ho;
@@ -138,8 +138,7 @@ class ServerImpl final : public Server {
     handler_->set_ready(false);
     handler_->shutdown();
     if (http_) http_->stop();
-    ns_thread_.request_stop();
-    handler_->wait_namespace_work(std::chrono::milliseconds(0));
+    ns_thread_.request_stop();  // wakes its wait
     if (ns_thread_.joinable()) ns_thread_.join();
     crd_thread_.request_stop();
     if (crd_thread_.joinable()) crd_thread_.join();
