@@ -157,6 +157,9 @@ store::CachedObjectPtr ApiHandler::written(const std::string& key, store::Revisi
 }
 
 void ApiHandler::apply_crd_status(json::object& crd, const RegistrySnapshot& reg) {
+  // Create `status` first: inserting into `crd` later could rehash it under the pointers below.
+  EnsureObject(crd, "status");
+  EnsureObject(crd, "metadata");
   const json::object* spec = GetObject(crd, "spec");
   const json::object* names = spec ? GetObject(*spec, "names") : nullptr;
   std::string group(spec ? GetStringOr(*spec, "group", "") : "");
@@ -263,6 +266,12 @@ Result<bool> ApiHandler::prepare_create(Ctx& ctx, json::object& obj, bool may_bl
     return Err(Status::BadRequest("the API version in the data (" + std::string(*av) + ") does not match the expected API version (" + ctx.api_version() + ")"));
   obj["apiVersion"] = res.api_version(res.storage_version);
   obj["kind"] = res.kind;
+  if (res.status_subresource && res.special != SpecialKind::kNamespace) obj.erase("status");
+  if (res.special == SpecialKind::kNamespace) {
+    EnsureObject(obj, "status")["phase"] = "Active";
+    EnsureObject(obj, "spec")["finalizers"] = json::array{"kubernetes"};
+  }
+  // Taken after the last insertion into `obj`: an insertion may rehash it and move its members.
   json::object& meta = EnsureObject(obj, "metadata");
   if (res.namespaced) {
     auto ns = GetString(meta, "namespace");
@@ -279,11 +288,6 @@ Result<bool> ApiHandler::prepare_create(Ctx& ctx, json::object& obj, bool may_bl
   meta["uid"] = NewUuid();
   meta["creationTimestamp"] = FormatRfc3339(clock_->now());
   meta["generation"] = 1;
-  if (res.status_subresource && res.special != SpecialKind::kNamespace) obj.erase("status");
-  if (res.special == SpecialKind::kNamespace) {
-    EnsureObject(obj, "status")["phase"] = "Active";
-    EnsureObject(obj, "spec")["finalizers"] = json::array{"kubernetes"};
-  }
   std::string name(GetStringOr(meta, "name", ""));
   std::string generate(GetStringOr(meta, "generateName", ""));
   if (name.empty() && generate.empty())

@@ -138,6 +138,10 @@ class ServerImpl final : public Server {
     handler_->set_ready(false);
     handler_->shutdown();
     if (http_) http_->stop();
+    // Destroying the transport destroys any connection coroutines still suspended in its
+    // io_context, and with them their watch streams, which unregister from the cache: so the
+    // transport goes before the cache does.
+    http_.reset();
     ns_thread_.request_stop();  // wakes its wait
     if (ns_thread_.joinable()) ns_thread_.join();
     crd_thread_.request_stop();

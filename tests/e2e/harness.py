@@ -402,9 +402,10 @@ class ServerTestCase(unittest.TestCase):
     def stop_server_cleanly(cls):
         """tearDownClass helper: SIGTERM must end the server with exit code 0."""
         rc = cls.server.stop()
+        log = cls.server.log_tail() if rc != 0 else ""
         cls.server.cleanup()
         if rc != 0:
-            raise AssertionError(f"server exited {rc} on SIGTERM")
+            raise AssertionError(f"server exited {rc} on SIGTERM; its log ends with:\n{log}")
 
     def run(self, result=None):
         result = result if result is not None else self.defaultTestResult()

@@ -59,9 +59,10 @@ class ClientFixture:
 
     def stop(self):
         rc = self.server.stop()
+        log = self.server.log_tail() if rc != 0 else ""
         self.server.cleanup()
         if rc != 0:
-            raise AssertionError(f"server exited {rc} on SIGTERM")
+            raise AssertionError(f"server exited {rc} on SIGTERM; its log ends with:\n{log}")
 
 
 class EventRecorder:
