@@ -15,17 +15,6 @@ namespace {
 
 namespace json = boost::json;
 
-LeaderElectionRecord ReadRecord(const json::object& lease) {
-  LeaderElectionRecord r;
-  const json::object* spec = GetObject(lease, "spec");
-  if (spec == nullptr) return r;
-  r.holder_identity = std::string(GetStringOr(*spec, "holderIdentity", ""));
-  r.lease_duration_seconds = GetInt(*spec, "leaseDurationSeconds").value_or(0);
-  r.acquire_time = std::string(GetStringOr(*spec, "acquireTime", ""));
-  r.renew_time = std::string(GetStringOr(*spec, "renewTime", ""));
-  r.lease_transitions = GetInt(*spec, "leaseTransitions").value_or(0);
-  return r;
-}
 
 // Overwrites the fields this elector owns; other spec fields (preferredHolder,
 // strategy) stay.
@@ -43,6 +32,18 @@ void WriteRecord(json::object& lease, const LeaderElectionRecord& r) {
 }
 
 }  // namespace
+
+LeaderElectionRecord LeaseRecord(const json::object& lease) {
+  LeaderElectionRecord r;
+  const json::object* spec = GetObject(lease, "spec");
+  if (spec == nullptr) return r;
+  r.holder_identity = std::string(GetStringOr(*spec, "holderIdentity", ""));
+  r.lease_duration_seconds = GetInt(*spec, "leaseDurationSeconds").value_or(0);
+  r.acquire_time = std::string(GetStringOr(*spec, "acquireTime", ""));
+  r.renew_time = std::string(GetStringOr(*spec, "renewTime", ""));
+  r.lease_transitions = GetInt(*spec, "leaseTransitions").value_or(0);
+  return r;
+}
 
 std::string FormatMicroTime(WallTime t) {
   const std::int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
@@ -157,7 +158,7 @@ LeaderElector::Attempt LeaderElector::try_acquire_or_renew() {
     return Attempt::kAcquired;
   }
 
-  LeaderElectionRecord old = ReadRecord(*got);
+  LeaderElectionRecord old = LeaseRecord(*got);
   // The expiry clock restarts on every change we see: the holder's renewTime is
   // its clock's reading and is never compared with ours.
   if (!observed_any_ || old != observed_record_) {

@@ -134,4 +134,7 @@ using LeaderElectorPtr = std::unique_ptr<LeaderElector>;
 // "2006-01-02T15:04:05.000000Z": metav1.MicroTime, UTC.
 std::string FormatMicroTime(WallTime t);
 
+// The election record in a Lease object's spec (empty fields when absent).
+LeaderElectionRecord LeaseRecord(const boost::json::object& lease);
+
 }  // namespace setpoint::runtime
