@@ -10,6 +10,7 @@
 
 #include "apiserver/server.h"
 #include "setpoint/client/dynamic_client.h"
+#include "testing/eventually.h"
 
 namespace setpoint::client::testing {
 
@@ -46,12 +47,7 @@ class ServerTest : public ::testing::Test {
   // such as a new CRD becoming served); the poll interval is not a synchronisation point.
   template <typename F>
   static bool Eventually(F done, std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
-    auto end = std::chrono::steady_clock::now() + deadline;
-    while (std::chrono::steady_clock::now() < end) {
-      if (done()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return done();
+    return test::Eventually(done, deadline);
   }
 
   std::filesystem::path dir_;

@@ -17,6 +17,7 @@
 #include "setpoint/runtime/conditions.h"
 #include "setpoint/runtime/controller.h"
 #include "setpoint/runtime/object_helpers.h"
+#include "testing/eventually.h"
 
 namespace setpoint::runtime {
 namespace {
@@ -50,12 +51,7 @@ json::object Crd(std::string plural, std::string kind) {
 
 template <typename F>
 bool Eventually(F done, std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
-  auto end = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
+  return test::Eventually(done, deadline);
 }
 
 class ServerFixture : public ::testing::Test {

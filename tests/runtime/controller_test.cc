@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "fake_rest_client.h"
+#include "testing/eventually.h"
 
 namespace setpoint::runtime {
 namespace {
@@ -58,14 +59,15 @@ class HoldingReconciler : public Reconciler {
   bool released_ = false;
 };
 
-template <typename F>
-bool Eventually(F done) {
-  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return done();
+using test::Eventually;
+
+// The watcher's backoff, shortened to 2 ms and cut short by a stop request, so that a watch the
+// fake client ends comes back at once without the loop spinning.
+void ShortBackoff(std::chrono::milliseconds, std::stop_token stop) {
+  std::mutex mu;
+  std::condition_variable_any cv;
+  std::unique_lock lock(mu);
+  cv.wait_for(lock, stop, std::chrono::milliseconds(2), [] { return false; });
 }
 
 TEST(ControllerTest, OwnsEnqueuesTheOldAndTheNewOwnerWhenAChildChangesHands) {
@@ -79,9 +81,7 @@ TEST(ControllerTest, OwnsEnqueuesTheOldAndTheNewOwnerWhenAChildChangesHands) {
                .For(kParents)
                .Owns(kChildren)
                .WithWatcherOptions([](WatcherOptions& o) {
-                 o.sleep_for = [](std::chrono::milliseconds, std::stop_token) {
-                   std::this_thread::sleep_for(std::chrono::milliseconds(2));
-                 };
+                 o.sleep_for = ShortBackoff;
                })
                .Complete(r);
   ASSERT_TRUE(c.has_value()) << c.error().to_string();
@@ -114,9 +114,7 @@ TEST(ControllerTest, PredicatesDropFilteredEvents) {
                .For(kParents)
                .Owns(kChildren, {GenerationChangedPredicate()})
                .WithWatcherOptions([](WatcherOptions& o) {
-                 o.sleep_for = [](std::chrono::milliseconds, std::stop_token) {
-                   std::this_thread::sleep_for(std::chrono::milliseconds(2));
-                 };
+                 o.sleep_for = ShortBackoff;
                })
                .Complete(r);
   ASSERT_TRUE(c.has_value());

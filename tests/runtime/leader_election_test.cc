@@ -16,6 +16,7 @@
 
 #include "apiserver/server.h"
 #include "setpoint/common/json.h"
+#include "testing/eventually.h"
 
 namespace setpoint::runtime {
 namespace {
@@ -28,15 +29,7 @@ constexpr auto kLease = 2s;
 constexpr auto kRenewDeadline = 1s;
 constexpr auto kRetry = 200ms;
 
-template <typename F>
-bool Eventually(F done, std::chrono::milliseconds deadline) {
-  auto end = Clock::now() + deadline;
-  while (Clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return done();
-}
+using test::Eventually;
 
 // Leading intervals of every candidate, in the order the callbacks ran.
 struct LeadLog {
@@ -213,16 +206,8 @@ class LeaderElectionTest : public ::testing::Test {
   LeaderElectionRecord Record() {
     auto got = client_->get(kLeasesResource, "default", "my-controller");
     EXPECT_TRUE(got.has_value()) << got.error().to_string();
-    LeaderElectionRecord r;
-    if (!got) return r;
-    const json::object* spec = GetObject(*got, "spec");
-    if (spec == nullptr) return r;
-    r.holder_identity = std::string(GetStringOr(*spec, "holderIdentity", ""));
-    r.lease_duration_seconds = GetInt(*spec, "leaseDurationSeconds").value_or(0);
-    r.acquire_time = std::string(GetStringOr(*spec, "acquireTime", ""));
-    r.renew_time = std::string(GetStringOr(*spec, "renewTime", ""));
-    r.lease_transitions = GetInt(*spec, "leaseTransitions").value_or(0);
-    return r;
+    if (!got) return {};
+    return LeaseRecord(*got);
   }
 
   std::filesystem::path dir_;
@@ -361,8 +346,8 @@ TEST_F(LeaderElectionTest, ExpiryIsJudgedByTheLocalClockNotTheRemoteRenewTime) {
     EXPECT_EQ(Record().holder_identity, "ghost");
     clock->advance(100ms);
     fake += 100ms;
-    std::this_thread::sleep_for(20ms);
-    if (b.started > 0) break;
+    // Give b up to 20 ms of real time to act on this step (it may take over now).
+    if (Eventually([&] { return b.started > 0; }, 20ms, 2ms)) break;
   }
   ASSERT_TRUE(Eventually([&] { return b.started == 1; }, 2s));
   EXPECT_GE(fake, Duration(kLease)) << "took over before the lease expired by the local clock";

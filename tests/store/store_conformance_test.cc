@@ -442,9 +442,8 @@ TEST_P(StoreConformanceTest, DestroyedHandleStopsDeliveryAfterRunningCallback) {
     returned_before_dtor_finished = sink->returned;
     handle_gone = true;
   });
-  // Give the destroyer a moment to block in the destructor (coverage only; not relied upon).
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  EXPECT_FALSE(handle_gone.load());
+  // The destroyer must stay blocked in the destructor while the sink runs.
+  EXPECT_TRUE(test::StaysFalse([&] { return handle_gone.load(); }, std::chrono::milliseconds(20)));
   {
     std::lock_guard<std::mutex> lock(sink->mu);
     sink->release = true;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "setpoint/store/store.h"
+#include "testing/eventually.h"
 
 namespace setpoint::store::testing {
 
@@ -42,12 +43,7 @@ class TempDir {
 
 // Polls `done` until it holds or the deadline passes (for state without a notification).
 inline bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds deadline = kDeadline) {
-  auto end = std::chrono::steady_clock::now() + deadline;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
+  return test::Eventually(done, deadline, std::chrono::milliseconds(1));
 }
 
 class RecordingSink : public WatchSink {
