@@ -8,6 +8,7 @@
 #include "apiserver/watch_stream.h"
 #include "setpoint/api/field_selector.h"
 #include "setpoint/api/label_selector.h"
+#include "setpoint/common/base64.h"
 #include "setpoint/common/json.h"
 
 namespace setpoint::apiserver {
@@ -530,7 +531,7 @@ HttpResponse ApiHandler::do_list(Ctx& ctx) {
     if (rv_param && !rv_param->empty())
       return error(Status::BadRequest("specifying resource version is not allowed when using continue"), &ctx);
     auto decoded = Base64Decode(*cont);
-    auto token = decoded ? ParseJson(*decoded) : Result<json::value>(Err(Status::BadRequest("")));
+    auto token = decoded ? ParseJson(*decoded) : Result<json::value>(Err(decoded.error()));
     if (!token || !token->is_object())
       return error(Status::BadRequest("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"), &ctx);
     auto rv = GetInt(token->get_object(), "rv");

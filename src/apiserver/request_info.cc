@@ -1,6 +1,5 @@
 #include "apiserver/request_info.h"
 
-#include <array>
 
 namespace setpoint::apiserver {
 
@@ -115,52 +114,6 @@ bool QueryParams::flag(std::string_view name) const {
   // As Go's strconv.ParseBool, which kube-apiserver uses for boolean parameters.
   auto v = get(name);
   return v && (*v == "1" || *v == "t" || *v == "T" || *v == "true" || *v == "True" || *v == "TRUE");
-}
-
-namespace {
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-}
-
-std::string Base64Encode(std::string_view s) {
-  std::string out;
-  std::size_t i = 0;
-  while (i + 2 < s.size()) {
-    unsigned n = (static_cast<unsigned char>(s[i]) << 16) | (static_cast<unsigned char>(s[i + 1]) << 8) |
-                 static_cast<unsigned char>(s[i + 2]);
-    out += {kB64[(n >> 18) & 63], kB64[(n >> 12) & 63], kB64[(n >> 6) & 63], kB64[n & 63]};
-    i += 3;
-  }
-  if (i + 1 == s.size()) {
-    unsigned n = static_cast<unsigned char>(s[i]) << 16;
-    out += {kB64[(n >> 18) & 63], kB64[(n >> 12) & 63], '=', '='};
-  } else if (i + 2 == s.size()) {
-    unsigned n = (static_cast<unsigned char>(s[i]) << 16) | (static_cast<unsigned char>(s[i + 1]) << 8);
-    out += {kB64[(n >> 18) & 63], kB64[(n >> 12) & 63], kB64[(n >> 6) & 63], '='};
-  }
-  return out;
-}
-
-std::optional<std::string> Base64Decode(std::string_view s) {
-  std::array<int, 256> table;
-  table.fill(-1);
-  for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(kB64[i])] = i;
-  table['-'] = 62;  // accept the URL-safe alphabet too
-  table['_'] = 63;
-  std::string out;
-  unsigned acc = 0;
-  int bits = 0;
-  for (char c : s) {
-    if (c == '=') break;
-    int v = table[static_cast<unsigned char>(c)];
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
-  }
-  return out;
 }
 
 }  // namespace setpoint::apiserver

@@ -38,7 +38,5 @@ class QueryParams {
 };
 
 std::string UrlDecode(std::string_view s, bool plus_as_space);
-std::string Base64Encode(std::string_view s);
-std::optional<std::string> Base64Decode(std::string_view s);
 
 }  // namespace setpoint::apiserver

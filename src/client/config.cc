@@ -2,6 +2,8 @@
 // behind a try block so the Status contract holds.
 #include "setpoint/client/config.h"
 
+#include "setpoint/common/base64.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -111,34 +113,7 @@ std::vector<std::string> SplitPathList(std::string_view s) {
 
 }  // namespace
 
-Result<std::string> DecodeBase64(std::string_view text) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  bool padding = false;
-  for (char c : text) {
-    if (std::isspace(static_cast<unsigned char>(c))) continue;
-    if (c == '=') { padding = true; continue; }
-    int v = value(c);
-    if (v < 0 || padding) return Err(Status::BadRequest("invalid base64"));
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  if (bits >= 6) return Err(Status::BadRequest("invalid base64 length"));
-  return out;
-}
+Result<std::string> DecodeBase64(std::string_view text) { return Base64Decode(text); }
 
 Result<RestConfig> LoadKubeconfig(const KubeconfigOptions& options) {
   auto env = [&](const char* name, const std::string& seam) -> std::string {

@@ -50,14 +50,5 @@ TEST(QueryParamsTest, DecodesValues) {
   EXPECT_FALSE(q.get("missing").has_value());
 }
 
-TEST(Base64Test, RoundTrips) {
-  for (std::string s : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("x\0y", 3)}) {
-    auto d = Base64Decode(Base64Encode(s));
-    ASSERT_TRUE(d.has_value());
-    EXPECT_EQ(*d, s);
-  }
-  EXPECT_FALSE(Base64Decode("!!!").has_value());
-}
-
 }  // namespace
 }  // namespace setpoint::apiserver

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "setpoint/common/base64.h"
 #include "setpoint/common/uuid.h"
 
 namespace setpoint {
@@ -43,6 +44,15 @@ TEST(JsonTest, AccessorsNeverThrowOnWrongTypes) {
   EXPECT_EQ(GetInt(o, "a"), 1);
   EXPECT_FALSE(GetInt(o, "b").has_value());
   EXPECT_FALSE(GetInt(o, "missing").has_value());
+}
+
+TEST(Base64Test, RoundTrips) {
+  for (std::string s : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("x\0y", 3)}) {
+    auto d = Base64Decode(Base64Encode(s));
+    ASSERT_TRUE(d.has_value());
+    EXPECT_EQ(*d, s);
+  }
+  EXPECT_FALSE(Base64Decode("!!!").has_value());
 }
 
 TEST(UuidTest, GeneratesVersion4Uuids) {
