@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
   }
   auto& srv = *started;
   spdlog::info("setpoint API server listening on {} (port {}), store {} in {}", opts.listen, srv->port(), opts.store, opts.data_dir);
-  std::cout << "setpoint is ready: export KUBECONFIG=" << std::filesystem::absolute(srv->kubeconfig_path()).string() << std::endl;
+  std::cout << "setpoint is ready: export KUBECONFIG=" << std::filesystem::absolute(srv->kubeconfig_path()).lexically_normal().string() << std::endl;
   int sig = 0;
   sigwait(&set, &sig);
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
