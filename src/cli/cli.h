@@ -1,8 +1,9 @@
-// The `setpoint` client commands — get, apply, delete, wait — built on the SDK's client, using the
-// kubeconfig `setpoint server` wrote (or $KUBECONFIG, or ~/.kube/config). kubectl users should
-// feel at home: the same flags, the same table output (rendered by the server), errors worded
-// like kubectl's. Each function runs one command to completion and returns the process exit code;
-// output goes to the given streams. Not thread-safe (one command per process).
+// The `setpoint` client commands — get, describe, apply, delete, wait — built on the SDK's
+// client, using the kubeconfig `setpoint server` wrote (or $KUBECONFIG, or ~/.kube/config).
+// kubectl users should feel at home: the same flags, the same table output (rendered by the
+// server), errors worded like kubectl's. Each function runs one command to completion and returns
+// the process exit code; output goes to the given streams. Not thread-safe (one command per
+// process).
 #pragma once
 
 #include <chrono>
@@ -28,6 +29,13 @@ struct GetOptions {
   std::chrono::seconds watch_timeout{0};  // 0: until interrupted
 };
 
+struct DescribeOptions {
+  std::string kind;
+  std::vector<std::string> names;  // empty: every object of the namespace (or all, -A)
+  std::string selector;            // only without names
+  bool show_events = true;
+};
+
 struct ApplyOptions {
   std::vector<std::string> files;  // files, directories (*.yaml, *.yml, *.json) or "-"
 };
@@ -48,6 +56,9 @@ struct WaitOptions {
 };
 
 int Get(const CommonOptions& common, const GetOptions& options, std::ostream& out, std::ostream& err);
+// kubectl's generic describer, for every kind: name, namespace, labels and annotations, then
+// every other field as indented "Label:  value" blocks, then the object's Events.
+int Describe(const CommonOptions& common, const DescribeOptions& options, std::ostream& out, std::ostream& err);
 int Apply(const CommonOptions& common, const ApplyOptions& options, std::ostream& out, std::ostream& err);
 int Delete(const CommonOptions& common, const DeleteOptions& options, std::ostream& out, std::ostream& err);
 int Wait(const CommonOptions& common, const WaitOptions& options, std::ostream& out, std::ostream& err);

@@ -1,9 +1,11 @@
-"""The `setpoint` client commands (get, apply, delete, wait) against the real server, as a user
-runs them: with KUBECONFIG pointing at the kubeconfig the server wrote.
+"""The `setpoint` client commands (get, describe, apply, delete, wait) against the real server, as
+a user runs them: with KUBECONFIG pointing at the kubeconfig the server wrote.
 """
 
+import datetime
 import json
 import os
+import re
 import subprocess
 import tempfile
 import threading
@@ -12,6 +14,46 @@ import harness
 from harness import Server, ServerTestCase, WIDGET_CRD, widget
 
 WIDGETS = "/apis/example.com/v1/namespaces/default/widgets"
+DESCRIBED = "/apis/example.com/v1/namespaces/describe/widgets"
+
+# A namespaced custom resource shaped like a ConfigMap (top-level `data`, no spec): setpoint does
+# not serve ConfigMaps, so this stands in for one.
+SETTING_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "settings.example.com"},
+    "spec": {
+        "group": "example.com",
+        "scope": "Namespaced",
+        "names": {"plural": "settings", "singular": "setting", "kind": "Setting", "listKind": "SettingList"},
+        "versions": [{"name": "v1", "served": True, "storage": True,
+                      "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}],
+    },
+}
+
+
+def timestamp(ago):
+    """An RFC 3339 time `ago` (a timedelta) before now."""
+    return (datetime.datetime.now(datetime.timezone.utc) - ago).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def event(name, namespace, involved, type_, reason, message, **fields):
+    """A core/v1 Event about `involved` (an object as the server returned it)."""
+    meta = involved["metadata"]
+    ref = {"apiVersion": involved["apiVersion"], "kind": involved["kind"], "name": meta["name"], "uid": meta["uid"]}
+    if meta.get("namespace"):
+        ref["namespace"] = meta["namespace"]
+    ev = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": namespace},
+          "involvedObject": ref, "type": type_, "reason": reason, "message": message}
+    ev.update(fields)
+    return ev
+
+
+def event_rows(out):
+    """The rows of the Events table of one description, split on its column gaps."""
+    lines = out.splitlines()
+    start = lines.index("Events:")
+    return [re.split(r" {2,}", l.strip()) for l in lines[start + 1:]]
 
 
 class CliTest(ServerTestCase):
@@ -140,6 +182,216 @@ class CliTest(ServerTestCase):
         self.assertIn("NotFound", err)
         rc, out, err = self.run_cli("delete", "widget", "one", "--ignore-not-found")
         self.assertEqual(rc, 0, err)
+
+
+    # --- describe -----------------------------------------------------------------------------
+    # Objects in their own namespace "describe": widgets gadget (labels app=demo, tier=gold; an
+    # annotation; status with two conditions; two legacy Events plus Events that must not show),
+    # sprocket (tier=gold; an events.k8s.io-style Event) and bolt (tier=silver); a Setting; a Lease.
+
+    described = None
+
+    def describe_fixture(self):
+        if CliTest.described is not None:
+            return CliTest.described
+        harness.install_crd(self.api)
+        harness.install_crd(self.api, SETTING_CRD)
+        harness.create_namespace(self.api, "describe")
+        harness.create_namespace(self.api, "describe-other")
+        objs = {}
+        gadget = widget("gadget", "describe", size=3, labels={"tier": "gold", "app": "demo"})
+        gadget["metadata"]["annotations"] = {"example.com/note": "hello"}
+        for w in (gadget, widget("sprocket", "describe", size=2, color="blue", labels={"tier": "gold"}),
+                  widget("bolt", "describe", size=1, color="green", labels={"tier": "silver"}),
+                  widget("nut", "describe-other", size=4, labels={"tier": "gold"})):
+            resp = self.api.post(f"/apis/example.com/v1/namespaces/{w['metadata']['namespace']}/widgets", w)
+            self.assertEqual(resp.status, 201, resp)
+        resp = self.api.patch(f"{DESCRIBED}/gadget/status", {"status": {"replicas": 3, "conditions": [
+            {"type": "Ready", "status": "True", "reason": "Assembled", "message": "all parts present",
+             "lastTransitionTime": "2026-01-01T00:00:00Z"},
+            {"type": "Degraded", "status": "False", "reason": "AsExpected", "message": "",
+             "lastTransitionTime": "2026-01-02T00:00:00Z"}]}})
+        self.assertEqual(resp.status, 200, resp)
+        objs["gadget"] = resp.json()
+        objs["sprocket"] = self.api.get(f"{DESCRIBED}/sprocket").json()
+        setting = {"apiVersion": "example.com/v1", "kind": "Setting", "metadata": {"name": "app-config"},
+                   "data": {"log.level": "debug", "maxConns": "10"}, "status": {"observedGeneration": 1}}
+        resp = self.api.post("/apis/example.com/v1/namespaces/describe/settings", setting)
+        self.assertEqual(resp.status, 201, resp)
+        objs["setting"] = resp.json()
+        lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "holder"},
+                 "spec": {"holderIdentity": "me", "leaseDurationSeconds": 15}}
+        resp = self.api.post("/apis/coordination.k8s.io/v1/namespaces/describe/leases", lease)
+        self.assertEqual(resp.status, 201, resp)
+        objs["lease"] = resp.json()
+        day = datetime.timedelta(days=1)
+        hour = datetime.timedelta(hours=1)
+        g = objs["gadget"]
+        stale = json.loads(json.dumps(g))
+        stale["metadata"]["uid"] = "00000000-0000-0000-0000-000000000000"  # an earlier gadget of that name
+        events = [
+            # Created out of order: describe sorts them by time.
+            event("gadget.slow", "describe", g, "Warning", "Slow", "took long  ", source={"component": "widget-controller"},
+                  firstTimestamp=timestamp(20 * day + hour), lastTimestamp=timestamp(9 * day + hour), count=3),
+            event("gadget.created", "describe", g, "Normal", "Created", "made it", source={"component": "widget-controller"},
+                  firstTimestamp=timestamp(10 * day + hour), lastTimestamp=timestamp(10 * day + hour), count=1),
+            event("gadget.stale", "describe", stale, "Normal", "Stale", "about another gadget",
+                  source={"component": "widget-controller"}, lastTimestamp=timestamp(day)),
+            event("sprocket.series", "describe", objs["sprocket"], "Normal", "Spinning", "series event",
+                  reportingController="example.com/spinner", reportingInstance="spinner-1", action="Spin",
+                  eventTime=timestamp(15 * day + hour).replace("Z", ".000000Z"),
+                  series={"count": 2, "lastObservedTime": timestamp(12 * day + hour).replace("Z", ".000000Z")}),
+        ]
+        for ev in events:
+            resp = self.api.post(f"/api/v1/namespaces/{ev['metadata']['namespace']}/events", ev)
+            self.assertEqual(resp.status, 201, resp)
+        CliTest.described = objs
+        return objs
+
+    def test_7_describe_custom_resource_with_status_conditions_and_events(self):
+        g = self.describe_fixture()["gadget"]
+        rc, out, err = self.run_cli("describe", "widget", "gadget", "-n", "describe")
+        self.assertEqual(rc, 0, err)
+        m = g["metadata"]
+        expected = [
+            "Name:         gadget",
+            "Namespace:    describe",
+            "Labels:       app=demo",
+            "              tier=gold",
+            "Annotations:  example.com/note: hello",
+            "API Version:  example.com/v1",
+            "Kind:         Widget",
+            "Metadata:",
+            f"  Creation Timestamp:  {m['creationTimestamp']}",
+            f"  Generation:          {m['generation']}",
+            f"  Resource Version:    {m['resourceVersion']}",
+            f"  UID:                 {m['uid']}",
+            "Spec:",
+            "  Color:  red",
+            "  Size:   3",
+            "Status:",
+            "  Conditions:",
+            "    Last Transition Time:  2026-01-01T00:00:00Z",
+            "    Message:               all parts present",
+            "    Reason:                Assembled",
+            "    Status:                True",
+            "    Type:                  Ready",
+            "    Last Transition Time:  2026-01-02T00:00:00Z",
+            "    Message:               ",
+            "    Reason:                AsExpected",
+            "    Status:                False",
+            "    Type:                  Degraded",
+            "  Replicas:                3",
+            "Events:",
+            "  Type     Reason   Age               From               Message",
+            "  ----     ------   ----              ----               -------",
+            "  Normal   Created  10d               widget-controller  made it",
+            "  Warning  Slow     9d (x3 over 20d)  widget-controller  took long",
+        ]
+        self.assertEqual(out.splitlines(), expected)
+        self.assertEqual(err, "")
+
+    def test_7_describe_event_from_events_api_and_no_events(self):
+        self.describe_fixture()
+        rc, out, err = self.run_cli("describe", "wd", "sprocket", "-n", "describe")
+        self.assertEqual(rc, 0, err)
+        # An events.k8s.io-style Event: no source, no lastTimestamp; a series.
+        self.assertEqual(event_rows(out)[2:], [["Normal", "Spinning", "12d (x2 over 15d)", "example.com/spinner", "series event"]])
+        rc, out, err = self.run_cli("describe", "wd", "bolt", "-n", "describe")
+        self.assertEqual(rc, 0, err)
+        # No events: the "<none>" lines up with the block above it, as in kubectl.
+        self.assertEqual(out.splitlines()[-3:], ["  Color:  green", "  Size:   1", "Events:   <none>"])
+        rc, out, err = self.run_cli("describe", "wd", "gadget", "-n", "describe", "--show-events=false")
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("Events:", out)
+
+    def test_7_describe_configmap_like_object_and_builtin_kind(self):
+        objs = self.describe_fixture()
+        rc, out, err = self.run_cli("describe", "setting", "app-config", "-n", "describe")
+        self.assertEqual(rc, 0, err)
+        m = objs["setting"]["metadata"]
+        self.assertEqual(out.splitlines(), [
+            "Name:         app-config",
+            "Namespace:    describe",
+            "Labels:       <none>",
+            "Annotations:  <none>",
+            "API Version:  example.com/v1",
+            "Data:",
+            "  log.level:  debug",  # not a camelCase word: shown as it is
+            "  Max Conns:  10",
+            "Kind:         Setting",
+            "Metadata:",
+            f"  Creation Timestamp:  {m['creationTimestamp']}",
+            f"  Generation:          {m['generation']}",
+            f"  Resource Version:    {m['resourceVersion']}",
+            f"  UID:                 {m['uid']}",
+            "Status:",
+            "  Observed Generation:  1",
+            "Events:                 <none>",
+        ])
+        rc, out, err = self.run_cli("describe", "leases", "holder", "-n", "describe")
+        self.assertEqual(rc, 0, err)
+        lines = out.splitlines()
+        self.assertEqual(lines[:7], ["Name:         holder", "Namespace:    describe", "Labels:       <none>",
+                                     "Annotations:  <none>", "API Version:  coordination.k8s.io/v1", "Kind:         Lease",
+                                     "Metadata:"])
+        self.assertEqual(lines[-4:], ["Spec:", "  Holder Identity:         me", "  Lease Duration Seconds:  15",
+                                      "Events:                    <none>"])
+        # A cluster-scoped object: an empty Namespace.
+        rc, out, err = self.run_cli("describe", "crd", "settings.example.com")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out.splitlines()[:2], ["Name:         settings.example.com", "Namespace:    "])
+        self.assertIn("        X - Kubernetes - Preserve - Unknown - Fields:  true", out.splitlines())
+
+    def test_7_describe_all_with_label_selector(self):
+        self.describe_fixture()
+        rc, out, err = self.run_cli("describe", "widgets", "-n", "describe", "-l", "tier=gold")
+        self.assertEqual(rc, 0, err)
+        # One description after the other, two blank lines apart, as kubectl prints them.
+        parts = out.split("\n\n\n")
+        self.assertEqual([p.splitlines()[0] for p in parts], ["Name:         gadget", "Name:         sprocket"])
+        self.assertTrue(all(p.splitlines()[1] == "Namespace:    describe" for p in parts))
+        rc, out, err = self.run_cli("describe", "widgets", "-A", "-l", "tier=gold")
+        self.assertEqual(rc, 0, err)
+        described = [(p.splitlines()[0], p.splitlines()[1]) for p in out.split("\n\n\n")]
+        self.assertEqual(sorted(described), [("Name:         gadget", "Namespace:    describe"),
+                                             ("Name:         nut", "Namespace:    describe-other"),
+                                             ("Name:         sprocket", "Namespace:    describe")])
+        rc, out, err = self.run_cli("describe", "widgets", "-n", "describe", "-l", "tier=none")
+        self.assertEqual((rc, out, err), (0, "", "No resources found in describe namespace.\n"))
+        rc, out, err = self.run_cli("describe", "widgets", "gadget", "-n", "describe", "-l", "tier=gold")
+        self.assertEqual((rc, err), (1, "error: name cannot be provided when a selector is specified\n"))
+
+    def test_7_describe_not_found(self):
+        self.describe_fixture()
+        rc, out, err = self.run_cli("describe", "wd", "nosuch", "-n", "describe")
+        self.assertEqual((rc, out), (1, ""))
+        self.assertEqual(err, 'Error from server (NotFound): widgets.example.com "nosuch" not found\n')
+        # Several names: the ones found are described, the others reported, and the exit code is 1.
+        rc, out, err = self.run_cli("describe", "wd", "bolt", "nosuch", "-n", "describe")
+        self.assertEqual(rc, 1)
+        self.assertEqual(out.splitlines()[0], "Name:         bolt")
+        self.assertEqual(err, 'Error from server (NotFound): widgets.example.com "nosuch" not found\n')
+        # Like kubectl, a single missing name describes the objects whose names start with it.
+        rc, out, err = self.run_cli("describe", "wd", "spr", "-n", "describe")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out.splitlines()[0], "Name:         sprocket")
+        rc, out, err = self.run_cli("describe", "bogus", "x")
+        self.assertEqual((rc, err), (1, 'error: the server doesn\'t have a resource type "bogus"\n'))
+
+    def test_7_describe_reads_like_kubectl(self):
+        """The same bytes as kubectl's describe, for the objects whose Events kubectl renders the
+        same way (legacy Events: kubectl 1.33 neither sorts by eventTime nor shows reportingController)."""
+        minors = harness.available_kubectl_minors()
+        if not minors:
+            self.skipTest("no kubectl binary in " + harness.KUBECTL_DIR)
+        self.describe_fixture()
+        kubectl = harness.Kubectl(minors[-1], self.server)
+        for args in (["widget", "gadget", "-n", "describe"], ["widgets", "-n", "describe", "-l", "tier=silver"],
+                     ["settings", "-n", "describe"], ["lease", "holder", "-n", "describe"],
+                     ["crd", "widgets.example.com"], ["widgets", "nosuch", "-n", "describe"]):
+            with self.subTest(args=args):
+                self.assertEqual(self.run_cli("describe", *args), kubectl.run("describe", *args))
 
 
 if __name__ == "__main__":
