@@ -30,6 +30,22 @@ double DefaultRandom() {
 
 }  // namespace
 
+void StripManagedFields(boost::json::object& obj) {
+  if (auto* meta = obj.if_contains("metadata"); meta && meta->is_object()) meta->as_object().erase("managedFields");
+}
+
+void MetadataOnly(boost::json::object& obj) {
+  for (auto it = obj.begin(); it != obj.end();) {
+    const auto k = it->key();
+    if (k == "apiVersion" || k == "kind" || k == "metadata") {
+      ++it;
+    } else {
+      it = obj.erase(it);
+    }
+  }
+  StripManagedFields(obj);
+}
+
 std::chrono::milliseconds WatcherBackoff(const WatcherOptions& options, int failures, double random01) {
   using std::chrono::milliseconds;
   const auto max = options.backoff_max.count();
@@ -121,7 +137,10 @@ Status Watcher::list_all(std::stop_token stop) {
     if (stop.stop_requested()) return Status::Unavailable("stopped");
     auto page = client_.list(options_.gvr, options_.ns, lo);
     if (!page) return page.error();
-    for (auto& item : page->items) ev.objects.push_back(std::make_shared<const boost::json::object>(std::move(item)));
+    for (auto& item : page->items) {
+      if (options_.transform) options_.transform(item);
+      ev.objects.push_back(std::make_shared<const boost::json::object>(std::move(item)));
+    }
     if (rv.empty()) rv = page->resource_version;  // every page of one list shares the first's snapshot
     lo.continue_ = page->continue_;
   } while (!lo.continue_.empty());
@@ -164,6 +183,7 @@ Status Watcher::watch_once(std::stop_token stop, bool& progressed) {
       break;
     }
     progressed = true;
+    if (options_.transform && e.type != "BOOKMARK") options_.transform(e.object.as_object());
     auto obj = std::make_shared<const boost::json::object>(std::move(e.object.as_object()));
     std::string rv = ResourceVersionOf(*obj);
     WatcherEvent ev;

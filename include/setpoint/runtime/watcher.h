@@ -52,12 +52,23 @@ struct WatcherOptions {
   std::int64_t watch_timeout_seconds = 290;  // kube-rs's default server-side timeout
   // Skip the initial list and watch from this rv (kube-rs's InitListed state); a 410 relists.
   std::string start_resource_version;
+  // Applied to every object before it is handed on (client-go's SetTransform): drop what the
+  // cache need not keep. Must keep metadata.name, namespace and resourceVersion. See MetadataOnly.
+  std::function<void(boost::json::object&)> transform;
   std::chrono::milliseconds backoff_initial{800};
   std::chrono::milliseconds backoff_max{30000};
   // Test seams. sleep_for returns early when the token is stopped; random() is in [0, 1).
   std::function<void(std::chrono::milliseconds, std::stop_token)> sleep_for;
   std::function<double()> random;
 };
+
+// A transform keeping only apiVersion, kind and metadata (without managedFields): the cache then
+// holds what a PartialObjectMetadata would, for kinds a controller only needs to find by owner or
+// label. The objects still cross the wire whole.
+void MetadataOnly(boost::json::object& obj);
+// A transform dropping metadata.managedFields, which controllers rarely read and which can be
+// the bulk of an object (controller-runtime's default transform).
+void StripManagedFields(boost::json::object& obj);
 
 // One failure's wait: min(max, initial * 2^failures) plus up to 100% jitter, capped at max.
 std::chrono::milliseconds WatcherBackoff(const WatcherOptions& options, int failures, double random01);
