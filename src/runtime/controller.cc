@@ -59,6 +59,22 @@ Controller::Builder& Controller::Builder::WithWatcherOptions(std::function<void(
   return *this;
 }
 
+Controller::Builder& Controller::Builder::WithSharedInformers(SharedInformers& informers) {
+  shared_ = &informers;
+  return *this;
+}
+
+Controller::Builder& Controller::Builder::WithWriteCheck(std::function<bool(const WriteRecord&)> seen) {
+  seen_ = std::move(seen);
+  return *this;
+}
+
+Controller::Builder& Controller::Builder::WithStaleCacheGuard(Duration requeue_delay, Duration skip_max) {
+  stale_requeue_delay_ = requeue_delay;
+  stale_skip_max_ = skip_max;
+  return *this;
+}
+
 Result<ControllerPtr> Controller::Builder::Complete(Reconciler& reconciler) {
   const Spec* for_spec = nullptr;
   for (const auto& s : specs_) {
@@ -73,14 +89,23 @@ Result<ControllerPtr> Controller::Builder::Complete(Reconciler& reconciler) {
   c->name_ = name_;
   c->reconciler_ = &reconciler;
   c->max_concurrent_ = max_concurrent_;
+  c->clock_ = queue_options_.clock ? queue_options_.clock : RealMonotonicClockInstance();
   c->queue_ = std::make_unique<WorkQueue>(std::move(queue_options_));
   c->metrics_.max_concurrent_reconciles = max_concurrent_;
+  c->seen_ = seen_;
+  c->stale_requeue_delay_ = stale_requeue_delay_;
+  c->stale_skip_max_ = stale_skip_max_;
   for (auto& s : specs_) {
-    WatcherOptions wo;
-    wo.gvr = s.gvr;
-    if (tweak_) tweak_(wo);
     Source src;
-    src.informer = std::make_unique<Informer>(client_, std::move(wo));
+    if (shared_) {
+      src.informer = shared_->get(s.gvr);
+    } else {
+      WatcherOptions wo;
+      wo.gvr = s.gvr;
+      if (tweak_) tweak_(wo);
+      src.informer = std::make_shared<Informer>(client_, std::move(wo));
+      src.owned = true;
+    }
     src.predicates = std::move(s.predicates);
     switch (s.kind) {
       case Spec::Kind::kFor:
@@ -120,7 +145,7 @@ void Controller::hook(Source& source) {
   h.on_delete = [this, s](const ObjectPtr& o) {
     if (Passes(s->predicates, o.get(), nullptr)) enqueue(*s, *o);
   };
-  source.informer->add_handlers(std::move(h));
+  source.handlers = source.informer->add_handlers(std::move(h));
 }
 
 void Controller::enqueue(const Source& source, const boost::json::object& obj) {
@@ -129,12 +154,14 @@ void Controller::enqueue(const Source& source, const boost::json::object& obj) {
 
 Status Controller::start(std::chrono::milliseconds cache_sync_timeout) {
   if (!workers_.empty()) return Status::Ok();
-  for (auto& s : sources_) s.informer->start();
+  if (stopped_) return Status::Conflict("controller " + name_ + " was stopped; make a new one");
+  for (auto& s : sources_)
+    if (s.owned) s.informer->start();
   const auto deadline = std::chrono::steady_clock::now() + cache_sync_timeout;
   for (auto& s : sources_) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (!s.informer->wait_for_sync(std::max(left, std::chrono::milliseconds(0)))) {
-      for (auto& t : sources_) t.informer->stop();
+    if (!s.informer->wait_for_sync(s.handlers, std::max(left, std::chrono::milliseconds(0)))) {
+      stop();
       return Status::Timeout("controller " + name_ + ": cache of " + s.informer->gvr().resource +
                              " did not sync in time");
     }
@@ -146,7 +173,35 @@ Status Controller::start(std::chrono::milliseconds cache_sync_timeout) {
 void Controller::stop() {
   if (queue_) queue_->shutdown();
   workers_.clear();  // joins
-  for (auto& s : sources_) s.informer->stop();
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& s : sources_) {
+    s.informer->remove_handlers(s.handlers);
+    if (s.owned) s.informer->stop();
+  }
+}
+
+bool Controller::running() const { return !workers_.empty() && !stopped_; }
+
+bool Controller::fresh_for(const std::string& key) {
+  std::vector<WriteRecord> writes;
+  {
+    std::lock_guard lock(mu_);
+    auto it = last_writes_.find(key);
+    if (it == last_writes_.end()) return true;
+    writes = it->second;
+  }
+  const auto now = clock_->now();
+  for (const auto& w : writes) {
+    if (now - w.at > stale_skip_max_) continue;
+    if (seen_) {
+      if (!seen_(w)) return false;
+      continue;
+    }
+    for (const auto& s : sources_)
+      if (ResourceKey(s.informer->gvr()) == w.resource_key && !CacheHasSeen(*s.informer, w)) return false;
+  }
+  return true;
 }
 
 const Cache* Controller::cache(const client::GroupVersionResource& gvr) const {
@@ -170,6 +225,15 @@ void Controller::work() {
       queue_->done(*key);
       continue;
     }
+    if (!fresh_for(*key)) {
+      {
+        std::lock_guard lock(mu_);
+        ++metrics_.stale_sync_skips_total;
+      }
+      queue_->add_after(*key, stale_requeue_delay_);
+      queue_->done(*key);
+      continue;
+    }
     {
       std::lock_guard lock(mu_);
       ++metrics_.active_workers;
@@ -177,7 +241,9 @@ void Controller::work() {
     const auto started = std::chrono::steady_clock::now();
     bool panicked = false;
     std::optional<ReconcileResult> result;
+    std::vector<WriteRecord> writes;
     try {
+      WriteScope scope(writes);
       result = reconciler_->reconcile(*req);
     } catch (const std::exception& e) {
       panicked = true;
@@ -192,6 +258,11 @@ void Controller::work() {
       --metrics_.active_workers;
       if (panicked) ++metrics_.panics_total;
       metrics_.record(*result, seconds);
+      if (writes.empty()) {
+        last_writes_.erase(*key);
+      } else {
+        last_writes_[*key] = std::move(writes);
+      }
     }
     apply_result(*queue_, *key, *result);
     queue_->done(*key);

@@ -58,6 +58,9 @@ void ControllerMetrics::render_prometheus(std::string& out, std::string_view con
          "Total number of terminal reconciliation errors per controller", std::to_string(terminal_errors_total));
   single("controller_runtime_reconcile_panics_total", "counter", "Total number of reconciliation panics per controller",
          std::to_string(panics_total));
+  single("controller_runtime_stale_sync_skips_total", "counter",
+         "Reconciles skipped (and requeued) because a cache had not yet seen the controller's own writes",
+         std::to_string(stale_sync_skips_total));
   single("controller_runtime_max_concurrent_reconciles", "gauge", "Maximum number of concurrent reconciles per controller",
          std::to_string(max_concurrent_reconciles));
   single("controller_runtime_active_workers", "gauge", "Number of currently used workers per controller",

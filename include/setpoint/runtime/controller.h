@@ -10,10 +10,17 @@
 //                .Complete(reconciler);
 //   c.value()->start();   // informers, wait for their first list, then workers
 //
-// Each source has its own Informer (the manager will share them). Handlers only enqueue keys. A
-// worker gets a key (never one another worker holds), calls reconcile(), counts the result,
+// Sources get their informers from a SharedInformers registry (the Manager's; Manager::controller()
+// returns a Builder wired to it), or, built standalone, own one each. Handlers only enqueue keys.
+// A worker gets a key (never one another worker holds), calls reconcile(), counts the result,
 // apply_result()s it and done()s the key. An exception escaping reconcile() counts as a panic and
 // is retried with backoff, as controller-runtime's RecoverPanic.
+//
+// Stale-cache guard: writes made through a CachedClient while reconciling a key (on the worker's
+// thread) are kept with the key. Before the next reconcile of that key the controller checks that
+// the caches have seen them; if not, it skips, counts stale_sync_skips_total and requeues the key
+// after `stale_requeue_delay` (the watch event that brings the cache up to date usually requeues
+// it sooner). Records older than `stale_skip_max` no longer hold a reconcile back.
 //
 // Thread-safety: the Builder is confined to one thread. start()/stop() from the owning thread;
 // cache(), queue() and metrics() from any thread. The Reconciler is borrowed; it must outlive the
@@ -21,6 +28,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,10 +36,12 @@
 #include <vector>
 
 #include "setpoint/client/dynamic_client.h"
+#include "setpoint/runtime/cached_client.h"
 #include "setpoint/runtime/controller_metrics.h"
 #include "setpoint/runtime/informer.h"
 #include "setpoint/runtime/predicates.h"
 #include "setpoint/runtime/reconcile.h"
+#include "setpoint/runtime/shared_informers.h"
 #include "setpoint/runtime/workqueue.h"
 
 namespace setpoint::runtime {
@@ -55,11 +65,14 @@ class Controller {
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
 
-  // Starts every informer, waits (bounded) until each delivered its first list, then starts the
-  // workers. Timeout (nothing else started is left running) when a cache does not sync in time.
+  // Starts the informers it owns (shared ones are the manager's to start), waits (bounded) until
+  // each source has seen a complete list, then starts the workers. Timeout (nothing else started is
+  // left running) when a cache does not sync in time. A stopped controller does not start again.
   Status start(std::chrono::milliseconds cache_sync_timeout = std::chrono::minutes(2));
-  // Shuts the queue down, waits for the running reconciles, stops the informers. Idempotent.
+  // Shuts the queue down, waits for the running reconciles, detaches from the informers and stops
+  // the ones it owns. Idempotent.
   void stop();
+  bool running() const;
 
   const std::string& name() const { return name_; }
   // The cache of the source watching `gvr` (group, version and resource compared), or nullptr.
@@ -70,7 +83,9 @@ class Controller {
 
  private:
   struct Source {
-    InformerPtr informer;
+    SharedInformer informer;
+    bool owned = false;  // made for this controller alone: start and stop it here
+    HandlerId handlers = 0;
     std::vector<Predicate> predicates;
     MapFunc map;
   };
@@ -78,6 +93,8 @@ class Controller {
   void hook(Source& source);
   void enqueue(const Source& source, const boost::json::object& obj);
   void work();
+  // Whether the caches have seen the writes `key`'s last reconcile made.
+  bool fresh_for(const std::string& key);
 
   std::string name_;
   Reconciler* reconciler_ = nullptr;
@@ -85,9 +102,14 @@ class Controller {
   std::unique_ptr<WorkQueue> queue_;
   std::vector<Source> sources_;
   std::vector<std::jthread> workers_;
+  std::function<bool(const WriteRecord&)> seen_;  // null: check this controller's own caches
+  Duration stale_requeue_delay_{}, stale_skip_max_{};
+  MonotonicClockPtr clock_;
+  bool stopped_ = false;
 
   mutable std::mutex mu_;
-  ControllerMetrics metrics_;  // GUARDED_BY(mu_)
+  ControllerMetrics metrics_;                                  // GUARDED_BY(mu_)
+  std::map<std::string, std::vector<WriteRecord>> last_writes_;  // GUARDED_BY(mu_); by key
 };
 using ControllerPtr = std::unique_ptr<Controller>;
 
@@ -104,8 +126,16 @@ class Controller::Builder {
   Builder& Watches(client::GroupVersionResource gvr, MapFunc map, std::vector<Predicate> predicates = {});
   Builder& WithMaxConcurrentReconciles(int n);
   Builder& WithQueueOptions(WorkQueueOptions options);
-  // Applied to every source's WatcherOptions (namespace, selectors, backoff, test seams).
+  // Applied to every source's WatcherOptions (namespace, selectors, backoff, test seams). Only
+  // for informers the controller owns; shared ones take the registry's options.
   Builder& WithWatcherOptions(std::function<void(WatcherOptions&)> tweak);
+  // Take informers from `informers` (borrowed; it must outlive the controller) instead of owning
+  // one per source.
+  Builder& WithSharedInformers(SharedInformers& informers);
+  // How the stale-cache guard decides a write was seen (the manager passes its CachedClient's
+  // seen()); by default, the controller's own caches of the written resource.
+  Builder& WithWriteCheck(std::function<bool(const WriteRecord&)> seen);
+  Builder& WithStaleCacheGuard(Duration requeue_delay, Duration skip_max);
 
   // Invalid without For(), with Owns() but no For kind, or with max concurrency < 1.
   Result<ControllerPtr> Complete(Reconciler& reconciler);
@@ -124,6 +154,9 @@ class Controller::Builder {
   int max_concurrent_ = 1;
   WorkQueueOptions queue_options_;
   std::function<void(WatcherOptions&)> tweak_;
+  SharedInformers* shared_ = nullptr;
+  std::function<bool(const WriteRecord&)> seen_;
+  Duration stale_requeue_delay_ = std::chrono::milliseconds(100), stale_skip_max_ = std::chrono::seconds(5);
 };
 
 }  // namespace setpoint::runtime

@@ -5,6 +5,7 @@
 //   controller_runtime_terminal_reconcile_errors_total{controller}
 //   controller_runtime_reconcile_panics_total{controller}    (exceptions escaping reconcile)
 //   controller_runtime_reconcile_time_seconds{controller}   histogram, buckets 0.005 s … 60 s
+//   controller_runtime_stale_sync_skips_total{controller}   (read-your-writes; setpoint's own)
 //   controller_runtime_max_concurrent_reconciles{controller}, controller_runtime_active_workers
 // Plain value type (thread-compatible); the controller fills one under its lock.
 #pragma once
@@ -32,6 +33,7 @@ struct ReconcileTimeHistogram {
 struct ControllerMetrics {
   std::uint64_t reconcile_success = 0, reconcile_error = 0, reconcile_requeue = 0, reconcile_requeue_after = 0;
   std::uint64_t errors_total = 0, terminal_errors_total = 0, panics_total = 0;
+  std::uint64_t stale_sync_skips_total = 0;
   std::int64_t max_concurrent_reconciles = 0, active_workers = 0;
   ReconcileTimeHistogram reconcile_time_seconds;
 
