@@ -66,7 +66,7 @@ class HttpHandler {
   virtual void handle_async(HttpRequest& request, std::function<void(HttpResponse)> respond) {
     respond(handle(request));
   }
-  void set_blocking_executor(std::function<void(std::function<void()>)> run) { run_blocking_ = std::move(run); }
+  virtual void set_blocking_executor(std::function<void(std::function<void()>)> run) { run_blocking_ = std::move(run); }
 
  protected:
   std::function<void(std::function<void()>)> run_blocking_;

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "apiserver/api_handler.h"
+#include "apiserver/fault_injector.h"
 #include "apiserver/http.h"
 #include "apiserver/resources.h"
 #include "setpoint/common/json.h"
@@ -90,6 +91,7 @@ class ServerImpl final : public Server {
     co.history_max_age = options_.history_max_age;
     co.field_extractor = ExtractFields;
     co.ingest_delay = options_.test_cache_delay;
+    if (options_.faults) co.ingest_delay_knob = options_.faults->cache_delay_knob();
     auto cache = store::WatchCache::Start(*store_, co);
     if (!cache) return cache.error();
     cache_ = std::move(*cache);
@@ -120,7 +122,9 @@ class ServerImpl final : public Server {
     ho.port = listen->second;
     ho.worker_threads = options_.worker_threads;
     ho.io_threads = options_.io_threads;
-    http_ = NewHttpServer(ho, *handler_);
+    HttpHandler* front = handler_.get();
+    if (options_.faults) front = &options_.faults->attach(*handler_);
+    http_ = NewHttpServer(ho, *front);
     auto [port, err] = http_->start();
     if (!err.empty()) return Status::Unavailable(err);
     port_ = port;

@@ -12,6 +12,8 @@
 
 namespace setpoint::apiserver {
 
+class FaultInjector;
+
 struct ServerOptions {
   std::string data_dir = "./setpoint-data";
   std::string listen = "127.0.0.1:7080";
@@ -23,6 +25,8 @@ struct ServerOptions {
   bool write_kubeconfig = true;
   // Fault injection for tests: the watch cache applies each store event this late.
   std::chrono::milliseconds test_cache_delay{0};
+  // Fault injection for tests (the test kit's knobs): sits in front of the API handler.
+  std::shared_ptr<FaultInjector> faults;
 };
 
 class Server {

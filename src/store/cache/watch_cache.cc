@@ -191,7 +191,10 @@ void WatchCache::on_error(const Status& status) {
 }
 
 void WatchCache::on_events(std::span<const Event> events) {
-  if (options_.ingest_delay.count() > 0) std::this_thread::sleep_for(options_.ingest_delay);  // tests only
+  // Tests only: make the cache lag the store.
+  const std::chrono::milliseconds delay =
+      options_.ingest_delay_knob ? std::chrono::milliseconds(options_.ingest_delay_knob->load()) : options_.ingest_delay;
+  if (delay.count() > 0) std::this_thread::sleep_for(delay);
   {
     std::unique_lock lock(mu_);
     for (const Event& ev : events) {

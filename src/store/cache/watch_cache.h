@@ -10,6 +10,7 @@
 // schedule work (post to an executor), never call back into the cache.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -106,6 +107,8 @@ struct WatchCacheOptions {
   // Fault injection for tests: hold every batch of store events this long before applying it,
   // so the cache lags the store the way it can under load. Zero in production.
   std::chrono::milliseconds ingest_delay{0};
+  // The same, adjustable while running (the test kit's knob, in milliseconds); wins when set.
+  std::shared_ptr<const std::atomic<std::int64_t>> ingest_delay_knob;
   // Extracts resource-specific selectable fields (e.g. Event's involvedObject.*) from an object.
   std::function<void(std::string_view key, const boost::json::object& obj,
                      std::vector<std::pair<std::string, std::string>>& out)>
