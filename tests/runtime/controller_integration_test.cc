@@ -17,6 +17,7 @@
 #include "setpoint/runtime/conditions.h"
 #include "setpoint/runtime/controller.h"
 #include "setpoint/runtime/object_helpers.h"
+#include "testing/crds.h"
 #include "testing/eventually.h"
 
 namespace setpoint::runtime {
@@ -29,24 +30,8 @@ const GroupVersionResource kCrds{"apiextensions.k8s.io", "v1", "customresourcede
 const GroupVersionResource kParents{"test.setpoint.dev", "v1", "parents", true, "Parent"};
 const GroupVersionResource kChildren{"test.setpoint.dev", "v1", "children", true, "Child"};
 
-json::object Crd(std::string plural, std::string kind) {
-  json::object open{{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}};
-  return json::object{
-      {"apiVersion", "apiextensions.k8s.io/v1"},
-      {"kind", "CustomResourceDefinition"},
-      {"metadata", {{"name", plural + ".test.setpoint.dev"}}},
-      {"spec",
-       {{"group", "test.setpoint.dev"},
-        {"scope", "Namespaced"},
-        {"names", {{"plural", plural}, {"singular", kind == "Parent" ? "parent" : "child"}, {"kind", kind}}},
-        {"versions", json::array{json::object{
-                         {"name", "v1"},
-                         {"served", true},
-                         {"storage", true},
-                         {"subresources", {{"status", json::object{}}}},
-                         {"schema", {{"openAPIV3Schema",
-                                      {{"type", "object"},
-                                       {"properties", {{"spec", open}, {"status", open}}}}}}}}}}}}};
+json::object Crd(const std::string& plural, const std::string& kind) {
+  return test::OpenCrd("test.setpoint.dev", plural, kind == "Parent" ? "parent" : "child", kind);
 }
 
 template <typename F>
