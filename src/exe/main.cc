@@ -47,6 +47,14 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"", "wide", "yaml", "json", "name"}));
   get->add_flag("-w,--watch", get_opts.watch, "Watch for changes after listing");
   get->add_option("--watch-timeout", watch_timeout, "Stop watching after this many seconds (0: never)");
+  setpoint::cli::DescribeOptions describe_opts;
+  auto* describe = app.add_subcommand("describe", "Show the details of one or many resources, with their events");
+  add_common(describe);
+  describe->add_option("kind", describe_opts.kind, "Resource type (name, kind, short name or resource.group)")->required();
+  describe->add_option("names", describe_opts.names, "Object names (none: every object)");
+  describe->add_flag("-A,--all-namespaces", common.all_namespaces, "Describe across all namespaces");
+  describe->add_option("-l,--selector", describe_opts.selector, "Label selector");
+  describe->add_option("--show-events", describe_opts.show_events, "Show the objects' events")->capture_default_str();
   setpoint::cli::ApplyOptions apply_opts;
   auto* apply = app.add_subcommand("apply", "Create or update resources from files or stdin");
   add_common(apply);
@@ -73,6 +81,7 @@ int main(int argc, char** argv) {
     get_opts.watch_timeout = std::chrono::seconds(watch_timeout);
     return setpoint::cli::Get(common, get_opts, std::cout, std::cerr);
   }
+  if (*describe) return setpoint::cli::Describe(common, describe_opts, std::cout, std::cerr);
   if (*apply) return setpoint::cli::Apply(common, apply_opts, std::cout, std::cerr);
   if (*del) {
     delete_opts.timeout = std::chrono::seconds(delete_timeout);
