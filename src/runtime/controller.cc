@@ -82,9 +82,15 @@ Result<ControllerPtr> Controller::Builder::Complete(Reconciler& reconciler) {
     if (for_spec) return Err(Status::Invalid("controller " + name_ + ": For() given twice"));
     for_spec = &s;
   }
-  if (!for_spec) return Err(Status::Invalid("controller " + name_ + ": For() is required"));
+  if (!for_spec) {
+    // controller-runtime's wording, so the error reads the same to people who know it.
+    for (const auto& s : specs_)
+      if (s.kind == Spec::Kind::kOwns) return Err(Status::Invalid("Owns() can only be used together with For()"));
+    return Err(Status::Invalid("controller " + name_ + ": must provide an object for reconciliation (For())"));
+  }
   if (max_concurrent_ < 1) return Err(Status::Invalid("controller " + name_ + ": max concurrent reconciles must be >= 1"));
   const std::string owner_group = for_spec->gvr.group, owner_kind = for_spec->gvr.kind;
+  const bool owner_namespaced = for_spec->gvr.namespaced;
   ControllerPtr c(new Controller());
   c->name_ = name_;
   c->reconciler_ = &reconciler;
@@ -114,8 +120,9 @@ Result<ControllerPtr> Controller::Builder::Complete(Reconciler& reconciler) {
       case Spec::Kind::kOwns:
         if (owner_kind.empty())
           return Err(Status::Invalid("controller " + name_ + ": Owns() needs the kind of the For() resource"));
-        src.map = [owner_group, owner_kind, controller_only = !s.every_owner](const boost::json::object& o) {
-          return RequestsForOwners(o, owner_group, owner_kind, controller_only);
+        src.map = [owner_group, owner_kind, owner_namespaced,
+                   controller_only = !s.every_owner](const boost::json::object& o) {
+          return RequestsForOwners(o, owner_group, owner_kind, controller_only, owner_namespaced);
         };
         break;
       case Spec::Kind::kWatches:

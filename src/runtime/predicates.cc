@@ -71,7 +71,8 @@ Request RequestForObject(const boost::json::object& obj) {
 }
 
 std::vector<Request> RequestsForOwners(const boost::json::object& obj, std::string_view owner_group,
-                                       std::string_view owner_kind, bool controller_only) {
+                                       std::string_view owner_kind, bool controller_only,
+                                       bool owner_namespaced) {
   std::vector<Request> out;
   const auto* refs = MetaField(obj, "ownerReferences");
   if (!refs || !refs->is_array()) return out;
@@ -85,7 +86,7 @@ std::vector<Request> RequestsForOwners(const boost::json::object& obj, std::stri
     if (Str(ref, "kind") != owner_kind || GroupOf(Str(ref, "apiVersion")) != owner_group) continue;
     auto name = Str(ref, "name");
     if (name.empty()) continue;
-    Request req{std::string(ObjectNamespace(obj)), std::string(name)};
+    Request req{owner_namespaced ? std::string(ObjectNamespace(obj)) : std::string(), std::string(name)};
     bool dup = false;
     for (const auto& o : out) dup = dup || o == req;
     if (!dup) out.push_back(std::move(req));

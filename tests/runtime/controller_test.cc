@@ -70,7 +70,8 @@ void ShortBackoff(std::chrono::milliseconds, std::stop_token stop) {
   cv.wait_for(lock, stop, std::chrono::milliseconds(2), [] { return false; });
 }
 
-TEST(ControllerTest, OwnsEnqueuesTheOldAndTheNewOwnerWhenAChildChangesHands) {
+// S1-14: a child moving from owner p1 to p2 enqueues both.
+TEST(ControllerTest, S1_14_OwnsEnqueuesTheOldAndTheNewOwnerWhenAChildChangesHands) {
   FakeRestClient rest;
   client::DynamicClient client(rest);
   rest.add_list({}, "1", {}, "parents");
@@ -127,6 +128,19 @@ TEST(ControllerTest, PredicatesDropFilteredEvents) {
   ASSERT_TRUE(r.wait("ns/p2", 1));
   (*c)->stop();
   EXPECT_EQ(r.counts(), (std::map<std::string, int>{{"ns/p2", 1}, {"ns/p3", 1}}));
+}
+
+// S1-20: Owns() without For() is refused with controller-runtime's message.
+TEST(ControllerTest, S1_20_OwnsWithoutForIsRefused) {
+  FakeRestClient rest;
+  client::DynamicClient client(rest);
+  HoldingReconciler r("");
+  auto c = Controller::Builder("test", client).Owns(kChildren).Complete(r);
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().message(), "Owns() can only be used together with For()");
+  auto d = Controller::Builder("test", client).Complete(r);
+  ASSERT_FALSE(d.has_value());
+  EXPECT_NE(d.error().message().find("must provide an object for reconciliation"), std::string::npos);
 }
 
 TEST(ControllerTest, StartTimesOutWhenACacheNeverSyncs) {

@@ -193,8 +193,9 @@ class ManagerTest : public ::testing::Test {
   std::unique_ptr<client::DynamicClient> api_;
 };
 
-// The controller reads raw caches (no read-your-writes waits) while the cache lags 300 ms: only
-// the stale-cache guard stands between it and a duplicate child.
+// S1-05, made hard: children have generated names, so AlreadyExists cannot save the day. The
+// controller reads raw caches (no read-your-writes waits) while the cache lags 300 ms: only the
+// stale-cache guard stands between it and a duplicate child.
 TEST_F(ManagerTest, StaleCacheGuardPreventsDuplicateChildren) {
   StartServer({.cache_delay = 300ms});
   auto m = NewManager();

@@ -11,7 +11,8 @@ namespace json = boost::json;
 
 json::object Meta(json::object meta) { return json::object{{"metadata", std::move(meta)}}; }
 
-TEST(PredicatesTest, GenerationChangedIgnoresStatusOnlyUpdates) {
+// S1-17: a status-only change (same generation) triggers nothing.
+TEST(PredicatesTest, S1_17_GenerationChangedIgnoresStatusOnlyUpdates) {
   auto p = GenerationChangedPredicate();
   auto a = Meta({{"generation", 1}, {"resourceVersion", "5"}});
   auto b = Meta({{"generation", 1}, {"resourceVersion", "6"}});
@@ -56,7 +57,9 @@ json::object OwnerRef(std::string api_version, std::string kind, std::string nam
   return {{"apiVersion", api_version}, {"kind", kind}, {"name", name}, {"uid", name + "-uid"}, {"controller", controller}};
 }
 
-TEST(OwnerMappingTest, ControllerOwnerOfTheForKindOnly) {
+// S1-12: a change of a controlled child enqueues its owner. S1-13: non-controller owners only
+// with every_owner. S1-15: the group must match, the version need not.
+TEST(OwnerMappingTest, S1_12_13_15_ControllerOwnerOfTheForKindOnly) {
   auto child = Meta({{"namespace", "ns"},
                      {"name", "c"},
                      {"ownerReferences", json::array{OwnerRef("test.setpoint.dev/v1", "Parent", "p1", false),
@@ -70,6 +73,28 @@ TEST(OwnerMappingTest, ControllerOwnerOfTheForKindOnly) {
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].key(), "ns/p1");
   EXPECT_EQ(all[1].key(), "ns/p2");
+}
+
+// S1-13 exactly: two non-controller owners of the kind; Owns() enqueues nothing, every_owner both.
+TEST(OwnerMappingTest, S1_13_NonControllerOwnersNeedEveryOwner) {
+  auto cm = Meta({{"namespace", "ns"},
+                  {"name", "c"},
+                  {"ownerReferences", json::array{OwnerRef("test.setpoint.dev/v1", "T", "a1", false),
+                                                  OwnerRef("test.setpoint.dev/v1", "T", "a2", false)}}});
+  EXPECT_TRUE(RequestsForOwners(cm, "test.setpoint.dev", "T", true).empty());
+  auto all = RequestsForOwners(cm, "test.setpoint.dev", "T", false);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].key(), "ns/a1");
+  EXPECT_EQ(all[1].key(), "ns/a2");
+}
+
+// S1-16: a cluster-scoped owner's request has no namespace, though its dependent has one.
+TEST(OwnerMappingTest, S1_16_ClusterScopedOwnerHasNoNamespace) {
+  auto dep = Meta({{"namespace", "ns"}, {"name", "d"}, {"ownerReferences", json::array{OwnerRef("test.setpoint.dev/v1", "Cluster", "top", true)}}});
+  auto reqs = RequestsForOwners(dep, "test.setpoint.dev", "Cluster", true, /*owner_namespaced=*/false);
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].ns, "");
+  EXPECT_EQ(reqs[0].key(), "top");
 }
 
 TEST(OwnerMappingTest, CoreGroupAndNoOwners) {

@@ -40,8 +40,10 @@ Request RequestForObject(const boost::json::object& obj);
 
 // The requests for the object's owners of `owner_kind` in API group `owner_group` (version
 // ignored; "" is the core group): the controller owner only, or every matching owner when
-// `controller_only` is false (Owns). Owners live in the object's namespace.
+// `controller_only` is false (Owns). Namespaced owners live in the object's namespace; the
+// requests for a cluster-scoped owner kind (`owner_namespaced` false) have no namespace.
 std::vector<Request> RequestsForOwners(const boost::json::object& obj, std::string_view owner_group,
-                                       std::string_view owner_kind, bool controller_only);
+                                       std::string_view owner_kind, bool controller_only,
+                                       bool owner_namespaced = true);
 
 }  // namespace setpoint::runtime
