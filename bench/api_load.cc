@@ -2,12 +2,16 @@
 //
 //   api_load --server http://127.0.0.1:7080 [--connections 64] [--seconds 10] [--bytes 1024]
 //            [--path /apis/example.com/v1/namespaces/default/widgets] [--kind Widget]
-//            [--api-version example.com/v1] [--update]
+//            [--api-version example.com/v1] [--update] [--rate OPS_PER_SECOND] [--count N]
+//   api_load --etcd --server http://127.0.0.1:2379 [--prefix /bench/] [same load options]
 //
 // Each connection is one keep-alive HTTP/1.1 socket that POSTs objects of about --bytes of JSON
 // with unique names (and, with --update, then PUTs each once more with its resourceVersion).
-// Only 201/200 answers count as acknowledged. Prints requests/s and latency percentiles
-// p50/p90/p99/p999. Plain POSIX sockets so that it can be pointed at any server.
+// Only 201/200 answers count as acknowledged. With --etcd the same load goes to etcd's v3 JSON
+// gateway as `POST /v3/kv/put` of a value of --bytes (an update is a second put of the key): the
+// raw key-value cost with no API semantics. --rate paces the requests (all connections together)
+// instead of running flat out. Prints requests/s and latency percentiles p50/p90/p99/p999, and a
+// `RESULT key=value ...` line for scripts. Plain POSIX sockets so it can be pointed at any server.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -37,7 +41,37 @@ struct Options {
   std::string kind = "Widget";
   std::string api_version = "example.com/v1";
   bool update = false;
+  bool etcd = false;
+  std::string prefix = "/bench/";
+  double rate = 0;  // requests per second over all connections; 0: as fast as possible
+  long count = 0;   // stop after this many creates in all (0: run for --seconds)
 };
+
+std::string Base64(std::string_view in) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                       static_cast<unsigned char>(in[i + 2]);
+    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], kAlphabet[v & 63]};
+  }
+  if (i + 1 == in.size()) {
+    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == in.size()) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+std::string EtcdPut(const Options& o, const std::string& key, const std::string& value) {
+  const std::string json = "{\"key\":\"" + Base64(o.prefix + key) + "\",\"value\":\"" + Base64(value) + "\"}";
+  return "POST /v3/kv/put HTTP/1.1\r\nHost: " + o.host + "\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(json.size()) + "\r\n\r\n" + json;
+}
 
 int Connect(const Options& o) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -121,15 +155,21 @@ int main(int argc, char** argv) {
     else if (a == "--kind") o.kind = next();
     else if (a == "--api-version") o.api_version = next();
     else if (a == "--update") o.update = true;
+    else if (a == "--etcd") o.etcd = true;
+    else if (a == "--prefix") o.prefix = next();
+    else if (a == "--rate") o.rate = std::strtod(next().c_str(), nullptr);
+    else if (a == "--count") o.count = std::atol(next().c_str());
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
     }
   }
   std::size_t overhead = Object(o, "load-000-0000000", "", "").size();
-  std::string pad(o.bytes > overhead ? o.bytes - overhead : 0, 'x');
+  // A Kubernetes object of about --bytes of JSON; an etcd value of exactly --bytes.
+  std::string pad(o.etcd ? o.bytes : (o.bytes > overhead ? o.bytes - overhead : 0), 'x');
   std::atomic<bool> stop{false};
   std::atomic<long> errors{0};
+  std::atomic<long> issued{0};  // creates started, for --count
   std::vector<std::vector<double>> latencies(static_cast<std::size_t>(o.connections));
   std::vector<std::thread> threads;
   auto run_id = std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 100000);
@@ -143,19 +183,46 @@ int main(int argc, char** argv) {
       }
       std::string buf, body;
       auto& lat = latencies[static_cast<std::size_t>(c)];
+      // Paced: this connection's share of --rate, each request at its slot (not after the last
+      // answer), so a slow answer does not lower the offered load.
+      const auto interval = o.rate > 0 ? std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(
+                                             static_cast<double>(o.connections) / o.rate))
+                                       : SteadyClock::duration::zero();
+      auto slot = start + interval * c / std::max(1, o.connections);
+      auto pace = [&] {
+        if (interval.count() == 0) return;
+        slot += interval;
+        std::this_thread::sleep_until(slot);
+      };
       for (long i = 0; !stop; ++i) {
         char name[64];
         std::snprintf(name, sizeof name, "load-%s-%03d-%07ld", run_id.c_str(), c, i);
+        pace();
+        if (stop) break;
+        if (o.count > 0 && issued.fetch_add(1) >= o.count) break;
         auto t0 = SteadyClock::now();
-        int code = Roundtrip(fd, Post(o, Object(o, name, "", pad)), buf, body);
+        const bool etcd = o.etcd;
+        int code = Roundtrip(fd, etcd ? EtcdPut(o, name, pad) : Post(o, Object(o, name, "", pad)), buf, body);
         auto t1 = SteadyClock::now();
-        if (code != 201) {
+        if (code != (etcd ? 200 : 201)) {
           ++errors;
           if (code < 0) break;
           continue;
         }
         lat.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-        if (o.update && !stop) {
+        if (o.update && !stop && etcd) {
+          pace();
+          auto t2 = SteadyClock::now();
+          code = Roundtrip(fd, EtcdPut(o, name, pad + "y"), buf, body);
+          auto t3 = SteadyClock::now();
+          if (code != 200) {
+            ++errors;
+            if (code < 0) break;
+            continue;
+          }
+          lat.push_back(std::chrono::duration<double, std::milli>(t3 - t2).count());
+        } else if (o.update && !stop) {
+          pace();
           auto p = body.find("\"resourceVersion\":\"");
           if (p == std::string::npos) continue;
           p += 19;
@@ -174,8 +241,13 @@ int main(int argc, char** argv) {
       close(fd);
     });
   }
-  std::this_thread::sleep_for(std::chrono::seconds(o.seconds));  // the measurement window itself
-  stop = true;
+  if (o.count > 0) {
+    for (auto& t : threads) t.join();  // each thread stops once the count is reached
+    threads.clear();
+  } else {
+    std::this_thread::sleep_for(std::chrono::seconds(o.seconds));  // the measurement window itself
+    stop = true;
+  }
   for (auto& t : threads) t.join();
   double elapsed = std::chrono::duration<double>(SteadyClock::now() - start).count();
   std::vector<double> all;
@@ -187,5 +259,9 @@ int main(int argc, char** argv) {
               static_cast<double>(all.size()) / elapsed, errors.load());
   std::printf("latency ms: p50=%.2f p90=%.2f p99=%.2f p999=%.2f max=%.2f\n", pct(0.5), pct(0.9), pct(0.99), pct(0.999),
               all.empty() ? 0.0 : all.back());
+  std::printf("RESULT target=%s op=%s connections=%d bytes=%zu rate=%.0f ops_per_s=%.1f p50_ms=%.3f p90_ms=%.3f "
+              "p99_ms=%.3f p999_ms=%.3f errors=%ld\n",
+              o.etcd ? "etcd" : "setpoint", o.update ? "create+update" : "create", o.connections, o.bytes, o.rate,
+              static_cast<double>(all.size()) / elapsed, pct(0.5), pct(0.9), pct(0.99), pct(0.999), errors.load());
   return errors > 0 && all.empty() ? 1 : 0;
 }
