@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# The SDK as an outside project sees it. Installs the build tree into a temporary prefix, checks
+# the package (nothing points back into the source or build tree; the public headers compile with
+# only the installed include directory; every exported target links), builds examples/configmap-mirror against the prefix, and
+# runs that operator against the installed `setpoint server`: a ConfigMap labelled mirror=true
+# gets a <name>-mirror copy with its data and a controller reference, an update follows, an edited or
+# deleted copy is put back, and the copy goes when the original does. Every wait is a deadline on observable state.
+#
+# setpoint server has no core v1 ConfigMap yet, so the test installs the example's
+# configmap-crd.yaml (a ConfigMap of the same shape in demo.setpoint.dev/v1) and runs the operator
+# with --api-version demo.setpoint.dev/v1.
+#
+#   install_test.sh BUILD_DIR SOURCE_DIR [CMAKE [GENERATOR [CXX_COMPILER]]]
+set -euo pipefail
+
+build_dir=$(cd "$1" && pwd)
+source_dir=$(cd "$2" && pwd)
+cmake=${3:-cmake}
+generator=${4:-Ninja}
+cxx=${5:-}
+work=$(mktemp -d "${TMPDIR:-/tmp}/setpoint-install-test.XXXXXX")
+prefix=$work/prefix
+pids=()
+
+cleanup() {
+  local rc=$?
+  # SIGKILL: the graceful path is tested by stop(); here only leaving nothing behind matters.
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [[ $rc -ne 0 ]]; then
+    for log in server operator; do
+      [[ -f $work/$log.log ]] && { echo "--- $log log (last 40 lines)"; tail -n 40 "$work/$log.log"; }
+    done
+  fi
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+
+started=$SECONDS
+step() { echo "== [$((SECONDS - started)) s] $*"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# eventually SECONDS WHAT COMMAND...: runs COMMAND until it succeeds, failing after SECONDS.
+eventually() {
+  local limit=$1 what=$2
+  local deadline=$((SECONDS + limit))
+  shift 2
+  until "$@"; do
+    ((SECONDS < deadline)) || fail "$what (not within $limit s)"
+    sleep 0.2
+  done
+}
+
+# stop PID NAME: SIGTERM, then the process must exit 0 within 20 s.
+stop() {
+  kill -TERM "$1"
+  local deadline=$((SECONDS + 20))
+  while kill -0 "$1" 2>/dev/null; do
+    ((SECONDS < deadline)) || fail "$2 did not stop within 20 s of SIGTERM"
+    sleep 0.1
+  done
+  wait "$1" || fail "$2 exited with status $? on SIGTERM"
+}
+
+cxx_arg=()
+[[ -n $cxx ]] && cxx_arg=(-DCMAKE_CXX_COMPILER="$cxx")
+
+step "cmake --install $build_dir --prefix $prefix"
+"$cmake" --install "$build_dir" --prefix "$prefix" >"$work/install.log" || { cat "$work/install.log"; fail "cmake --install"; }
+config=$(find "$prefix" -name setpointConfig.cmake -print -quit)
+[[ -n $config ]] || fail "no setpointConfig.cmake under $prefix"
+[[ -x $prefix/bin/setpoint ]] || fail "no bin/setpoint under $prefix"
+[[ -f $prefix/include/setpoint/runtime/controller.h ]] || fail "no include/setpoint/runtime/controller.h"
+if grep -n -F -e "$source_dir" -e "$build_dir" "$(dirname "$config")"/*.cmake; then
+  fail "the installed package refers to the source or build tree (above)"
+fi
+
+step "every exported target links; the public headers compile from the prefix alone"
+mkdir -p "$work/check"
+(cd "$prefix/include" && find setpoint -name '*.h' | sort | sed 's/.*/#include "&"/') >"$work/check/main.cc"
+echo 'int main() { return 0; }' >>"$work/check/main.cc"
+cat >"$work/check/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.25)
+project(setpoint_package_check LANGUAGES CXX)
+find_package(setpoint REQUIRED)
+get_directory_property(imported IMPORTED_TARGETS)
+list(FILTER imported INCLUDE REGEX "^setpoint::")
+message(STATUS "setpoint targets: ${imported}")
+if(NOT "setpoint::setpoint_runtime" IN_LIST imported)
+  message(FATAL_ERROR "setpoint::setpoint_runtime missing")
+endif()
+add_executable(check main.cc)
+target_link_libraries(check PRIVATE ${imported})
+CMAKE
+"$cmake" -S "$work/check" -B "$work/check/build" -G "$generator" -DCMAKE_PREFIX_PATH="$prefix" "${cxx_arg[@]}" \
+  >"$work/check.log" 2>&1 || { cat "$work/check.log"; fail "configuring a project that links every setpoint:: target"; }
+grep 'setpoint targets:' "$work/check.log"
+"$cmake" --build "$work/check/build" -j2 >>"$work/check.log" 2>&1 || { cat "$work/check.log"; fail "building it"; }
+
+step "build examples/configmap-mirror against the prefix"
+example=$work/example-build
+"$cmake" -S "$source_dir/examples/configmap-mirror" -B "$example" -G "$generator" \
+  -DCMAKE_PREFIX_PATH="$prefix" "${cxx_arg[@]}" >"$work/example.log" 2>&1 ||
+  { cat "$work/example.log"; fail "configuring the example"; }
+grep -q "^setpoint_DIR:PATH=$prefix/" "$example/CMakeCache.txt" ||
+  fail "the example found another setpoint: $(grep '^setpoint_DIR' "$example/CMakeCache.txt")"
+"$cmake" --build "$example" -j2 >>"$work/example.log" 2>&1 || { cat "$work/example.log"; fail "building the example"; }
+
+step "start the installed setpoint server and the operator"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$prefix/bin/setpoint" server --store memory --listen "127.0.0.1:$port" --data-dir "$work/data" >"$work/server.log" 2>&1 &
+pids+=($!)
+server_pid=$!
+kubeconfig=$work/data/kubeconfig
+sp() { "$prefix/bin/setpoint" "$1" --kubeconfig "$kubeconfig" "${@:2}"; }
+eventually 30 "the server to be ready" grep -qs 'setpoint is ready' "$work/server.log"
+sp apply -f "$source_dir/examples/configmap-mirror/configmap-crd.yaml"
+sp wait crd/configmaps.demo.setpoint.dev --for condition=Established --timeout 30
+cm=configmaps.demo.setpoint.dev
+
+"$example/configmap-mirror" --kubeconfig "$kubeconfig" --namespace default --api-version demo.setpoint.dev/v1 \
+  >"$work/operator.log" 2>&1 &
+pids+=($!)
+operator_pid=$!
+eventually 30 "the operator to start" grep -qs 'configmap-mirror: mirroring' "$work/operator.log"
+
+step "a labelled ConfigMap gets a mirror"
+sp apply -f - <<'YAML'
+apiVersion: demo.setpoint.dev/v1
+kind: ConfigMap
+metadata: {name: plain, namespace: default}
+data: {unmirrored: "yes"}
+---
+apiVersion: demo.setpoint.dev/v1
+kind: ConfigMap
+metadata: {name: settings, namespace: default, labels: {mirror: "true"}}
+data: {color: blue, size: "3"}
+YAML
+uid_of() { sp get $cm "$1" -o json 2>/dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)["metadata"]["uid"])' 2>/dev/null; }
+uid=$(uid_of settings)
+
+# mirror_has DATA_JSON: settings-mirror exists with exactly that data, controlled by settings.
+mirror_has() {
+  sp get $cm settings-mirror -o json 2>/dev/null | python3 -c '
+import json, sys
+try:
+    m = json.load(sys.stdin)
+except ValueError:
+    sys.exit(1)
+refs = [r for r in m["metadata"].get("ownerReferences", []) if r.get("controller")]
+ok = (m.get("data") == json.loads(sys.argv[1]) and len(refs) == 1 and refs[0]["kind"] == "ConfigMap"
+      and refs[0]["name"] == "settings" and refs[0]["uid"] == sys.argv[2]
+      and m["metadata"].get("labels", {}).get("mirror") is None)
+sys.exit(0 if ok else 1)' "$1" "$uid"
+}
+eventually 30 "settings-mirror with settings' data and owner" mirror_has '{"color": "blue", "size": "3"}'
+if sp get $cm plain-mirror >/dev/null 2>&1; then fail "an unlabelled ConfigMap was mirrored"; fi
+
+step "an update of the original reaches the mirror"
+sp apply -f - <<'YAML'
+apiVersion: demo.setpoint.dev/v1
+kind: ConfigMap
+metadata: {name: settings, namespace: default, labels: {mirror: "true"}}
+data: {color: green, size: "3", extra: added}
+YAML
+eventually 30 "settings-mirror to follow the update" mirror_has '{"color": "green", "size": "3", "extra": "added"}'
+
+step "an edited mirror is put back"
+sp apply -f - <<'YAML'
+apiVersion: demo.setpoint.dev/v1
+kind: ConfigMap
+metadata: {name: settings-mirror, namespace: default}
+data: {color: edited-by-hand}
+YAML
+eventually 30 "settings-mirror to be reverted" mirror_has '{"color": "green", "size": "3", "extra": "added"}'
+
+step "a deleted mirror is put back"
+old_mirror=$(uid_of settings-mirror)
+# --wait=false: the operator recreates it under the same name, which `delete --wait` would wait out.
+sp delete $cm settings-mirror --wait=false >/dev/null
+recreated() {
+  local now
+  now=$(uid_of settings-mirror) && [[ $now != "$old_mirror" ]] && mirror_has '{"color": "green", "size": "3", "extra": "added"}'
+}
+eventually 30 "settings-mirror to come back (a new object)" recreated
+
+step "the mirror goes with the original"
+sp delete $cm settings >/dev/null
+mirror_gone() { ! sp get $cm settings-mirror >/dev/null 2>&1; }
+eventually 30 "settings-mirror to be deleted" mirror_gone
+
+step "stop the operator and the server"
+stop "$operator_pid" configmap-mirror
+stop "$server_pid" "setpoint server"
+grep -q '^created default/settings-mirror' "$work/operator.log" || fail "the operator did not log the create"
+step "ok"
