@@ -7,6 +7,8 @@
 #include "apiserver/api_context.h"
 #include "apiserver/api_handler.h"
 #include "apiserver/table.h"
+#include "api/protobuf_core.h"
+#include "api/validation_core.h"
 #include "setpoint/api/patch.h"
 #include "setpoint/api/validation.h"
 #include "setpoint/api/yaml.h"
@@ -30,9 +32,17 @@ std::string MediaType(std::string_view content_type) {
   return out;
 }
 
-Result<json::value> DecodeBody(const HttpRequest& req, bool strict) {
+bool IsConfigKind(const ResourceInfo& r) { return r.special == SpecialKind::kConfigMap || r.special == SpecialKind::kSecret; }
+
+Result<json::value> DecodeBody(const HttpRequest& req, bool strict, const ResourceInfo* res) {
   std::string type = MediaType(req.header("content-type"));
   if (req.body.empty()) return Err(Status::BadRequest("the body of the request was empty"));
+  // kubectl 1.32+ (`create configmap|secret`) and protobuf-configured typed clients send these.
+  if (type == api::kProtobufMediaType && res && IsConfigKind(*res)) {
+    auto obj = api::DecodeProtobufObject(req.body);
+    if (!obj) return Err(obj.error());
+    return json::value(std::move(*obj));
+  }
   if (type.empty() || type == "application/json" || type == "*/*") {
     if (strict)
       if (auto dup = FindDuplicateKey(req.body))
@@ -50,8 +60,8 @@ Result<json::value> DecodeBody(const HttpRequest& req, bool strict) {
       "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"));
 }
 
-Result<json::object> DecodeObject(const HttpRequest& req, bool strict) {
-  auto v = DecodeBody(req, strict);
+Result<json::object> DecodeObject(const HttpRequest& req, bool strict, const ResourceInfo* res) {
+  auto v = DecodeBody(req, strict, res);
   if (!v) return Err(v.error());
   if (!v->is_object()) return Err(Status::BadRequest("the body of the request must be a JSON object"));
   return std::move(v->get_object());
@@ -210,22 +220,28 @@ Status ApiHandler::admit(Ctx& ctx, const ResourceInfo& res, json::object& obj, c
   std::vector<StatusCause> causes;
   const VersionInfo* ver = res.version(res.storage_version);
   if (ctx.ver) ver = ctx.ver;
-  if (ver && ver->schema) {
-    std::vector<std::string> unknown;
+  std::vector<std::string> unknown;
+  if (IsConfigKind(res)) {
+    // What decoding into the typed object does upstream: field types, base64, unknown fields
+    // dropped, Secret stringData merged into data and type defaulted.
+    Status s = res.special == SpecialKind::kConfigMap ? api::NormalizeConfigMap(obj, &unknown)
+                                                      : api::NormalizeSecret(obj, &unknown);
+    if (!s.ok()) return s;
+  } else if (ver && ver->schema) {
     json::value whole(std::move(obj));
     ver->schema->prune(whole, &unknown);
     ver->schema->apply_defaults(whole);
     ver->schema->validate(whole, causes);
     obj = std::move(whole.get_object());
-    if (!unknown.empty()) {
-      if (ctx.field_validation == "Strict") {
-        std::string msg = "strict decoding error: ";
-        for (std::size_t i = 0; i < unknown.size(); ++i) msg += (i ? ", " : "") + std::string("unknown field \"") + unknown[i] + "\"";
-        return Status::BadRequest(msg);
-      }
-      if (ctx.field_validation == "Warn")
-        for (auto& u : unknown) ctx.warnings.push_back("unknown field \\\"" + u + "\\\"");
+  }
+  if (!unknown.empty()) {
+    if (ctx.field_validation == "Strict") {
+      std::string msg = "strict decoding error: ";
+      for (std::size_t i = 0; i < unknown.size(); ++i) msg += (i ? ", " : "") + std::string("unknown field \"") + unknown[i] + "\"";
+      return Status::BadRequest(msg);
     }
+    if (ctx.field_validation == "Warn")
+      for (auto& u : unknown) ctx.warnings.push_back("unknown field \\\"" + u + "\\\"");
   }
   const json::object* meta = GetObject(obj, "metadata");
   std::string name(meta ? GetStringOr(*meta, "name", "") : "");
@@ -233,6 +249,8 @@ Status ApiHandler::admit(Ctx& ctx, const ResourceInfo& res, json::object& obj, c
     api::NameRule rule = res.special == SpecialKind::kNamespace ? api::NameRule::kDNS1123Label : api::NameRule::kDNS1123Subdomain;
     api::ValidateObjectMeta(*meta, res.namespaced, rule, causes);
   }
+  if (res.special == SpecialKind::kConfigMap) api::ValidateConfigMap(obj, old, causes);
+  if (res.special == SpecialKind::kSecret) api::ValidateSecret(obj, old, causes);
   if (res.special == SpecialKind::kCustomResourceDefinition) {
     auto parsed = ResourceFromCrd(obj);
     if (!parsed)
@@ -287,7 +305,7 @@ Result<bool> ApiHandler::prepare_create(Ctx& ctx, json::object& obj, bool may_bl
   for (const char* k : {"uid", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields"}) meta.erase(k);
   meta["uid"] = NewUuid();
   meta["creationTimestamp"] = FormatRfc3339(clock_->now());
-  meta["generation"] = 1;
+  if (res.generation) meta["generation"] = 1;
   std::string name(GetStringOr(meta, "name", ""));
   std::string generate(GetStringOr(meta, "generateName", ""));
   if (name.empty() && generate.empty())
@@ -351,7 +369,7 @@ Result<store::CachedObjectPtr> ApiHandler::write_create(Ctx& ctx, json::object o
 }
 
 HttpResponse ApiHandler::do_create(Ctx& ctx) {
-  auto body = DecodeObject(ctx.req, ctx.field_validation == "Strict");
+  auto body = DecodeObject(ctx.req, ctx.field_validation == "Strict", ctx.res.get());
   if (!body) return error(body.error(), &ctx);
   int code = 201;
   std::string name;
@@ -397,10 +415,13 @@ Result<ApiHandler::PreparedUpdate> ApiHandler::prepare_update(Ctx& ctx, const st
   meta["name"] = old->name;
   if (res.namespaced) meta["namespace"] = old->ns;
   if (Status s = admit(ctx, res, result, &*old_obj); !s.ok()) return Err(s);
-  // generation: bumped by any change outside metadata and status.
-  std::int64_t generation = GetInt(*GetObject(*old_obj, "metadata"), "generation").value_or(1);
-  if (WithoutMetaAndStatus(result) != WithoutMetaAndStatus(*old_obj)) ++generation;
-  EnsureObject(result, "metadata")["generation"] = generation;
+  // generation: bumped by any change outside metadata and status (kinds without one keep the
+  // stored value, copied above).
+  if (res.generation) {
+    std::int64_t generation = GetInt(*GetObject(*old_obj, "metadata"), "generation").value_or(1);
+    if (WithoutMetaAndStatus(result) != WithoutMetaAndStatus(*old_obj)) ++generation;
+    EnsureObject(result, "metadata")["generation"] = generation;
+  }
   if (res.special == SpecialKind::kCustomResourceDefinition) apply_crd_status(result, *ctx.reg);
   EnsureObject(result, "metadata")["resourceVersion"] = std::to_string(old->revision);
   PreparedUpdate p;
@@ -469,7 +490,7 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::write_update(Ctx& ctx, const store
 
 HttpResponse ApiHandler::do_update(Ctx& ctx) {
   const ResourceInfo& res = *ctx.res;
-  auto body = DecodeObject(ctx.req, ctx.field_validation == "Strict");
+  auto body = DecodeObject(ctx.req, ctx.field_validation == "Strict", ctx.res.get());
   if (!body) return error(body.error(), &ctx, ctx.ri.name);
   json::object& meta = EnsureObject(*body, "metadata");
   std::string body_name(GetStringOr(meta, "name", ""));
@@ -656,7 +677,8 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const Reso
       }
       meta["deletionTimestamp"] = FormatRfc3339(clock_->now());
       meta["deletionGracePeriodSeconds"] = 0;
-      meta["generation"] = GetInt(meta, "generation").value_or(0) + 1;
+      std::int64_t generation = GetInt(meta, "generation").value_or(0);
+      if (res.generation || generation > 0) meta["generation"] = generation + 1;
       if (res.special == SpecialKind::kNamespace) EnsureObject(*obj, "status")["phase"] = "Terminating";
       std::string bytes = EncodeForStorage(*obj);
       if (ctx.dry_run) {
@@ -897,7 +919,7 @@ void ApiHandler::handle_async(HttpRequest& request, std::function<void(HttpRespo
   };
   try {
     if (auto err = check_resource_request(*ctx, false)) return finish(std::move(*err));
-    auto body = DecodeObject(request, ctx->field_validation == "Strict");
+    auto body = DecodeObject(request, ctx->field_validation == "Strict", ctx->res.get());
     if (!body) return finish(error(body.error(), ctx.get(), ctx->ri.name));
     if (update) return update_async(ctx, std::move(*body), blocking, std::move(finish));
     std::string name;

@@ -71,6 +71,49 @@ ResourceInfoPtr Builtin(std::string group, std::string version, std::string reso
   return r;
 }
 
+// The published OpenAPI v3 schemas of ConfigMap and Secret (for `kubectl explain` and for
+// kubectl's strategic-merge-patch metadata); the server's own checks are in
+// api/validation_core.h, not here.
+constexpr std::string_view kConfigMapOpenApi = R"({
+  "type": "object",
+  "description": "ConfigMap holds non-confidential configuration as key-value pairs.",
+  "properties": {
+    "data": {"type": "object", "additionalProperties": {"type": "string", "default": ""},
+      "description": "Text configuration values by key. Keys consist of alphanumerics, '-', '_' and '.', and may not also appear in binaryData."},
+    "binaryData": {"type": "object", "additionalProperties": {"type": "string", "format": "byte"},
+      "description": "Binary configuration values by key, base64-encoded. Keys follow the rules of data and may not also appear there."},
+    "immutable": {"type": "boolean",
+      "description": "When true, data and binaryData can no longer change (metadata still can), and immutable cannot be unset."}
+  }
+})";
+
+constexpr std::string_view kSecretOpenApi = R"({
+  "type": "object",
+  "description": "Secret holds confidential data of a given type; its values may total at most 1 MiB.",
+  "properties": {
+    "data": {"type": "object", "additionalProperties": {"type": "string", "format": "byte"},
+      "description": "Secret values by key, base64-encoded. Keys consist of alphanumerics, '-', '_' and '.'."},
+    "stringData": {"type": "object", "additionalProperties": {"type": "string", "default": ""},
+      "description": "Write-only plain-text values, merged into data on every write (replacing values of the same key); never returned."},
+    "type": {"type": "string",
+      "description": "What the data is for, e.g. Opaque (the default), kubernetes.io/tls or kubernetes.io/dockerconfigjson; some types require particular keys. Cannot change once set."},
+    "immutable": {"type": "boolean",
+      "description": "When true, data can no longer change (metadata still can), and immutable cannot be unset."}
+  }
+})";
+
+// Upstream's ConfigMap and Secret kinds: no spec, no status, no generation.
+ResourceInfoPtr ConfigKind(std::string resource, std::string singular, std::string kind,
+                           std::vector<std::string> short_names, SpecialKind special,
+                           std::vector<PrinterColumn> columns, std::string_view openapi) {
+  auto r = Builtin("", "v1", std::move(resource), std::move(singular), std::move(kind), true,
+                   std::move(short_names), special, std::move(columns));
+  auto m = std::const_pointer_cast<ResourceInfo>(r);
+  m->generation = false;
+  m->versions[0].openapi = json::parse(openapi);
+  return r;
+}
+
 }  // namespace
 
 std::vector<ResourceInfoPtr> BuiltinResources() {
@@ -97,6 +140,16 @@ std::vector<ResourceInfoPtr> BuiltinResources() {
                             "involvedObject.resourceVersion", "involvedObject.fieldPath",
                             "reason", "reportingComponent", "source", "type"};
     out.push_back(ev);
+  }
+  {
+    // As kubectl prints them: NAME DATA AGE and NAME TYPE DATA AGE, DATA counting keys.
+    PrinterColumn cm_data{"Data", "integer", "", "Number of keys in data and binaryData.", "", 0, {".data", ".binaryData"}};
+    out.push_back(ConfigKind("configmaps", "configmap", "ConfigMap", {"cm"}, SpecialKind::kConfigMap,
+                             {cm_data, AgeColumn()}, kConfigMapOpenApi));
+    PrinterColumn secret_type{"Type", "string", "", "What the data is for.", ".type", 0, {}};
+    PrinterColumn secret_data{"Data", "integer", "", "Number of keys in data.", "", 0, {".data"}};
+    out.push_back(ConfigKind("secrets", "secret", "Secret", {}, SpecialKind::kSecret,
+                             {secret_type, secret_data, AgeColumn()}, kSecretOpenApi));
   }
   out.push_back(Builtin("coordination.k8s.io", "v1", "leases", "lease", "Lease", true, {},
                         SpecialKind::kLease,

@@ -27,9 +27,13 @@ struct PrinterColumn {
   std::string description;
   std::string json_path;
   int priority = 0;
+  // When not empty, the cell is not json_path's value but the number of members (object keys or
+  // array items) found at these JSONPaths, summed: kubectl's DATA column of ConfigMap (data +
+  // binaryData) and Secret. Built-in kinds only; CRD printer columns are JSONPaths.
+  std::vector<std::string> count_paths;
 };
 
-enum class SpecialKind { kNone, kNamespace, kCustomResourceDefinition, kEvent, kLease };
+enum class SpecialKind { kNone, kNamespace, kCustomResourceDefinition, kEvent, kLease, kConfigMap, kSecret };
 
 struct VersionInfo {
   std::string name;
@@ -58,6 +62,11 @@ struct ResourceInfo {
   std::string label_selector_path;   // ".status.selector"
   SpecialKind special = SpecialKind::kNone;
   bool builtin = false;              // an upstream built-in kind (strategic merge patch applies)
+  // metadata.generation is set to 1 on create and bumped by changes outside metadata and status.
+  // False for upstream kinds whose strategy never sets it (ConfigMap, Secret): there it stays
+  // whatever the creator sent (normally absent), updates keep the stored value, and deletion
+  // bumps it only when it is positive, as kube-apiserver's BeforeUpdate/BeforeDelete do.
+  bool generation = true;
   std::set<std::string> selectable_fields;  // beyond metadata.name / metadata.namespace
   std::string crd_name;              // for custom resources
 
@@ -95,7 +104,8 @@ using RegistrySnapshotPtr = std::shared_ptr<const RegistrySnapshot>;
 // Errors: Invalid with causes.
 Result<ResourceInfoPtr> ResourceFromCrd(const boost::json::object& crd);
 
-// The upstream kinds served natively: Namespace, Event, Lease, CustomResourceDefinition.
+// The upstream kinds served natively: Namespace, Event, ConfigMap, Secret, Lease,
+// CustomResourceDefinition.
 std::vector<ResourceInfoPtr> BuiltinResources();
 
 class Registry {

@@ -130,6 +130,15 @@ std::vector<const json::value*> EvalJsonPath(const json::value& root, std::strin
 }
 
 json::value CellFor(const PrinterColumn& column, const json::value& object, WallTime now) {
+  if (!column.count_paths.empty()) {
+    std::int64_t count = 0;
+    for (const auto& path : column.count_paths)
+      for (const json::value* v : EvalJsonPath(object, path)) {
+        if (v->is_object()) count += static_cast<std::int64_t>(v->get_object().size());
+        else if (v->is_array()) count += static_cast<std::int64_t>(v->get_array().size());
+      }
+    return count;
+  }
   auto found = EvalJsonPath(object, column.json_path);
   if (found.empty() || found[0]->is_null()) return nullptr;
   const json::value& v = *found[0];

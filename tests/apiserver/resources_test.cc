@@ -3,6 +3,9 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <set>
+
 namespace setpoint::apiserver {
 namespace {
 
@@ -92,6 +95,67 @@ TEST(RegistryTest, RendersDiscoveryWithPreferredVersionFirst) {
   Registry reg2;
   reg2.rebuild({*ResourceFromCrd(changed)}, 8);
   EXPECT_NE(reg2.snapshot()->openapi_hashes.at("apis/example.com/v1"), snap->openapi_hashes.at("apis/example.com/v1"));
+}
+
+TEST(RegistryTest, ServesConfigMapsAndSecretsAsCoreKinds) {
+  Registry reg;
+  auto snap = reg.snapshot();
+  auto cm = snap->find("", "configmaps");
+  auto secret = snap->find("", "secrets");
+  ASSERT_NE(cm, nullptr);
+  ASSERT_NE(secret, nullptr);
+  EXPECT_EQ(cm->kind, "ConfigMap");
+  EXPECT_EQ(cm->short_names, std::vector<std::string>{"cm"});
+  EXPECT_TRUE(cm->namespaced && secret->namespaced);
+  EXPECT_TRUE(cm->builtin && secret->builtin);  // strategic merge patch, as kubectl apply sends
+  EXPECT_FALSE(cm->status_subresource || secret->status_subresource);
+  EXPECT_FALSE(cm->generation || secret->generation);
+  EXPECT_EQ(cm->key("default", "x"), "/registry/core/configmaps/default/x");
+  EXPECT_TRUE(cm->categories.empty());  // not in `kubectl get all`, as upstream
+
+  // Legacy discovery (/api/v1) and aggregated discovery (/api).
+  auto list = json::parse(snap->resource_lists.at("/api/v1")).as_object();
+  std::map<std::string, json::object> by_name;
+  for (auto& r : list["resources"].as_array()) by_name[std::string(r.as_object()["name"].as_string())] = r.as_object();
+  ASSERT_TRUE(by_name.count("configmaps"));
+  ASSERT_TRUE(by_name.count("secrets"));
+  EXPECT_FALSE(by_name.count("configmaps/status"));
+  EXPECT_EQ(by_name["configmaps"]["kind"], "ConfigMap");
+  EXPECT_EQ(by_name["configmaps"]["shortNames"], json::array{"cm"});
+  EXPECT_EQ(by_name["secrets"]["singularName"], "secret");
+  EXPECT_FALSE(by_name["secrets"].contains("shortNames"));
+  auto agg = json::parse(snap->api_aggregated_v2).as_object();
+  std::set<std::string> aggregated;
+  for (auto& v : agg["items"].as_array()[0].as_object()["versions"].as_array())
+    for (auto& r : v.as_object()["resources"].as_array())
+      aggregated.insert(std::string(r.as_object()["resource"].as_string()));
+  EXPECT_TRUE(aggregated.count("configmaps") && aggregated.count("secrets") && aggregated.count("namespaces"));
+
+  // OpenAPI v3: schemas with their GVK, data/binaryData/stringData/type/immutable.
+  auto doc = json::parse(snap->openapi_docs.at("api/v1")).as_object();
+  auto& schemas = doc["components"].as_object()["schemas"].as_object();
+  ASSERT_TRUE(schemas.contains("io.k8s.api.core.v1.ConfigMap"));
+  ASSERT_TRUE(schemas.contains("io.k8s.api.core.v1.Secret"));
+  auto& cm_schema = schemas["io.k8s.api.core.v1.ConfigMap"].as_object();
+  EXPECT_EQ(cm_schema["x-kubernetes-group-version-kind"], json::parse(R"([{"group":"","kind":"ConfigMap","version":"v1"}])"));
+  auto& cm_props = cm_schema["properties"].as_object();
+  for (const char* f : {"apiVersion", "kind", "metadata", "data", "binaryData", "immutable"}) EXPECT_TRUE(cm_props.contains(f)) << f;
+  EXPECT_EQ(cm_props["binaryData"].as_object()["additionalProperties"].as_object()["format"], "byte");
+  auto& secret_props = schemas["io.k8s.api.core.v1.Secret"].as_object()["properties"].as_object();
+  for (const char* f : {"data", "stringData", "type", "immutable"}) EXPECT_TRUE(secret_props.contains(f)) << f;
+  auto& paths = doc["paths"].as_object();
+  EXPECT_TRUE(paths.contains("/api/v1/namespaces/{namespace}/configmaps/{name}"));
+  EXPECT_TRUE(paths.contains("/api/v1/namespaces/{namespace}/secrets"));
+  EXPECT_FALSE(paths.contains("/api/v1/namespaces/{namespace}/secrets/{name}/status"));
+
+  // kubectl's columns: NAME DATA AGE, NAME TYPE DATA AGE.
+  auto names = [](const ResourceInfo& r) {
+    std::vector<std::string> out;
+    for (const auto& c : r.versions[0].columns) out.push_back(c.name);
+    return out;
+  };
+  EXPECT_EQ(names(*cm), (std::vector<std::string>{"Data", "Age"}));
+  EXPECT_EQ(names(*secret), (std::vector<std::string>{"Type", "Data", "Age"}));
 }
 
 }  // namespace
