@@ -2,10 +2,13 @@
 
 Each version gets its own namespace (kv127 ... kv133) and runs the same user scenario on the
 Widget custom resource: apply/get/watch/describe/explain/diff/edit/label/annotate/patch/scale/
-replace/delete/wait/api-resources and the errors a user sees. Server state is checked over raw
+replace/delete/wait/api-resources and the errors a user sees; and on the built-in ConfigMap and
+Secret: create from literals (protobuf from 1.32 on), tables, jsonpath, stringData, immutable,
+apply/edit/replace and validation errors. Server state is checked over raw
 HTTP, so a kubectl bug cannot hide a server bug (or the other way round).
 """
 
+import base64
 import datetime
 import json
 import os
@@ -357,6 +360,173 @@ class KubectlScenario:
         self.assertEqual(self.k.ok("get", "--raw", "/readyz").strip(), "ok")
         info = json.loads(self.k.ok("get", "--raw", "/version"))
         self.assertIn("gitVersion", info)
+
+    # ----- ConfigMaps and Secrets (core/v1 built-ins) -----
+
+    def core(self, resource, name=None):
+        p = f"/api/v1/namespaces/{self.ns}/{resource}"
+        return p + f"/{name}" if name else p
+
+    def fetch_core(self, resource, name):
+        resp = self.api.get(self.core(resource, name))
+        self.assertEqual(resp.status, 200, resp)
+        return resp.json()
+
+    def test_api_resources_lists_configmaps_and_secrets(self):
+        rows = [l.split() for l in self.k.ok("api-resources").splitlines()]
+        self.assertIn(["configmaps", "cm", "v1", "true", "ConfigMap"], rows)
+        self.assertIn(["secrets", "v1", "true", "Secret"], rows)
+
+    def test_configmap_create_from_literal_get_describe_delete(self):
+        # kubectl <= 1.31 posts JSON; 1.32+ posts protobuf, which the server decodes for these kinds.
+        binary = os.path.join(self.tmp, "blob.bin")
+        with open(binary, "wb") as f:
+            f.write(b"\x00\xff\xfe")
+        out = self.k.ok("create", "configmap", "lit", "-n", self.ns, "--from-literal=a=b",
+                        "--from-literal=c=d", f"--from-file=blob={binary}")
+        self.assertIn("configmap/lit created", out)
+        obj = self.fetch_core("configmaps", "lit")
+        self.assertEqual(obj["data"], {"a": "b", "c": "d"})
+        self.assertEqual(obj["binaryData"], {"blob": "AP/+"})
+        self.assertNotIn("generation", obj["metadata"], "ConfigMaps have no generation upstream")
+
+        header, rows = self.table(self.k.ok("get", "cm", "lit", "-n", self.ns))
+        self.assertEqual(header, ["NAME", "DATA", "AGE"])
+        self.assertEqual(rows["lit"][:2], ["lit", "3"])  # data and binaryData keys
+        self.assertRegex(rows["lit"][2], AGE)
+        out = self.k.ok("get", "configmaps", "-n", self.ns, "-o", "name")
+        self.assertIn("configmap/lit", out.split())
+        self.assertEqual(self.k.ok("get", "configmap", "lit", "-n", self.ns, "-o", "jsonpath={.data.c}"), "d")
+
+        out = self.k.ok("describe", "cm", "lit", "-n", self.ns)
+        self.assertRegex(out, r"Name:\s+lit")
+        self.assertRegex(out, r"(?m)^a:\n-+\nb$")
+        self.assertIn("BinaryData", out)
+        self.assertRegex(out, r"blob:\s+3 bytes")
+
+        out = self.k.ok("delete", "cm", "lit", "-n", self.ns, timeout=60)
+        self.assertIn('configmap "lit" deleted', out)
+        self.assertEqual(self.api.get(self.core("configmaps", "lit")).status, 404)
+
+    def test_secret_create_generic_and_jsonpath(self):
+        out = self.k.ok("create", "secret", "generic", "lit", "-n", self.ns, "--from-literal=k=v",
+                        "--from-literal=password=s3cr3t")
+        self.assertIn("secret/lit created", out)
+        self.assertEqual(self.k.ok("get", "secret", "lit", "-n", self.ns, "-o", "jsonpath={.data.k}"), "dg==")
+        self.assertEqual(self.k.ok("get", "secret", "lit", "-n", self.ns, "-o", "jsonpath={.type}"), "Opaque")
+        header, rows = self.table(self.k.ok("get", "secrets", "-n", self.ns, "lit"))
+        self.assertEqual(header, ["NAME", "TYPE", "DATA", "AGE"])
+        self.assertEqual(rows["lit"][:3], ["lit", "Opaque", "2"])
+        out = self.k.ok("describe", "secret", "lit", "-n", self.ns)
+        self.assertRegex(out, r"Type:\s+Opaque")
+        self.assertRegex(out, r"password:\s+6 bytes")
+        self.assertNotIn("s3cr3t", out)
+
+        # A kubernetes.io/tls Secret needs both keys: the server says which one is missing.
+        tls = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "tls-missing", "namespace": self.ns},
+               "type": "kubernetes.io/tls", "data": {"tls.crt": "Y2VydA=="}}
+        rc, out, err = self.apply(tls, "tls-missing.yaml")
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn('The Secret "tls-missing" is invalid: data[tls.key]: Required value', err)
+
+    def test_secret_string_data_merges_into_data(self):
+        secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "merged", "namespace": self.ns},
+                  "data": {"k": "b2xk", "keep": "eA=="},  # "old", "x"
+                  "stringData": {"k": "new", "plain": "text"}}
+        rc, out, err = self.apply(secret, "merged.yaml")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("secret/merged created", out)
+        obj = self.fetch_core("secrets", "merged")
+        self.assertNotIn("stringData", obj, "stringData is write-only")
+        self.assertEqual(obj["type"], "Opaque")
+        self.assertEqual({k: base64.b64decode(v).decode() for k, v in obj["data"].items()},
+                         {"k": "new", "keep": "x", "plain": "text"})
+        out = self.k.ok("get", "secret", "merged", "-n", self.ns, "-o", "jsonpath={.data.plain}")
+        self.assertEqual(base64.b64decode(out), b"text")
+        out = self.k.ok("get", "secret", "merged", "-n", self.ns, "-o", "json")
+        self.assertNotIn("stringData", json.loads(out))
+
+        self.k.ok("patch", "secret", "merged", "-n", self.ns, "--type", "merge", "-p", '{"stringData":{"keep":"y"}}')
+        obj = self.fetch_core("secrets", "merged")
+        self.assertEqual(base64.b64decode(obj["data"]["keep"]), b"y")
+        self.assertNotIn("stringData", obj)
+
+    def test_immutable_configmap_and_secret_type_reject_changes(self):
+        frozen = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "frozen", "namespace": self.ns},
+                  "data": {"a": "1"}, "immutable": True}
+        rc, out, err = self.apply(frozen, "frozen.yaml")
+        self.assertEqual(rc, 0, err)
+        before = self.fetch_core("configmaps", "frozen")
+        frozen["data"]["a"] = "2"
+        rc, out, err = self.apply(frozen, "frozen.yaml")
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn('The ConfigMap "frozen" is invalid: data: Forbidden: field is immutable when `immutable` is set',
+                      err)
+        rc, out, err = self.k.run("patch", "cm", "frozen", "-n", self.ns, "--type", "merge",
+                                  "-p", '{"immutable":false}')
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn("immutable: Forbidden: field is immutable when `immutable` is set", err)
+        self.assertEqual(self.fetch_core("configmaps", "frozen")["data"], {"a": "1"})
+        # Metadata may still change.
+        self.assertIn("configmap/frozen labeled", self.k.ok("label", "cm", "frozen", "-n", self.ns, "tier=x"))
+        after = self.fetch_core("configmaps", "frozen")
+        self.assertEqual(after["metadata"]["labels"], {"tier": "x"})
+        self.assertEqual(after["data"], before["data"])
+
+        self.k.ok("create", "secret", "generic", "typed", "-n", self.ns, "--from-literal=tls.crt=c",
+                  "--from-literal=tls.key=k")
+        rc, out, err = self.k.run("patch", "secret", "typed", "-n", self.ns, "--type", "merge",
+                                  "-p", '{"type":"kubernetes.io/tls"}')
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn('The Secret "typed" is invalid: type: Invalid value: "kubernetes.io/tls": field is immutable',
+                      err)
+        self.assertEqual(self.fetch_core("secrets", "typed")["type"], "Opaque")
+
+    def test_configmap_apply_edit_replace(self):
+        cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied-cm", "namespace": self.ns},
+              "data": {"a": "1", "b": "2"}}
+        rc, out, err = self.apply(cm, "applied-cm.yaml")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("configmap/applied-cm created", out)
+        # A second apply is a three-way strategic merge patch: b goes, c comes.
+        cm["data"] = {"a": "1", "c": "3"}
+        rc, out, err = self.apply(cm, "applied-cm.yaml")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("configmap/applied-cm configured", out)
+        obj = self.fetch_core("configmaps", "applied-cm")
+        self.assertEqual(obj["data"], {"a": "1", "c": "3"})
+        rc, out, err = self.apply(cm, "applied-cm.yaml")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("configmap/applied-cm unchanged", out)
+        self.assertEqual(self.fetch_core("configmaps", "applied-cm")["metadata"]["resourceVersion"],
+                         obj["metadata"]["resourceVersion"])
+
+        editor = os.path.join(self.tmp, "cm-editor.sh")
+        with open(editor, "w") as f:
+            f.write("#!/bin/sh\nexec sed -i -e 's/^  c: \"3\"$/  c: \"edited\"/' \"$@\"\n")
+        os.chmod(editor, 0o755)
+        out = self.k.ok("edit", "cm", "applied-cm", "-n", self.ns, *self.k.validate_flags(),
+                        env={"KUBE_EDITOR": editor, "EDITOR": editor})
+        self.assertIn("configmap/applied-cm edited", out)
+        self.assertEqual(self.fetch_core("configmaps", "applied-cm")["data"], {"a": "1", "c": "edited"})
+
+        current = json.loads(self.k.ok("get", "cm", "applied-cm", "-n", self.ns, "-o", "json"))
+        current["data"]["a"] = "replaced"
+        path = self.write_file("replaced-cm.json", json.dumps(current))
+        out = self.k.ok("replace", "-f", path, *self.k.validate_flags())
+        self.assertIn("configmap/applied-cm replaced", out)
+        self.assertEqual(self.fetch_core("configmaps", "applied-cm")["data"]["a"], "replaced")
+        rc, out, err = self.k.run("replace", "-f", path, *self.k.validate_flags())
+        self.assertNotEqual(rc, 0, "a replace with a stale resourceVersion must conflict")
+        self.assertIn("the object has been modified", err)
+
+        bad = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "badkey", "namespace": self.ns},
+               "data": {"bad key": "x"}}
+        rc, out, err = self.apply(bad, "badkey.yaml")
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn('The ConfigMap "badkey" is invalid: data[bad key]: Invalid value: "bad key": '
+                      "a valid config key must consist of alphanumeric characters, '-', '_' or '.'", err)
+        self.assertEqual(self.api.get(self.core("configmaps", "badkey")).status, 404)
 
     # ----- describe, explain, diff, edit -----
 

@@ -1,4 +1,5 @@
-"""The Debian python3-kubernetes client (22.6) against setpoint: CRUD through the dynamic client,
+"""The Debian python3-kubernetes client (22.6) against setpoint: CRUD through the dynamic client
+and through the typed CoreV1Api (ConfigMap, Secret),
 list-then-watch without gaps or repeats (also across a graceful restart and a crash), 410 on a
 compacted resourceVersion, pagination, the error codes, and the WatchList protocol.
 """
@@ -171,6 +172,46 @@ class PythonClientTest(ServerTestCase, WatchAssertions):
         widgets.delete(name="crud", namespace=self.ns)
         with self.assertRaises(NotFoundError):
             widgets.get(name="crud", namespace=self.ns)
+
+    def test_typed_core_client_configmaps_and_secrets(self):
+        core = client.CoreV1Api(self.fx.api_client)
+        cm = client.V1ConfigMap(metadata=client.V1ObjectMeta(name="settings", labels={"suite": "core"}),
+                                data={"mode": "fast"}, binary_data={"blob": "AAEC"})
+        created = core.create_namespaced_config_map(self.ns, cm)
+        self.assertEqual((created.data, created.binary_data), ({"mode": "fast"}, {"blob": "AAEC"}))
+        self.assertIsNone(created.metadata.generation)
+        self.assertTrue(created.metadata.uid)
+        listed = core.list_namespaced_config_map(self.ns, label_selector="suite=core")
+        self.assertEqual([i.metadata.name for i in listed.items], ["settings"])
+
+        got = core.read_namespaced_config_map("settings", self.ns)
+        got.data["mode"] = "safe"
+        got.immutable = True
+        replaced = core.replace_namespaced_config_map("settings", self.ns, got)
+        self.assertEqual((replaced.data["mode"], replaced.immutable), ("safe", True))
+        with self.assertRaises(ApiException) as cm_err:
+            core.patch_namespaced_config_map("settings", self.ns, {"data": {"mode": "unsafe"}})
+        self.assertEqual(cm_err.exception.status, 422)
+        status = json.loads(cm_err.exception.body)
+        self.assertEqual(status["details"]["causes"],
+                         [{"reason": "FieldValueForbidden", "field": "data",
+                           "message": "Forbidden: field is immutable when `immutable` is set"}])
+
+        secret = client.V1Secret(metadata=client.V1ObjectMeta(name="creds"), type="kubernetes.io/basic-auth",
+                                 string_data={"username": "admin", "password": "pw"})
+        created = core.create_namespaced_secret(self.ns, secret)
+        self.assertIsNone(created.string_data)
+        self.assertEqual(created.data, {"username": "YWRtaW4=", "password": "cHc="})
+        self.assertEqual(created.type, "kubernetes.io/basic-auth")
+        with self.assertRaises(ApiException) as bad:
+            core.create_namespaced_config_map(self.ns, client.V1ConfigMap(
+                metadata=client.V1ObjectMeta(name="bad-key"), data={"no/slash": "x"}))
+        self.assertEqual(bad.exception.status, 422)
+        self.assertEqual(json.loads(bad.exception.body)["details"]["causes"][0]["field"], "data[no/slash]")
+        core.delete_namespaced_secret("creds", self.ns)
+        with self.assertRaises(ApiException) as gone:
+            core.read_namespaced_secret("creds", self.ns)
+        self.assertEqual(gone.exception.status, 404)
 
     def test_missing_is_404(self):
         with self.assertRaises(NotFoundError) as cm:
