@@ -7,8 +7,8 @@
 //
 //   configmap-mirror [--kubeconfig FILE] [--namespace NS] [--api-version GROUP/VERSION]
 //
-// --api-version defaults to v1, the core ConfigMap of any Kubernetes cluster. setpoint server has
-// no core ConfigMap yet; configmap-crd.yaml defines one of the same shape in demo.setpoint.dev/v1.
+// --api-version defaults to v1, the core ConfigMap. For a setpoint server without core ConfigMaps
+// (older builds), configmap-crd.yaml defines one of the same shape in demo.setpoint.dev/v1.
 //
 // The pieces: a Controller watches ConfigMaps twice, For() the labelled originals and Owns() the
 // copies (an event on a copy wakes its owner up), and calls our Reconciler with the original's
@@ -180,8 +180,8 @@ int main(int argc, char** argv) {
   // Lists everything once (so the caches are complete), then starts the worker.
   if (Status s = (*controller)->start(std::chrono::seconds(30)); !s.ok())
     return std::cerr << "start: " << s.to_string() << "\n", 1;
-  std::cout << "configmap-mirror: mirroring " << configmaps.resource << "." << configmaps.api_version()
-            << " labelled mirror=true in namespace " << ns << std::endl;
+  std::cout << "configmap-mirror: mirroring " << configmaps.resource << " (" << configmaps.api_version()
+            << ") labelled mirror=true in namespace " << ns << std::endl;
 
   int sig = 0;
   sigwait(&stop_signals, &sig);

@@ -6,9 +6,9 @@
 # gets a <name>-mirror copy with its data and a controller reference, an update follows, an edited or
 # deleted copy is put back, and the copy goes when the original does. Every wait is a deadline on observable state.
 #
-# setpoint server has no core v1 ConfigMap yet, so the test installs the example's
-# configmap-crd.yaml (a ConfigMap of the same shape in demo.setpoint.dev/v1) and runs the operator
-# with --api-version demo.setpoint.dev/v1.
+# When the server does not serve the core v1 ConfigMap (it did not before ConfigMaps were added),
+# the test installs the example's configmap-crd.yaml (a ConfigMap of the same shape in
+# demo.setpoint.dev/v1) and runs the operator with --api-version demo.setpoint.dev/v1.
 #
 #   install_test.sh BUILD_DIR SOURCE_DIR [CMAKE [GENERATOR [CXX_COMPILER]]]
 set -euo pipefail
@@ -115,24 +115,34 @@ server_pid=$!
 kubeconfig=$work/data/kubeconfig
 sp() { "$prefix/bin/setpoint" "$1" --kubeconfig "$kubeconfig" "${@:2}"; }
 eventually 30 "the server to be ready" grep -qs 'setpoint is ready' "$work/server.log"
-sp apply -f "$source_dir/examples/configmap-mirror/configmap-crd.yaml"
-sp wait crd/configmaps.demo.setpoint.dev --for condition=Established --timeout 30
-cm=configmaps.demo.setpoint.dev
+if python3 - "$port" <<'PY'
+import json, sys, urllib.request
+core = json.load(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/api/v1", timeout=10))
+sys.exit(0 if any(r["name"] == "configmaps" for r in core["resources"]) else 1)
+PY
+then
+  api_version=v1 cm=configmaps
+else
+  sp apply -f "$source_dir/examples/configmap-mirror/configmap-crd.yaml"
+  sp wait crd/configmaps.demo.setpoint.dev --for condition=Established --timeout 30
+  api_version=demo.setpoint.dev/v1 cm=configmaps.demo.setpoint.dev
+fi
+echo "ConfigMaps: $cm ($api_version)"
 
-"$example/configmap-mirror" --kubeconfig "$kubeconfig" --namespace default --api-version demo.setpoint.dev/v1 \
+"$example/configmap-mirror" --kubeconfig "$kubeconfig" --namespace default --api-version "$api_version" \
   >"$work/operator.log" 2>&1 &
 pids+=($!)
 operator_pid=$!
 eventually 30 "the operator to start" grep -qs 'configmap-mirror: mirroring' "$work/operator.log"
 
 step "a labelled ConfigMap gets a mirror"
-sp apply -f - <<'YAML'
-apiVersion: demo.setpoint.dev/v1
+sp apply -f - <<YAML
+apiVersion: $api_version
 kind: ConfigMap
 metadata: {name: plain, namespace: default}
 data: {unmirrored: "yes"}
 ---
-apiVersion: demo.setpoint.dev/v1
+apiVersion: $api_version
 kind: ConfigMap
 metadata: {name: settings, namespace: default, labels: {mirror: "true"}}
 data: {color: blue, size: "3"}
@@ -158,8 +168,8 @@ eventually 30 "settings-mirror with settings' data and owner" mirror_has '{"colo
 if sp get $cm plain-mirror >/dev/null 2>&1; then fail "an unlabelled ConfigMap was mirrored"; fi
 
 step "an update of the original reaches the mirror"
-sp apply -f - <<'YAML'
-apiVersion: demo.setpoint.dev/v1
+sp apply -f - <<YAML
+apiVersion: $api_version
 kind: ConfigMap
 metadata: {name: settings, namespace: default, labels: {mirror: "true"}}
 data: {color: green, size: "3", extra: added}
@@ -167,8 +177,8 @@ YAML
 eventually 30 "settings-mirror to follow the update" mirror_has '{"color": "green", "size": "3", "extra": "added"}'
 
 step "an edited mirror is put back"
-sp apply -f - <<'YAML'
-apiVersion: demo.setpoint.dev/v1
+sp apply -f - <<YAML
+apiVersion: $api_version
 kind: ConfigMap
 metadata: {name: settings-mirror, namespace: default}
 data: {color: edited-by-hand}
