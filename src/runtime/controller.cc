@@ -101,15 +101,20 @@ Result<ControllerPtr> Controller::Builder::Complete(Reconciler& reconciler) {
   c->seen_ = seen_;
   c->stale_requeue_delay_ = stale_requeue_delay_;
   c->stale_skip_max_ = stale_skip_max_;
+  std::map<std::string, SharedInformer> own;  // standalone: one informer per resource, as shared
   for (auto& s : specs_) {
     Source src;
     if (shared_) {
       src.informer = shared_->get(s.gvr);
     } else {
-      WatcherOptions wo;
-      wo.gvr = s.gvr;
-      if (tweak_) tweak_(wo);
-      src.informer = std::make_shared<Informer>(client_, std::move(wo));
+      auto& informer = own[s.gvr.group + "/" + s.gvr.version + "/" + s.gvr.resource];
+      if (!informer) {
+        WatcherOptions wo;
+        wo.gvr = s.gvr;
+        if (tweak_) tweak_(wo);
+        informer = std::make_shared<Informer>(client_, std::move(wo));
+      }
+      src.informer = informer;
       src.owned = true;
     }
     src.predicates = std::move(s.predicates);
