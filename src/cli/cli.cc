@@ -104,6 +104,30 @@ std::string KindOf(const GroupVersionResource& gvr) {
   return gvr.group.empty() ? k : k + "." + gvr.group;
 }
 
+// Whether a plain (unquoted) YAML scalar with this text would read back as something other than
+// this string: a bool, null or number under YAML 1.1 or 1.2 rules (what kubectl and PyYAML read).
+bool LooksLikeNonString(const std::string& s) {
+  static const std::set<std::string> kWords = {
+      "true", "True", "TRUE", "false", "False", "FALSE", "yes", "Yes", "YES", "no",   "No",
+      "NO",   "on",   "On",   "ON",    "off",   "Off",   "OFF", "y",   "Y",   "n",   "N",
+      "null", "Null", "NULL", "~",     ".inf",  ".Inf",  ".INF", "-.inf", "+.inf", ".nan", ".NaN", ".NAN"};
+  if (kWords.count(s)) return true;
+  // Numbers: an optional sign, then digits (with _ , . e E x o b and hex digits as YAML 1.1 allows),
+  // starting with a digit or a dot followed by a digit. Quoting a string that merely looks numeric
+  // is harmless; failing to quote a number is not.
+  std::size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+  if (i >= s.size()) return false;
+  if (!std::isdigit(static_cast<unsigned char>(s[i])) &&
+      !(s[i] == '.' && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1]))))
+    return false;
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if (!std::isxdigit(static_cast<unsigned char>(c)) && std::string_view("_.:eExXoObB+-").find(c) == std::string_view::npos)
+      return false;
+  }
+  return true;
+}
+
 void EmitYaml(YAML::Emitter& e, const json::value& v) {
   switch (v.kind()) {
     case json::kind::object:
@@ -122,7 +146,7 @@ void EmitYaml(YAML::Emitter& e, const json::value& v) {
       break;
     case json::kind::string: {
       std::string s(v.get_string());
-      e << (s.empty() ? YAML::DoubleQuoted : YAML::Auto) << s;
+      e << (s.empty() || LooksLikeNonString(s) ? YAML::DoubleQuoted : YAML::Auto) << s;
       break;
     }
     case json::kind::bool_: e << v.get_bool(); break;

@@ -10,14 +10,16 @@ import subprocess
 import tempfile
 import threading
 
+import yaml
+
 import harness
 from harness import Server, ServerTestCase, WIDGET_CRD, widget
 
 WIDGETS = "/apis/example.com/v1/namespaces/default/widgets"
 DESCRIBED = "/apis/example.com/v1/namespaces/describe/widgets"
 
-# A namespaced custom resource shaped like a ConfigMap (top-level `data`, no spec): setpoint does
-# not serve ConfigMaps, so this stands in for one.
+# A namespaced custom resource shaped like a ConfigMap (top-level `data`, no spec): the generic
+# describer on a custom kind with a top-level map.
 SETTING_CRD = {
     "apiVersion": "apiextensions.k8s.io/v1",
     "kind": "CustomResourceDefinition",
@@ -125,6 +127,26 @@ class CliTest(ServerTestCase):
         rc, out, err = self.run_cli("get", "wd", "-l", "tier=silver")
         self.assertEqual(rc, 0, err)
         self.assertIn("No resources found in default namespace.", err)
+
+    def test_2_yaml_keeps_strings_that_look_like_other_scalars(self):
+        # "true", "3", "yes", "null", "1e3" are strings in the object; -o yaml must quote them so
+        # that the YAML reads back (and re-applies) with the same types.
+        values = {"flag": "true", "count": "3", "answer": "yes", "none": "null", "exp": "1e3", "hex": "0x1F",
+                  "plain": "blue", "empty": ""}
+        cm = {"apiVersion": "v1", "kind": "ConfigMap",
+              "metadata": {"name": "scalars", "namespace": "default", "labels": {"mirror": "true"}},
+              "data": values}
+        rc, out, err = self.run_cli("apply", "-f", "-", input=json.dumps(cm))
+        self.assertEqual(rc, 0, err)
+        rc, out, err = self.run_cli("get", "cm", "scalars", "-o", "yaml")
+        self.assertEqual(rc, 0, err)
+        back = yaml.safe_load(out)
+        self.assertEqual(back["data"], values)
+        self.assertEqual(back["metadata"]["labels"], {"mirror": "true"})
+        self.assertIn("plain: blue", out)  # ordinary strings stay unquoted
+        rc, out, err = self.run_cli("apply", "-f", "-", input=out)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("configmap/scalars unchanged", out)
 
     def test_3_errors_read_like_kubectl(self):
         rc, out, err = self.run_cli("get", "wd", "missing")
