@@ -651,5 +651,11 @@ int main(int argc, char** argv) {
     std::printf("  %s            %8.2f %8.2f %8.2f %8.2f\n", label, Pct(*v, 0.5), Pct(*v, 0.9), Pct(*v, 0.99),
                 v->empty() ? 0.0 : v->back());
   }
+  // One line for scripts (bench/run.py): key=value, numbers only.
+  std::printf("RESULT mode=%s watchers=%d rate=%d writes_per_s=%.1f first_p99_ms=%.3f median_p99_ms=%.3f "
+              "last_p50_ms=%.3f last_p99_ms=%.3f lost=%llu ended_early=%d\n",
+              o.mode.c_str(), o.watchers, o.rate, write_secs > 0 ? static_cast<double>(acked) / write_secs : 0.0,
+              Pct(first, 0.99), Pct(median, 0.99), Pct(last, 0.5), Pct(last, 0.99),
+              static_cast<unsigned long long>(expected - std::min(expected, received)), s.ended.load());
   return expected > 0 && received == 0 ? 1 : 0;
 }
