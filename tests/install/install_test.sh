@@ -105,7 +105,7 @@ grep -q "^setpoint_DIR:PATH=$prefix/" "$example/CMakeCache.txt" ||
 "$cmake" --build "$example" -j2 >>"$work/example.log" 2>&1 || { cat "$work/example.log"; fail "building the example"; }
 
 step "the example's own tests (the SDK's test kit, in process)"
-"$(dirname "$cmake")/ctest" --test-dir "$example" --output-on-failure >"$work/example-tests.log" 2>&1 ||
+"$(dirname "$(command -v "$cmake")")/ctest" --test-dir "$example" --output-on-failure >"$work/example-tests.log" 2>&1 ||
   { cat "$work/example-tests.log"; fail "the example's tests"; }
 grep -E 'tests passed' "$work/example-tests.log"
 
@@ -120,7 +120,7 @@ eventually 30 "the server to be ready" grep -qs 'setpoint is ready' "$work/serve
 api_version=v1 cm=configmaps
 
 health_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$example/configmap-mirror" --kubeconfig "$kubeconfig" --namespace default --health "127.0.0.1:$health_port" \
+"$example/configmap-mirror" --kubeconfig "$kubeconfig" --namespace default --health "127.0.0.1:$health_port" --leader-elect \
   >"$work/operator.log" 2>&1 &
 pids+=($!)
 operator_pid=$!
@@ -196,14 +196,46 @@ curl -sf "http://127.0.0.1:$port/api/v1/namespaces/default/events?fieldSelector=
   python3 -c 'import json, sys; items = json.load(sys.stdin)["items"]; sys.exit(0 if any(e["involvedObject"]["name"] == "settings" for e in items) else 1)' ||
   fail "no Mirrored event for settings"
 
-step "the operator's health and metrics endpoints"
-curl -sf "http://127.0.0.1:$health_port/healthz" | grep -qx ok || fail "/healthz"
-curl -sf "http://127.0.0.1:$health_port/readyz" | grep -qx ok || fail "/readyz"
-curl -sf "http://127.0.0.1:$health_port/metrics" |
-  grep -q '^controller_runtime_reconcile_total{controller="configmap-mirror",result="success"} [1-9]' ||
+step "the operator's health and metrics endpoints (it leads: leader_election_master_status 1)"
+[[ $(curl -sf "http://127.0.0.1:$health_port/healthz") == ok ]] || fail "/healthz"
+[[ $(curl -sf "http://127.0.0.1:$health_port/readyz") == ok ]] || fail "/readyz"
+# Read whole before grepping: with pipefail, grep -q closing the pipe early would fail curl.
+metrics=$(curl -sf "http://127.0.0.1:$health_port/metrics") || fail "/metrics"
+grep -q '^controller_runtime_reconcile_total{controller="configmap-mirror",result="success"} [1-9]' <<<"$metrics" ||
   fail "/metrics has no successful reconciles"
+grep -q '^leader_election_master_status{name="configmap-mirror"} 1' <<<"$metrics" ||
+  fail "/metrics does not show the operator leading"
+
+step "a second replica takes over when the leader is killed"
+holder() {
+  curl -sf "http://127.0.0.1:$port/apis/coordination.k8s.io/v1/namespaces/default/leases/configmap-mirror" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["spec"].get("holderIdentity", ""))'
+}
+first_leader=$(holder)
+[[ -n $first_leader ]] || fail "the operator holds no Lease"
+"$example/configmap-mirror" --kubeconfig "$kubeconfig" --namespace default --health 127.0.0.1:0 --leader-elect \
+  >"$work/operator2.log" 2>&1 &
+pids+=($!)
+second_pid=$!
+eventually 30 "the second replica to start" grep -qs 'configmap-mirror: mirroring' "$work/operator2.log"
+[[ $(holder) == "$first_leader" ]] || fail "the Lease moved while its holder was alive"
+kill -KILL "$operator_pid"
+wait "$operator_pid" 2>/dev/null || true
+killed_at=$SECONDS
+new_leader() { local h; h=$(holder) && [[ -n $h && $h != "$first_leader" ]]; }
+# client-go's defaults: a 15 s lease, retries every 2 s (jittered up to 2.2x).
+eventually 25 "the second replica to take the Lease" new_leader
+echo "taken over $((SECONDS - killed_at)) s after the leader was killed"
+sp apply -f - <<YAML
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: after, namespace: default, labels: {mirror: "true"}}
+data: {k: v}
+YAML
+mirrored_after() { sp get $cm after-mirror >/dev/null 2>&1; }
+eventually 30 "the new leader to mirror a new ConfigMap" mirrored_after
 
 step "stop the operator and the server"
-stop "$operator_pid" configmap-mirror
+stop "$second_pid" configmap-mirror
 stop "$server_pid" "setpoint server"
 step "ok"
