@@ -469,6 +469,13 @@ int main(int argc, char** argv) {
   std::printf("  cpu         %.2f s of this process from start() to converge%s\n", cpu2 - cpu0,
               o.server.empty() ? " (server included)" : " (client side only)");
   if (!stopped.ok()) std::printf("  stop        %s\n", stopped.to_string().c_str());
+  // One line for scripts (bench/run.py). reconciles_per_s counts from the first reconcile, so the
+  // initial list is not in it; converge_s is from start().
+  std::printf("RESULT mode=%s objects=%d workers=%d converged=%d converge_s=%.3f reconciles_per_s=%.1f errors=%llu "
+              "stale_sync_skips=%llu\n",
+              o.mode.c_str(), o.objects, o.workers, converged ? 1 : 0, converge_s, work_s > 0 ? n_at / work_s : 0.0,
+              static_cast<unsigned long long>(end.reconcile_error),
+              static_cast<unsigned long long>(end.stale_sync_skips_total));
 
   if (!o.keep && !o.server.empty()) {
     // The namespace and its Items go with it (the server's namespace lifecycle). Waited for, so

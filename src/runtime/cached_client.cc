@@ -50,13 +50,29 @@ void CachedClient::record(WriteRecord write) {
   if (write.at == SteadyTime{}) write.at = clock_->now();
   WriteScope::Record(write);
   std::lock_guard lock(mu_);
-  auto& by_key = writes_[write.resource_key];
-  // Bounded: forget records past their TTL whenever the map grows large.
-  if (by_key.size() >= 4096) {
-    const auto cutoff = clock_->now() - options_.record_ttl;
-    std::erase_if(by_key, [&](const auto& kv) { return kv.second.at < cutoff; });
+  // Bounded by age: records past the TTL go, oldest first (an entry whose record was since
+  // replaced by a newer write leaves that newer record alone).
+  const auto cutoff = write.at - options_.record_ttl;
+  while (!by_age_.empty() && by_age_.front().at < cutoff) {
+    const Aged& old = by_age_.front();
+    if (auto r = writes_.find(old.resource_key); r != writes_.end()) {
+      if (auto k = r->second.find(old.object_key); k != r->second.end() && k->second.at == old.at) r->second.erase(k);
+      if (r->second.empty()) writes_.erase(r);
+    }
+    by_age_.pop_front();
   }
-  by_key[write.object_key] = std::move(write);
+  by_age_.push_back({write.at, write.resource_key, write.object_key});
+  writes_[write.resource_key][write.object_key] = std::move(write);
+}
+
+void CachedClient::forget(const WriteRecord& w) {
+  std::lock_guard lock(mu_);
+  auto r = writes_.find(w.resource_key);
+  if (r == writes_.end()) return;
+  auto k = r->second.find(w.object_key);
+  if (k != r->second.end() && k->second.resource_version == w.resource_version &&
+      k->second.deleted_uid == w.deleted_uid)
+    r->second.erase(k);
 }
 
 void CachedClient::record_result(const client::GroupVersionResource& gvr, std::string_view ns,
@@ -81,10 +97,12 @@ void CachedClient::record_result(const client::GroupVersionResource& gvr, std::s
   record(std::move(w));
 }
 
-bool CachedClient::seen(const WriteRecord& write) const {
-  if (clock_->now() - write.at > options_.record_ttl) return true;
-  for (const auto& informer : informers_.live(write.resource_key))
-    if (!CacheHasSeen(*informer, write)) return false;
+bool CachedClient::seen(const WriteRecord& write) {
+  if (clock_->now() - write.at <= options_.record_ttl) {
+    for (const auto& informer : informers_.live(write.resource_key))
+      if (!CacheHasSeen(*informer, write)) return false;
+  }
+  forget(write);
   return true;
 }
 
@@ -103,16 +121,25 @@ Result<SharedInformer> CachedClient::informer_for(const client::GroupVersionReso
   return informer;
 }
 
-Status CachedClient::wait_fresh(const Informer& informer, const std::function<bool(const WriteRecord&)>& pred) {
+Status CachedClient::wait_fresh(const Informer& informer, std::string_view key, std::string_view prefix) {
   std::vector<WriteRecord> pending;
   {
     std::lock_guard lock(mu_);
     auto it = writes_.find(ResourceKey(informer.gvr()));
     if (it == writes_.end()) return Status::Ok();
     const auto cutoff = clock_->now() - options_.record_ttl;
-    for (const auto& [k, w] : it->second)
-      if (w.at >= cutoff && pred(w)) pending.push_back(w);
+    auto keep = [&](const WriteRecord& w) {
+      if (w.at >= cutoff) pending.push_back(w);
+    };
+    if (!key.empty()) {
+      if (auto k = it->second.find(key); k != it->second.end()) keep(k->second);
+    } else {
+      // Keys are "ns/name": one namespace's records are a contiguous range.
+      for (auto k = it->second.lower_bound(prefix); k != it->second.end() && k->first.starts_with(prefix); ++k)
+        keep(k->second);
+    }
   }
+  if (pending.empty()) return Status::Ok();
   const auto deadline = std::chrono::steady_clock::now() + options_.read_your_writes_timeout;
   for (const auto& w : pending) {
     while (!CacheHasSeen(informer, w)) {
@@ -128,18 +155,7 @@ Status CachedClient::wait_fresh(const Informer& informer, const std::function<bo
     }
   }
   // What every cache has seen needs no record any more.
-  std::vector<WriteRecord> done;
-  for (auto& w : pending)
-    if (seen(w)) done.push_back(std::move(w));
-  std::lock_guard lock(mu_);
-  if (auto it = writes_.find(ResourceKey(informer.gvr())); it != writes_.end()) {
-    for (const auto& w : done) {
-      auto r = it->second.find(w.object_key);
-      if (r != it->second.end() && r->second.resource_version == w.resource_version &&
-          r->second.deleted_uid == w.deleted_uid)
-        it->second.erase(r);
-    }
-  }
+  for (const auto& w : pending) (void)seen(w);
   return Status::Ok();
 }
 
@@ -148,8 +164,7 @@ Result<ObjectPtr> CachedClient::get(const client::GroupVersionResource& gvr, std
   auto informer = informer_for(gvr);
   if (!informer) return Err(informer.error());
   const std::string key = KeyOf(gvr.namespaced ? ns : std::string_view(), name);
-  if (Status s = wait_fresh(**informer, [&](const WriteRecord& w) { return w.object_key == key; }); !s.ok())
-    return Err(std::move(s));
+  if (Status s = wait_fresh(**informer, key, {}); !s.ok()) return Err(std::move(s));
   auto obj = (*informer)->cache().get(gvr.namespaced ? ns : std::string_view(), name);
   if (!obj) {
     const std::string what = gvr.group.empty() ? gvr.resource : gvr.resource + "." + gvr.group;
@@ -163,9 +178,7 @@ Result<std::vector<ObjectPtr>> CachedClient::list(const client::GroupVersionReso
   auto informer = informer_for(gvr);
   if (!informer) return Err(informer.error());
   const std::string prefix = ns.empty() ? std::string() : std::string(ns) + "/";
-  if (Status s = wait_fresh(**informer, [&](const WriteRecord& w) { return w.object_key.starts_with(prefix); });
-      !s.ok())
-    return Err(std::move(s));
+  if (Status s = wait_fresh(**informer, {}, prefix); !s.ok()) return Err(std::move(s));
   return (*informer)->cache().list(ns, selector);
 }
 
@@ -173,7 +186,7 @@ Result<std::vector<ObjectPtr>> CachedClient::by_index(const client::GroupVersion
                                                       std::string_view index, std::string_view value) {
   auto informer = informer_for(gvr);
   if (!informer) return Err(informer.error());
-  if (Status s = wait_fresh(**informer, [](const WriteRecord&) { return true; }); !s.ok()) return Err(std::move(s));
+  if (Status s = wait_fresh(**informer, {}, {}); !s.ok()) return Err(std::move(s));
   return (*informer)->cache().by_index(index, value);
 }
 

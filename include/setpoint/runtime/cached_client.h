@@ -21,6 +21,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <string>
@@ -61,7 +62,7 @@ bool CacheHasSeen(const Informer& informer, const WriteRecord& write);
 struct CachedClientOptions {
   std::chrono::milliseconds read_your_writes_timeout{5000};
   // Records older than this are forgotten (a healthy cache catches up in milliseconds).
-  std::chrono::milliseconds record_ttl{60000};
+  std::chrono::milliseconds record_ttl{10000};
   std::chrono::milliseconds cache_sync_timeout{60000};
   MonotonicClockPtr clock;  // null: the real clock (record ages only)
 };
@@ -98,16 +99,19 @@ class CachedClient {
   client::DynamicClient& uncached() { return api_; }
 
   // Whether every cache of the write's resource has seen it (true when none exists, or when the
-  // record is older than record_ttl).
-  bool seen(const WriteRecord& write) const;
+  // record is older than record_ttl). A record found seen is forgotten.
+  bool seen(const WriteRecord& write);
   // Records a write done elsewhere (by uncached(), say) so that reads wait for it.
   void record(WriteRecord write);
 
  private:
   void record_result(const client::GroupVersionResource& gvr, std::string_view ns, const boost::json::object& obj);
   Result<SharedInformer> informer_for(const client::GroupVersionResource& gvr);
-  // Waits until `informer` has seen every recorded write matching `pred`; Unavailable on timeout.
-  Status wait_fresh(const Informer& informer, const std::function<bool(const WriteRecord&)>& pred);
+  // Waits until `informer` has seen the recorded writes to `key` (exact), or to every key starting
+  // with `prefix` when `key` is empty; Unavailable on timeout.
+  Status wait_fresh(const Informer& informer, std::string_view key, std::string_view prefix);
+  // Drops the record of `w` if it is still the latest for its object.
+  void forget(const WriteRecord& w);
 
   client::DynamicClient& api_;
   SharedInformers& informers_;
@@ -115,8 +119,14 @@ class CachedClient {
   const MonotonicClockPtr clock_;
 
   mutable std::mutex mu_;
-  // resource key -> object key -> the last write to it.
-  std::map<std::string, std::map<std::string, WriteRecord>, std::less<>> writes_;  // GUARDED_BY(mu_)
+  // resource key -> object key -> the last write to it. Records go when a cache is seen to have
+  // them (reads and the controller's guard check), or, oldest first, past record_ttl.
+  std::map<std::string, std::map<std::string, WriteRecord, std::less<>>, std::less<>> writes_;  // GUARDED_BY(mu_)
+  struct Aged {
+    SteadyTime at;
+    std::string resource_key, object_key;
+  };
+  std::deque<Aged> by_age_;  // GUARDED_BY(mu_); in record order, so oldest first
   std::map<std::string, SharedInformer> pinned_;                                   // GUARDED_BY(mu_)
 };
 
