@@ -1,5 +1,7 @@
 // Discover(): resolve what a user typed ("deploy", "Deployment", "deployments.apps") to a
 // GroupVersionResource, via aggregated discovery (one request per root) or the legacy documents.
+#include <set>
+
 #include <boost/json.hpp>
 
 #include "setpoint/client/dynamic_client.h"
@@ -19,6 +21,7 @@ struct Candidate {
   GroupVersionResource gvr;
   std::string singular;
   std::vector<std::string> short_names;
+  std::vector<std::string> verbs;
 };
 
 bool IEquals(std::string_view a, std::string_view b) {
@@ -75,6 +78,7 @@ void FromAggregated(const json::object& list, std::vector<Candidate>& out) {
         if (const json::object* rk = GetObject(ro, "responseKind")) c.gvr.kind = std::string(GetStringOr(*rk, "kind", ""));
         c.singular = std::string(GetStringOr(ro, "singularResource", ""));
         c.short_names = StringArray(ro, "shortNames");
+        c.verbs = StringArray(ro, "verbs");
         out.push_back(std::move(c));
       }
     }
@@ -95,6 +99,7 @@ void FromResourceList(const json::object& list, std::string group, std::string v
     c.gvr = {group, version, name, namespaced, std::string(GetStringOr(ro, "kind", ""))};
     c.singular = std::string(GetStringOr(ro, "singularName", ""));
     c.short_names = StringArray(ro, "shortNames");
+    c.verbs = StringArray(ro, "verbs");
     out.push_back(std::move(c));
   }
 }
@@ -153,6 +158,21 @@ Result<GroupVersionResource> Discover(RestClient& rest, std::string_view what) {
     if (IEquals(qualifier, c.gvr.group) || IEquals(qualifier, c.gvr.version + "." + c.gvr.group)) return c.gvr;
   }
   return Err(Status::NotFound("the server doesn't have a resource type \"" + std::string(what) + "\""));
+}
+
+Result<std::vector<DiscoveredResource>> DiscoverAll(RestClient& rest) {
+  std::vector<Candidate> all;
+  if (Status s = CollectRoot(rest, true, all); !s.ok()) return Err(std::move(s));
+  if (Status s = CollectRoot(rest, false, all); !s.ok()) return Err(std::move(s));
+  std::vector<DiscoveredResource> out;
+  std::set<std::string> seen;
+  for (auto& c : all) {
+    // The first version listed for a group is its preferred one; later versions of a resource
+    // already seen are the same objects.
+    if (!seen.insert(c.gvr.group + "/" + c.gvr.resource).second) continue;
+    out.push_back({std::move(c.gvr), std::move(c.verbs)});
+  }
+  return out;
 }
 
 }  // namespace setpoint::client

@@ -111,6 +111,7 @@ Manager::Manager(client::RestClient& rest, ManagerOptions options) : api_(rest),
 
 Manager::~Manager() {
   (void)stop();
+  if (stopping_.valid()) stopping_.wait();  // a shutdown that overran its deadline still owns them
   // Controllers go before the informers and the client they borrow.
   controllers_.clear();
   election_ = {};
@@ -137,6 +138,19 @@ Status Manager::add(ControllerPtr controller) {
   if (started_) return Status::Conflict("manager: add() controllers before start()");
   controllers_.push_back(std::move(controller));
   return Status::Ok();
+}
+
+Status Manager::add_runnable(std::string name, Runnable run) {
+  if (!run) return Status::BadRequest("manager: add_runnable() needs a function");
+  std::lock_guard lock(mu_);
+  if (started_) return Status::Conflict("manager: add_runnable() before start()");
+  runnables_.emplace_back(std::move(name), std::move(run));
+  return Status::Ok();
+}
+
+void Manager::add_metrics(std::function<std::string()> render) {
+  std::lock_guard lock(mu_);
+  metrics_sources_.push_back(std::move(render));
 }
 
 Status Manager::start() {
@@ -180,6 +194,7 @@ Status Manager::start_controllers() {
       return s;
     }
   }
+  for (auto& [name, run] : runnables_) running_.emplace_back([run = run](std::stop_token st) { run(st); });
   std::lock_guard lock(mu_);
   controllers_running_ = true;
   return Status::Ok();
@@ -188,11 +203,14 @@ Status Manager::start_controllers() {
 Status Manager::stop_controllers() {
   // Each controller's stop() joins its workers; a reconcile that never returns would hold the
   // shutdown for ever, so it runs beside a deadline.
-  auto stopping = std::async(std::launch::async, [this] {
+  // Kept in a member: a local future's destructor would wait for it, deadline or not.
+  stopping_ = std::async(std::launch::async, [this] {
+    for (auto& r : running_) r.request_stop();
     for (auto& c : controllers_) c->stop();
+    running_.clear();  // joins
   });
   Status s;
-  if (stopping.wait_for(options_.graceful_shutdown_timeout) != std::future_status::ready) {
+  if (stopping_.wait_for(options_.graceful_shutdown_timeout) != std::future_status::ready) {
     failed_ = true;
     s = Status::Timeout(options_.name + ": reconciles still running after the graceful shutdown timeout of " +
                                  std::to_string(options_.graceful_shutdown_timeout.count()) + " ms");
@@ -282,6 +300,12 @@ std::string Manager::metrics_text() const {
            "# TYPE setpoint_events_dropped_total counter\nsetpoint_events_dropped_total " +
            std::to_string(recorder_->dropped()) + "\n";
   texts.push_back(std::move(extra));
+  std::vector<std::function<std::string()>> sources;
+  {
+    std::lock_guard lock(mu_);
+    sources = metrics_sources_;
+  }
+  for (const auto& render : sources) texts.push_back(render());
   return MergeExpositions(texts);
 }
 

@@ -6,6 +6,7 @@
 // that is not the expected JSON is Internal. Thread-safe (stateless apart from the RestClient).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -95,5 +96,13 @@ std::string UrlEncode(std::string_view s);
 // using aggregated discovery when the server offers it and the legacy documents otherwise.
 // The preferred version of the first matching group wins (core first). NotFound when none does.
 Result<GroupVersionResource> Discover(RestClient& rest, std::string_view kind_or_resource_or_shortname);
+
+struct DiscoveredResource {
+  GroupVersionResource gvr;  // kind filled
+  std::vector<std::string> verbs;
+  bool has_verb(std::string_view v) const { return std::find(verbs.begin(), verbs.end(), v) != verbs.end(); }
+};
+// Every resource the server serves (no subresources), in its group's preferred version.
+Result<std::vector<DiscoveredResource>> DiscoverAll(RestClient& rest);
 
 }  // namespace setpoint::client

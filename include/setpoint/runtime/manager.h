@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -74,6 +75,13 @@ class Manager {
   Controller::Builder controller(std::string name);
   // Before start(). BadRequest for a null controller.
   Status add(ControllerPtr controller);
+  // Work that is not a Controller (controller-runtime's Runnable with leader election): started
+  // with the controllers, on a thread of its own, and asked to stop through its token (it must
+  // return promptly then). Before start().
+  using Runnable = std::function<void(std::stop_token)>;
+  Status add_runnable(std::string name, Runnable run);
+  // Adds text (Prometheus exposition) to metrics_text(); called on every scrape, from any thread.
+  void add_metrics(std::function<std::string()> render);
 
   // Returns once the caches synced and the controllers started (or the election began).
   Status start();
@@ -102,6 +110,10 @@ class Manager {
   std::unique_ptr<CachedClient> client_;
   std::unique_ptr<EventRecorder> recorder_;
   std::vector<ControllerPtr> controllers_;
+  std::vector<std::pair<std::string, Runnable>> runnables_;
+  std::vector<std::jthread> running_;  // the runnables' threads while leading
+  std::future<void> stopping_;         // the controllers' stop, beside its deadline
+  std::vector<std::function<std::string()>> metrics_sources_;
   std::unique_ptr<HealthServer> health_;
   LeaderElectorPtr elector_;
   std::jthread election_;
