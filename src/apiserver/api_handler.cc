@@ -231,6 +231,14 @@ HttpResponse ApiHandler::non_resource(HttpRequest& request) {
   if (p == "/metrics") {
     std::string out;
     metrics_.render(out);
+    {
+      std::function<std::string()> extra;
+      {
+        std::lock_guard lock(extra_metrics_mu_);
+        extra = extra_metrics_;
+      }
+      if (extra) out += extra();
+    }
     auto st = store_.commit_stats();
     out += "# HELP setpoint_store_commits_total Store transactions committed.\n# TYPE setpoint_store_commits_total counter\n";
     out += "setpoint_store_commits_total " + std::to_string(st.commits) + "\n";
@@ -337,8 +345,11 @@ std::optional<HttpResponse> ApiHandler::check_resource_request(Ctx& ctx, bool ma
     return error(Status::NotFound("the server could not find the requested resource"), &ctx);
   const std::string& sub = ctx.ri.subresource;
   if (!sub.empty()) {
-    bool ok = (sub == "status" && res.status_subresource) || (sub == "scale" && res.scale_subresource);
+    bool ok = (sub == "status" && res.status_subresource) || (sub == "scale" && res.scale_subresource) ||
+              (sub == "finalize" && res.special == SpecialKind::kNamespace);
     if (!ok) return error(Status::NotFound("the server could not find the requested resource"), &ctx);
+    if (sub == "finalize" && ctx.ri.verb != "update")
+      return error(Status::MethodNotAllowed("the server does not allow this method on the requested resource"), &ctx);
     if (ctx.ri.verb != "get" && ctx.ri.verb != "update" && ctx.ri.verb != "patch")
       return error(Status::MethodNotAllowed("the server does not allow this method on the requested resource"), &ctx);
   }

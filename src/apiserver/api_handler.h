@@ -68,6 +68,11 @@ class ApiHandler final : public HttpHandler {
   void handle_async(HttpRequest& request, std::function<void(HttpResponse)> respond) override;
 
   void set_ready(bool ready) { ready_ = ready; }
+  // More Prometheus text for /metrics (the controller manager's); set once, before it is scraped.
+  void set_extra_metrics(std::function<std::string()> render) {
+    std::lock_guard lock(extra_metrics_mu_);
+    extra_metrics_ = std::move(render);
+  }
   // Ends every open watch (cleanly, with the terminating chunk) and refuses new ones.
   void shutdown();
   std::size_t open_watches() const;
@@ -77,13 +82,6 @@ class ApiHandler final : public HttpHandler {
   Status create_internal(const std::string& group, const std::string& resource,
                          const std::string& ns, boost::json::object object);
 
-  // Deletes everything in namespaces that are being deleted, then the namespaces themselves.
-  // Returns true when it did some work. Called periodically by the server.
-  bool finalize_namespaces();
-  // Blocks until a namespace deletion starts or the timeout passes.
-  // Returns early when a deletion is signalled or `stop` is requested.
-  void wait_namespace_work(std::chrono::milliseconds timeout, std::stop_token stop);
-  void wake_namespace_work();
 
  private:
   struct Ctx;
@@ -166,11 +164,10 @@ class ApiHandler final : public HttpHandler {
   RequestMetrics metrics_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> shutting_down_{false};
-  std::mutex namespace_mu_;
-  std::condition_variable_any namespace_cv_;
-  bool namespace_work_ = false;  // guarded by namespace_mu_  // wakes the namespace finalizer
   mutable std::mutex watches_mu_;
   std::set<WatchStream*> watches_;
+  std::mutex extra_metrics_mu_;
+  std::function<std::string()> extra_metrics_;  // GUARDED_BY(extra_metrics_mu_)
 };
 
 }  // namespace setpoint::apiserver

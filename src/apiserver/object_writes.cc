@@ -9,6 +9,7 @@
 #include "apiserver/table.h"
 #include "api/protobuf_core.h"
 #include "api/validation_core.h"
+#include "setpoint/api/finalizers.h"
 #include "setpoint/api/patch.h"
 #include "setpoint/api/validation.h"
 #include "setpoint/api/yaml.h"
@@ -103,6 +104,49 @@ std::vector<std::string> Finalizers(const json::object& obj) {
       for (const auto& v : *f)
         if (v.is_string()) out.emplace_back(v.get_string());
   return out;
+}
+
+bool HasSpecFinalizers(const json::object& obj) {
+  const json::object* spec = GetObject(obj, "spec");
+  const json::array* f = spec ? GetArray(*spec, "finalizers") : nullptr;
+  return f && !f->empty();
+}
+
+void SetFinalizers(json::object& meta, const std::vector<std::string>& finalizers) {
+  if (finalizers.empty()) {
+    meta.erase("finalizers");
+    return;
+  }
+  json::array a;
+  for (const auto& f : finalizers) a.emplace_back(f);
+  meta["finalizers"] = std::move(a);
+}
+
+std::string PropagationPolicy(const json::object& options) {
+  if (auto p = GetString(options, "propagationPolicy"); p && !p->empty()) return std::string(*p);
+  // The deprecated boolean, still sent by old clients.
+  if (const auto* o = options.if_contains("orphanDependents"); o && o->is_bool()) return o->get_bool() ? "Orphan" : "Background";
+  return "";
+}
+
+bool ApplyPropagationPolicy(const std::string& policy, std::vector<std::string>& finalizers) {
+  if (policy.empty()) return false;
+  const std::vector<std::string> before = finalizers;
+  auto drop = [&](std::string_view f) { std::erase(finalizers, std::string(f)); };
+  auto add = [&](std::string_view f) {
+    if (std::find(finalizers.begin(), finalizers.end(), f) == finalizers.end()) finalizers.emplace_back(f);
+  };
+  if (policy == "Orphan") {
+    drop(api::kForegroundFinalizer);
+    add(api::kOrphanFinalizer);
+  } else if (policy == "Foreground") {
+    drop(api::kOrphanFinalizer);
+    add(api::kForegroundFinalizer);
+  } else {
+    drop(api::kOrphanFinalizer);
+    drop(api::kForegroundFinalizer);
+  }
+  return finalizers != before;
 }
 
 bool IsDeleting(const json::object& obj) {
@@ -289,6 +333,8 @@ Result<bool> ApiHandler::prepare_create(Ctx& ctx, json::object& obj, bool may_bl
     EnsureObject(obj, "status")["phase"] = "Active";
     EnsureObject(obj, "spec")["finalizers"] = json::array{"kubernetes"};
   }
+  if (res.terminating)
+    return Err(Status::MethodNotAllowed("create not allowed while custom resource definition is terminating"));
   // Taken after the last insertion into `obj`: an insertion may rehash it and move its members.
   json::object& meta = EnsureObject(obj, "metadata");
   if (res.namespaced) {
@@ -315,7 +361,13 @@ Result<bool> ApiHandler::prepare_create(Ctx& ctx, json::object& obj, bool may_bl
     ctx.name_generated = true;
   }
   if (Status s = admit(ctx, res, obj, nullptr); !s.ok()) return Err(s);
-  if (res.special == SpecialKind::kCustomResourceDefinition) apply_crd_status(obj, *ctx.reg);
+  if (res.special == SpecialKind::kCustomResourceDefinition) {
+    // Custom resources go before their definition: the CRD cleanup controller removes this.
+    std::vector<std::string> f = Finalizers(obj);
+    if (std::find(f.begin(), f.end(), api::kCrdCleanupFinalizer) == f.end()) f.emplace_back(api::kCrdCleanupFinalizer);
+    SetFinalizers(meta, f);
+    apply_crd_status(obj, *ctx.reg);
+  }
   if (res.namespaced) {
     // A namespace missing from the cache may have been created a moment ago (writes are answered
     // before the cache applies them): wait for the cache to reach the store's head before
@@ -395,6 +447,16 @@ Result<ApiHandler::PreparedUpdate> ApiHandler::prepare_update(Ctx& ctx, const st
     auto st = incoming.find("status");
     if (st != incoming.end()) result["status"] = st->value();
     else result.erase("status");
+  } else if (sub == "finalize") {
+    // A namespace's spec.finalizers, and nothing else (the namespace controller's last step).
+    result = *old_obj;
+    const json::object* spec = GetObject(incoming, "spec");
+    const json::value* f = spec ? spec->if_contains("finalizers") : nullptr;
+    if (f && !f->is_null()) {
+      EnsureObject(result, "spec")["finalizers"] = *f;
+    } else if (json::object* s = GetObject(result, "spec")) {
+      s->erase("finalizers");
+    }
   } else {
     result = std::move(incoming);
     if (auto k = GetString(result, "kind"); k && *k != res.kind)
@@ -439,7 +501,9 @@ Result<ApiHandler::PreparedUpdate> ApiHandler::prepare_update(Ctx& ctx, const st
     p.outcome.object = old;  // no-op: nothing written, no event
     return p;
   }
-  p.finalize = IsDeleting(result) && Finalizers(result).empty() && res.special != SpecialKind::kNamespace;
+  // The object goes once nothing holds it: no finalizers (and for a namespace, no spec.finalizers).
+  p.finalize = IsDeleting(result) && Finalizers(result).empty() &&
+               (res.special != SpecialKind::kNamespace || !HasSpecFinalizers(result));
   if (ctx.dry_run) {
     p.finished = true;
     p.outcome.body = json::serialize(result);
@@ -669,17 +733,29 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const Reso
     if (!want_rv.empty() && want_rv != std::to_string(old->revision))
       return Err(Status::Conflict("Precondition failed: ResourceVersion in precondition: " + want_rv + ", ResourceVersion in object meta: " + std::to_string(old->revision)));
     UpdateOutcome out;
-    bool graceful = !Finalizers(*obj).empty() || res.special == SpecialKind::kNamespace;
-    if (graceful) {
-      if (IsDeleting(*obj)) {
+    // Garbage collection: the propagation policy becomes a finalizer the collector acts on
+    // (Orphan: `orphan`, Foreground: `foregroundDeletion`; Background: neither), as upstream's
+    // deletionFinalizersForGarbageCollection. Without a policy the object keeps what it has.
+    std::vector<std::string> finalizers = Finalizers(*obj);
+    const bool gc_changed = ApplyPropagationPolicy(PropagationPolicy(options), finalizers);
+    const bool ns_blocked = res.special == SpecialKind::kNamespace && HasSpecFinalizers(*obj);
+    const bool graceful = !finalizers.empty() || ns_blocked;
+    if (IsDeleting(*obj) && (graceful || !gc_changed)) {
+      if (!gc_changed) {
         out.object = old;  // deletion already in progress
         return out;
       }
+      SetFinalizers(meta, finalizers);  // a new policy for a deletion in progress
+    } else if (graceful) {
+      SetFinalizers(meta, finalizers);
       meta["deletionTimestamp"] = FormatRfc3339(clock_->now());
       meta["deletionGracePeriodSeconds"] = 0;
       std::int64_t generation = GetInt(meta, "generation").value_or(0);
       if (res.generation || generation > 0) meta["generation"] = generation + 1;
       if (res.special == SpecialKind::kNamespace) EnsureObject(*obj, "status")["phase"] = "Terminating";
+      if (res.special == SpecialKind::kCustomResourceDefinition && ctx.reg) apply_crd_status(*obj, *ctx.reg);
+    }
+    if (graceful) {
       std::string bytes = EncodeForStorage(*obj);
       if (ctx.dry_run) {
         out.body = json::serialize(*obj);
@@ -694,7 +770,6 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const Reso
         return Err(rev.error());
       }
       out.object = written(key, *rev, *obj);
-      if (res.special == SpecialKind::kNamespace) wake_namespace_work();
       return out;
     }
     if (ctx.dry_run) {
@@ -830,57 +905,6 @@ Status ApiHandler::create_internal(const std::string& group, const std::string& 
   int code = 0;
   auto r = write_create(ctx, std::move(object), code);
   return r ? Status::Ok() : r.error();
-}
-
-void ApiHandler::wait_namespace_work(std::chrono::milliseconds timeout, std::stop_token stop) {
-  std::unique_lock lock(namespace_mu_);
-  namespace_cv_.wait_for(lock, stop, timeout, [this] { return namespace_work_; });
-  namespace_work_ = false;
-}
-
-void ApiHandler::wake_namespace_work() {
-  {
-    std::lock_guard lock(namespace_mu_);
-    namespace_work_ = true;
-  }
-  namespace_cv_.notify_all();
-}
-
-bool ApiHandler::finalize_namespaces() {
-  auto reg = registry_.snapshot();
-  auto ns_res = reg->find("", "namespaces");
-  store::Filter all_ns;
-  all_ns.prefix = ns_res->key_prefix();
-  auto namespaces = cache_.list(all_ns, 0, "", 0);
-  if (!namespaces) return false;
-  bool worked = false;
-  for (const auto& ns_obj : namespaces->items) {
-    auto parsed = ParseCached(*ns_obj);
-    if (!parsed || !IsDeleting(*parsed)) continue;
-    worked = true;
-    HttpRequest req;
-    Ctx ctx(req, QueryParams::Parse(""));
-    ctx.reg = reg;
-    std::size_t remaining = 0;
-    for (const auto& res : reg->resources) {
-      if (!res->namespaced) continue;
-      ctx.res = res;
-      store::Filter in_ns;
-      in_ns.prefix = res->key_prefix() + ns_obj->name + "/";
-      auto page = cache_.list(in_ns, 0, "", 0);
-      if (!page) continue;
-      for (const auto& item : page->items) {
-        ++remaining;
-        auto r = delete_object(ctx, *res, item->ns, item->name, json::object());
-        (void)r;
-      }
-    }
-    if (remaining == 0) {
-      auto r = store_.remove(ns_obj->key, ns_obj->revision);
-      if (r) spdlog::info("namespace {} deleted", ns_obj->name);
-    }
-  }
-  return worked;
 }
 
 }  // namespace setpoint::apiserver

@@ -308,6 +308,9 @@ Result<ResourceInfoPtr> ResourceFromCrd(const json::object& crd) {
   if (!any_served) fail("spec.versions", "FieldValueInvalid", "Invalid value: must have at least one served version");
   if (!invalid.causes().empty()) return Err(invalid);
   r->crd_name = name;
+  if (const json::object* m = GetObject(crd, "metadata"); m && m->contains("deletionTimestamp") &&
+                                                            !m->at("deletionTimestamp").is_null())
+    r->terminating = true;
   return ResourceInfoPtr(std::move(r));
 }
 

@@ -69,6 +69,7 @@ struct ResourceInfo {
   bool generation = true;
   std::set<std::string> selectable_fields;  // beyond metadata.name / metadata.namespace
   std::string crd_name;              // for custom resources
+  bool terminating = false;          // its CRD is being deleted: no new objects
 
   const VersionInfo* version(std::string_view v) const;
   std::string key_prefix() const;  // "/registry/<group|core>/<resource>/"

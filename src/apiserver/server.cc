@@ -61,6 +61,9 @@ class ServerImpl final : public Server {
   ~ServerImpl() override { stop(); }
 
   unsigned short port() const override { return port_; }
+  void set_extra_metrics(std::function<std::string()> render) override {
+    if (handler_) handler_->set_extra_metrics(std::move(render));
+  }
   std::string kubeconfig_path() const override { return kubeconfig_; }
 
   Status start(ServerOptions options) {
@@ -111,12 +114,6 @@ class ServerImpl final : public Server {
       Status s = handler_->create_internal("", "namespaces", "", std::move(obj));
       if (!s.ok() && s.code() != StatusCode::kAlreadyExists) return s;
     }
-    ns_thread_ = std::jthread([this](std::stop_token st) {
-      while (!st.stop_requested()) {
-        bool busy = handler_->finalize_namespaces();
-        handler_->wait_namespace_work(busy ? std::chrono::milliseconds(200) : std::chrono::milliseconds(2000), st);
-      }
-    });
     HttpServerOptions ho;
     ho.address = listen->first;
     ho.port = listen->second;
@@ -146,8 +143,6 @@ class ServerImpl final : public Server {
     // io_context, and with them their watch streams, which unregister from the cache: so the
     // transport goes before the cache does.
     http_.reset();
-    ns_thread_.request_stop();  // wakes its wait
-    if (ns_thread_.joinable()) ns_thread_.join();
     crd_thread_.request_stop();
     if (crd_thread_.joinable()) crd_thread_.join();
     if (crd_watcher_) cache_->unwatch(crd_watcher_);
@@ -237,7 +232,6 @@ class ServerImpl final : public Server {
   std::unique_ptr<HttpServer> http_;
   store::CacheWatcherPtr crd_watcher_;
   std::jthread crd_thread_;
-  std::jthread ns_thread_;
   unsigned short port_ = 0;
   std::string kubeconfig_;
   bool stopped_ = false;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -37,6 +38,8 @@ class Server {
   virtual std::string kubeconfig_path() const = 0;
   // Graceful: stop accepting, finish in-flight writes, end watches, close the store.
   virtual void stop() = 0;
+  // Appends `render`'s text to /metrics (the controller manager's metrics).
+  virtual void set_extra_metrics(std::function<std::string()> render) = 0;
 };
 
 // Splits "ADDR:PORT"; refuses non-loopback addresses while there is no authentication.
