@@ -1,4 +1,7 @@
-// `setpoint`: the one binary. Today: `setpoint server`.
+// `setpoint`: the one binary: `setpoint server` (API server, store, controller manager) and the
+// kubectl-style client commands.
+#include <unistd.h>
+
 #include <csignal>
 #include <filesystem>
 #include <iostream>
@@ -8,6 +11,7 @@
 
 #include "apiserver/server.h"
 #include "cli/cli.h"
+#include "controllers/controller_manager.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"setpoint: a declarative control plane that speaks the Kubernetes API"};
@@ -23,6 +27,18 @@ int main(int argc, char** argv) {
   std::int64_t history_secs = opts.history_max_age.count();
   server->add_option("--history-max-age", history_secs, "Seconds of events kept for watches to resume from")->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+  setpoint::controllers::ControllerManagerOptions cm;
+  std::string known;
+  for (const auto& k : setpoint::controllers::KnownControllers()) known += (known.empty() ? "" : ", ") + k;
+  server->add_option("--controllers", cm.controllers,
+                     "Built-in controllers to run: '*' for all, NAME to add one, -NAME to leave one out, '' for none (" +
+                         known + ")")
+      ->capture_default_str();
+  std::int64_t event_ttl_secs = cm.event_ttl.count();
+  server->add_option("--event-ttl", event_ttl_secs, "Seconds after which Events are deleted")->capture_default_str();
+  server->add_option("--leader-elect", cm.leader_elect,
+                     "Run the controllers only while holding the Lease kube-system/setpoint-controller-manager")
+      ->capture_default_str();
   int cache_delay_ms = 0;
   server->add_option("--test-cache-delay-ms", cache_delay_ms,
                      "Testing only: make the watch cache lag the store by this many milliseconds")
@@ -110,10 +126,36 @@ int main(int argc, char** argv) {
   }
   auto& srv = *started;
   spdlog::info("setpoint API server listening on {} (port {}), store {} in {}", opts.listen, srv->port(), opts.store, opts.data_dir);
+  std::unique_ptr<setpoint::controllers::ControllerManager> controllers;
+  if (!cm.controllers.empty()) {
+    cm.event_ttl = std::chrono::seconds(event_ttl_secs);
+    // One identity per data directory: a server restarted after a crash takes its own Lease back
+    // at once instead of waiting for it to expire.
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    cm.identity = std::string(host[0] ? host : "localhost") + "_" +
+                  std::filesystem::absolute(opts.data_dir).lexically_normal().string();
+    // The controllers use the API like any client: over HTTP, on the address the server bound.
+    std::string bound = setpoint::apiserver::ParseListenAddress(opts.listen).value().first;
+    if (bound.find(':') != std::string::npos) bound = "[" + bound + "]";
+    auto started_cm =
+        setpoint::controllers::ControllerManager::Start("http://" + bound + ":" + std::to_string(srv->port()), cm);
+    if (!started_cm) {
+      std::cerr << "setpoint: " << started_cm.error().message() << "\n";
+      srv->stop();
+      return 1;
+    }
+    controllers = std::move(*started_cm);
+    srv->set_extra_metrics([c = controllers.get()] { return c->metrics_text(); });
+  }
   std::cout << "setpoint is ready: export KUBECONFIG=" << std::filesystem::absolute(srv->kubeconfig_path()).lexically_normal().string() << std::endl;
   int sig = 0;
   sigwait(&set, &sig);
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  if (controllers) {
+    srv->set_extra_metrics(nullptr);
+    controllers->stop();  // before the server: it releases its Lease through it
+  }
   srv->stop();
   spdlog::info("stopped cleanly");
   return 0;

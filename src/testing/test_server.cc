@@ -5,6 +5,7 @@
 
 #include "apiserver/fault_injector.h"
 #include "apiserver/server.h"
+#include "controllers/controller_manager.h"
 
 namespace setpoint::testing {
 
@@ -13,6 +14,14 @@ struct TestServer::Impl {
   std::filesystem::path dir;
   std::shared_ptr<apiserver::FaultInjector> faults = std::make_shared<apiserver::FaultInjector>();
   std::unique_ptr<apiserver::Server> server;
+  std::unique_ptr<controllers::ControllerManager> controllers;
+
+  void stop() {
+    if (controllers) controllers->stop();
+    controllers.reset();
+    if (server) server->stop();
+    server.reset();
+  }
 
   Status start(unsigned short port) {
     apiserver::ServerOptions so;
@@ -25,6 +34,16 @@ struct TestServer::Impl {
     auto s = apiserver::Server::Start(std::move(so));
     if (!s) return s.error();
     server = std::move(*s);
+    if (!options.controllers.empty()) {
+      controllers::ControllerManagerOptions co;
+      co.controllers = options.controllers;
+      co.event_ttl = options.event_ttl;
+      co.leader_elect = false;
+      auto cm = controllers::ControllerManager::Start("http://127.0.0.1:" + std::to_string(server->port()), co);
+      if (!cm) return cm.error();
+      controllers = std::move(*cm);
+      server->set_extra_metrics([c = controllers.get()] { return c->metrics_text(); });
+    }
     return Status::Ok();
   }
 };
@@ -39,6 +58,7 @@ Result<std::unique_ptr<TestServer>> TestServer::Start(TestServerOptions options)
   impl->dir = tmpl;
   impl->faults->set_cache_delay(impl->options.cache_delay);
   if (Status s = impl->start(0); !s.ok()) {
+    impl->stop();
     std::error_code ec;
     std::filesystem::remove_all(impl->dir, ec);
     return Err(std::move(s));
@@ -49,8 +69,7 @@ Result<std::unique_ptr<TestServer>> TestServer::Start(TestServerOptions options)
 }
 
 TestServer::~TestServer() {
-  if (impl_->server) impl_->server->stop();
-  impl_->server.reset();
+  impl_->stop();
   std::error_code ec;
   std::filesystem::remove_all(impl_->dir, ec);
 }
@@ -87,8 +106,7 @@ std::uint64_t TestServer::watches_failed() const { return impl_->faults->watches
 std::uint64_t TestServer::conflicts_injected() const { return impl_->faults->conflicts_injected(); }
 
 Status TestServer::restart() {
-  if (impl_->server) impl_->server->stop();
-  impl_->server.reset();
+  impl_->stop();
   return impl_->start(port_);
 }
 

@@ -12,6 +12,9 @@
 // under stale reads, lost watches and conflicts. For RequeueAfter and backoff without waiting,
 // give the controller a FakeMonotonicClock (WorkQueueOptions::clock) and advance() it.
 //
+// Like `setpoint server`, it runs the built-in controllers (no leader election: it is alone), so
+// owner references garbage-collect and namespaces delete their content.
+//
 // The server binds 127.0.0.1 on a free port, keeps its data in a fresh temporary directory (removed
 // on destruction) and, by default, uses the memory store; use "sqlite" to keep data across
 // restart(). Thread-safety: start/restart/destruction from one thread; the knobs from any thread.
@@ -31,6 +34,10 @@ struct TestServerOptions {
   std::string store = "memory";  // memory | sqlite
   std::chrono::milliseconds cache_delay{0};
   int worker_threads = 8;
+  // The built-in controllers, as `setpoint server --controllers` (garbage collection by owner
+  // references, namespace and CRD deletion, event expiry); "" for none.
+  std::string controllers = "*";
+  std::chrono::seconds event_ttl{3600};
 };
 
 class TestServer {

@@ -1,0 +1,483 @@
+#include "controllers/garbage_collector.h"
+
+#include <spdlog/spdlog.h>
+
+#include "setpoint/api/finalizers.h"
+#include "setpoint/common/json.h"
+#include "setpoint/runtime/cache.h"
+#include "setpoint/runtime/object_helpers.h"
+
+namespace setpoint::controllers {
+namespace {
+
+namespace json = boost::json;
+
+std::string GroupOf(std::string_view api_version) {
+  const auto slash = api_version.find('/');
+  return slash == std::string_view::npos ? std::string() : std::string(api_version.substr(0, slash));
+}
+
+bool HasFinalizer(const json::object& meta, std::string_view f) {
+  if (const json::array* a = GetArray(meta, "finalizers"))
+    for (const auto& v : *a)
+      if (v.is_string() && v.get_string() == f) return true;
+  return false;
+}
+
+// Resources the collector leaves alone: Events are never owners or dependents worth a watch, and
+// Leases churn (upstream ignores events too).
+bool Ignored(const client::GroupVersionResource& gvr) {
+  return (gvr.group.empty() && gvr.resource == "events") || (gvr.group == "events.k8s.io" && gvr.resource == "events");
+}
+
+}  // namespace
+
+GarbageCollector::GarbageCollector(runtime::Manager& manager, client::RestClient& rest, GarbageCollectorOptions options)
+    : manager_(manager), rest_(rest), api_(rest), options_(options), queue_(std::make_unique<runtime::WorkQueue>()) {}
+
+GarbageCollector::~GarbageCollector() {
+  queue_->shutdown();
+  std::lock_guard lock(mu_);
+  for (auto& [k, s] : sources_) s.informer->remove_handlers(s.handlers);
+}
+
+std::size_t GarbageCollector::graph_size() const {
+  std::lock_guard lock(mu_);
+  return nodes_.size();
+}
+
+void GarbageCollector::run(std::stop_token stop) {
+  refresh_sources();
+  // Workers start once every cache has its first list, so an owner seen in the graph is trusted
+  // as present and only owners missing from it cost a live lookup.
+  {
+    std::vector<runtime::SharedInformer> informers;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [k, s] : sources_) informers.push_back(s.informer);
+    }
+    for (auto& i : informers) {
+      while (!stop.stop_requested() && !i->wait_for_sync(std::chrono::milliseconds(200))) {
+      }
+    }
+  }
+  std::vector<std::jthread> workers;
+  for (int i = 0; i < options_.workers; ++i) workers.emplace_back([this] { work(); });
+  std::mutex mu;
+  std::condition_variable_any cv;
+  while (!stop.stop_requested()) {
+    {
+      std::unique_lock lock(mu);
+      cv.wait_for(lock, stop, options_.discovery_interval, [] { return false; });
+    }
+    if (!stop.stop_requested()) refresh_sources();
+  }
+  queue_->shutdown();
+  workers.clear();
+  std::lock_guard lock(mu_);
+  for (auto& [k, s] : sources_) s.informer->remove_handlers(s.handlers);
+  sources_.clear();
+}
+
+void GarbageCollector::refresh_sources() {
+  auto found = client::DiscoverAll(rest_);
+  if (!found) {
+    spdlog::warn("garbage collector: discovery failed: {}", found.error().to_string());
+    return;
+  }
+  std::map<std::string, client::GroupVersionResource> wanted;
+  std::map<std::string, client::GroupVersionResource> kinds;
+  for (const auto& r : *found) {
+    kinds[r.gvr.group + "/" + r.gvr.kind] = r.gvr;
+    if (Ignored(r.gvr) || !r.has_verb("list") || !r.has_verb("watch") || !r.has_verb("delete")) continue;
+    wanted[r.gvr.group + "/" + r.gvr.resource] = r.gvr;
+  }
+  std::vector<std::pair<std::string, client::GroupVersionResource>> added;
+  std::vector<Source> removed;
+  {
+    std::lock_guard lock(mu_);
+    kinds_ = std::move(kinds);
+    for (auto it = sources_.begin(); it != sources_.end();) {
+      if (wanted.count(it->first)) {
+        ++it;
+      } else {
+        removed.push_back(std::move(it->second));
+        it = sources_.erase(it);
+      }
+    }
+    for (auto& [k, gvr] : wanted)
+      if (!sources_.count(k)) added.emplace_back(k, gvr);
+  }
+  for (auto& s : removed) s.informer->remove_handlers(s.handlers);
+  for (auto& [key, gvr] : added) {
+    Source s;
+    s.informer = manager_.informers().get(gvr, {.metadata_only = true});
+    runtime::EventHandlers h;
+    h.on_add = [this, gvr = gvr](const runtime::ObjectPtr& o) { observe(*o, gvr); };
+    h.on_update = [this, gvr = gvr](const runtime::ObjectPtr&, const runtime::ObjectPtr& o) { observe(*o, gvr); };
+    h.on_delete = [this](const runtime::ObjectPtr& o) { forget(*o); };
+    s.handlers = s.informer->add_handlers(std::move(h));
+    std::lock_guard lock(mu_);
+    sources_[key] = std::move(s);
+  }
+}
+
+void GarbageCollector::unlink_locked(const Node& node) {
+  for (const auto& o : node.owners) {
+    auto it = dependents_.find(o.uid);
+    if (it == dependents_.end()) continue;
+    it->second.erase(node.uid);
+    if (it->second.empty()) dependents_.erase(it);
+  }
+}
+
+void GarbageCollector::observe(const json::object& obj, const client::GroupVersionResource& gvr) {
+  const json::object* meta = GetObject(obj, "metadata");
+  if (!meta) return;
+  Node n;
+  n.gvr = gvr;
+  n.ns = std::string(GetStringOr(*meta, "namespace", ""));
+  n.name = std::string(GetStringOr(*meta, "name", ""));
+  n.uid = std::string(GetStringOr(*meta, "uid", ""));
+  if (n.uid.empty()) return;
+  n.deleting = runtime::deletion_requested(obj);
+  n.foreground = n.deleting && HasFinalizer(*meta, api::kForegroundFinalizer);
+  n.orphan = n.deleting && HasFinalizer(*meta, api::kOrphanFinalizer);
+  if (const json::array* refs = GetArray(*meta, "ownerReferences")) {
+    for (const auto& r : *refs) {
+      if (!r.is_object()) continue;
+      const auto& ro = r.as_object();
+      OwnerRef ref;
+      ref.api_version = std::string(GetStringOr(ro, "apiVersion", ""));
+      ref.kind = std::string(GetStringOr(ro, "kind", ""));
+      ref.name = std::string(GetStringOr(ro, "name", ""));
+      ref.uid = std::string(GetStringOr(ro, "uid", ""));
+      ref.controller = ro.contains("controller") && ro.at("controller").is_bool() && ro.at("controller").get_bool();
+      ref.block = ro.contains("blockOwnerDeletion") && ro.at("blockOwnerDeletion").is_bool() &&
+                  ro.at("blockOwnerDeletion").get_bool();
+      if (!ref.uid.empty()) n.owners.push_back(std::move(ref));
+    }
+  }
+  std::vector<std::string> work;
+  {
+    std::lock_guard lock(mu_);
+    auto it = nodes_.find(n.uid);
+    const bool is_new = it == nodes_.end();
+    bool owners_changed = is_new;
+    bool became_foreground = n.foreground, became_orphan = n.orphan;
+    if (!is_new) {
+      const Node& old = it->second;
+      owners_changed = old.owners.size() != n.owners.size();
+      for (std::size_t i = 0; !owners_changed && i < n.owners.size(); ++i)
+        owners_changed = old.owners[i].uid != n.owners[i].uid || old.owners[i].block != n.owners[i].block;
+      became_foreground = n.foreground && !old.foreground;
+      became_orphan = n.orphan && !old.orphan;
+      unlink_locked(old);
+    }
+    for (const auto& o : n.owners) dependents_[o.uid].insert(n.uid);
+    // A dependent: are its owners still there? (New, or its references changed.)
+    if (!n.owners.empty() && owners_changed) work.push_back("d:" + n.uid);
+    // An owner being deleted with a policy: its dependents need it.
+    if (n.orphan && (became_orphan || is_new)) work.push_back("o:" + n.uid);
+    if (n.foreground && (became_foreground || is_new)) work.push_back("f:" + n.uid);
+    // A dependent changed while an owner waits for it in the foreground: the owner may be done.
+    for (const auto& o : n.owners)
+      if (auto owner = nodes_.find(o.uid); owner != nodes_.end() && owner->second.foreground)
+        work.push_back("f:" + o.uid);
+    nodes_[n.uid] = std::move(n);
+  }
+  for (auto& w : work) enqueue(std::move(w));
+}
+
+void GarbageCollector::forget(const json::object& obj) {
+  const json::object* meta = GetObject(obj, "metadata");
+  if (!meta) return;
+  const std::string uid(GetStringOr(*meta, "uid", ""));
+  std::vector<std::string> work;
+  {
+    std::lock_guard lock(mu_);
+    auto it = nodes_.find(uid);
+    if (it == nodes_.end()) return;
+    // Its dependents lost an owner; owners waiting in the foreground lost a dependent.
+    if (auto d = dependents_.find(uid); d != dependents_.end())
+      for (const auto& dep : d->second) work.push_back("d:" + dep);
+    for (const auto& o : it->second.owners)
+      if (auto owner = nodes_.find(o.uid); owner != nodes_.end() && owner->second.foreground)
+        work.push_back("f:" + o.uid);
+    unlink_locked(it->second);
+    nodes_.erase(it);
+  }
+  // Not remembered as absent here: the first dependent's check confirms it with a live GET.
+  for (auto& w : work) enqueue(std::move(w));
+}
+
+void GarbageCollector::enqueue(std::string item) { queue_->add(item); }
+
+void GarbageCollector::work() {
+  while (auto item = queue_->get()) {
+    Status s = process(*item);
+    if (s.ok()) {
+      queue_->forget(*item);
+    } else {
+      errors_.fetch_add(1);
+      spdlog::debug("garbage collector: {}: {}", *item, s.to_string());
+      queue_->add_rate_limited(*item);
+    }
+    queue_->done(*item);
+  }
+}
+
+Status GarbageCollector::process(const std::string& item) {
+  const std::string uid = item.substr(2);
+  switch (item[0]) {
+    case 'd':
+      return attempt_to_delete(uid);
+    case 'o':
+      return orphan_dependents(uid);
+    case 'f':
+      return finish_foreground(uid);
+  }
+  return Status::Ok();
+}
+
+bool GarbageCollector::known_absent(const std::string& uid) {
+  std::lock_guard lock(mu_);
+  auto it = absent_.find(uid);
+  if (it == absent_.end()) return false;
+  absent_lru_.splice(absent_lru_.begin(), absent_lru_, it->second);
+  return true;
+}
+
+void GarbageCollector::remember_absent(const std::string& uid) {
+  std::lock_guard lock(mu_);
+  if (absent_.count(uid)) return;
+  absent_lru_.push_front(uid);
+  absent_[uid] = absent_lru_.begin();
+  while (absent_.size() > options_.absent_owner_cache) {
+    absent_.erase(absent_lru_.back());
+    absent_lru_.pop_back();
+  }
+}
+
+std::optional<client::GroupVersionResource> GarbageCollector::resource_for(std::string_view api_version,
+                                                                            std::string_view kind) const {
+  std::lock_guard lock(mu_);
+  auto it = kinds_.find(GroupOf(api_version) + "/" + std::string(kind));
+  if (it == kinds_.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<GarbageCollector::OwnerState> GarbageCollector::classify(const Node& dependent, const OwnerRef& ref) {
+  auto owner_gvr = resource_for(ref.api_version, ref.kind);
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = nodes_.find(ref.uid); it != nodes_.end()) {
+      const Node& owner = it->second;
+      // A namespaced owner is looked up in the dependent's namespace: one elsewhere (or any, for
+      // a cluster-scoped dependent) does not own it.
+      const bool cross = !owner.ns.empty() && owner.ns != dependent.ns;
+      if (!cross) return owner.foreground ? OwnerState::kWaiting : OwnerState::kSolid;
+      if (warned_.insert(dependent.uid + "/" + ref.uid).second) {
+        json::object involved{{"apiVersion", dependent.gvr.api_version()},
+                              {"kind", dependent.gvr.kind},
+                              {"metadata", {{"name", dependent.name}, {"uid", dependent.uid}}}};
+        if (!dependent.ns.empty()) involved["metadata"].as_object()["namespace"] = dependent.ns;
+        manager_.recorder().event(involved, "Warning", "OwnerRefInvalidNamespace",
+                                  "ownerRef [" + ref.api_version + "/" + ref.kind + ", namespace: " + dependent.ns +
+                                      ", name: " + ref.name + ", uid: " + ref.uid + "] does not exist in namespace \"" +
+                                      dependent.ns + "\"");
+      }
+      return OwnerState::kDangling;
+    }
+  }
+  if (known_absent(ref.uid)) return OwnerState::kDangling;
+  if (!owner_gvr) return Err(Status::NotFound("no served resource has kind " + ref.kind + " in " + ref.api_version));
+  if (owner_gvr->namespaced && dependent.ns.empty()) return OwnerState::kDangling;  // cannot own a cluster object
+  // Absence must be certain: ask the server, not the cache.
+  lookups_.fetch_add(1);
+  auto got = api_.get(*owner_gvr, owner_gvr->namespaced ? dependent.ns : std::string(), ref.name);
+  if (!got) {
+    if (got.error().code() != StatusCode::kNotFound) return Err(got.error());
+    remember_absent(ref.uid);
+    return OwnerState::kDangling;
+  }
+  const json::object& meta = got->at("metadata").as_object();
+  if (GetStringOr(meta, "uid", "") != ref.uid) {  // same name, a new object: the old owner is gone
+    remember_absent(ref.uid);
+    return OwnerState::kDangling;
+  }
+  return runtime::deletion_requested(*got) && HasFinalizer(meta, api::kForegroundFinalizer) ? OwnerState::kWaiting
+                                                                                             : OwnerState::kSolid;
+}
+
+Result<json::object> GarbageCollector::live(const Node& node) {
+  return api_.get(node.gvr, node.ns, node.name);
+}
+
+Status GarbageCollector::patch_owner_refs(const Node& node, const std::function<bool(json::object& ref)>& edit) {
+  auto got = live(node);
+  if (!got) return got.error().code() == StatusCode::kNotFound ? Status::Ok() : got.error();
+  json::object& meta = got->at("metadata").as_object();
+  if (GetStringOr(meta, "uid", "") != node.uid) return Status::Ok();
+  json::array refs;
+  if (const json::array* a = GetArray(meta, "ownerReferences")) {
+    for (const auto& r : *a) {
+      json::object ref = r.is_object() ? r.as_object() : json::object();
+      if (edit(ref)) refs.push_back(std::move(ref));  // false: drop it
+    }
+  }
+  // A merge patch replaces the list whole; the resourceVersion makes it conditional, so a
+  // concurrent change is a Conflict and the item is retried with the new list.
+  json::object patch{{"metadata",
+                      {{"ownerReferences", refs.empty() ? json::value(nullptr) : json::value(std::move(refs))},
+                       {"resourceVersion", GetStringOr(meta, "resourceVersion", "")}}}};
+  auto r = api_.patch(node.gvr, node.ns, node.name, client::PatchType::kMerge, ToJson(patch));
+  if (!r && r.error().code() != StatusCode::kNotFound) return r.error();
+  return Status::Ok();
+}
+
+Status GarbageCollector::remove_finalizer(const Node& node, std::string_view finalizer) {
+  auto got = live(node);
+  if (!got) return got.error().code() == StatusCode::kNotFound ? Status::Ok() : got.error();
+  if (GetStringOr(got->at("metadata").as_object(), "uid", "") != node.uid) return Status::Ok();
+  if (!runtime::remove_finalizer(*got, finalizer)) return Status::Ok();
+  auto r = api_.update(node.gvr, node.ns, *got);
+  if (!r && r.error().code() != StatusCode::kNotFound) return r.error();
+  if (r) finalizers_removed_.fetch_add(1);
+  return Status::Ok();
+}
+
+Status GarbageCollector::attempt_to_delete(const std::string& uid) {
+  Node node;
+  bool has_dependents = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = nodes_.find(uid);
+    if (it == nodes_.end()) return Status::Ok();
+    node = it->second;
+    has_dependents = dependents_.count(uid) > 0;
+  }
+  // Already going, and not waiting for dependents of its own: nothing to add.
+  if (node.deleting && !node.foreground) return Status::Ok();
+  if (node.owners.empty()) return Status::Ok();
+  std::vector<OwnerRef> solid, waiting, dangling;
+  for (const auto& ref : node.owners) {
+    auto state = classify(node, ref);
+    if (!state) return state.error();
+    (*state == OwnerState::kSolid ? solid : *state == OwnerState::kWaiting ? waiting : dangling).push_back(ref);
+  }
+  auto in = [](const std::vector<OwnerRef>& refs, std::string_view uid) {
+    return std::any_of(refs.begin(), refs.end(), [&](const OwnerRef& r) { return r.uid == uid; });
+  };
+  if (!solid.empty()) {
+    if (dangling.empty() && waiting.empty()) return Status::Ok();
+    // Someone still owns it: only the references to owners that are gone (or going) go.
+    Status s = patch_owner_refs(node, [&](json::object& ref) {
+      const std::string_view ref_uid = GetStringOr(ref, "uid", "");
+      return !in(dangling, ref_uid) && !in(waiting, ref_uid);
+    });
+    if (s.ok()) refs_removed_.fetch_add(dangling.size() + waiting.size());
+    return s;
+  }
+  client::DeleteOptions options;
+  options.precondition_uid = node.uid;
+  if (!waiting.empty() && has_dependents) {
+    {
+      // Its own dependents would block it, and it blocks the waiting owner: let the owner go
+      // without waiting for this subtree, which is deleted in the foreground behind it.
+      Status s = patch_owner_refs(node, [&](json::object& ref) {
+        if (in(waiting, GetStringOr(ref, "uid", ""))) ref["blockOwnerDeletion"] = false;
+        return true;
+      });
+      if (!s.ok()) return s;
+    }
+    options.propagation_policy = "Foreground";
+  } else {
+    // No owner left: it goes, as its own finalizers ask (an orphan finalizer keeps its dependents).
+    options.propagation_policy = node.orphan ? "Orphan" : node.foreground ? "Foreground" : "Background";
+  }
+  if (node.deleting && options.propagation_policy == "Foreground" && node.foreground) return Status::Ok();
+  auto r = api_.remove(node.gvr, node.ns, node.name, options);
+  if (!r && r.error().code() != StatusCode::kNotFound && r.error().code() != StatusCode::kConflict) return r.error();
+  if (r) deleted_.fetch_add(1);
+  return Status::Ok();
+}
+
+Status GarbageCollector::orphan_dependents(const std::string& uid) {
+  Node owner;
+  std::vector<Node> deps;
+  {
+    std::lock_guard lock(mu_);
+    auto it = nodes_.find(uid);
+    if (it == nodes_.end() || !it->second.orphan) return Status::Ok();
+    owner = it->second;
+    if (auto d = dependents_.find(uid); d != dependents_.end())
+      for (const auto& dep : d->second)
+        if (auto n = nodes_.find(dep); n != nodes_.end()) deps.push_back(n->second);
+  }
+  for (const auto& dep : deps) {
+    Status s = patch_owner_refs(dep, [&](json::object& ref) { return GetStringOr(ref, "uid", "") != uid; });
+    if (!s.ok()) return s;
+    orphaned_.fetch_add(1);
+  }
+  // Every dependent the graph knows is free; the finalizer goes and the owner with it.
+  return remove_finalizer(owner, api::kOrphanFinalizer);
+}
+
+Status GarbageCollector::finish_foreground(const std::string& uid) {
+  Node owner;
+  std::vector<std::string> to_delete;
+  bool blocked = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = nodes_.find(uid);
+    if (it == nodes_.end() || !it->second.foreground) return Status::Ok();
+    owner = it->second;
+    if (auto d = dependents_.find(uid); d != dependents_.end()) {
+      for (const auto& dep : d->second) {
+        auto n = nodes_.find(dep);
+        if (n == nodes_.end()) continue;
+        if (!n->second.deleting || n->second.foreground) to_delete.push_back(dep);
+        for (const auto& ref : n->second.owners)
+          if (ref.uid == uid && ref.block) blocked = true;
+      }
+    }
+  }
+  for (auto& dep : to_delete) enqueue("d:" + dep);
+  if (blocked) return Status::Ok();  // a dependent's deletion (or unblocking) requeues this owner
+  return remove_finalizer(owner, api::kForegroundFinalizer);
+}
+
+std::string GarbageCollector::metrics_text() const {
+  std::string out;
+  auto counter = [&](const char* name, const char* help, std::uint64_t v) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name + " " +
+           std::to_string(v) + "\n";
+  };
+  counter("setpoint_gc_deleted_total", "Objects the garbage collector deleted because their owners were gone.",
+          deleted_.load());
+  counter("setpoint_gc_owner_references_removed_total",
+          "References to absent or foreground-deleted owners removed from objects that still have other owners.",
+          refs_removed_.load());
+  counter("setpoint_gc_orphaned_total", "Dependents released from an owner deleted with propagationPolicy=Orphan.",
+          orphaned_.load());
+  counter("setpoint_gc_finalizers_removed_total", "orphan and foregroundDeletion finalizers the collector removed.",
+          finalizers_removed_.load());
+  counter("setpoint_gc_owner_lookups_total", "Live GETs to check whether an owner exists.", lookups_.load());
+  counter("setpoint_gc_errors_total", "Work items that failed and were retried with backoff.", errors_.load());
+  std::size_t nodes = 0, sources = 0;
+  {
+    std::lock_guard lock(mu_);
+    nodes = nodes_.size();
+    sources = sources_.size();
+  }
+  out += "# HELP setpoint_gc_graph_objects Objects in the garbage collector's ownership graph.\n"
+         "# TYPE setpoint_gc_graph_objects gauge\nsetpoint_gc_graph_objects " + std::to_string(nodes) + "\n";
+  out += "# HELP setpoint_gc_watched_resources Resources the garbage collector watches.\n"
+         "# TYPE setpoint_gc_watched_resources gauge\nsetpoint_gc_watched_resources " + std::to_string(sources) + "\n";
+  std::vector<runtime::NamedWorkQueueMetrics> q{{"garbagecollector", queue_->metrics()}};
+  runtime::RenderPrometheus(out, q);
+  return out;
+}
+
+}  // namespace setpoint::controllers
