@@ -63,12 +63,11 @@ void GarbageCollector::run(std::stop_token stop) {
   }
   std::vector<std::jthread> workers;
   for (int i = 0; i < options_.workers; ++i) workers.emplace_back([this] { work(); });
-  std::mutex mu;
-  std::condition_variable_any cv;
   while (!stop.stop_requested()) {
     {
-      std::unique_lock lock(mu);
-      cv.wait_for(lock, stop, options_.discovery_interval, [] { return false; });
+      std::unique_lock lock(rediscover_mu_);
+      rediscover_cv_.wait_for(lock, stop, options_.discovery_interval, [&] { return rediscover_; });
+      rediscover_ = false;
     }
     if (!stop.stop_requested()) refresh_sources();
   }
@@ -131,19 +130,9 @@ void GarbageCollector::unlink_locked(const Node& node) {
   }
 }
 
-void GarbageCollector::observe(const json::object& obj, const client::GroupVersionResource& gvr) {
-  const json::object* meta = GetObject(obj, "metadata");
-  if (!meta) return;
-  Node n;
-  n.gvr = gvr;
-  n.ns = std::string(GetStringOr(*meta, "namespace", ""));
-  n.name = std::string(GetStringOr(*meta, "name", ""));
-  n.uid = std::string(GetStringOr(*meta, "uid", ""));
-  if (n.uid.empty()) return;
-  n.deleting = runtime::deletion_requested(obj);
-  n.foreground = n.deleting && HasFinalizer(*meta, api::kForegroundFinalizer);
-  n.orphan = n.deleting && HasFinalizer(*meta, api::kOrphanFinalizer);
-  if (const json::array* refs = GetArray(*meta, "ownerReferences")) {
+std::vector<GarbageCollector::OwnerRef> GarbageCollector::OwnersOf(const json::object& meta) {
+  std::vector<OwnerRef> out;
+  if (const json::array* refs = GetArray(meta, "ownerReferences")) {
     for (const auto& r : *refs) {
       if (!r.is_object()) continue;
       const auto& ro = r.as_object();
@@ -155,9 +144,33 @@ void GarbageCollector::observe(const json::object& obj, const client::GroupVersi
       ref.controller = ro.contains("controller") && ro.at("controller").is_bool() && ro.at("controller").get_bool();
       ref.block = ro.contains("blockOwnerDeletion") && ro.at("blockOwnerDeletion").is_bool() &&
                   ro.at("blockOwnerDeletion").get_bool();
-      if (!ref.uid.empty()) n.owners.push_back(std::move(ref));
+      if (!ref.uid.empty()) out.push_back(std::move(ref));
     }
   }
+  return out;
+}
+
+void GarbageCollector::observe(const json::object& obj, const client::GroupVersionResource& gvr) {
+  const json::object* meta = GetObject(obj, "metadata");
+  if (!meta) return;
+  if (gvr.group == "apiextensions.k8s.io" && gvr.resource == "customresourcedefinitions") {
+    // A new or changed CRD: its resource may be served now; look again without waiting.
+    {
+      std::lock_guard lock(rediscover_mu_);
+      rediscover_ = true;
+    }
+    rediscover_cv_.notify_all();
+  }
+  Node n;
+  n.gvr = gvr;
+  n.ns = std::string(GetStringOr(*meta, "namespace", ""));
+  n.name = std::string(GetStringOr(*meta, "name", ""));
+  n.uid = std::string(GetStringOr(*meta, "uid", ""));
+  if (n.uid.empty()) return;
+  n.deleting = runtime::deletion_requested(obj);
+  n.foreground = n.deleting && HasFinalizer(*meta, api::kForegroundFinalizer);
+  n.orphan = n.deleting && HasFinalizer(*meta, api::kOrphanFinalizer);
+  n.owners = OwnersOf(*meta);
   std::vector<std::string> work;
   {
     std::lock_guard lock(mu_);
@@ -213,8 +226,22 @@ void GarbageCollector::forget(const json::object& obj) {
 
 void GarbageCollector::enqueue(std::string item) { queue_->add(item); }
 
+bool GarbageCollector::all_synced() const {
+  std::lock_guard lock(mu_);
+  for (const auto& [k, s] : sources_)
+    if (!s.informer->has_synced(s.handlers)) return false;
+  return true;
+}
+
 void GarbageCollector::work() {
   while (auto item = queue_->get()) {
+    // A resource found after the start is still listing: its objects (a dependent, an owner) may
+    // not be in the graph yet, and an owner would look absent. Wait until it has.
+    if (!all_synced()) {
+      queue_->add_after(*item, std::chrono::milliseconds(50));
+      queue_->done(*item);
+      continue;
+    }
     Status s = process(*item);
     if (s.ok()) {
       queue_->forget(*item);
@@ -349,22 +376,46 @@ Status GarbageCollector::remove_finalizer(const Node& node, std::string_view fin
 
 Status GarbageCollector::attempt_to_delete(const std::string& uid) {
   Node node;
-  bool has_dependents = false;
+  bool has_dependents = false, dependent_waits = false;
   {
     std::lock_guard lock(mu_);
     auto it = nodes_.find(uid);
     if (it == nodes_.end()) return Status::Ok();
     node = it->second;
-    has_dependents = dependents_.count(uid) > 0;
+    if (auto d = dependents_.find(uid); d != dependents_.end()) {
+      has_dependents = true;
+      for (const auto& dep : d->second)
+        if (auto n = nodes_.find(dep); n != nodes_.end() && n->second.foreground) dependent_waits = true;
+    }
   }
   // Already going, and not waiting for dependents of its own: nothing to add.
   if (node.deleting && !node.foreground) return Status::Ok();
   if (node.owners.empty()) return Status::Ok();
   std::vector<OwnerRef> solid, waiting, dangling;
-  for (const auto& ref : node.owners) {
-    auto state = classify(node, ref);
-    if (!state) return state.error();
-    (*state == OwnerState::kSolid ? solid : *state == OwnerState::kWaiting ? waiting : dangling).push_back(ref);
+  auto sort_owners = [&]() -> Status {
+    solid.clear();
+    waiting.clear();
+    dangling.clear();
+    for (const auto& ref : node.owners) {
+      auto state = classify(node, ref);
+      if (!state) return state.error();
+      (*state == OwnerState::kSolid ? solid : *state == OwnerState::kWaiting ? waiting : dangling).push_back(ref);
+    }
+    return Status::Ok();
+  };
+  if (Status s = sort_owners(); !s.ok()) return s;
+  if (dangling.empty() && waiting.empty()) return Status::Ok();
+  // About to act: decide on the object as the server has it now, not as the graph last saw it
+  // (its references may have just been changed, by the orphan step say).
+  {
+    auto latest = live(node);
+    if (!latest) return latest.error().code() == StatusCode::kNotFound ? Status::Ok() : latest.error();
+    if (GetStringOr(latest->at("metadata").as_object(), "uid", "") != node.uid) return Status::Ok();
+    node.owners = OwnersOf(latest->at("metadata").as_object());
+    node.deleting = runtime::deletion_requested(*latest);
+    if (node.owners.empty() || (node.deleting && !node.foreground)) return Status::Ok();
+    if (Status s = sort_owners(); !s.ok()) return s;
+    if (dangling.empty() && waiting.empty()) return Status::Ok();
   }
   auto in = [](const std::vector<OwnerRef>& refs, std::string_view uid) {
     return std::any_of(refs.begin(), refs.end(), [&](const OwnerRef& r) { return r.uid == uid; });
@@ -382,9 +433,11 @@ Status GarbageCollector::attempt_to_delete(const std::string& uid) {
   client::DeleteOptions options;
   options.precondition_uid = node.uid;
   if (!waiting.empty() && has_dependents) {
-    {
-      // Its own dependents would block it, and it blocks the waiting owner: let the owner go
-      // without waiting for this subtree, which is deleted in the foreground behind it.
+    // An owner waits for it, and it has dependents of its own: it goes in the foreground too, so
+    // the owner waits for the whole subtree. If one of those dependents is itself waiting for its
+    // dependents, this may be a cycle (upstream's detection, with its false positives): the
+    // references to the waiting owners stop blocking, so the cycle cannot wait on itself.
+    if (dependent_waits) {
       Status s = patch_owner_refs(node, [&](json::object& ref) {
         if (in(waiting, GetStringOr(ref, "uid", ""))) ref["blockOwnerDeletion"] = false;
         return true;

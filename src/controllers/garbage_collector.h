@@ -27,6 +27,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <list>
 #include <map>
 #include <memory>
@@ -83,6 +84,8 @@ class GarbageCollector {
   void enqueue(std::string item);
 
   void work();
+  bool all_synced() const;
+  static std::vector<OwnerRef> OwnersOf(const boost::json::object& meta);
   Status process(const std::string& item);
   Status attempt_to_delete(const std::string& uid);
   Status orphan_dependents(const std::string& uid);
@@ -111,6 +114,10 @@ class GarbageCollector {
   std::list<std::string> absent_lru_;                                        // GUARDED_BY(mu_)
   std::unordered_map<std::string, std::list<std::string>::iterator> absent_;  // GUARDED_BY(mu_)
   std::set<std::string> warned_;                                             // GUARDED_BY(mu_); invalid-namespace events sent
+
+  std::mutex rediscover_mu_;
+  std::condition_variable_any rediscover_cv_;
+  bool rediscover_ = false;  // GUARDED_BY(rediscover_mu_)
 
   std::atomic<std::uint64_t> deleted_{0}, refs_removed_{0}, orphaned_{0}, finalizers_removed_{0}, lookups_{0},
       errors_{0};
