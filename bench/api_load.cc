@@ -27,6 +27,8 @@
 #include <thread>
 #include <vector>
 
+#include "setpoint/common/base64.h"
+
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
@@ -47,28 +49,8 @@ struct Options {
   long count = 0;   // stop after this many creates in all (0: run for --seconds)
 };
 
-std::string Base64(std::string_view in) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], kAlphabet[v & 63]};
-  }
-  if (i + 1 == in.size()) {
-    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], '='};
-  }
-  return out;
-}
-
 std::string EtcdPut(const Options& o, const std::string& key, const std::string& value) {
-  const std::string json = "{\"key\":\"" + Base64(o.prefix + key) + "\",\"value\":\"" + Base64(value) + "\"}";
+  const std::string json = "{\"key\":\"" + setpoint::Base64Encode(o.prefix + key) + "\",\"value\":\"" + setpoint::Base64Encode(value) + "\"}";
   return "POST /v3/kv/put HTTP/1.1\r\nHost: " + o.host + "\r\nContent-Type: application/json\r\nContent-Length: " +
          std::to_string(json.size()) + "\r\n\r\n" + json;
 }

@@ -44,6 +44,8 @@
 #include <thread>
 #include <vector>
 
+#include "setpoint/common/base64.h"
+
 namespace {
 
 namespace asio = boost::asio;
@@ -77,34 +79,6 @@ std::uint32_t NowStamp() {
   return static_cast<std::uint32_t>(
              std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - kOrigin).count()) +
          1;
-}
-
-std::string Base64(std::string_view in) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    auto v = (std::uint32_t(std::uint8_t(in[i])) << 16) | (std::uint32_t(std::uint8_t(in[i + 1])) << 8) |
-             std::uint8_t(in[i + 2]);
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i + 1 == in.size()) {
-    auto v = std::uint32_t(std::uint8_t(in[i])) << 16;
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    auto v = (std::uint32_t(std::uint8_t(in[i])) << 16) | (std::uint32_t(std::uint8_t(in[i + 1])) << 8);
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
 }
 
 // Decodes standard base64 up to the first character outside the alphabet ('"', '=').
@@ -317,7 +291,7 @@ std::string WriteRequest(Shared& s, std::int64_t seq) {
   const auto& o = s.o;
   if (s.etcd) {
     target = "/v3/kv/put";
-    body = "{\"key\":\"" + Base64(s.name_prefix + std::to_string(seq)) + "\",\"value\":\"" + s.etcd_value_b64 + "\"}";
+    body = "{\"key\":\"" + setpoint::Base64Encode(s.name_prefix + std::to_string(seq)) + "\",\"value\":\"" + s.etcd_value_b64 + "\"}";
   } else {
     target = o.path;
     body = "{\"apiVersion\":\"" + o.api_version + "\",\"kind\":\"" + o.kind + "\",\"metadata\":{\"name\":\"" +
@@ -460,7 +434,7 @@ int main(int argc, char** argv) {
   s.run = std::to_string(std::chrono::system_clock::now().time_since_epoch().count() / 1000 % 1000000);
   if (s.etcd) {
     s.name_prefix = o.prefix + s.run + "-";
-    s.etcd_value_b64 = Base64(std::string(o.value_bytes, 'x'));
+    s.etcd_value_b64 = setpoint::Base64Encode(std::string(o.value_bytes, 'x'));
   } else {
     s.name_prefix = "w" + s.run + "-";
     s.name_needle = "\"name\":\"" + s.name_prefix;
@@ -482,7 +456,7 @@ int main(int argc, char** argv) {
   if (s.etcd) {
     std::string end = o.prefix;
     end.back() = static_cast<char>(end.back() + 1);  // the prefix's range end (prefixes end in a printable byte)
-    std::string body = "{\"create_request\":{\"key\":\"" + Base64(o.prefix) + "\",\"range_end\":\"" + Base64(end) + "\"}}";
+    std::string body = "{\"create_request\":{\"key\":\"" + setpoint::Base64Encode(o.prefix) + "\",\"range_end\":\"" + setpoint::Base64Encode(end) + "\"}}";
     s.watch_request = "POST /v3/watch HTTP/1.1\r\nHost: " + host +
                       "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
                       "\r\n\r\n" + body;

@@ -23,15 +23,6 @@ constexpr auto kRecheck = 500ms;
 
 bool Gone(const Status& s) { return s.code() == StatusCode::kNotFound; }
 
-std::vector<std::string> Finalizers(const json::object& obj) {
-  std::vector<std::string> out;
-  if (const json::object* meta = GetObject(obj, "metadata"))
-    if (const json::array* f = GetArray(*meta, "finalizers"))
-      for (const auto& v : *f)
-        if (v.is_string()) out.emplace_back(v.get_string());
-  return out;
-}
-
 std::string Qualified(const client::GroupVersionResource& gvr) {
   return gvr.group.empty() ? gvr.resource : gvr.resource + "." + gvr.group;
 }
@@ -55,7 +46,7 @@ void SweepResource(client::DynamicClient& api, const client::GroupVersionResourc
   for (const auto& item : list->items) {
     ++out.remaining;
     ++out.by_resource[Qualified(gvr)];
-    for (const auto& f : Finalizers(item)) ++out.by_finalizer[f];
+    for (const auto& f : runtime::finalizers(item)) ++out.by_finalizer[f];
     if (runtime::deletion_requested(item)) continue;
     client::DeleteOptions options;
     options.propagation_policy = "Background";

@@ -192,4 +192,14 @@ bool deletion_requested(const json::object& object) {
   return ts != nullptr && !ts->is_null() && !(ts->is_string() && ts->get_string().empty());
 }
 
+std::vector<std::string> finalizers(const boost::json::object& object) {
+  std::vector<std::string> out;
+  const auto* meta = object.if_contains("metadata");
+  const auto* f = meta && meta->is_object() ? meta->as_object().if_contains("finalizers") : nullptr;
+  if (f && f->is_array())
+    for (const auto& v : f->as_array())
+      if (v.is_string()) out.emplace_back(v.get_string());
+  return out;
+}
+
 }  // namespace setpoint::runtime

@@ -7,7 +7,9 @@
 // a reconciler writes only when needed. Stateless free functions; thread-compatible.
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/object.hpp>
 
@@ -44,6 +46,8 @@ bool is_owned_by(const boost::json::object& object, std::string_view owner_uid);
 bool add_finalizer(boost::json::object& object, std::string_view finalizer);
 bool remove_finalizer(boost::json::object& object, std::string_view finalizer);
 bool has_finalizer(const boost::json::object& object, std::string_view finalizer);
+// metadata.finalizers (the string entries), in order.
+std::vector<std::string> finalizers(const boost::json::object& object);
 
 // Whether metadata.deletionTimestamp is set: the object is being deleted and waits for its
 // finalizers.
