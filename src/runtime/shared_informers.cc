@@ -51,6 +51,7 @@ SharedInformer SharedInformers::get(const client::GroupVersionResource& gvr, con
     if (informer) return informer;
     WatcherOptions wo;
     wo.gvr = gvr;
+    wo.watch_list = true;  // one stream instead of list + watch, where the server offers it
     wo.ns = options.ns;
     wo.label_selector = options.label_selector;
     wo.field_selector = options.field_selector;

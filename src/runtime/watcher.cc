@@ -4,6 +4,8 @@
 #include <condition_variable>
 #include <random>
 
+#include <spdlog/spdlog.h>
+
 namespace setpoint::runtime {
 namespace {
 
@@ -97,7 +99,13 @@ void Watcher::run(std::stop_token stop) {
     Status err;
     bool progressed = false;
     const bool listing = need_list;
-    if (listing) {
+    if (listing && using_watch_list()) {
+      bool listed = false;
+      err = watch_once(stop, progressed, /*initial=*/true, &listed);
+      if (listed) need_list = false;
+      if (!watch_list_ok_.load()) continue;  // not offered: list at once, and from now on
+      if (listed && IsGone(err)) need_list = true;  // cut after the initial state: start again
+    } else if (listing) {
       err = list_all(stop);
       if (err.ok()) need_list = false, progressed = true;
     } else {
@@ -150,16 +158,33 @@ Status Watcher::list_all(std::stop_token stop) {
   return Status::Ok();
 }
 
-Status Watcher::watch_once(std::stop_token stop, bool& progressed) {
+Status Watcher::watch_once(std::stop_token stop, bool& progressed, bool initial, bool* listed) {
   client::WatchOptions wo;
-  wo.resource_version = last_resource_version();
+  wo.resource_version = initial ? std::string() : last_resource_version();
   wo.label_selector = options_.label_selector;
   wo.field_selector = options_.field_selector;
-  wo.allow_bookmarks = options_.bookmarks;
+  wo.allow_bookmarks = options_.bookmarks || initial;
   wo.timeout_seconds = options_.watch_timeout_seconds;
+  wo.send_initial_events = initial;
   watches_.fetch_add(1);
+  auto not_offered = [&](const char* why) {
+    watch_list_ok_.store(false);
+    spdlog::debug("watcher {}: the server does not do WatchList ({}); listing", options_.gvr.resource, why);
+    return Status::Ok();
+  };
   auto opened = client_.watch(options_.gvr, options_.ns, wo);
-  if (!opened) return opened.error();
+  if (!opened) {
+    const StatusCode c = opened.error().code();
+    if (initial && (c == StatusCode::kBadRequest || c == StatusCode::kInvalid || c == StatusCode::kForbidden ||
+                    c == StatusCode::kMethodNotAllowed || c == StatusCode::kNotAcceptable))
+      return not_offered("refused");
+    return opened.error();
+  }
+  if (initial) relists_.fetch_add(1);
+  // While `collecting`, events are the initial state, gathered until the end marker.
+  bool collecting = initial;
+  std::vector<ObjectPtr> initial_objects;
+  auto idle_since = std::chrono::steady_clock::now();
   client::WatchStreamPtr stream = std::move(*opened);
   {
     std::lock_guard lock(mu_);
@@ -168,19 +193,53 @@ Status Watcher::watch_once(std::stop_token stop, bool& progressed) {
   }
   Status result;
   while (!stop.stop_requested()) {
-    auto next = stream->next(std::chrono::milliseconds(500));
+    auto next = stream->next(std::chrono::milliseconds(collecting ? 200 : 500));
     if (!next) {
       result = next.error();
+      if (collecting && !IsGone(result) && result.code() != StatusCode::kUnavailable &&
+          result.code() != StatusCode::kInternal && result.code() != StatusCode::kTimeout)
+        result = not_offered("error event");
       break;
     }
     if (!next->has_value()) {
       if (stream->ended()) break;
+      if (collecting && std::chrono::steady_clock::now() - idle_since > std::chrono::seconds(2)) {
+        result = not_offered("no end marker");
+        break;
+      }
       continue;
     }
     client::WatchEvent& e = **next;
     if (!e.object.is_object()) {
       result = Status::Internal("watch event without an object");
       break;
+    }
+    idle_since = std::chrono::steady_clock::now();
+    if (collecting) {
+      if (e.type == "ADDED") {
+        if (options_.transform) options_.transform(e.object.as_object());
+        initial_objects.push_back(std::make_shared<const boost::json::object>(std::move(e.object.as_object())));
+        continue;
+      }
+      const auto* meta = e.object.as_object().if_contains("metadata");
+      const auto* ann = meta && meta->is_object() ? meta->as_object().if_contains("annotations") : nullptr;
+      const auto* end = ann && ann->is_object() ? ann->as_object().if_contains("k8s.io/initial-events-end") : nullptr;
+      if (e.type != "BOOKMARK" || !end || !end->is_string() || end->as_string() != "true") {
+        result = not_offered("an event before the end marker");
+        break;
+      }
+      // The initial state is complete, as of the bookmark's resourceVersion.
+      collecting = false;
+      progressed = true;
+      if (listed) *listed = true;
+      const std::string rv = ResourceVersionOf(e.object.as_object());
+      set_rv(rv);
+      WatcherEvent restarted;
+      restarted.kind = WatcherEvent::Kind::kRestarted;
+      restarted.objects = std::move(initial_objects);
+      restarted.resource_version = rv;
+      sink_(std::move(restarted));
+      continue;
     }
     progressed = true;
     if (options_.transform && e.type != "BOOKMARK") options_.transform(e.object.as_object());

@@ -175,6 +175,75 @@ TEST_F(WatcherTest, FailuresBackOffExponentiallyAndSuccessResets) {
   EXPECT_EQ(w.failures(), 4u);
 }
 
+client::WatchEvent InitialEventsEnd(std::string rv) {
+  return {"BOOKMARK", boost::json::object{{"kind", "ConfigMap"},
+                                          {"metadata", {{"resourceVersion", rv},
+                                                        {"annotations", {{"k8s.io/initial-events-end", "true"}}}}}}};
+}
+
+TEST_F(WatcherTest, WatchListStreamsTheInitialStateThenWatchesOnTheSameStream) {
+  rest_.add_watch({Ev("ADDED", Obj("ns", "a", "5")), Ev("ADDED", Obj("ns", "b", "7")), InitialEventsEnd("10"),
+                   Ev("MODIFIED", Obj("ns", "a", "11"))},
+                  /*hang_at_end=*/true);
+  auto o = Options();
+  o.watch_list = true;
+  Watcher w(client_, o, [this](WatcherEvent e) { got_.add(std::move(e)); });
+  w.start();
+  ASSERT_TRUE(got_.wait_for(2));
+  w.stop();
+  auto ev = got_.events();
+  ASSERT_EQ(ev[0].kind, Kind::kRestarted);
+  ASSERT_EQ(ev[0].objects.size(), 2u);
+  EXPECT_EQ(ev[0].resource_version, "10");
+  EXPECT_EQ(ev[1].kind, Kind::kApplied);
+  EXPECT_EQ(ev[1].resource_version, "11");
+  auto paths = rest_.paths();
+  ASSERT_EQ(paths.size(), 1u) << "no list: one stream does both";
+  EXPECT_TRUE(Contains(paths[0], "sendInitialEvents=true")) << paths[0];
+  EXPECT_TRUE(Contains(paths[0], "resourceVersionMatch=NotOlderThan")) << paths[0];
+  EXPECT_TRUE(Contains(paths[0], "allowWatchBookmarks=true")) << paths[0];
+  EXPECT_TRUE(w.using_watch_list());
+  EXPECT_EQ(w.relists(), 1u);
+}
+
+TEST_F(WatcherTest, WatchListNotOfferedFallsBackToListForGood) {
+  // An older server ignores sendInitialEvents: synthetic ADDEDs, then a plain bookmark.
+  rest_.add_watch({Ev("ADDED", Obj("ns", "a", "5")), Bookmark("9")});
+  rest_.add_list({Obj("ns", "a", "5")}, "9");
+  rest_.add_watch({Ev("MODIFIED", Obj("ns", "a", "12"))}, /*hang_at_end=*/true);
+  auto o = Options();
+  o.watch_list = true;
+  Watcher w(client_, o, [this](WatcherEvent e) { got_.add(std::move(e)); });
+  w.start();
+  ASSERT_TRUE(got_.wait_for(2));
+  w.stop();
+  auto ev = got_.events();
+  ASSERT_EQ(ev[0].kind, Kind::kRestarted);
+  EXPECT_EQ(ev[0].resource_version, "9");
+  EXPECT_EQ(ev[1].kind, Kind::kApplied);
+  auto paths = rest_.paths();
+  ASSERT_EQ(paths.size(), 3u);
+  EXPECT_TRUE(Contains(paths[0], "sendInitialEvents=true")) << paths[0];
+  EXPECT_FALSE(Contains(paths[1], "watch=true")) << "then a plain list: " << paths[1];
+  EXPECT_FALSE(Contains(paths[2], "sendInitialEvents")) << paths[2];
+  EXPECT_FALSE(w.using_watch_list());
+  EXPECT_TRUE(Sleeps().empty()) << "falling back is not a failure to back off from";
+}
+
+TEST_F(WatcherTest, WatchListRefusedFallsBackToList) {
+  rest_.add_watch_error(Status::BadRequest("unknown parameter sendInitialEvents"));
+  rest_.add_list({Obj("ns", "a", "5")}, "9");
+  rest_.add_watch({}, /*hang_at_end=*/true);
+  auto o = Options();
+  o.watch_list = true;
+  Watcher w(client_, o, [this](WatcherEvent e) { got_.add(std::move(e)); });
+  w.start();
+  ASSERT_TRUE(got_.wait_for(1));
+  w.stop();
+  EXPECT_EQ(got_.events()[0].kind, Kind::kRestarted);
+  EXPECT_FALSE(w.using_watch_list());
+}
+
 TEST(WatcherBackoffTest, DoublesCapsAndJitters) {
   WatcherOptions o;
   using std::chrono::milliseconds;

@@ -2,6 +2,11 @@
 // Reflector.ListAndWatch), over the DynamicClient.
 //
 //   Empty ──list (paginated)──▶ Restarted(all objects, rv) ──watch(rv, bookmarks)──▶ Watching(rv)
+//   Empty ──WatchList (watch_list): one watch with sendInitialEvents=true streams the objects, then
+//     a BOOKMARK annotated k8s.io/initial-events-end ▶ Restarted(those objects, its rv), and the
+//     same stream goes on as Watching. A server that does not do WatchList shows it (an error
+//     answer, an event other than ADDED or an unannotated bookmark before the end marker, or 2 s
+//     of silence without one): the watcher lists from then on.
 //   Watching: ADDED/MODIFIED ▶ Applied(obj), rv = obj's; DELETED ▶ Deleted(obj); BOOKMARK ▶ rv only
 //   clean end of stream / dropped connection ▶ watch again from the last seen rv
 //   410 (Expired/Gone, as an ERROR event or an HTTP answer, on watch or on a list page) ▶ Empty
@@ -49,6 +54,9 @@ struct WatcherOptions {
   std::string label_selector, field_selector;
   std::int64_t page_size = 500;
   bool bookmarks = true;
+  // Get the initial state through WatchList (kube-rs's streaming list, client-go's WatchListClient)
+  // when the server offers it; list + watch otherwise.
+  bool watch_list = false;
   std::int64_t watch_timeout_seconds = 290;  // kube-rs's default server-side timeout
   // Skip the initial list and watch from this rv (kube-rs's InitListed state); a 410 relists.
   std::string start_resource_version;
@@ -96,8 +104,9 @@ class Watcher {
   void run(std::stop_token stop);
   // Lists every page; emits Restarted. Returns the error if any page failed.
   Status list_all(std::stop_token stop);
-  // Watches from rv_ until the stream ends; returns the error that ended it, or Ok.
-  Status watch_once(std::stop_token stop, bool& progressed);
+  // Watches from rv_ until the stream ends; returns the error that ended it, or Ok. With
+  // `initial`, a WatchList: `listed` tells whether the initial state was delivered.
+  Status watch_once(std::stop_token stop, bool& progressed, bool initial = false, bool* listed = nullptr);
   void set_rv(std::string rv);
 
   client::DynamicClient& client_;
@@ -109,6 +118,13 @@ class Watcher {
   client::WatchStream* stream_ = nullptr;  // GUARDED_BY(mu_); the open watch, for cancel()
 
   std::atomic<std::uint64_t> relists_{0}, watches_{0}, failures_total_{0};
+  std::atomic<bool> watch_list_ok_{true};  // false once the server showed it does not do WatchList
+
+ public:
+  // True while the watcher gets its initial state through WatchList (for tests and metrics).
+  bool using_watch_list() const { return options_.watch_list && watch_list_ok_.load(); }
+
+ private:
   std::jthread thread_;
 };
 using WatcherPtr = std::unique_ptr<Watcher>;
