@@ -72,23 +72,36 @@ BENCHMARK(BM_AddAfterThenPromote)->Arg(1000);
 
 // Several threads each adding their own keys and taking whatever is ready: lock contention.
 // Every thread adds before it gets, and key spaces are disjoint, so no get() blocks for long.
-WorkQueue& SharedQueue() {
-  static WorkQueue* queue = new WorkQueue();  // outlives every benchmark thread
-  return *queue;
+// One queue per run, shared by that run's threads, made before they start.
+//
+// Each add must be matched by exactly one get, or the last get of some thread waits for ever. The
+// queue coalesces (client-go's contract): a key added twice while another thread still processes
+// it runs once more, not twice. With 4 threads on 2 cores a thread can be preempted between get
+// and done while another cycles through its keys twice; with 1,024 keys per thread that happened
+// within seconds and the run hung. 2^18 keys per thread would need a preemption of ~150 ms.
+WorkQueue* g_queue = nullptr;
+void MakeQueue(const benchmark::State&) { g_queue = new WorkQueue(); }
+void DropQueue(const benchmark::State&) {
+  g_queue->shutdown();
+  delete g_queue;
+  g_queue = nullptr;
 }
 
 void BM_AddGetDoneThreads(benchmark::State& state) {
-  WorkQueue& queue = SharedQueue();
-  const auto keys = Keys(1024, state.thread_index());
+  constexpr std::size_t kKeys = std::size_t{1} << 18;
+  WorkQueue& queue = *g_queue;
+  static std::vector<std::vector<std::string>> keys(8);  // per thread index, built once
+  if (keys[state.thread_index()].empty()) keys[state.thread_index()] = Keys(kKeys, state.thread_index());
+  const auto& mine = keys[state.thread_index()];
   std::size_t i = 0;
   for (auto _ : state) {
-    queue.add(keys[i++ & 1023]);
+    queue.add(mine[i++ & (kKeys - 1)]);
     auto got = queue.get();
     queue.done(*got);
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_AddGetDoneThreads)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+BENCHMARK(BM_AddGetDoneThreads)->Setup(MakeQueue)->Teardown(DropQueue)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 
 }  // namespace
 }  // namespace setpoint::runtime
