@@ -191,18 +191,33 @@ def api_load(server_url, conns, size, update, extra, target_args):
     return rows[0] if rows else None
 
 
-def write_load(rep, sp, etcd):
+def fresh_pair(tmp, tag):
+    """A new setpoint and etcd, each on an empty data dir: every block starts from the same state."""
+    os.makedirs(os.path.join(tmp, f"sp-{tag}"))
+    os.makedirs(os.path.join(tmp, f"etcd-{tag}"))
+    sp, etcd = Setpoint(os.path.join(tmp, f"sp-{tag}")), Etcd(os.path.join(tmp, f"etcd-{tag}"))
+    sp.start()
+    etcd.start()
+    sp.install_crd()
+    return sp, etcd
+
+
+def write_load(rep, tmp, servers):
     rep.add("## 1–2. Write load: durable creates (and create+update), setpoint vs etcd", "",
             f"Each cell: requests/s, median ({RUNS} runs, min–max); p99 in ms. setpoint: POST of a custom "
             "resource (then PUT with its resourceVersion), acknowledged after the SQLite commit is fsynced. "
             "etcd: `POST /v3/kv/put` on the v3 JSON gateway (a second put of the key for the update). "
-            f"{SECONDS} s per run.", "",
+            f"{SECONDS} s per run; fresh servers for each value size.", "",
             "| bytes | conns | op | setpoint req/s | setpoint p50 / p99 ms | etcd req/s | etcd p50 / p99 ms | ratio |",
             "|---|---|---|---|---|---|---|---|")
     sizes = [1024] if QUICK else [256, 1024]
     conns_list = [1, 64] if QUICK else [1, 16, 64, 256]
-    sp_args = ["--path", sp.path("default"), "--kind", KIND, "--api-version", API_VERSION]
     for size in sizes:
+        # Fresh servers per value size, so the 1 KiB rows do not run on a store the 256 B rows
+        # already filled with a million objects.
+        sp, etcd = fresh_pair(tmp, f"w{size}")
+        servers += [sp, etcd]
+        sp_args = ["--path", sp.path("default"), "--kind", KIND, "--api-version", API_VERSION]
         for conns in conns_list:
             for update in (False, True):
                 s = [api_load(sp.url, conns, size, update, [], sp_args) for _ in range(RUNS)]
@@ -218,6 +233,9 @@ def write_load(rep, sp, etcd):
                         f"{'n/a' if ratio is None else f'{ratio:.2f}×'} |")
                 if size == 1024 and conns == 64 and not update:
                     rep.summary["creates_64"] = (median(s_ops), median(e_ops), ratio)
+        if size != sizes[-1]:
+            sp.stop()
+            etcd.stop()
     # Latency at half the target rate (20,000/s ÷ 2), 64 connections, paced.
     s = [api_load(sp.url, 64, 1024, False, ["--rate", "10000"], sp_args) for _ in range(RUNS)]
     rep.add("", "Paced at 10,000 creates/s (half the target), 64 connections, 1 KiB:", "",
@@ -420,15 +438,12 @@ def main():
     rep.add("# setpoint benchmark report", "", *machine(), "")
     servers = []
     try:
-        os.makedirs(os.path.join(tmp, "sp"))
-        os.makedirs(os.path.join(tmp, "etcd"))
-        sp, etcd = Setpoint(os.path.join(tmp, "sp")), Etcd(os.path.join(tmp, "etcd"))
-        servers = [sp, etcd]
-        sp.start()
-        etcd.start()
-        sp.install_crd()
+        write_load(rep, tmp, servers)
+        for s in servers:
+            s.stop()
+        sp, etcd = fresh_pair(tmp, "fanout")
+        servers += [sp, etcd]
         sp.namespace("fanout")
-        write_load(rep, sp, etcd)
         watch_fanout(rep, sp, etcd)
         for s in servers:
             s.stop()
