@@ -37,8 +37,18 @@ GarbageCollector::GarbageCollector(runtime::Manager& manager, client::RestClient
 
 GarbageCollector::~GarbageCollector() {
   queue_->shutdown();
-  std::lock_guard lock(mu_);
-  for (auto& [k, s] : sources_) s.informer->remove_handlers(s.handlers);
+  detach_all();
+}
+
+void GarbageCollector::detach_all() {
+  // remove_handlers() waits for a batch in delivery, whose handler takes mu_: never call it
+  // holding mu_.
+  std::map<std::string, Source> sources;
+  {
+    std::lock_guard lock(mu_);
+    sources.swap(sources_);
+  }
+  for (auto& [k, s] : sources) s.informer->remove_handlers(s.handlers);
 }
 
 std::size_t GarbageCollector::graph_size() const {
@@ -73,9 +83,7 @@ void GarbageCollector::run(std::stop_token stop) {
   }
   queue_->shutdown();
   workers.clear();
-  std::lock_guard lock(mu_);
-  for (auto& [k, s] : sources_) s.informer->remove_handlers(s.handlers);
-  sources_.clear();
+  detach_all();
 }
 
 void GarbageCollector::refresh_sources() {

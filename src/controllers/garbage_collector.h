@@ -78,6 +78,7 @@ class GarbageCollector {
   };
 
   void refresh_sources();
+  void detach_all();
   void observe(const boost::json::object& obj, const client::GroupVersionResource& gvr);
   void forget(const boost::json::object& obj);
   void unlink_locked(const Node& node);
