@@ -1,0 +1,1 @@
+#include "agent/os_process.h"
