@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include "apiserver/setpoint_kinds.h"
 #include "setpoint/api/validation.h"
 #include "setpoint/common/json.h"
 
@@ -516,8 +517,12 @@ void Registry::rebuild(std::vector<ResourceInfoPtr> crds, std::int64_t crd_revis
   auto snap = std::make_shared<RegistrySnapshot>();
   snap->crd_revision = crd_revision;
   for (auto& r : BuiltinResources()) snap->resources.push_back(r);
-  for (auto& r : crds) snap->resources.push_back(r);
+  static const std::vector<ResourceInfoPtr> native = SetpointResources();
+  for (auto& r : native) snap->resources.push_back(r);
   for (auto& r : snap->resources) snap->by_group_resource[r->group + "/" + r->resource] = r;
+  // A CRD cannot redefine a kind served natively: the native one wins.
+  for (auto& r : crds)
+    if (snap->by_group_resource.emplace(r->group + "/" + r->resource, r).second) snap->resources.push_back(r);
 
   // group -> version -> resources, versions ordered by Kubernetes priority.
   std::map<std::string, std::map<std::string, std::vector<ResourceInfoPtr>>> groups;

@@ -50,6 +50,11 @@ void ExtractFields(std::string_view key, const json::object& obj, std::vector<st
     out.emplace_back("reportingComponent", std::string(GetStringOr(obj, "reportingComponent", "")));
     const json::object* src = GetObject(obj, "source");
     out.emplace_back("source", std::string(src ? GetStringOr(*src, "component", "") : ""));
+  } else if (key.rfind("/registry/setpoint.dev/processes/", 0) == 0) {
+    const json::object* spec = GetObject(obj, "spec");
+    out.emplace_back("spec.agentName", std::string(spec ? GetStringOr(*spec, "agentName", "") : ""));
+    const json::object* st = GetObject(obj, "status");
+    out.emplace_back("status.phase", std::string(st ? GetStringOr(*st, "phase", "") : ""));
   } else if (key.rfind("/registry/core/namespaces/", 0) == 0) {
     const json::object* st = GetObject(obj, "status");
     out.emplace_back("status.phase", std::string(st ? GetStringOr(*st, "phase", "") : ""));
