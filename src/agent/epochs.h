@@ -81,7 +81,9 @@ class RestartEpochs {
   // config: nothing (S3-02). Otherwise: desired = config, budget = max_retries, any pending retry
   // is cancelled, and reconcile() runs (S3-12) — subject to the rate limiter (S3-21).
   EpochActions set_desired(std::string config, SteadyTime now);
-  // Epoch `epoch` exited. Removes it; current = config of the newest remaining epoch (S3-16);
+  // Epoch `epoch` exited (an unknown epoch is ignored: {}). Removes it; current = config of the
+  // newest remaining epoch (S3-16); a draining epoch's exit is orderly; an aborted one's is only
+  // logged, but retries (like upstream) when desired != current so no epoch is left behind (S3-10);
   // kFailed aborts every other epoch (S3-04) and schedules a retry from the budget (S3-05/06/11,
   // one retry however many failures arrive while one is pending: S3-13); always emits kCleanup.
   EpochActions exited(int epoch, ExitKind kind, SteadyTime now);
@@ -90,7 +92,8 @@ class RestartEpochs {
   // Runs what is due at `now`: a scheduled retry (reconcile), a rate-limited reconcile.
   EpochActions tick(SteadyTime now);
   // Stop everything (upstream terminate() without the drain config): aborts no one, drains every
-  // running epoch (kDrain), cancels retries; afterwards nothing starts until set_desired().
+  // running epoch (kDrain), cancels retries and a deferred reconcile; afterwards nothing starts
+  // until set_desired(), which then starts a new epoch even for the same config as before.
   EpochActions terminate(SteadyTime now);
 
   // When tick() next has something to do; nullopt when nothing is scheduled.
@@ -100,19 +103,44 @@ class RestartEpochs {
   int latest_epoch() const;                 // -1 when none runs
   std::set<int> running_epochs() const;
   const std::optional<std::string>& desired() const { return desired_; }
+  // Config of the newest running epoch that is not draining: a draining epoch is on its way out,
+  // so a desired config equal to its config must still start a new epoch.
   const std::optional<std::string>& current() const { return current_; }
   int budget() const { return budget_; }
   int restarts() const { return restarts_; }  // retries started since construction
   std::optional<SteadyTime> retry_at() const { return retry_at_; }
 
  private:
+  struct Epoch {
+    std::string config;
+    SteadyTime started;
+    bool draining = false;  // sent kDrain: its exit is orderly, it no longer counts as current
+    bool aborted = false;   // sent kAbort: its exit is only logged (and may need a retry)
+  };
+
+  EpochActions reconcile(SteadyTime now, bool restart);
+  // A failure-like exit of `epoch`: retry from the budget, or panic when it is spent. `refill`:
+  // the epoch ran for reset_after, so the budget is full again first.
+  void schedule_retry(int epoch, bool refill, SteadyTime now, EpochActions& out);
+  void recompute_current();
+  void refill_tokens(SteadyTime now);
+  bool has_token() const;
+
   RetryPolicy policy_;
   std::optional<std::string> desired_;
   std::optional<std::string> current_;
-  std::map<int, std::string> epochs_;  // running epochs and their configs
+  std::map<int, Epoch> epochs_;  // running epochs, draining and aborted ones included
   int budget_ = 0;
   int restarts_ = 0;
   std::optional<SteadyTime> retry_at_;
+  bool failed_ = false;      // panicked; only a different desired config revives it
+  bool succeeded_ = false;   // the newest epoch exited normally and is not restarted
+  bool terminated_ = false;  // terminate() ran; set_desired() of any config revives it
+  // Token bucket of the config-change reconciles; a reconcile that found no token waits in
+  // reconcile_pending_ for tick(), coalescing every desired config that arrives meanwhile.
+  double tokens_ = 0;
+  std::optional<SteadyTime> tokens_at_;
+  bool reconcile_pending_ = false;
 };
 
 }  // namespace setpoint::agent
