@@ -49,6 +49,11 @@ EpochActions RestartEpochs::set_desired(std::string config, SteadyTime now) {
   return reconcile(now, /*restart=*/false);
 }
 
+void RestartEpochs::adopt(int epoch, std::string config, SteadyTime started) {
+  epochs_[epoch] = Epoch{std::move(config), started};
+  recompute_current();
+}
+
 EpochActions RestartEpochs::exited(int epoch, ExitKind kind, SteadyTime now) {
   auto it = epochs_.find(epoch);
   // A second report of one exit must not clean up twice or schedule a second retry.

@@ -96,6 +96,12 @@ class RestartEpochs {
   // until set_desired(), which then starts a new epoch even for the same config as before.
   EpochActions terminate(SteadyTime now);
 
+  // An epoch found running when the agent started (re-adopted from its state file): it joins the
+  // running epochs with its config, which becomes current; desired stays unset until
+  // set_desired() brings the object's config (equal: nothing happens; different: a new epoch).
+  // `started` is when it was started, for reset_after.
+  void adopt(int epoch, std::string config, SteadyTime started);
+
   // When tick() next has something to do; nullopt when nothing is scheduled.
   std::optional<SteadyTime> next_wake() const;
 

@@ -346,7 +346,10 @@ std::optional<HttpResponse> ApiHandler::check_resource_request(Ctx& ctx, bool ma
   const std::string& sub = ctx.ri.subresource;
   if (!sub.empty()) {
     bool ok = (sub == "status" && res.status_subresource) || (sub == "scale" && res.scale_subresource) ||
-              (sub == "finalize" && res.special == SpecialKind::kNamespace);
+              (sub == "finalize" && res.special == SpecialKind::kNamespace) ||
+              (sub == "log" && res.group == "setpoint.dev" && res.resource == "processes");
+    if (sub == "log" && ok && ctx.ri.verb != "get")
+      return error(Status::MethodNotAllowed("the server does not allow this method on the requested resource"), &ctx);
     if (!ok) return error(Status::NotFound("the server could not find the requested resource"), &ctx);
     if (sub == "finalize" && ctx.ri.verb != "update")
       return error(Status::MethodNotAllowed("the server does not allow this method on the requested resource"), &ctx);
@@ -490,6 +493,7 @@ HttpResponse ApiHandler::do_get(Ctx& ctx) {
   if (!rv || rv->empty()) wait_consistent();
   auto obj = cache_.get(res.key(ctx.ri.ns, ctx.ri.name));
   if (!obj) return error(Status::NotFound(QualifiedResource(res) + " \"" + ctx.ri.name + "\" not found"), &ctx, ctx.ri.name);
+  if (ctx.ri.subresource == "log") return do_log(ctx, obj->json);
   if (ctx.ri.subresource == "scale") {
     auto parsed = ParseJson(obj->json);
     if (!parsed) return error(parsed.error(), &ctx);

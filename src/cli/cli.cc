@@ -16,6 +16,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "cli/manifests.h"
+#include "cli/session.h"
 #include "setpoint/client/dynamic_client.h"
 #include "setpoint/client/rest_client.h"
 #include "setpoint/common/clock.h"
@@ -30,50 +31,6 @@ using SteadyClock = std::chrono::steady_clock;
 namespace {
 
 constexpr std::string_view kTableAccept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
-
-struct Session {
-  client::RestClientPtr rest;
-  std::unique_ptr<client::DynamicClient> dynamic;
-  std::string ns;
-};
-
-// "Error from server (NotFound): ..." as kubectl words it; client-side errors as "error: ...".
-int Fail(std::ostream& err, const Status& s, bool from_server = true) {
-  if (from_server && s.code() != StatusCode::kUnavailable)
-    err << "Error from server (" << s.reason() << "): " << s.message() << "\n";
-  else
-    err << "error: " << s.message() << "\n";
-  return 1;
-}
-
-Result<Session> Connect(const CommonOptions& common) {
-  client::KubeconfigOptions ko;
-  ko.path = common.kubeconfig;
-  ko.context = common.context;
-  if (const char* env = std::getenv("KUBECONFIG")) ko.kubeconfig_env = env;
-  if (const char* home = std::getenv("HOME")) ko.home = home;
-  auto config = client::LoadKubeconfig(ko);
-  if (!config) return Err(config.error());
-  Session s;
-  s.ns = common.ns.empty() ? (config->namespace_.empty() ? "default" : config->namespace_) : common.ns;
-  auto rest = client::RestClient::Create(*config);
-  if (!rest) return Err(rest.error());
-  s.rest = std::move(*rest);
-  s.dynamic = std::make_unique<client::DynamicClient>(*s.rest);
-  return s;
-}
-
-// KIND may be a resource, kind, singular or short name, or "resource.group".
-Result<GroupVersionResource> Resolve(Session& s, std::string_view kind) {
-  auto found = client::Discover(*s.rest, kind);
-  if (found) return found;
-  auto dot = kind.find('.');
-  if (dot != std::string_view::npos) {
-    auto inner = client::Discover(*s.rest, kind.substr(0, dot));
-    if (inner && inner->group == kind.substr(dot + 1)) return inner;
-  }
-  return Err(Status::NotFound("the server doesn't have a resource type \"" + std::string(kind) + "\""));
-}
 
 // Resolves the resource of a manifest by its apiVersion and kind.
 Result<GroupVersionResource> ResolveManifest(Session& s, const json::object& obj) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -55,6 +56,14 @@ struct WaitOptions {
   std::chrono::seconds timeout{30};
 };
 
+struct LogsOptions {
+  std::string name;  // NAME or process/NAME
+  bool follow = false;
+  std::int64_t tail = -1;  // -1: all
+  int epoch = -1;          // -1: the newest
+  std::int64_t limit_bytes = 0;
+};
+
 int Get(const CommonOptions& common, const GetOptions& options, std::ostream& out, std::ostream& err);
 // kubectl's generic describer, for every kind: name, namespace, labels and annotations, then
 // every other field as indented "Label:  value" blocks, then the object's Events.
@@ -62,5 +71,6 @@ int Describe(const CommonOptions& common, const DescribeOptions& options, std::o
 int Apply(const CommonOptions& common, const ApplyOptions& options, std::ostream& out, std::ostream& err);
 int Delete(const CommonOptions& common, const DeleteOptions& options, std::ostream& out, std::ostream& err);
 int Wait(const CommonOptions& common, const WaitOptions& options, std::ostream& out, std::ostream& err);
+int Logs(const CommonOptions& common, const LogsOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace setpoint::cli

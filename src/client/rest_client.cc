@@ -92,19 +92,81 @@ Status WatchErrorStatus(const boost::json::value& object) {
   return StatusFromResponse(static_cast<int>(code), ToJson(object));
 }
 
+// Reads a streaming response body chunk by chunk with a deadline; shared by watches and raw
+// streams. Not thread-safe except cancel().
+class BodyReader {
+ public:
+  using Parser = http::response_parser<http::buffer_body>;
+  BodyReader(std::unique_ptr<Parser> parser, std::unique_ptr<Connection> conn)
+      : parser_(std::move(parser)), conn_(std::move(conn)) {}
+  ~BodyReader() { conn_->close(); }
+
+  enum class Got { kData, kIdle, kEnd };
+  // Appends what arrives before `deadline` to `out`. kEnd when the body is complete, the
+  // connection broke (error() then says how) or cancel() was called.
+  Got read(std::string& out, std::chrono::steady_clock::time_point deadline) {
+    for (;;) {
+      if (cancelled_.load() || done_) return Got::kEnd;
+      if (!in_flight_) {
+        if (parser_->is_done()) {
+          done_ = true;
+          return Got::kEnd;
+        }
+        parser_->get().body().data = buf_;
+        parser_->get().body().size = sizeof buf_;
+        in_flight_ = true;
+        completed_ = false;
+        conn_->with_stream([&](auto& s) {
+          http::async_read_some(s, conn_->buffer(), *parser_, [this](beast::error_code ec, std::size_t) {
+            completed_ = true;
+            ec_ = ec;
+          });
+        });
+      }
+      conn_->run_until(deadline);
+      if (!completed_) {
+        if (cancelled_.load()) continue;
+        return Got::kIdle;  // the read stays pending for the next call
+      }
+      in_flight_ = false;
+      const std::size_t n = sizeof buf_ - parser_->get().body().size;
+      out.append(buf_, n);
+      if (ec_ && ec_ != http::error::need_buffer) {
+        done_ = true;
+        if (!cancelled_.load() && !parser_->is_done()) error_ = Status::Unavailable(ec_.message());
+      }
+      if (n > 0 || done_) return n > 0 ? Got::kData : Got::kEnd;
+    }
+  }
+  bool cancelled() const { return cancelled_.load(); }
+  // Why the body ended early (Ok when it ended normally or was cancelled): the transport's words.
+  const Status& error() const { return error_; }
+  void cancel() {
+    cancelled_.store(true);
+    conn_->post_close();
+  }
+
+ private:
+  std::unique_ptr<Parser> parser_;
+  char buf_[16384];
+  bool in_flight_ = false;
+  bool completed_ = false;
+  bool done_ = false;
+  beast::error_code ec_;
+  Status error_;
+  std::atomic<bool> cancelled_{false};
+  std::unique_ptr<Connection> conn_;  // last: destroyed first, with the pending operations
+};
+
 // One watch response: a chunked body of newline-delimited JSON events.
 class WatchStreamImpl final : public WatchStream {
  public:
-  using Parser = http::response_parser<http::buffer_body>;
-  WatchStreamImpl(std::unique_ptr<Parser> parser, std::unique_ptr<Connection> conn)
-      : parser_(std::move(parser)), conn_(std::move(conn)) {}
-
-  ~WatchStreamImpl() override { conn_->close(); }
+  explicit WatchStreamImpl(std::unique_ptr<BodyReader> reader) : reader_(std::move(reader)) {}
 
   Result<std::optional<WatchEvent>> next(std::chrono::milliseconds timeout) override {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-      if (cancelled_.load() && !ended_) {
+      if (reader_->cancelled() && !ended_) {
         ended_ = true;
         events_.clear();
         final_ = Status::Ok();
@@ -118,52 +180,25 @@ class WatchStreamImpl final : public WatchStream {
         if (!final_.ok()) return Err(std::exchange(final_, Status::Ok()));
         return std::optional<WatchEvent>();
       }
-      if (!read_in_flight_) {
-        if (parser_->is_done()) {
-          if (pending_.find_first_not_of(" \r\t\n") != std::string::npos) {
-            pending_ += '\n';  // a last event without its newline
-            drain_lines();
-          }
-          ended_ = true;
-          continue;
-        }
-        parser_->get().body().data = buf_;
-        parser_->get().body().size = sizeof buf_;
-        read_in_flight_ = true;
-        read_done_ = false;
-        conn_->with_stream([&](auto& s) {
-          http::async_read_some(s, conn_->buffer(), *parser_, [this](beast::error_code ec, std::size_t) {
-            read_done_ = true;
-            read_ec_ = ec;
-          });
-        });
-      }
-      conn_->run_until(deadline);
-      if (!read_done_) {
-        if (cancelled_.load()) continue;
-        return std::optional<WatchEvent>();  // idle: the read stays pending for the next call
-      }
-      read_in_flight_ = false;
-      pending_.append(buf_, sizeof buf_ - parser_->get().body().size);
+      auto got = reader_->read(pending_, deadline);
+      if (got == BodyReader::Got::kIdle) return std::optional<WatchEvent>();
+      if (got == BodyReader::Got::kEnd && pending_.find_first_not_of(" \r\t\n") != std::string::npos)
+        pending_ += '\n';  // a last event without its newline
       drain_lines();
       if (pending_.size() > kMaxWatchEvent && final_.ok()) {
         final_ = Status::Unavailable("watch event larger than " + std::to_string(kMaxWatchEvent) + " bytes");
         ended_ = true;
       }
-      if (read_ec_ && read_ec_ != http::error::need_buffer) {
+      if (got == BodyReader::Got::kEnd) {
         ended_ = true;
-        if (final_.ok() && !cancelled_.load() && !(parser_->is_done()))
-          final_ = Status::Unavailable("watch connection lost: " + read_ec_.message());
+        if (final_.ok() && !reader_->error().ok())
+          final_ = Status::Unavailable("watch connection lost: " + reader_->error().message());
       }
     }
   }
 
   bool ended() const override { return ended_ && events_.empty() && final_.ok(); }
-
-  void cancel() override {
-    cancelled_.store(true);
-    conn_->post_close();
-  }
+  void cancel() override { reader_->cancel(); }
 
  private:
   void drain_lines() {
@@ -190,17 +225,33 @@ class WatchStreamImpl final : public WatchStream {
     pending_.erase(0, start);
   }
 
-  std::unique_ptr<Parser> parser_;
-  char buf_[16384];
+  std::unique_ptr<BodyReader> reader_;
   std::string pending_;
   std::deque<WatchEvent> events_;
   Status final_;
   bool ended_ = false;
-  bool read_in_flight_ = false;
-  bool read_done_ = false;
-  beast::error_code read_ec_;
-  std::atomic<bool> cancelled_{false};
-  std::unique_ptr<Connection> conn_;  // last: destroyed first, with the pending operations
+};
+
+class ByteStreamImpl final : public ByteStream {
+ public:
+  explicit ByteStreamImpl(std::unique_ptr<BodyReader> reader) : reader_(std::move(reader)) {}
+  Result<std::optional<std::string>> next(std::chrono::milliseconds timeout) override {
+    if (ended_) return std::optional<std::string>();
+    std::string out;
+    auto got = reader_->read(out, std::chrono::steady_clock::now() + timeout);
+    if (got == BodyReader::Got::kEnd) {
+      ended_ = true;
+      if (!reader_->error().ok() && out.empty())
+        return Err(Status::Unavailable("stream connection lost: " + reader_->error().message()));
+      if (out.empty()) return std::optional<std::string>();
+    }
+    return std::optional<std::string>(std::move(out));
+  }
+  void cancel() override { reader_->cancel(); }
+
+ private:
+  std::unique_ptr<BodyReader> reader_;
+  bool ended_ = false;
 };
 
 // The outcome of one attempt: a response, or a transport error and whether bytes were sent.
@@ -261,6 +312,22 @@ class RestClientImpl final : public RestClient {
   }
 
   Result<WatchStreamPtr> watch(std::string_view path_and_query) override {
+    auto reader = open_stream(path_and_query, "watch request to");
+    if (!reader) return Err(reader.error());
+    return WatchStreamPtr(std::make_unique<WatchStreamImpl>(std::move(*reader)));
+  }
+
+  Result<ByteStreamPtr> stream(std::string_view path_and_query) override {
+    auto reader = open_stream(path_and_query, "request to");
+    if (!reader) return Err(reader.error());
+    return ByteStreamPtr(std::make_unique<ByteStreamImpl>(std::move(*reader)));
+  }
+
+  const RestConfig& config() const override { return config_; }
+  std::size_t connections_opened() const override { return opened_.load(); }
+
+ private:
+  Result<std::unique_ptr<BodyReader>> open_stream(std::string_view path_and_query, std::string_view what) {
     auto req = build(Method::kGet, path_and_query, {}, {}, {});
     for (int attempt = 1;; ++attempt) {
       auto conn = std::make_unique<Connection>();
@@ -270,7 +337,7 @@ class RestClientImpl final : public RestClient {
         failure = TransportStatus(open_ec, "cannot connect to", ep_);
       } else {
         opened_.fetch_add(1);
-        auto parser = std::make_unique<WatchStreamImpl::Parser>();
+        auto parser = std::make_unique<BodyReader::Parser>();
         parser->body_limit(boost::none);
         parser->header_limit(kMaxHeader);
         beast::error_code ec;
@@ -281,12 +348,12 @@ class RestClientImpl final : public RestClient {
             http::async_read_header(s, conn->buffer(), *parser, [&](beast::error_code e, std::size_t) { ec = e; });
           });
         if (ec) {
-          failure = TransportStatus(ec, "watch request to", ep_);
+          failure = TransportStatus(ec, what, ep_);
         } else {
           int code = parser->get().result_int();
           if (code >= 200 && code < 300) {
             conn->tcp().expires_never();
-            return WatchStreamPtr(std::make_unique<WatchStreamImpl>(std::move(parser), std::move(conn)));
+            return std::make_unique<BodyReader>(std::move(parser), std::move(conn));
           }
           std::string body = read_rest(*conn, *parser);
           failure = StatusFromResponse(code, body, std::string(parser->get()[http::field::retry_after]));
@@ -299,10 +366,6 @@ class RestClientImpl final : public RestClient {
     }
   }
 
-  const RestConfig& config() const override { return config_; }
-  std::size_t connections_opened() const override { return opened_.load(); }
-
- private:
   http::request<http::string_body> build(Method method, std::string_view target, std::string_view body,
                                          std::string_view content_type, const Headers& headers) const {
     http::request<http::string_body> req{Verb(method), ep_.base_path + std::string(target), 11};
@@ -331,7 +394,7 @@ class RestClientImpl final : public RestClient {
   TlsOptions tls_options() const { return {tls_.get(), !config_.insecure_skip_tls_verify}; }
 
   // Reads the remainder of a buffer_body response into a string (bounded by the timeout).
-  std::string read_rest(Connection& conn, WatchStreamImpl::Parser& parser) {
+  std::string read_rest(Connection& conn, BodyReader::Parser& parser) {
     std::string out;
     char buf[8192];
     conn.tcp().expires_after(config_.timeout);

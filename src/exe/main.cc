@@ -1,17 +1,65 @@
-// `setpoint`: the one binary: `setpoint server` (API server, store, controller manager) and the
-// kubectl-style client commands.
+// `setpoint`: the one binary: `setpoint server` (API server, store, controller manager, agent),
+// `setpoint agent` (an agent on its own, for more machines), and the kubectl-style client
+// commands.
 #include <unistd.h>
 
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "agent/agent.h"
 #include "apiserver/server.h"
 #include "cli/cli.h"
 #include "controllers/controller_manager.h"
+#include "setpoint/client/config.h"
+
+namespace {
+
+std::string Hostname() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return host[0] ? host : "localhost";
+}
+
+// "k=v,k2=v2" → map; false on a malformed entry.
+bool ParseLabels(const std::string& text, std::map<std::string, std::string>& out) {
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) continue;
+    auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) return false;
+    out[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return true;
+}
+
+void AddAgentOptions(CLI::App* cmd, setpoint::agent::AgentOptions& o, std::string& labels, int& lease_secs,
+                     std::int64_t& rotate_mb) {
+  cmd->add_option("--agent-labels", labels, "Labels of the Agent object, k=v,k2=v2 (matched by spec.agentSelector)");
+  cmd->add_option("--agent-capacity", o.capacity, "Most processes this agent takes (0: no limit)")->capture_default_str();
+  cmd->add_option("--agent-lease-duration", lease_secs, "Seconds without a Lease renewal before the agent counts as lost")
+      ->capture_default_str();
+  cmd->add_option("--agent-log-max-mb", rotate_mb, "Rotate a process's log file past this size (MiB)")->capture_default_str();
+}
+
+// Blocks SIGINT/SIGTERM in every thread (started after this); the main thread sigwait()s them.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  return set;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"setpoint: a declarative control plane that speaks the Kubernetes API"};
@@ -39,6 +87,15 @@ int main(int argc, char** argv) {
   server->add_option("--leader-elect", cm.leader_elect,
                      "Run the controllers only while holding the Lease kube-system/setpoint-controller-manager")
       ->capture_default_str();
+  bool no_agent = false;
+  setpoint::agent::AgentOptions agent_opts;
+  agent_opts.name = Hostname();
+  std::string agent_labels;
+  int agent_lease_secs = 40;
+  std::int64_t agent_rotate_mb = 10;
+  server->add_flag("--no-agent", no_agent, "Do not supervise processes in this server (run `setpoint agent`s instead)");
+  server->add_option("--agent-name", agent_opts.name, "Name of the embedded agent's Agent object")->capture_default_str();
+  AddAgentOptions(server, agent_opts, agent_labels, agent_lease_secs, agent_rotate_mb);
   int cache_delay_ms = 0;
   server->add_option("--test-cache-delay-ms", cache_delay_ms,
                      "Testing only: make the watch cache lag the store by this many milliseconds")
@@ -51,6 +108,25 @@ int main(int argc, char** argv) {
     cmd->add_option("--context", common.context, "The kubeconfig context to use");
     cmd->add_option("-n,--namespace", common.ns, "Namespace (default: the context's)");
   };
+  // `setpoint agent`: supervise the Processes assigned to this machine, for a server elsewhere.
+  auto* agent = app.add_subcommand("agent", "Run an agent that supervises the processes assigned to it");
+  std::string agent_kubeconfig, agent_context;
+  std::string standalone_data_dir = "setpoint-agent";
+  agent->add_option("--kubeconfig", agent_kubeconfig, "Path to the kubeconfig of the API server");
+  agent->add_option("--context", agent_context, "The kubeconfig context to use");
+  agent->add_option("--name", agent_opts.name, "Name of its Agent object")->capture_default_str();
+  agent->add_option("--data-dir", standalone_data_dir, "Directory for its state, process work dirs and logs")->capture_default_str();
+  agent->add_option("--listen", agent_opts.listen, "ADDR:PORT of its log endpoint (port 0: any)")->capture_default_str();
+  agent->add_option("--advertise-address", agent_opts.advertise_address, "Address the API server reaches it on (default: the listen address)");
+  AddAgentOptions(agent, agent_opts, agent_labels, agent_lease_secs, agent_rotate_mb);
+  setpoint::cli::LogsOptions logs_opts;
+  auto* logs = app.add_subcommand("logs", "Print the output of a process");
+  add_common(logs);
+  logs->add_option("name", logs_opts.name, "NAME or process/NAME")->required();
+  logs->add_flag("-f,--follow", logs_opts.follow, "Keep printing as the process writes");
+  logs->add_option("--tail", logs_opts.tail, "Lines from the end to show (-1: all)")->capture_default_str();
+  logs->add_option("--epoch", logs_opts.epoch, "The restart epoch to show (-1: the newest)")->capture_default_str();
+  logs->add_option("--limit-bytes", logs_opts.limit_bytes, "Most bytes to show (0: no limit)");
   setpoint::cli::GetOptions get_opts;
   int watch_timeout = 0;
   auto* get = app.add_subcommand("get", "Display one or many resources");
@@ -107,17 +183,51 @@ int main(int argc, char** argv) {
     wait_opts.timeout = std::chrono::seconds(wait_timeout);
     return setpoint::cli::Wait(common, wait_opts, std::cout, std::cerr);
   }
+  if (*logs) return setpoint::cli::Logs(common, logs_opts, std::cout, std::cerr);
   spdlog::set_level(spdlog::level::from_str(log_level));
+  if (!ParseLabels(agent_labels, agent_opts.labels)) {
+    std::cerr << "setpoint: --agent-labels must be k=v,k2=v2\n";
+    return 2;
+  }
+  agent_opts.lease_duration = std::chrono::seconds(std::max(1, agent_lease_secs));
+  agent_opts.rotation.max_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(1, agent_rotate_mb)) << 20;
+  agent_opts.version = "v1alpha1";
+  if (*agent) {
+    sigset_t set = BlockStopSignals();
+    setpoint::client::KubeconfigOptions ko;
+    ko.path = agent_kubeconfig;
+    ko.context = agent_context;
+    if (const char* env = std::getenv("KUBECONFIG")) ko.kubeconfig_env = env;
+    if (const char* home = std::getenv("HOME")) ko.home = home;
+    auto config = setpoint::client::LoadKubeconfig(ko);
+    if (!config) {
+      std::cerr << "setpoint agent: " << config.error().message() << "\n";
+      return 1;
+    }
+    config->user_agent = "setpoint-agent/" + agent_opts.name;
+    auto rest = setpoint::client::RestClient::Create(*config);
+    if (!rest) {
+      std::cerr << "setpoint agent: " << rest.error().message() << "\n";
+      return 1;
+    }
+    agent_opts.data_dir = std::filesystem::absolute(standalone_data_dir).lexically_normal().string();
+    auto running = setpoint::agent::Agent::Start(**rest, agent_opts);
+    if (!running) {
+      std::cerr << "setpoint agent: " << running.error().message() << "\n";
+      return 1;
+    }
+    std::cout << "setpoint agent " << agent_opts.name << " is running (logs on port " << (*running)->log_port() << ")" << std::endl;
+    int sig = 0;
+    sigwait(&set, &sig);
+    spdlog::info("received {}, stopping the agent (its processes keep running)", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    (*running)->stop();
+    return 0;
+  }
   opts.history_max_age = std::chrono::seconds(history_secs);
   opts.test_cache_delay = std::chrono::milliseconds(cache_delay_ms);
 
   // Block the stop signals in every thread; the main thread waits for them synchronously.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  sigset_t set = BlockStopSignals();
 
   auto started = setpoint::apiserver::Server::Start(opts);
   if (!started) {
@@ -131,9 +241,7 @@ int main(int argc, char** argv) {
     cm.event_ttl = std::chrono::seconds(event_ttl_secs);
     // One identity per data directory: a server restarted after a crash takes its own Lease back
     // at once instead of waiting for it to expire.
-    char host[256] = {};
-    gethostname(host, sizeof host - 1);
-    cm.identity = std::string(host[0] ? host : "localhost") + "_" +
+    cm.identity = Hostname() + "_" +
                   std::filesystem::absolute(opts.data_dir).lexically_normal().string();
     // The controllers use the API like any client: over HTTP, on the address the server bound.
     std::string bound = setpoint::apiserver::ParseListenAddress(opts.listen).value().first;
@@ -148,10 +256,36 @@ int main(int argc, char** argv) {
     controllers = std::move(*started_cm);
     srv->set_extra_metrics([c = controllers.get()] { return c->metrics_text(); });
   }
+  // The embedded agent, a client of this server like any other.
+  setpoint::client::RestClientPtr agent_rest;
+  std::unique_ptr<setpoint::agent::Agent> embedded_agent;
+  if (!no_agent) {
+    std::string bound = setpoint::apiserver::ParseListenAddress(opts.listen).value().first;
+    if (bound.find(':') != std::string::npos) bound = "[" + bound + "]";
+    setpoint::client::RestConfig rc;
+    rc.server = "http://" + bound + ":" + std::to_string(srv->port());
+    rc.user_agent = "setpoint-agent/" + agent_opts.name;
+    auto rest = setpoint::client::RestClient::Create(rc);
+    if (!rest) {
+      std::cerr << "setpoint: " << rest.error().message() << "\n";
+      return 1;
+    }
+    agent_rest = std::move(*rest);
+    agent_opts.data_dir = std::filesystem::absolute(opts.data_dir + "/agent").lexically_normal().string();
+    auto running = setpoint::agent::Agent::Start(*agent_rest, agent_opts);
+    if (!running) {
+      std::cerr << "setpoint: agent: " << running.error().message() << "\n";
+      if (controllers) controllers->stop();
+      srv->stop();
+      return 1;
+    }
+    embedded_agent = std::move(*running);
+  }
   std::cout << "setpoint is ready: export KUBECONFIG=" << std::filesystem::absolute(srv->kubeconfig_path()).lexically_normal().string() << std::endl;
   int sig = 0;
   sigwait(&set, &sig);
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  if (embedded_agent) embedded_agent->stop();  // its processes keep running, re-adopted next start
   if (controllers) {
     srv->set_extra_metrics(nullptr);
     controllers->stop();  // before the server: it releases its Lease through it

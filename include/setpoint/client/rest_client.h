@@ -82,6 +82,17 @@ class WatchStream {
 };
 using WatchStreamPtr = std::unique_ptr<WatchStream>;
 
+// The raw body of a streaming GET, as it arrives (a followed log). Not thread-safe except cancel().
+class ByteStream {
+ public:
+  virtual ~ByteStream() = default;
+  // Waits up to `timeout`: the bytes that arrived (an empty string when none did), nullopt at the
+  // end of the body (or after cancel()), Unavailable when the connection broke.
+  virtual Result<std::optional<std::string>> next(std::chrono::milliseconds timeout) = 0;
+  virtual void cancel() = 0;
+};
+using ByteStreamPtr = std::unique_ptr<ByteStream>;
+
 class RestClient {
  public:
   // BadRequest for an unusable config (bad URL, unreadable or invalid PEM, unreadable token file).
@@ -100,6 +111,12 @@ class RestClient {
   // Opens a streaming GET (the caller puts watch=true in the query). Connection errors and 429/5xx
   // before the stream starts are retried like a GET; a non-2xx answer is a Status as above.
   virtual Result<WatchStreamPtr> watch(std::string_view path_and_query) = 0;
+  // Opens a streaming GET whose body is not watch events (`…/log?follow=true`); opening is
+  // retried as watch() is. The default (for test fakes) is MethodNotAllowed.
+  virtual Result<ByteStreamPtr> stream(std::string_view path_and_query) {
+    (void)path_and_query;
+    return Err(Status::MethodNotAllowed("this client does not stream"));
+  }
 
   virtual const RestConfig& config() const = 0;
 
