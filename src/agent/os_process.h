@@ -34,7 +34,10 @@ struct LaunchSpec {
   // Listening sockets passed systemd-style: they become fds 3, 4, ... in the child, which also
   // gets LISTEN_FDS=<n>, LISTEN_PID=<its own pid> and LISTEN_FDNAMES=<names joined by ':'>.
   std::vector<int> pass_fds;
-  std::vector<std::string> fd_names;
+  std::vector<std::string> fd_names;  // empty, or one per pass_fds entry
+  // When >= 0, stdout and stderr both go to this fd instead of the paths (the exec probe's
+  // output pipe). The caller keeps ownership; it is not passed on as a LISTEN fd.
+  int output_fd = -1;
 };
 
 // Who a process is, durably: a pid alone is reused, pid + start time (clock ticks since boot,
@@ -51,7 +54,8 @@ struct ProcessIdentity {
 // exec only async-signal-safe calls (the agent is multi-threaded). Exec failures are reported
 // here, not as an exit: NotFound ("exec: \"foo\": executable file not found in $PATH"),
 // Forbidden (permission denied), Invalid (bad working dir: "chdir /x: no such file or
-// directory"), Internal otherwise.
+// directory"), Internal otherwise. The caller must reap the child: watch it with an ExitWatcher
+// (or waitpid it by pid). Nothing may call waitpid(-1): it would steal other reapers' exits.
 Result<ProcessIdentity> Launch(const LaunchSpec& spec);
 
 // The identity of a live pid, or nullopt when there is no such process (or it is a zombie).
@@ -82,7 +86,9 @@ class ExitWatcher {
   virtual ~ExitWatcher() = default;
   // Starts watching `id`. If it has already exited, the callback still runs (soon, on the thread).
   // NotFound when the identity no longer names a live process at all (and nothing is reported).
+  // Watching an identity already watched is a no-op. Unavailable after stop().
   virtual Status watch(const ProcessIdentity& id) = 0;
+  // Idempotent; joins the thread, so it must not be called from the callback itself.
   virtual void stop() = 0;
 };
 
@@ -96,7 +102,8 @@ struct ListeningSocket {
 };
 Result<ListeningSocket> ListenTcp(const std::string& address, unsigned short port);
 // A free port on `address`, found by binding port 0 and closing (for programs that bind
-// themselves). A fixed port is checked the same way: AlreadyExists when it is taken.
+// themselves). A fixed port is checked the same way: AlreadyExists when it is taken. It binds
+// without SO_REUSEPORT, so a port held by a ListenTcp socket still shows as taken.
 Result<unsigned short> ReservePort(const std::string& address, unsigned short port);
 
 }  // namespace setpoint::agent

@@ -1,5 +1,7 @@
 // Readiness and liveness probes, as the kubelet runs them: exec (exit code 0), TCP connect, HTTP
 // GET (2xx/3xx). Each call blocks for at most the timeout. Thread-safe (no shared state).
+// An exec probe runs in its own session (Launch); when it exits or times out, whatever is left of
+// that session is killed with SIGKILL, and the probe reaps its own child by pid.
 #pragma once
 
 #include <chrono>
