@@ -4,8 +4,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "controllers/agent_lifecycle.h"
 #include "controllers/garbage_collector.h"
 #include "controllers/lifecycle.h"
+#include "controllers/processset.h"
+#include "controllers/scheduler.h"
 #include "setpoint/runtime/manager.h"
 
 namespace setpoint::controllers {
@@ -62,6 +65,25 @@ class ControllerManagerImpl final : public ControllerManager {
       if (!c) return c.error();
       if (Status s = manager_->add(std::move(*c)); !s.ok()) return s;
     }
+    if (on("scheduler")) {
+      scheduler_ = std::make_unique<Scheduler>(*manager_);
+      auto c = BuildSchedulerController(*manager_, *scheduler_);
+      if (!c) return c.error();
+      if (Status s = manager_->add(std::move(*c)); !s.ok()) return s;
+    }
+    if (on("agentlifecycle")) {
+      agents_ = std::make_unique<AgentLifecycle>(
+          *manager_, AgentLifecycleOptions{.grace_without_lease = options.agent_grace_without_lease});
+      auto c = BuildAgentLifecycleController(*manager_, *agents_);
+      if (!c) return c.error();
+      if (Status s = manager_->add(std::move(*c)); !s.ok()) return s;
+    }
+    if (on("processset")) {
+      processsets_ = std::make_unique<ProcessSetReconciler>(*manager_);
+      auto c = BuildProcessSetController(*manager_, *processsets_);
+      if (!c) return c.error();
+      if (Status s = manager_->add(std::move(*c)); !s.ok()) return s;
+    }
     run_ = std::jthread([this](std::stop_token st) {
       Status s = manager_->run(st);
       if (!s.ok() && !st.stop_requested()) spdlog::error("controller manager stopped: {}", s.to_string());
@@ -89,13 +111,17 @@ class ControllerManagerImpl final : public ControllerManager {
   std::unique_ptr<NamespaceReconciler> namespaces_;
   std::unique_ptr<CrdCleanupReconciler> crds_;
   std::unique_ptr<EventTtlReconciler> events_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<AgentLifecycle> agents_;
+  std::unique_ptr<ProcessSetReconciler> processsets_;
   std::jthread run_;
 };
 
 }  // namespace
 
 const std::vector<std::string>& KnownControllers() {
-  static const std::vector<std::string> names = {"garbagecollector", "namespace", "customresourcecleanup", "eventttl"};
+  static const std::vector<std::string> names = {"garbagecollector", "namespace", "customresourcecleanup", "eventttl",
+                                                   "scheduler", "agentlifecycle", "processset"};
   return names;
 }
 

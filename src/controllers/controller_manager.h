@@ -6,6 +6,9 @@
 //   namespace               namespace deletion: content first, conditions, then /finalize
 //   customresourcecleanup   CRD deletion: custom resources first
 //   eventttl                Events older than the TTL go
+//   scheduler               binds Processes without an agent to a Ready Agent
+//   agentlifecycle          Agents whose Lease lapsed: Ready Unknown, their Processes Lost
+//   processset              ProcessSets: replicas, rolling update, hot restart
 //
 // `controllers` selects them as kube-controller-manager's flag does: "*" for all, a name to add
 // it, "-name" to leave it out ("*,-eventttl"). With leader election (default) only the server that
@@ -27,6 +30,8 @@ namespace setpoint::controllers {
 struct ControllerManagerOptions {
   std::string controllers = "*";
   std::chrono::seconds event_ttl{3600};
+  // agentlifecycle: how long an Agent may exist without a Lease before it counts as lapsed.
+  std::chrono::seconds agent_grace_without_lease{40};
   bool leader_elect = true;
   std::string identity;  // the Lease holder; empty: <hostname>_<uuid>
   std::string lease_namespace = "kube-system";

@@ -383,7 +383,8 @@ TEST_F(LifecycleTest, EventsExpireAfterTheirTtl) {
 TEST(SelectControllersTest, FollowsKubeControllerManagerFlagRules) {
   EXPECT_EQ(SelectControllers("*").value(), KnownControllers());
   EXPECT_EQ(SelectControllers("*,-eventttl").value(),
-            (std::vector<std::string>{"garbagecollector", "namespace", "customresourcecleanup"}));
+            (std::vector<std::string>{"garbagecollector", "namespace", "customresourcecleanup", "scheduler",
+                                      "agentlifecycle", "processset"}));
   EXPECT_EQ(SelectControllers("namespace").value(), std::vector<std::string>{"namespace"});
   EXPECT_TRUE(SelectControllers("").value().empty());
   auto bad = SelectControllers("*,-nope");
