@@ -70,7 +70,7 @@ Status AgentImpl::start() {
     if (address == "0.0.0.0" || address.empty()) address = "127.0.0.1";
   }
   heartbeat_ = std::make_unique<Heartbeat>(api_, options_, address, log_server_->port(),
-                                           [this] { return supervised_count_.load(); }, root_ + "/processes");
+                                           [this] { return supervised_count_.load(); });
   loop_thread_ = std::jthread([this](std::stop_token st) { loop(st); });
   writer_thread_ = std::jthread([this](std::stop_token st) { writer(st); });
   heartbeat_thread_ = std::jthread([this](std::stop_token st) { heartbeat_->run(st); });
@@ -124,13 +124,20 @@ void AgentImpl::loop(std::stop_token st) {
       due(it->second, now);
       finish_if_done(uid);
     }
+    if (now >= next_rotation_) {
+      rotate_logs(now);
+      // While a process floods its log, check often: the disk it can fill between two checks is
+      // what it writes in one period.
+      const bool flood = std::any_of(sups_.begin(), sups_.end(), [](auto& kv) { return kv.second.flooding == true; });
+      next_rotation_ = now + (flood ? kFloodRotationPeriod : kRotationPeriod);
+    }
     flush_statuses();
     supervised_count_ = static_cast<int>(std::count_if(sups_.begin(), sups_.end(), [](auto& kv) { return !kv.second.epochs.empty(); }));
   }
 }
 
 std::optional<SteadyTime> AgentImpl::next_deadline() const {
-  std::optional<SteadyTime> best;
+  std::optional<SteadyTime> best = next_rotation_;
   auto consider = [&](std::optional<SteadyTime> t) {
     if (t && (!best || *t < *best)) best = t;
   };

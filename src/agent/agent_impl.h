@@ -118,6 +118,11 @@ class AgentImpl final : public Agent {
   void finish_if_done(const std::string& uid);
   void flush_statuses();
   void save_state();
+  // Rotates the logs of running epochs past their size limit; notes floods (supervision.cc).
+  void rotate_logs(SteadyTime now);
+  static constexpr std::chrono::milliseconds kRotationPeriod{100};
+  static constexpr std::chrono::milliseconds kFloodRotationPeriod{20};
+  SteadyTime next_rotation_{};
   std::optional<SteadyTime> next_deadline() const;
   Supervised* find(const ProcessIdentity& id, int* epoch);
   void event(const Supervised& s, std::string_view type, std::string_view reason, std::string message) {

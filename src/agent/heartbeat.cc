@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <condition_variable>
-#include <filesystem>
 #include <mutex>
 
 #include <boost/json.hpp>
@@ -41,13 +40,12 @@ std::string MicroTime(WallTime t) {
 }  // namespace
 
 Heartbeat::Heartbeat(client::DynamicClient& api, const AgentOptions& options, std::string endpoint_address,
-                     unsigned short log_port, std::function<int()> processes, std::string logs_root)
+                     unsigned short log_port, std::function<int()> processes)
     : api_(api),
       options_(options),
       endpoint_address_(std::move(endpoint_address)),
       log_port_(log_port),
-      processes_(std::move(processes)),
-      logs_root_(std::move(logs_root)) {}
+      processes_(std::move(processes)) {}
 
 void Heartbeat::run(std::stop_token stop) {
   const auto period = std::max<std::chrono::milliseconds>(std::chrono::milliseconds(250),
@@ -56,7 +54,6 @@ void Heartbeat::run(std::stop_token stop) {
   std::condition_variable_any cv;
   while (!stop.stop_requested()) {
     if (Status s = beat(); !s.ok()) spdlog::warn("agent {}: heartbeat: {}", options_.name, s.to_string());
-    rotate_logs();
     std::unique_lock lock(mu);
     cv.wait_for(lock, stop, period, [] { return false; });
   }
@@ -140,16 +137,6 @@ Status Heartbeat::renew_lease() {
   spec["renewTime"] = now;
   auto updated = api_.update(kLeases, kLeaseNamespace, *lease);
   return updated ? Status::Ok() : updated.error();
-}
-
-void Heartbeat::rotate_logs() {
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(logs_root_, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file(ec) || it->path().extension() != ".log") continue;
-    auto rotated = RotateIfNeeded(it->path().string(), options_.rotation);
-    if (!rotated) spdlog::warn("agent {}: rotating {}: {}", options_.name, it->path().string(), rotated.error().to_string());
-  }
 }
 
 }  // namespace setpoint::agent

@@ -55,14 +55,15 @@ int PreadAll(int fd, std::string& out, std::int64_t offset) {
   return 0;
 }
 
-// Copies everything in `from` into the new file `to`. Returns 0 or an errno.
-int CopyInto(int from, const std::string& to) {
+// Copies bytes [start, end) of `from` into the new file `to` — a bounded range, since a writer
+// may be appending faster than this copies. Returns 0 or an errno.
+int CopyInto(int from, std::int64_t start, std::int64_t end, const std::string& to) {
   int out = open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (out < 0) return errno;
   FdCloser closer{out};
   std::string buf;
-  for (std::int64_t offset = 0;; offset += static_cast<std::int64_t>(buf.size())) {
-    buf.resize(kBlock);
+  for (std::int64_t offset = start; offset < end; offset += static_cast<std::int64_t>(buf.size())) {
+    buf.resize(static_cast<std::size_t>(std::min<std::int64_t>(kBlock, end - offset)));
     if (int err = PreadAll(from, buf, offset)) return err;
     if (buf.empty()) break;
     for (size_t done = 0; done < buf.size();) {
@@ -98,9 +99,20 @@ Result<bool> RotateIfNeeded(const std::string& path, const RotationPolicy& polic
   if (static_cast<std::uint64_t>(st.st_size) <= policy.max_bytes) return false;
 
   if (policy.keep > 0) {
-    // Copy first and shift only once the copy exists, so a failed copy loses no old file.
+    // Copy first and shift only once the copy exists, so a failed copy loses no old file. Only
+    // the newest max_bytes are kept, widened back to the start of their first line (at most 4 KiB
+    // more): a file far past the limit (a flood between two checks) costs `keep` × max_bytes on
+    // disk however fast its writer is.
+    std::int64_t start = st.st_size - static_cast<std::int64_t>(policy.max_bytes);
+    if (start > 0) {
+      const std::int64_t from = std::max<std::int64_t>(0, start - 4096);
+      std::string back(static_cast<std::size_t>(start - from), '\0');
+      if (PreadAll(fd, back, from) == 0)
+        if (auto nl = back.rfind('\n'); nl != std::string::npos) start = from + static_cast<std::int64_t>(nl) + 1;
+    }
+    start = std::max<std::int64_t>(0, start);
     std::string tmp = path + ".1.tmp";
-    int err = CopyInto(fd, tmp);
+    int err = CopyInto(fd, start, st.st_size, tmp);
     if (err == 0) {
       for (int i = policy.keep; i >= 1; --i) {
         std::string from = path + "." + std::to_string(i);

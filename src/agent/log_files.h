@@ -19,7 +19,9 @@ struct RotationPolicy {
   int keep = 3;
 };
 
-// If `path` is larger than policy.max_bytes: copy it to path.1 (shifting .1 → .2 …, dropping the
+// If `path` is larger than policy.max_bytes: copy its newest max_bytes (widened back to a line
+// start, by at most 4 KiB) to
+// path.1 (shifting .1 → .2 …, dropping the
 // oldest beyond keep) and truncate it to 0. Returns whether it rotated.
 Result<bool> RotateIfNeeded(const std::string& path, const RotationPolicy& policy);
 

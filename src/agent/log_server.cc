@@ -205,8 +205,11 @@ class LogServerImpl final : public LogServer {
     struct stat st{};
     std::uint64_t size = ::stat(source->path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
     std::optional<std::int64_t> tail = q->tail_lines;
-    auto text = ReadTail(source->path, tail, q->limit_bytes);
+    // limitBytes counts from where the output starts (kubelet semantics), after tailLines chose it.
+    auto text = ReadTail(source->path, tail, std::nullopt);
     if (!text && text.error().code() != StatusCode::kNotFound) return SendStatus(fd, text.error());
+    if (text && q->limit_bytes && static_cast<std::int64_t>(text->size()) > *q->limit_bytes)
+      text->resize(static_cast<std::size_t>(*q->limit_bytes));
     if (!SendAll(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n")) return;
     if (text && !SendAll(fd, *text)) return;
     if (!q->follow) return;

@@ -89,6 +89,12 @@ json::object BuildStatus(const Supervised& s, const std::string& agent, WallTime
   c.message = ready ? "the newest epoch passes its readiness checks" : message;
   c.observed_generation = generation;
   runtime::set_condition(conditions, c, now);
+  if (s.flooding) {
+    runtime::Condition f{"LogFlood", *s.flooding ? "True" : "False", *s.flooding ? "OutputFlood" : "OutputCalm",
+                         *s.flooding ? "the process writes faster than its log may grow; older output is dropped" : "",
+                         generation, std::nullopt};
+    runtime::set_condition(conditions, f, now);
+  }
   st["conditions"] = std::move(conditions);
   return st;
 }

@@ -117,6 +117,33 @@ void AgentImpl::save_state() {
   }
 }
 
+// Output beyond the size limit is cut by copy-and-truncate. A process that fills its log faster
+// than the rotation period keeps the disk bounded all the same (what it writes within one period
+// at most, plus `keep` files), and is reported: LogFlood=True and a Warning event, once per flood.
+void AgentImpl::rotate_logs(SteadyTime now) {
+  constexpr auto kWindow = std::chrono::seconds(10);
+  constexpr std::size_t kFloodRotations = 3;
+  for (auto& [uid, s] : sups_) {
+    for (const auto& [n, e] : s.epochs) {
+      auto rotated = RotateIfNeeded(s.dir + "/logs/" + std::to_string(n) + ".log", options_.rotation);
+      if (!rotated) spdlog::warn("agent {}: rotating the log of {}: {}", options_.name, s.key(), rotated.error().to_string());
+      else if (*rotated) s.rotations.push_back(now);
+    }
+    while (!s.rotations.empty() && now - s.rotations.front() > kWindow) s.rotations.pop_front();
+    const bool flooding = s.rotations.size() >= kFloodRotations;
+    if (flooding && s.flooding != true) {
+      s.flooding = true;
+      s.dirty = true;
+      event(s, "Warning", "LogFlood",
+            "output exceeds " + std::to_string(options_.rotation.max_bytes >> 20) + " MiB several times in 10s; "
+            "only the newest output is kept");
+    } else if (!flooding && s.flooding == true && s.rotations.empty()) {
+      s.flooding = false;
+      s.dirty = true;
+    }
+  }
+}
+
 void AgentImpl::apply(Supervised& s, EpochActions actions) {
   std::deque<EpochAction> work(actions.begin(), actions.end());
   const auto now = Clock::now();

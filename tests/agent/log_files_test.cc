@@ -48,7 +48,8 @@ TEST_F(LogFilesTest, RotatesByCopyAndTruncateKeepingN) {
   ASSERT_GE(writer, 0);
   ASSERT_EQ(write(writer, std::string(100, 'a').data(), 100), 100);
   EXPECT_EQ(RotateIfNeeded(path_, policy), true);
-  EXPECT_EQ(Read(path_ + ".1"), std::string(150, 'a'));
+  // Only the newest max_bytes are kept (no line start within them to widen back to).
+  EXPECT_EQ(Read(path_ + ".1"), std::string(100, 'a'));
   EXPECT_EQ(std::filesystem::file_size(path_), 0u);
   ASSERT_EQ(write(writer, "b\n", 2), 2);
   close(writer);
@@ -58,8 +59,9 @@ TEST_F(LogFilesTest, RotatesByCopyAndTruncateKeepingN) {
   EXPECT_EQ(RotateIfNeeded(path_, policy), true);
   Append(path_, std::string(130, 'c'));
   EXPECT_EQ(RotateIfNeeded(path_, policy), true);
-  EXPECT_EQ(Read(path_ + ".1"), std::string(130, 'c'));
-  EXPECT_EQ(Read(path_ + ".2"), "b\n" + std::string(120, 'b'));  // the 'a' file was dropped
+  EXPECT_EQ(Read(path_ + ".1"), std::string(100, 'c'));
+  // The newest 100 bytes widened back to the start of their line; the 'a' file was dropped.
+  EXPECT_EQ(Read(path_ + ".2"), std::string(120, 'b'));
   EXPECT_FALSE(Exists(path_ + ".3"));
   EXPECT_FALSE(Exists(path_ + ".1.tmp"));
   EXPECT_EQ(Read(path_), "");
@@ -119,8 +121,9 @@ TEST_F(LogFilesTest, FollowerReadsAppendsAndRestartsAfterTruncation) {
   EXPECT_EQ(*follower.read(), "x\n");
   EXPECT_EQ(follower.offset(), 2u);
 
-  LogFollower from_middle(path_ + ".1", 4);
-  EXPECT_EQ(*from_middle.read(), "two\nthree\n");
+  // The kept copy is the newest 5 bytes widened to their line: "three\n".
+  LogFollower from_middle(path_ + ".1", 2);
+  EXPECT_EQ(*from_middle.read(), "ree\n");
 }
 
 }  // namespace
