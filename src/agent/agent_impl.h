@@ -113,7 +113,7 @@ class AgentImpl final : public Agent {
   void begin_stop(Supervised& s, RunningEpoch& e, bool now);
   void due(Supervised& s, SteadyTime now);
   void run_probe(Supervised& s, RunningEpoch& e, bool liveness);
-  Status ensure_ports(Supervised& s, const ProcessConfig& config);
+  Status ensure_ports(Supervised& s, const ProcessConfig& config, int index);
   Status ensure_finalizer(Supervised& s, bool present);
   void finish_if_done(const std::string& uid);
   void flush_statuses();

@@ -173,6 +173,7 @@ Result<ProcessConfig> ParseProcessSpec(const json::object& spec) {
       if (pc.port < 0 || pc.port > 65535) return Err(Invalid(field + ".port", "must be between 0 and 65535"));
       pc.address = std::string(GetStringOr(p, "address", "127.0.0.1"));
       if (auto it = p.find("passSocket"); it != p.end() && it->value().is_bool()) pc.pass_socket = it->value().get_bool();
+      if (auto it = p.find("indexed"); it != p.end() && it->value().is_bool()) pc.indexed = it->value().get_bool();
       for (const auto& other : c.ports)
         if (other.name == pc.name) return Err(Invalid(field + ".name", "Duplicate value: \"" + pc.name + "\""));
       c.ports.push_back(std::move(pc));

@@ -190,10 +190,15 @@ void AgentImpl::apply(Supervised& s, EpochActions actions) {
   save_state();
 }
 
-Status AgentImpl::ensure_ports(Supervised& s, const ProcessConfig& config) {
+Status AgentImpl::ensure_ports(Supervised& s, const ProcessConfig& config, int index) {
   std::vector<PortAllocation> next;
   const bool others_running = !s.epochs.empty();
-  for (const auto& want : config.ports) {
+  for (auto want : config.ports) {
+    if (want.indexed && want.port > 0) {
+      if (index < 0) return Status::Invalid("spec.ports: \"" + want.name + "\" is indexed but the process has no index");
+      want.port += index;
+      if (want.port > 65535) return Status::Invalid("spec.ports: \"" + want.name + "\" + index is past 65535");
+    }
     auto have = std::find_if(s.ports.begin(), s.ports.end(), [&](const PortAllocation& p) { return p.name == want.name; });
     const bool reusable = have != s.ports.end() && have->address == want.address &&
                           (want.port == 0 ? have->requested == 0 || have->port != 0 : have->port == want.port);
@@ -243,16 +248,19 @@ bool AgentImpl::start_epoch(Supervised& s, const EpochAction& a) {
   if (!parsed || !parsed->is_object()) return fail("StartFailed", "the desired config is not an object");
   auto config = ParseProcessSpec(parsed->get_object());
   if (!config) return fail("InvalidSpec", config.error().message());
-  if (Status st = ensure_ports(s, *config); !st.ok())
-    return fail(st.code() == StatusCode::kAlreadyExists ? "PortConflict" : "StartFailed", st.message());
+  std::string index;
+  if (const json::object* meta = GetObject(s.object, "metadata"))
+    if (const json::object* labels = GetObject(*meta, "labels")) index = std::string(GetStringOr(*labels, kIndexLabel, ""));
+  const int index_number = !index.empty() && index.find_first_not_of("0123456789") == std::string::npos && index.size() < 6
+                               ? std::stoi(index) : -1;
+  if (Status st = ensure_ports(s, *config, index_number); !st.ok())
+    return fail(st.code() == StatusCode::kAlreadyExists ? "PortConflict" : st.code() == StatusCode::kInvalid ? "InvalidSpec" : "StartFailed",
+                st.message());
   std::error_code ec;
   fs::create_directories(s.dir + "/logs", ec);
   fs::create_directories(s.dir + "/work", ec);
   if (ec) return fail("StartFailed", "cannot create " + s.dir + ": " + ec.message());
 
-  std::string index;
-  if (const json::object* meta = GetObject(s.object, "metadata"))
-    if (const json::object* labels = GetObject(*meta, "labels")) index = std::string(GetStringOr(*labels, kIndexLabel, ""));
   std::vector<std::pair<std::string, std::string>> base = {
       {"PATH", Env("PATH", "/usr/local/bin:/usr/bin:/bin")},
       {"HOME", Env("HOME", "/")},

@@ -133,6 +133,7 @@ properties:
         port: {type: integer, minimum: 0, maximum: 65535, default: 0, description: "0: the agent allocates a free port."}
         address: {type: string, default: 127.0.0.1}
         passSocket: {type: boolean, default: false, description: "The agent binds the port and passes the listening socket (LISTEN_FDS, fd 3...), kept across epochs."}
+        indexed: {type: boolean, default: false, description: "The port is port + the replica's index ($PROCESS_INDEX), so each replica of a ProcessSet gets a fixed port of its own."}
   restartPolicy: {type: string, enum: [Always, OnFailure, Never], default: Always}
   readinessProbe: {}
   livenessProbe: {}

@@ -15,56 +15,15 @@ source_dir=$(cd "$2" && pwd)
 cmake=${3:-cmake}
 generator=${4:-Ninja}
 cxx=${5:-}
-work=$(mktemp -d "${TMPDIR:-/tmp}/setpoint-install-test.XXXXXX")
-prefix=$work/prefix
-pids=()
-
-cleanup() {
-  local rc=$?
-  # SIGKILL: the graceful path is tested by stop(); here only leaving nothing behind matters.
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [[ $rc -ne 0 ]]; then
-    for log in server operator; do
-      [[ -f $work/$log.log ]] && { echo "--- $log log (last 40 lines)"; tail -n 40 "$work/$log.log"; }
-    done
-  fi
-  rm -rf "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-
-started=$SECONDS
-step() { echo "== [$((SECONDS - started)) s] $*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-# eventually SECONDS WHAT COMMAND...: runs COMMAND until it succeeds, failing after SECONDS.
-eventually() {
-  local limit=$1 what=$2
-  local deadline=$((SECONDS + limit))
-  shift 2
-  until "$@"; do
-    ((SECONDS < deadline)) || fail "$what (not within $limit s)"
-    sleep 0.2
-  done
-}
-
-# stop PID NAME: SIGTERM, then the process must exit 0 within 20 s.
-stop() {
-  kill -TERM "$1"
-  local deadline=$((SECONDS + 20))
-  while kill -0 "$1" 2>/dev/null; do
-    ((SECONDS < deadline)) || fail "$2 did not stop within 20 s of SIGTERM"
-    sleep 0.1
-  done
-  wait "$1" || fail "$2 exited with status $? on SIGTERM"
-}
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+work_dir install-test
+logs_on_failure=(server operator)
 
 cxx_arg=()
 [[ -n $cxx ]] && cxx_arg=(-DCMAKE_CXX_COMPILER="$cxx")
 
-step "cmake --install $build_dir --prefix $prefix"
-"$cmake" --install "$build_dir" --prefix "$prefix" >"$work/install.log" || { cat "$work/install.log"; fail "cmake --install"; }
+install_prefix "$build_dir" "$cmake"
 config=$(find "$prefix" -name setpointConfig.cmake -print -quit)
 [[ -n $config ]] || fail "no setpointConfig.cmake under $prefix"
 [[ -x $prefix/bin/setpoint ]] || fail "no bin/setpoint under $prefix"
@@ -110,7 +69,7 @@ step "the example's own tests (the SDK's test kit, in process)"
 grep -E 'tests passed' "$work/example-tests.log"
 
 step "start the installed setpoint server and the operator"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 "$prefix/bin/setpoint" server --store memory --listen "127.0.0.1:$port" --data-dir "$work/data" >"$work/server.log" 2>&1 &
 pids+=($!)
 server_pid=$!
@@ -119,7 +78,7 @@ sp() { "$prefix/bin/setpoint" "$1" --kubeconfig "$kubeconfig" "${@:2}"; }
 eventually 30 "the server to be ready" grep -qs 'setpoint is ready' "$work/server.log"
 api_version=v1 cm=configmaps
 
-health_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+health_port=$(free_port)
 "$example/configmap-mirror" --kubeconfig "$kubeconfig" --namespace default --health "127.0.0.1:$health_port" --leader-elect \
   >"$work/operator.log" 2>&1 &
 pids+=($!)
