@@ -422,6 +422,47 @@ class BadInputTest(ServerTestCase):
         self.assertFalse(os.path.exists(logs), "the process's files go with it")
 
 
+class ConditionsTest(ServerTestCase):
+    """The built-in kinds' conditions follow metav1.Condition: kubectl wait works on each, and the
+    API rejects malformed ones (S7-18)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = SERVER
+
+    def setUp(self):
+        self.c = Cluster(SERVER, "default")
+
+    def tearDown(self):
+        self.c.kill_leftovers()
+
+    def test_kubectl_wait_on_every_kind_and_malformed_conditions_rejected(self):
+        c = self.c
+        agent = c.get("agents.setpoint.dev")["items"][0]["metadata"]["name"]
+        c.k("wait", f"agents.setpoint.dev/{agent}", "--for=condition=Ready", "--timeout=30s")
+        c.apply(processset("waited", 2, [PYTHON, SOCKET_SERVER]))
+        c.k("wait", f"{PS}/waited", "--for=condition=Available", "--timeout=60s")
+        kids = wait_until(lambda: c.ready_children("waited", 2), TIMEOUT, "2 ready processes")
+        for p in kids:
+            c.k("wait", f"{PROC}/{p['metadata']['name']}", "--for=condition=Ready", "--timeout=30s")
+            c.k("wait", f"{PROC}/{p['metadata']['name']}", "--for=condition=Scheduled", "--timeout=30s")
+        status = c.get(PS, "waited")["status"]
+        for cond in status["conditions"]:
+            self.assertEqual(cond["observedGeneration"], c.get(PS, "waited")["metadata"]["generation"], cond)
+
+        # S7-18: a reason with a space, or a status outside True/False/Unknown, is refused.
+        name = kids[0]["metadata"]["name"]
+        path = f"/apis/setpoint.dev/v1alpha1/namespaces/default/processes/{name}/status"
+        for bad in ({"type": "Ready", "status": "True", "reason": "Bad Reason!", "message": "",
+                     "lastTransitionTime": "2026-01-01T00:00:00Z"},
+                    {"type": "Ready", "status": "Maybe", "reason": "Fine", "message": "",
+                     "lastTransitionTime": "2026-01-01T00:00:00Z"}):
+            r = SERVER.api.patch(path, json.dumps({"status": {"conditions": [bad]}}))
+            status = self.assertStatus(r, 422, "Invalid")
+            self.assertIn("status.conditions[0]", status["message"], status)
+        c.k("delete", f"{PS}/waited", "--wait=true", "--timeout=60s")
+
+
 class LogsAndRestartTest(ServerTestCase):
     @classmethod
     def setUpClass(cls):
