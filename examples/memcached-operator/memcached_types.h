@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "setpoint/client/dynamic_client.h"
+#include "setpoint/client/setpoint_kinds.h"
 
 namespace memcached {
 
@@ -11,10 +12,8 @@ inline const setpoint::client::GroupVersionResource kMemcacheds{"cache.example.c
                                                                 "Memcached"};
 // The setpoint kinds it runs memcached with: a ProcessSet (like the tutorial's Deployment) whose
 // Processes the agent keeps running.
-inline const setpoint::client::GroupVersionResource kProcessSets{"setpoint.dev", "v1alpha1", "processsets", true,
-                                                                 "ProcessSet"};
-inline const setpoint::client::GroupVersionResource kProcesses{"setpoint.dev", "v1alpha1", "processes", true,
-                                                               "Process"};
+using setpoint::client::kProcessSets;
+using setpoint::client::kProcesses;
 
 inline constexpr std::string_view kFinalizer = "cache.example.com/finalizer";
 inline constexpr std::string_view kAvailable = "Available";

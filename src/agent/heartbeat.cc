@@ -120,22 +120,22 @@ Status Heartbeat::ensure_agent() {
 Status Heartbeat::renew_lease() {
   const std::string now = MicroTime(std::chrono::system_clock::now());
   const auto seconds = static_cast<std::int64_t>(options_.lease_duration.count());
-  auto lease = api_.get(kLeases, kLeaseNamespace, options_.name);
+  auto lease = api_.get(kLeases, kAgentLeaseNamespace, options_.name);
   if (!lease && lease.error().code() != StatusCode::kNotFound) return lease.error();
   if (!lease) {
     json::object obj{{"apiVersion", "coordination.k8s.io/v1"},
                      {"kind", "Lease"},
-                     {"metadata", {{"name", options_.name}, {"namespace", kLeaseNamespace}}},
+                     {"metadata", {{"name", options_.name}, {"namespace", kAgentLeaseNamespace}}},
                      {"spec", {{"holderIdentity", options_.name}, {"leaseDurationSeconds", seconds},
                                {"acquireTime", now}, {"renewTime", now}}}};
-    auto created = api_.create(kLeases, kLeaseNamespace, obj);
+    auto created = api_.create(kLeases, kAgentLeaseNamespace, obj);
     return created ? Status::Ok() : created.error();
   }
   json::object& spec = EnsureObject(*lease, "spec");
   spec["holderIdentity"] = options_.name;
   spec["leaseDurationSeconds"] = seconds;
   spec["renewTime"] = now;
-  auto updated = api_.update(kLeases, kLeaseNamespace, *lease);
+  auto updated = api_.update(kLeases, kAgentLeaseNamespace, *lease);
   return updated ? Status::Ok() : updated.error();
 }
 

@@ -1,17 +1,16 @@
-// The resources and names the agent works with (docs/design/agent.md).
+// The setpoint.dev resources and names (include/setpoint/client/setpoint_kinds.h), as the agent
+// spells them.
 #pragma once
 
-#include <string_view>
-
-#include "setpoint/client/dynamic_client.h"
+#include "setpoint/client/setpoint_kinds.h"
 
 namespace setpoint::agent {
 
-inline const client::GroupVersionResource kAgents{"setpoint.dev", "v1alpha1", "agents", false, "Agent"};
-inline const client::GroupVersionResource kProcesses{"setpoint.dev", "v1alpha1", "processes", true, "Process"};
-inline const client::GroupVersionResource kLeases{"coordination.k8s.io", "v1", "leases", true, "Lease"};
-inline constexpr std::string_view kLeaseNamespace = "kube-node-lease";
-inline constexpr std::string_view kAgentFinalizer = "setpoint.dev/agent";
-inline constexpr std::string_view kIndexLabel = "setpoint.dev/index";
+using client::kAgentFinalizer;
+using client::kAgentLeaseNamespace;
+using client::kAgents;
+using client::kIndexLabel;
+using client::kLeases;
+using client::kProcesses;
 
 }  // namespace setpoint::agent

@@ -15,6 +15,8 @@
 #include <thread>
 
 #include <boost/json.hpp>
+
+#include "common/fd_io.h"
 #include <spdlog/spdlog.h>
 
 #include "agent/log_files.h"
@@ -26,18 +28,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr int kMaxRequests = 64;
-
-bool SendAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
 
 void SendStatus(int fd, const Status& s) {
   int code = s.http_code();

@@ -18,6 +18,8 @@
 
 #include <boost/json.hpp>
 
+#include "common/fd_io.h"
+
 #include "apiserver/api_context.h"
 #include "apiserver/api_handler.h"
 #include "setpoint/common/json.h"
@@ -66,18 +68,6 @@ Result<int> Dial(const std::string& host, int port, int timeout_ms) {
   }
   ::freeaddrinfo(res);
   return Err(Status::Unavailable("dial tcp " + where + ": " + last));
-}
-
-bool SendAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
 }
 
 // Streams the rest of the agent's body to the client.

@@ -1,26 +1,18 @@
-// The resources of setpoint's process supervision (group setpoint.dev, docs/design/agent.md) as
-// the controllers and the agent address them, and the label, finalizer and namespace names the
-// contract fixes. Constants only; safe to include anywhere above the client layer.
+// The setpoint.dev resources and names (include/setpoint/client/setpoint_kinds.h), as the
+// controllers spell them.
 #pragma once
 
-#include <string_view>
-
-#include "setpoint/client/dynamic_client.h"
+#include "setpoint/client/setpoint_kinds.h"
 
 namespace setpoint::controllers {
 
-inline const client::GroupVersionResource kAgents{"setpoint.dev", "v1alpha1", "agents", false, "Agent"};
-inline const client::GroupVersionResource kProcesses{"setpoint.dev", "v1alpha1", "processes", true, "Process"};
-inline const client::GroupVersionResource kProcessSets{"setpoint.dev", "v1alpha1", "processsets", true, "ProcessSet"};
-inline const client::GroupVersionResource kLeases{"coordination.k8s.io", "v1", "leases", true, "Lease"};
-
-// Where an agent's heartbeat Lease lives (named like the agent).
-inline constexpr std::string_view kAgentLeaseNamespace = "kube-node-lease";
-
-// On Processes made by a ProcessSet: the hash of the template, and the replica's index.
-inline constexpr std::string_view kTemplateHashLabel = "setpoint.dev/template-hash";
-inline constexpr std::string_view kIndexLabel = "setpoint.dev/index";
-// Held by the agent while any OS process of a Process may still run.
-inline constexpr std::string_view kAgentFinalizer = "setpoint.dev/agent";
+using client::kAgentFinalizer;
+using client::kAgentLeaseNamespace;
+using client::kAgents;
+using client::kIndexLabel;
+using client::kLeases;
+using client::kProcesses;
+using client::kProcessSets;
+using client::kTemplateHashLabel;
 
 }  // namespace setpoint::controllers
