@@ -15,6 +15,7 @@
 #include "agent/agent.h"
 #include "apiserver/server.h"
 #include "cli/cli.h"
+#include "cli/scaffold.h"
 #include "controllers/controller_manager.h"
 #include "setpoint/client/config.h"
 
@@ -168,7 +169,27 @@ int main(int argc, char** argv) {
   wait->add_option("target", wait_opts.target, "KIND/NAME")->required();
   wait->add_option("--for", wait_opts.for_, "condition=TYPE[=VALUE] or delete")->required();
   wait->add_option("--timeout", wait_timeout, "Seconds to wait")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  // `setpoint init-operator`: a new operator project (src/cli/scaffold.h).
+  setpoint::cli::InitOperatorOptions init_opts;
+  bool init_namespaced = false;
+  auto* init_operator =
+      app.add_subcommand("init-operator", "Write a new operator project for a custom kind: CRD, reconciler, test, README");
+  init_operator->add_option("dir", init_opts.dir, "Directory for the project (new, or empty unless --force)")->required();
+  init_operator->add_option("--group", init_opts.group, "API group, a DNS subdomain with a dot: cache.example.com")->required();
+  init_operator->add_option("--version", init_opts.version, "API version: v1, v1alpha1, v2beta3")->required();
+  init_operator->add_option("--kind", init_opts.kind, "Kind, UpperCamelCase: Memcached")->required();
+  init_operator->add_option("--plural", init_opts.plural, "Resource name (default: the lower-case kind, pluralised)");
+  auto* namespaced_flag = init_operator->add_flag("--namespaced", init_namespaced, "Objects live in namespaces (the default)");
+  init_operator->add_flag("--cluster", init_opts.cluster_scoped, "Objects are cluster-scoped")->excludes(namespaced_flag);
+  init_operator->add_flag("--force", init_opts.force, "Write into a non-empty directory, replacing files of the same names");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    // init-operator's bad usage is exit code 2, like its own checks (CLI11's codes are 100+).
+    return rc != 0 && init_operator->parsed() ? 2 : rc;
+  }
+  if (*init_operator) return setpoint::cli::InitOperator(init_opts, std::cout, std::cerr);
   if (*get) {
     get_opts.watch_timeout = std::chrono::seconds(watch_timeout);
     return setpoint::cli::Get(common, get_opts, std::cout, std::cerr);
