@@ -1,4 +1,9 @@
-// The Store contract, run against every backend. To add a backend, add one line to Backends().
+// The Store contract, run against every backend. To add a backend, add an entry to Backends().
+//
+// Revisions are written relative to the backend's empty revision, rev(n) = the n-th write:
+// memory and sqlite start at 0, etcd at 1 (etcd counts its own initial state as revision 1, and
+// the store reports etcd's revisions unchanged, since they are the resourceVersions every
+// client of that etcd sees). The checks stay exact: one revision per write, no gaps.
 #include <condition_variable>
 #include <mutex>
 
@@ -9,6 +14,8 @@
 #include <memory>
 #include <thread>
 
+#include "etcd_fixture.h"
+#include "store/etcd/etcd_store.h"
 #include "store/memory/memory_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store_test_util.h"
@@ -26,40 +33,109 @@ struct Limits {
   std::size_t history_max_events = 100000;
 };
 
+// What one test runs a backend on (a directory, an etcd cluster); reopen() opens a new store
+// on the same data.
+class BackendEnv {
+ public:
+  virtual ~BackendEnv() = default;
+  virtual StorePtr open(const Limits& limits) = 0;
+};
+using OpenFn = std::function<StorePtr(const Limits& limits)>;
+
+class SimpleEnv final : public BackendEnv {
+ public:
+  explicit SimpleEnv(OpenFn open) : open_(std::move(open)) {}
+  StorePtr open(const Limits& limits) override { return open_(limits); }
+
+ private:
+  OpenFn open_;
+};
+
+// A fresh single-member etcd per test; stores reconnect to it.
+class EtcdEnv final : public BackendEnv {
+ public:
+  explicit EtcdEnv(std::unique_ptr<testing::EtcdCluster> cluster) : cluster_(std::move(cluster)) {}
+  StorePtr open(const Limits& limits) override {
+    EtcdStoreOptions o;
+    o.endpoints = cluster_->endpoints();
+    o.history_max_events = limits.history_max_events;
+    o.min_compaction_spacing = std::chrono::milliseconds(50);
+    auto s = OpenEtcdStore(o);
+    EXPECT_TRUE(s.has_value()) << (s ? "" : s.error().to_string());
+    return s ? std::move(*s) : nullptr;
+  }
+
+ private:
+  std::unique_ptr<testing::EtcdCluster> cluster_;
+};
+
 struct Backend {
   std::string name;
-  std::function<StorePtr(const std::string& dir, const Limits& limits)> open;
+  Revision empty_revision = 0;  // current_revision() of a store nothing was written to
+  // The test's environment in `dir`; null with `skip` set when the backend cannot run here.
+  std::function<std::unique_ptr<BackendEnv>(const std::string& dir, std::string& skip)> env;
 };
 
 std::vector<Backend> Backends() {
   return {
-      {"Memory",
-       [](const std::string&, const Limits& l) {
-         MemoryStoreOptions o;
-         o.history_max_events = l.history_max_events;
-         return NewMemoryStore(o);
+      {"Memory", 0,
+       [](const std::string&, std::string&) -> std::unique_ptr<BackendEnv> {
+         return std::make_unique<SimpleEnv>([](const Limits& l) {
+           MemoryStoreOptions o;
+           o.history_max_events = l.history_max_events;
+           return NewMemoryStore(o);
+         });
        }},
-      {"Sqlite",
-       [](const std::string& dir, const Limits& l) -> StorePtr {
-         SqliteStoreOptions o;
-         o.path = dir + "/store.db";
-         o.history_max_events = l.history_max_events;
-         auto s = OpenSqliteStore(o);
-         return s ? std::move(*s) : nullptr;
+      {"Sqlite", 0,
+       [](const std::string& dir, std::string&) -> std::unique_ptr<BackendEnv> {
+         return std::make_unique<SimpleEnv>([dir](const Limits& l) -> StorePtr {
+           SqliteStoreOptions o;
+           o.path = dir + "/store.db";
+           o.history_max_events = l.history_max_events;
+           auto s = OpenSqliteStore(o);
+           return s ? std::move(*s) : nullptr;
+         });
+       }},
+      {"Etcd", 1,
+       [](const std::string& dir, std::string& skip) -> std::unique_ptr<BackendEnv> {
+         if (!testing::EtcdCluster::Available()) {
+           skip = std::string(testing::kEtcdBinary) + " is not installed (Debian package etcd-server)";
+           return nullptr;
+         }
+         std::string error;
+         auto cluster = testing::EtcdCluster::Start(dir, {}, &error);
+         if (!cluster) {
+           ADD_FAILURE() << "cannot start etcd: " << error;
+           return nullptr;
+         }
+         return std::make_unique<EtcdEnv>(std::move(cluster));
        }},
   };
 }
 
 class StoreConformanceTest : public ::testing::TestWithParam<Backend> {
  protected:
-  void SetUp() override { reopen({}); }
-  void TearDown() override { store_.reset(); }
+  void SetUp() override {
+    base_ = GetParam().empty_revision;
+    std::string skip;
+    env_ = GetParam().env(dir_.path(), skip);
+    if (!env_ && !skip.empty()) GTEST_SKIP() << skip;
+    ASSERT_NE(env_, nullptr);
+    reopen({});
+  }
+  void TearDown() override {
+    store_.reset();
+    env_.reset();
+  }
 
   void reopen(const Limits& limits) {
     store_.reset();
-    store_ = GetParam().open(dir_.path(), limits);
+    store_ = env_->open(limits);
     ASSERT_NE(store_, nullptr);
   }
+
+  // The revision of the n-th write to a new store.
+  Revision rev(Revision n) const { return base_ + n; }
 
   Revision must_create(const std::string& key, const std::string& value) {
     auto r = store_->create(key, MakeBytes(value));
@@ -68,28 +144,30 @@ class StoreConformanceTest : public ::testing::TestWithParam<Backend> {
   }
 
   TempDir dir_;
+  Revision base_ = 0;
+  std::unique_ptr<BackendEnv> env_;
   StorePtr store_;
 };
 
 TEST_P(StoreConformanceTest, EmptyStore) {
-  EXPECT_EQ(store_->current_revision(), 0);
+  EXPECT_EQ(store_->current_revision(), base_);
   EXPECT_EQ(store_->compacted_revision(), 0);
   EXPECT_EQ(store_->get("/a").error().code(), StatusCode::kNotFound);
   auto l = store_->list("", 0);
   ASSERT_TRUE(l.has_value());
   EXPECT_TRUE(l->items.empty());
-  EXPECT_EQ(l->revision, 0);
+  EXPECT_EQ(l->revision, base_);
 }
 
 TEST_P(StoreConformanceTest, CreateAssignsIncreasingRevisionsFromOne) {
-  EXPECT_EQ(must_create("/a", "1"), 1);
-  EXPECT_EQ(must_create("/b", "2"), 2);
-  EXPECT_EQ(store_->current_revision(), 2);
+  EXPECT_EQ(must_create("/a", "1"), rev(1));
+  EXPECT_EQ(must_create("/b", "2"), rev(2));
+  EXPECT_EQ(store_->current_revision(), rev(2));
   auto got = store_->get("/b");
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->key, "/b");
   EXPECT_EQ(Str(got->value), "2");
-  EXPECT_EQ(got->revision, 2);
+  EXPECT_EQ(got->revision, rev(2));
 }
 
 TEST_P(StoreConformanceTest, AsyncWritesHaveTheSameSemanticsAsBlockingOnes) {
@@ -109,19 +187,19 @@ TEST_P(StoreConformanceTest, AsyncWritesHaveTheSameSemanticsAsBlockingOnes) {
   store_->create_async("/a", MakeBytes("1"), collect);
   ASSERT_TRUE(wait_for(1));
   ASSERT_TRUE(results[0].has_value());
-  EXPECT_EQ(*results[0], 1);
+  EXPECT_EQ(*results[0], rev(1));
   store_->create_async("/a", MakeBytes("2"), collect);
   ASSERT_TRUE(wait_for(2));
   ASSERT_FALSE(results[1].has_value());
   EXPECT_EQ(results[1].error().code(), StatusCode::kAlreadyExists);
-  store_->update_async("/a", MakeBytes("3"), 7, collect);
+  store_->update_async("/a", MakeBytes("3"), rev(7), collect);
   ASSERT_TRUE(wait_for(3));
   ASSERT_FALSE(results[2].has_value());
   EXPECT_EQ(results[2].error().code(), StatusCode::kConflict);
-  store_->update_async("/a", MakeBytes("4"), 1, collect);
+  store_->update_async("/a", MakeBytes("4"), rev(1), collect);
   ASSERT_TRUE(wait_for(4));
   ASSERT_TRUE(results[3].has_value());
-  EXPECT_EQ(*results[3], 2);
+  EXPECT_EQ(*results[3], rev(2));
   EXPECT_EQ(Str(store_->get("/a")->value), "4");
   store_->close();
   store_->create_async("/b", MakeBytes("5"), collect);
@@ -135,9 +213,9 @@ TEST_P(StoreConformanceTest, CreateExistingIsAlreadyExistsAndConsumesNoRevision)
   auto again = store_->create("/a", MakeBytes("2"));
   ASSERT_FALSE(again.has_value());
   EXPECT_EQ(again.error().code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(store_->current_revision(), 1);
+  EXPECT_EQ(store_->current_revision(), rev(1));
   EXPECT_EQ(Str(store_->get("/a")->value), "1");
-  EXPECT_EQ(must_create("/b", "x"), 2);
+  EXPECT_EQ(must_create("/b", "x"), rev(2));
 }
 
 TEST_P(StoreConformanceTest, UpdatePreconditions) {
@@ -189,7 +267,7 @@ TEST_P(StoreConformanceTest, ListByPrefixIsSortedAndExact) {
     EXPECT_EQ(Str(kv.value), kv.key);
   }
   EXPECT_EQ(keys, (std::vector<std::string>{"/b/", "/b/1", "/b/2"}));
-  EXPECT_EQ(l->revision, 7);
+  EXPECT_EQ(l->revision, rev(7));
   auto all = store_->list("", 0);
   ASSERT_TRUE(all.has_value());
   ASSERT_EQ(all->items.size(), 7u);
@@ -220,22 +298,23 @@ TEST_P(StoreConformanceTest, BinaryKeysAndValues) {
 }
 
 TEST_P(StoreConformanceTest, ListAtOlderRevisionRewindsState) {
-  must_create("/p/a", "a1");                                // 1
-  must_create("/p/b", "b1");                                // 2
-  ASSERT_TRUE(store_->update("/p/a", MakeBytes("a2"), 1));  // 3
-  must_create("/q/x", "x");                                 // 4 (outside the prefix)
-  ASSERT_TRUE(store_->remove("/p/b", 2));                   // 5
-  must_create("/p/c", "c1");                                // 6
-  ASSERT_TRUE(store_->update("/p/a", MakeBytes("a3"), 3));  // 7
-  ASSERT_TRUE(store_->remove("/q/x", 0));                   // 8
+  must_create("/p/a", "a1");                                     // 1
+  must_create("/p/b", "b1");                                     // 2
+  ASSERT_TRUE(store_->update("/p/a", MakeBytes("a2"), rev(1)));  // 3
+  must_create("/q/x", "x");                                      // 4 (outside the prefix)
+  ASSERT_TRUE(store_->remove("/p/b", rev(2)));                   // 5
+  must_create("/p/c", "c1");                                     // 6
+  ASSERT_TRUE(store_->update("/p/a", MakeBytes("a3"), rev(3)));  // 7
+  ASSERT_TRUE(store_->remove("/q/x", 0));                        // 8
 
+  // `at` and the revisions in the summary count writes (rev(n) is written as n).
   auto summary = [&](Revision at) {
-    auto l = store_->list("/p/", at);
+    auto l = store_->list("/p/", at == 0 ? 0 : rev(at));
     EXPECT_TRUE(l.has_value()) << at;
     if (!l) return std::string();
-    EXPECT_EQ(l->revision, at == 0 ? 8 : at);
+    EXPECT_EQ(l->revision, rev(at == 0 ? 8 : at));
     std::string s;
-    for (auto& kv : l->items) s += kv.key + "=" + Str(kv.value) + "@" + std::to_string(kv.revision) + " ";
+    for (auto& kv : l->items) s += kv.key + "=" + Str(kv.value) + "@" + std::to_string(kv.revision - base_) + " ";
     return s;
   };
   EXPECT_EQ(summary(1), "/p/a=a1@1 ");
@@ -246,74 +325,75 @@ TEST_P(StoreConformanceTest, ListAtOlderRevisionRewindsState) {
   EXPECT_EQ(summary(6), "/p/a=a2@3 /p/c=c1@6 ");
   EXPECT_EQ(summary(7), "/p/a=a3@7 /p/c=c1@6 ");
   EXPECT_EQ(summary(0), "/p/a=a3@7 /p/c=c1@6 ");
-  auto q = store_->list("/q/", 5);
+  auto q = store_->list("/q/", rev(5));
   ASSERT_TRUE(q.has_value());
   ASSERT_EQ(q->items.size(), 1u);
-  EXPECT_EQ(q->items[0].revision, 4);
+  EXPECT_EQ(q->items[0].revision, rev(4));
 }
 
 TEST_P(StoreConformanceTest, ListRevisionBounds) {
   must_create("/a", "1");
   must_create("/b", "2");
-  auto future = store_->list("", 3);
+  auto future = store_->list("", rev(3));
   ASSERT_FALSE(future.has_value());
   EXPECT_EQ(future.error().code(), StatusCode::kTimeout);
-  ASSERT_TRUE(store_->compact(2).ok());
-  EXPECT_EQ(store_->compacted_revision(), 2);
-  auto old = store_->list("", 1);
+  ASSERT_TRUE(store_->compact(rev(2)).ok());
+  EXPECT_EQ(store_->compacted_revision(), rev(2));
+  auto old = store_->list("", rev(1));
   ASSERT_FALSE(old.has_value());
   EXPECT_EQ(old.error().code(), StatusCode::kExpired);
-  EXPECT_EQ(old.error().message(), "too old resource version: 1 (2)");
-  EXPECT_TRUE(store_->list("", 2).has_value());
+  EXPECT_EQ(old.error().message(),
+            "too old resource version: " + std::to_string(rev(1)) + " (" + std::to_string(rev(2)) + ")");
+  EXPECT_TRUE(store_->list("", rev(2)).has_value());
 }
 
 TEST_P(StoreConformanceTest, CompactClampsToCurrentRevision) {
   must_create("/a", "1");
   must_create("/b", "2");
   ASSERT_TRUE(store_->compact(1000).ok());
-  EXPECT_EQ(store_->compacted_revision(), 2);
-  ASSERT_TRUE(store_->compact(1).ok());  // never goes backwards
-  EXPECT_EQ(store_->compacted_revision(), 2);
-  auto l = store_->list("", 2);
+  EXPECT_EQ(store_->compacted_revision(), rev(2));
+  ASSERT_TRUE(store_->compact(rev(1)).ok());  // never goes backwards
+  EXPECT_EQ(store_->compacted_revision(), rev(2));
+  auto l = store_->list("", rev(2));
   ASSERT_TRUE(l.has_value());
   EXPECT_EQ(l->items.size(), 2u);
-  EXPECT_EQ(must_create("/c", "3"), 3);
+  EXPECT_EQ(must_create("/c", "3"), rev(3));
   RecordingSink sink;
-  auto w = store_->watch(2, sink);
+  auto w = store_->watch(rev(2), sink);
   ASSERT_TRUE(w.has_value());
-  ASSERT_TRUE(sink.wait_for_revision(3));
-  EXPECT_EQ(store_->watch(1, sink).error().code(), StatusCode::kExpired);
+  ASSERT_TRUE(sink.wait_for_revision(rev(3)));
+  EXPECT_EQ(store_->watch(rev(1), sink).error().code(), StatusCode::kExpired);
 }
 
 TEST_P(StoreConformanceTest, HistoryIsBoundedByCount) {
   reopen(Limits{.history_max_events = 10});
   for (int i = 0; i < 30; ++i) must_create("/k" + std::to_string(i), "v");
-  ASSERT_TRUE(WaitUntil([&] { return store_->compacted_revision() >= 20; }));
+  ASSERT_TRUE(WaitUntil([&] { return store_->compacted_revision() >= rev(20); }));
   EXPECT_LE(store_->compacted_revision(), store_->current_revision());
-  EXPECT_EQ(store_->list("", 19).error().code(), StatusCode::kExpired);
+  EXPECT_EQ(store_->list("", rev(19)).error().code(), StatusCode::kExpired);
   RecordingSink expired;
-  EXPECT_EQ(store_->watch(5, expired).error().code(), StatusCode::kExpired);
-  auto l = store_->list("", 20);
+  EXPECT_EQ(store_->watch(rev(5), expired).error().code(), StatusCode::kExpired);
+  auto l = store_->list("", rev(20));
   ASSERT_TRUE(l.has_value());
   EXPECT_EQ(l->items.size(), 20u);
   RecordingSink sink;
-  auto w = store_->watch(20, sink);
+  auto w = store_->watch(rev(20), sink);
   ASSERT_TRUE(w.has_value());
-  ASSERT_TRUE(sink.wait_for_revision(30));
-  EXPECT_TRUE(Consecutive(sink.events(), 20, 30));
+  ASSERT_TRUE(sink.wait_for_revision(rev(30)));
+  EXPECT_TRUE(Consecutive(sink.events(), rev(20), rev(30)));
 }
 
 TEST_P(StoreConformanceTest, WatchReplaysHistoryThenLive) {
   for (int i = 1; i <= 5; ++i) must_create("/k" + std::to_string(i), "v" + std::to_string(i));
   RecordingSink sink;
-  auto w = store_->watch(2, sink);
+  auto w = store_->watch(rev(2), sink);
   ASSERT_TRUE(w.has_value());
-  ASSERT_TRUE(sink.wait_for_revision(5));
+  ASSERT_TRUE(sink.wait_for_revision(rev(5)));
   must_create("/k6", "v6");
-  ASSERT_TRUE(store_->update("/k6", MakeBytes("v6b"), 6));
-  ASSERT_TRUE(sink.wait_for_revision(7));
+  ASSERT_TRUE(store_->update("/k6", MakeBytes("v6b"), rev(6)));
+  ASSERT_TRUE(sink.wait_for_revision(rev(7)));
   auto events = sink.events();
-  EXPECT_TRUE(Consecutive(events, 2, 7));
+  EXPECT_TRUE(Consecutive(events, rev(2), rev(7)));
   EXPECT_EQ(events[0].key, "/k3");
   EXPECT_EQ(Str(events[0].value), "v3");
   EXPECT_EQ(events[0].type, EventType::kCreate);
@@ -325,13 +405,13 @@ TEST_P(StoreConformanceTest, WatchReplaysHistoryThenLive) {
 TEST_P(StoreConformanceTest, WatchFromTheFutureWaits) {
   must_create("/a", "1");
   RecordingSink sink;
-  auto w = store_->watch(3, sink);
+  auto w = store_->watch(rev(3), sink);
   ASSERT_TRUE(w.has_value());
   must_create("/b", "2");
   must_create("/c", "3");
   must_create("/d", "4");
-  ASSERT_TRUE(sink.wait_for_revision(4));
-  EXPECT_TRUE(Consecutive(sink.events(), 3, 4));
+  ASSERT_TRUE(sink.wait_for_revision(rev(4)));
+  EXPECT_TRUE(Consecutive(sink.events(), rev(3), rev(4)));
 }
 
 TEST_P(StoreConformanceTest, DeleteEventCarriesLastValue) {
@@ -377,7 +457,7 @@ TEST_P(StoreConformanceTest, WatchesStartedDuringWritesMissNothing) {
     });
   }
   while (done.load() < kWriters || sinks.size() < 3) {
-    Revision after = sinks.empty() ? 0 : store_->current_revision();
+    Revision after = sinks.empty() ? base_ : store_->current_revision();
     sinks.push_back(std::make_unique<RecordingSink>());
     auto w = store_->watch(after, *sinks.back());
     ASSERT_TRUE(w.has_value());
@@ -455,10 +535,10 @@ TEST_P(StoreConformanceTest, DestroyedHandleStopsDeliveryAfterRunningCallback) {
   sink.reset();  // the sink may be destroyed right after its handle
   // A later event reaches a second watch but not the destroyed one.
   RecordingSink second;
-  auto w2 = store_->watch(1, second);
+  auto w2 = store_->watch(rev(1), second);
   ASSERT_TRUE(w2.has_value());
   must_create("/b", "2");
-  ASSERT_TRUE(second.wait_for_revision(2));
+  ASSERT_TRUE(second.wait_for_revision(rev(2)));
   EXPECT_EQ(calls, 1);
 }
 
@@ -479,10 +559,10 @@ TEST_P(StoreConformanceTest, HandleMayBeDestroyedInsideItsCallback) {
   must_create("/a", "1");
   ASSERT_TRUE(WaitUntil([&] { return sink.calls.load() == 1; }));
   RecordingSink second;
-  auto w2 = store_->watch(1, second);
+  auto w2 = store_->watch(rev(1), second);
   ASSERT_TRUE(w2.has_value());
   must_create("/b", "2");
-  ASSERT_TRUE(second.wait_for_revision(2));
+  ASSERT_TRUE(second.wait_for_revision(rev(2)));
   EXPECT_EQ(sink.calls.load(), 1);
 }
 
@@ -500,29 +580,29 @@ TEST_P(StoreConformanceTest, SlowSinkDoesNotBlockWrites) {
     }
   };
   GateSink sink;
-  auto w = store_->watch(0, sink);
+  auto w = store_->watch(base_, sink);
   ASSERT_TRUE(w.has_value());
   for (int i = 0; i < 50; ++i) must_create("/k" + std::to_string(i), "v");  // completes while the sink is stuck
-  EXPECT_EQ(store_->current_revision(), 50);
+  EXPECT_EQ(store_->current_revision(), rev(50));
   {
     std::lock_guard<std::mutex> lock(sink.mu);
     sink.open = true;
   }
   sink.cv.notify_all();
-  ASSERT_TRUE(sink.wait_for_revision(50));
-  EXPECT_TRUE(Consecutive(sink.events(), 0, 50));
+  ASSERT_TRUE(sink.wait_for_revision(rev(50)));
+  EXPECT_TRUE(Consecutive(sink.events(), base_, rev(50)));
 }
 
 TEST_P(StoreConformanceTest, CloseDeliversCommittedEventsThenEndsWatches) {
   RecordingSink sink;
-  auto w = store_->watch(0, sink);
+  auto w = store_->watch(base_, sink);
   ASSERT_TRUE(w.has_value());
   for (int i = 0; i < 10; ++i) must_create("/k" + std::to_string(i), "v");
   store_->close();
   auto err = sink.wait_for_error();
   ASSERT_TRUE(err.has_value());
   EXPECT_EQ(err->code(), StatusCode::kUnavailable);
-  EXPECT_TRUE(Consecutive(sink.events(), 0, 10));
+  EXPECT_TRUE(Consecutive(sink.events(), base_, rev(10)));
   EXPECT_FALSE(sink.called_after_error());
   EXPECT_EQ(store_->create("/x", MakeBytes("v")).error().code(), StatusCode::kUnavailable);
   EXPECT_EQ(store_->update("/k1", MakeBytes("v"), 0).error().code(), StatusCode::kUnavailable);
@@ -531,7 +611,7 @@ TEST_P(StoreConformanceTest, CloseDeliversCommittedEventsThenEndsWatches) {
   EXPECT_EQ(store_->get("/k1").error().code(), StatusCode::kUnavailable);
   EXPECT_EQ(store_->list("", 0).error().code(), StatusCode::kUnavailable);
   EXPECT_EQ(store_->compact(1).code(), StatusCode::kUnavailable);
-  EXPECT_EQ(store_->current_revision(), 10);
+  EXPECT_EQ(store_->current_revision(), rev(10));
   store_->close();  // idempotent
   w->reset();       // a handle outliving close() is harmless
 }
@@ -557,8 +637,8 @@ TEST_P(StoreConformanceTest, ConcurrentCreatesGetDistinctRevisions) {
   }
   std::sort(all.begin(), all.end());
   ASSERT_EQ(all.size(), static_cast<std::size_t>(kThreads * kEach));
-  for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], static_cast<Revision>(i + 1));
-  EXPECT_EQ(store_->current_revision(), kThreads * kEach);
+  for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], rev(static_cast<Revision>(i + 1)));
+  EXPECT_EQ(store_->current_revision(), rev(kThreads * kEach));
   auto stats = store_->commit_stats();
   EXPECT_EQ(stats.writes, static_cast<std::uint64_t>(kThreads * kEach));
   EXPECT_GE(stats.commits, 1u);
@@ -589,7 +669,7 @@ TEST_P(StoreConformanceTest, CompareAndSwapCounter) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(*store_->get("/counter")->value, std::to_string(kThreads * kIncrements));
-  EXPECT_EQ(store_->current_revision(), 1 + kThreads * kIncrements);
+  EXPECT_EQ(store_->current_revision(), rev(1 + kThreads * kIncrements));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformanceTest, ::testing::ValuesIn(Backends()),
