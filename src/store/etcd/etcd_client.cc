@@ -162,7 +162,6 @@ Result<std::shared_ptr<EtcdClient>> EtcdClient::Connect(const EtcdStoreOptions& 
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   // Reconnect to a restarted member quickly; the default backoff grows to 2 minutes.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   // A list of addresses has no name of its own: present the first endpoint's.
   args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, first->host);
@@ -282,6 +281,13 @@ std::unique_ptr<grpc::ClientReaderWriter<pb::WatchRequest, pb::WatchResponse>> E
   // keep a watch silently stale.
   ctx->AddMetadata("hasleader", "true");
   return watch_->Watch(ctx);
+}
+
+bool EtcdClient::wait_connected(std::chrono::steady_clock::time_point deadline) {
+  auto left = deadline - std::chrono::steady_clock::now();
+  if (left <= std::chrono::steady_clock::duration::zero()) return channel_->GetState(true) == GRPC_CHANNEL_READY;
+  return channel_->WaitForConnected(std::chrono::system_clock::now() +
+                                    std::chrono::duration_cast<std::chrono::system_clock::duration>(left));
 }
 
 Result<Revision> EtcdClient::current_revision() {

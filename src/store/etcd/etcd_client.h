@@ -57,6 +57,12 @@ class EtcdClient {
   // "compacted" and "future revision" are returned.
   Result<bool> revision_retained(Revision revision);
 
+  // Waits until the channel is connected or `deadline` passes. gRPC makes progress on a
+  // connection attempt only while some thread polls for it (a blocking call does; a failed
+  // fail-fast call does not, and then only the 5 s backup poller would), so the watch retry loop
+  // waits here instead of sleeping.
+  bool wait_connected(std::chrono::steady_clock::time_point deadline);
+
   const std::string& key_prefix() const { return options_.key_prefix; }
   const EtcdStoreOptions& options() const { return options_; }
 

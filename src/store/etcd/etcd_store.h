@@ -52,7 +52,7 @@ struct EtcdStoreOptions {
   // revision seen one interval earlier, so at least one interval of history is kept.
   std::size_t history_max_events = 0;
   std::chrono::seconds compaction_interval{0};
-  std::chrono::milliseconds min_compaction_spacing{1000};
+  std::chrono::milliseconds min_compaction_spacing{10000};
   // A broken watch stream reconnects and resumes after the last delivered revision; if it
   // cannot for this long, the watch ends with on_error(Unavailable).
   std::chrono::milliseconds watch_retry_timeout{60000};

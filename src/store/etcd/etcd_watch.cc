@@ -12,6 +12,7 @@ namespace {
 
 constexpr std::chrono::milliseconds kFirstBackoff{50};
 constexpr std::chrono::milliseconds kMaxBackoff{2000};
+constexpr std::chrono::milliseconds kPollSlice{100};
 
 pb::WatchRequest CreateRequest(const std::string& prefix, Revision start) {
   pb::WatchRequest req;
@@ -208,8 +209,16 @@ void EtcdWatcher::run() {
                                         std::to_string(retry_timeout.count()) + " ms: " + reason));
       break;
     }
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, backoff, [&] { return stopped_locked(); });
+    // Back off, but go on as soon as the channel is connected again; in short slices, so that
+    // cancel() and finish() are not kept waiting.
+    auto until = std::chrono::steady_clock::now() + backoff;
+    while (std::chrono::steady_clock::now() < until) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopped_locked()) break;
+      }
+      if (client_->wait_connected(std::min(until, std::chrono::steady_clock::now() + kPollSlice))) break;
+    }
     backoff = std::min(backoff * 2, kMaxBackoff);
   }
   std::lock_guard<std::mutex> lock(mu_);
