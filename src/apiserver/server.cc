@@ -12,6 +12,7 @@
 #include "apiserver/resources.h"
 #include "setpoint/common/json.h"
 #include "store/cache/watch_cache.h"
+#include "store/etcd/etcd_store.h"
 #include "store/memory/memory_store.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -91,8 +92,21 @@ class ServerImpl final : public Server {
       auto s = store::OpenSqliteStore(so);
       if (!s) return s.error();
       store_ = std::move(*s);
+    } else if (options_.store.starts_with("etcd")) {
+      auto eo = store::ParseEtcdStoreUrl(options_.store);
+      if (!eo) return eo.error();
+      eo->ca_file = options_.etcd_ca;
+      eo->cert_file = options_.etcd_cert;
+      eo->key_file = options_.etcd_key;
+      eo->key_prefix = options_.etcd_prefix;
+      eo->history_max_events = options_.history_max_events;
+      eo->compaction_interval = options_.etcd_compaction_interval;
+      auto s = store::OpenEtcdStore(std::move(*eo));
+      if (!s) return s.error();
+      store_ = std::move(*s);
     } else {
-      return Status::BadRequest("unknown --store \"" + options_.store + "\" (want sqlite or memory)");
+      return Status::BadRequest("unknown --store \"" + options_.store +
+                                "\" (want sqlite, memory or etcd://HOST:PORT[,HOST:PORT...])");
     }
     store::WatchCacheOptions co;
     co.history_max_events = options_.history_max_events;

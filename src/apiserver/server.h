@@ -18,7 +18,19 @@ class FaultInjector;
 struct ServerOptions {
   std::string data_dir = "./setpoint-data";
   std::string listen = "127.0.0.1:7080";
-  std::string store = "sqlite";  // sqlite | memory
+  // sqlite | memory | etcd://HOST:PORT[,HOST:PORT...] | etcd+https://HOST:PORT[,...]
+  std::string store = "sqlite";
+  // etcd only. TLS files (PEM): the CA that signed etcd's certificate (empty: system roots) and
+  // the client certificate and key etcd checks with --client-cert-auth. Any of them turns TLS on.
+  std::string etcd_ca;
+  std::string etcd_cert;
+  std::string etcd_key;
+  // Prepended to every key in etcd, to share one etcd between setpoint clusters ("" = keys are
+  // /registry/..., exactly as Kubernetes lays them out).
+  std::string etcd_prefix;
+  // Every interval, compact etcd to the revision seen one interval earlier (kube-apiserver's
+  // --etcd-compaction-interval); 0 = only the history_max_events bound.
+  std::chrono::seconds etcd_compaction_interval{300};
   int worker_threads = 64;
   int io_threads = 2;
   std::size_t history_max_events = 100000;

@@ -53,12 +53,13 @@ class EtcdCluster {
   // they are not ready by the deadline; the log of each member is <dir>/m<i>.log.
   static std::unique_ptr<EtcdCluster> Start(const std::string& dir, EtcdClusterOptions options = {},
                                             std::string* error = nullptr) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
     std::unique_ptr<EtcdCluster> c(new EtcdCluster(dir, options));
     std::string why;
     for (int attempt = 0; attempt < 3; ++attempt) {  // a port taken meanwhile: new ports
       c->stop_all();
       for (int i = 0; i < options.members; ++i) {
-        std::error_code ec;
         std::filesystem::remove_all(dir + "/m" + std::to_string(i) + ".etcd", ec);  // a failed attempt's
       }
       c->assign_ports();

@@ -9,7 +9,8 @@
 // store (by count, by interval, or on request).
 //
 // Revisions are etcd's: an empty etcd is at revision 1 (etcd counts its initial state), so
-// current_revision() is 1 before the first write and the first write gets 2. Revisions are
+// current_revision() is 1 before the first write and the first write gets 2, and
+// compacted_revision() is at least 1 (there is no history before etcd's initial state). Revisions are
 // consecutive per write as long as nothing else writes to the etcd cluster; other clients'
 // writes (outside the key prefix) show up as gaps between this store's events.
 //

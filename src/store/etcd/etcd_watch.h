@@ -34,7 +34,10 @@ class EtcdClient;
 // Revisions the store and its watches learn from etcd's answers; each only ever grows.
 struct RevisionTracker {
   std::atomic<Revision> latest{0};     // the newest revision seen in any response header
-  std::atomic<Revision> compacted{0};  // the newest compaction known to have happened
+  // The newest compaction known to have happened, and never below 1: etcd's revision 1 is its
+  // empty initial state, no event has it, so history "starts after 1" even before any
+  // compaction (and a reader that lists at 1 and watches after 1 sees everything).
+  std::atomic<Revision> compacted{1};
 
   static void Raise(std::atomic<Revision>& v, Revision to) {
     Revision cur = v.load();
