@@ -78,6 +78,9 @@ struct Backend {
   std::function<std::unique_ptr<BackendEnv>(const std::string& dir, std::string& skip)> env;
 };
 
+// gtest prints a parameter in test listings (and ctest's names): the name, not its bytes.
+void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
+
 std::vector<Backend> Backends() {
   return {
       {"Memory", 0,
