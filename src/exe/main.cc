@@ -70,7 +70,22 @@ int main(int argc, char** argv) {
   auto* server = app.add_subcommand("server", "Run the API server on an embedded durable store");
   server->add_option("--data-dir", opts.data_dir, "Directory for the database and the kubeconfig")->capture_default_str();
   server->add_option("--listen", opts.listen, "ADDR:PORT to listen on (loopback only until authentication exists)")->capture_default_str();
-  server->add_option("--store", opts.store, "Storage backend: sqlite or memory")->check(CLI::IsMember({"sqlite", "memory"}))->capture_default_str();
+  server->add_option("--store", opts.store,
+                     "Storage backend: sqlite, memory, or etcd://HOST:PORT[,HOST:PORT...] (etcd+https:// for TLS)")
+      ->check([](const std::string& v) {
+        return v == "sqlite" || v == "memory" || v.rfind("etcd://", 0) == 0 || v.rfind("etcd+https://", 0) == 0
+                   ? std::string()
+                   : "must be sqlite, memory or etcd://HOST:PORT[,HOST:PORT...]";
+      })
+      ->capture_default_str();
+  server->add_option("--etcd-cafile", opts.etcd_ca, "etcd: the CA certificate (PEM) that signed the members' certificates");
+  server->add_option("--etcd-certfile", opts.etcd_cert, "etcd: the client certificate (PEM) to authenticate with");
+  server->add_option("--etcd-keyfile", opts.etcd_key, "etcd: the client certificate's key (PEM)");
+  server->add_option("--etcd-prefix", opts.etcd_prefix, "etcd: a prefix for every key, to share one etcd between clusters");
+  std::int64_t etcd_compaction_secs = opts.etcd_compaction_interval.count();
+  server->add_option("--etcd-compaction-interval", etcd_compaction_secs,
+                     "etcd: seconds between compactions (0: only the --history-max-events bound)")
+      ->capture_default_str();
   server->add_option("--workers", opts.worker_threads, "Request worker threads")->capture_default_str();
   server->add_option("--history-max-events", opts.history_max_events, "Events kept for watches to resume from")->capture_default_str();
   std::int64_t history_secs = opts.history_max_age.count();
@@ -245,6 +260,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   opts.history_max_age = std::chrono::seconds(history_secs);
+  opts.etcd_compaction_interval = std::chrono::seconds(etcd_compaction_secs);
   opts.test_cache_delay = std::chrono::milliseconds(cache_delay_ms);
 
   // Block the stop signals in every thread; the main thread waits for them synchronously.
