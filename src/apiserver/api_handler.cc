@@ -219,6 +219,11 @@ HttpResponse ApiHandler::non_resource(HttpRequest& request) {
   if (p == "/healthz" || p == "/livez") return text(200, "ok");
   if (p == "/readyz") {
     if (!ready_ || shutting_down_ || !cache_.healthy()) return text(503, "[-]store not ready\nreadyz check failed");
+    // A store that cannot be reached or has raised an alarm (etcd's NOSPACE) takes no writes.
+    if (store::StoreHealth h = store_.health(); !h.ok()) {
+      std::string why = h.reachable ? "alarm " + h.alarms.front() + " raised" : h.detail;
+      return text(503, "[-]etcd failed: " + why + "\nreadyz check failed");
+    }
     return text(200, "ok");
   }
   if (p == "/version" || p == "/version/") {
@@ -231,6 +236,14 @@ HttpResponse ApiHandler::non_resource(HttpRequest& request) {
   if (p == "/metrics") {
     std::string out;
     metrics_.render(out);
+    {
+      store::StoreHealth h = store_.health();
+      out += "# HELP setpoint_store_reachable Whether the store backend answers (1) or not (0).\n"
+             "# TYPE setpoint_store_reachable gauge\nsetpoint_store_reachable " + std::string(h.reachable ? "1" : "0") + "\n";
+      out += "# HELP setpoint_store_alarm An alarm the store backend raised (etcd: NOSPACE, CORRUPT).\n"
+             "# TYPE setpoint_store_alarm gauge\n";
+      for (const auto& a : h.alarms) out += "setpoint_store_alarm{alarm=\"" + a + "\"} 1\n";
+    }
     {
       std::function<std::string()> extra;
       {

@@ -13,6 +13,7 @@
 #include "setpoint/common/json.h"
 #include "store/cache/watch_cache.h"
 #include "store/etcd/etcd_store.h"
+#include "store/revision_floor.h"
 #include "store/memory/memory_store.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -101,9 +102,15 @@ class ServerImpl final : public Server {
       eo->key_prefix = options_.etcd_prefix;
       eo->history_max_events = options_.history_max_events;
       eo->compaction_interval = options_.etcd_compaction_interval;
+      // The watch cache has no way back from a failed store watch but a restart: let the watch
+      // keep trying for as long as etcd is away (readyz says so meanwhile) rather than give up.
+      eo->watch_retry_timeout = std::chrono::hours(24 * 365);
       auto s = store::OpenEtcdStore(std::move(*eo));
       if (!s) return s.error();
-      store_ = std::move(*s);
+      // A store migrated or restored into has a revision floor: apply it (revision_floor.h).
+      auto floored = store::WithRevisionFloor(std::move(*s));
+      if (!floored) return floored.error();
+      store_ = std::move(*floored);
     } else {
       return Status::BadRequest("unknown --store \"" + options_.store +
                                 "\" (want sqlite, memory or etcd://HOST:PORT[,HOST:PORT...])");

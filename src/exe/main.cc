@@ -18,6 +18,8 @@
 #include "cli/scaffold.h"
 #include "controllers/controller_manager.h"
 #include "setpoint/client/config.h"
+#include "store/migrate.h"
+#include "store/revision_floor.h"
 
 namespace {
 
@@ -58,6 +60,38 @@ sigset_t BlockStopSignals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   return set;
+}
+
+int RunMigrate(const std::string& from, const std::string& to, std::int64_t raise_floor,
+               const setpoint::store::OpenOptions& tls) {
+  namespace store = setpoint::store;
+  if (from.empty() == (raise_floor <= 0)) {
+    std::cerr << "setpoint migrate: give either --from or --raise-revision-floor\n";
+    return 2;
+  }
+  if (!to.starts_with("etcd")) {
+    std::cerr << "setpoint migrate: --to must be etcd://HOST:PORT[,...]\n";
+    return 2;
+  }
+  auto target = store::OpenStoreUrl(to, tls);
+  if (!target) return std::cerr << "setpoint migrate: " << to << ": " << target.error().message() << "\n", 1;
+  if (raise_floor > 0) {
+    auto f = store::RaiseRevisionFloor(**target, raise_floor);
+    if (!f) return std::cerr << "setpoint migrate: " << f.error().message() << "\n", 1;
+    std::cout << "revision floor of " << to << " is now " << f->floor << " (revisions shifted by " << f->offset
+              << "); restart the servers" << std::endl;
+    return 0;
+  }
+  auto source = store::OpenStoreUrl(from);
+  if (!source) return std::cerr << "setpoint migrate: " << from << ": " << source.error().message() << "\n", 1;
+  auto report = store::Migrate(**source, **target);
+  (*source)->close();
+  (*target)->close();
+  if (!report) return std::cerr << "setpoint migrate: " << report.error().message() << "\n", 1;
+  std::cout << "migrated " << report->objects << " objects from " << from << " (high-water resourceVersion "
+            << report->source_high_water << ") to " << to << " (resourceVersions " << report->target_first << ".."
+            << report->target_last << ")" << std::endl;
+  return 0;
 }
 
 }  // namespace
@@ -116,6 +150,20 @@ int main(int argc, char** argv) {
   server->add_option("--test-cache-delay-ms", cache_delay_ms,
                      "Testing only: make the watch cache lag the store by this many milliseconds")
       ->group("");  // hidden
+
+  // `setpoint migrate`: move a stopped server's store into etcd, or raise a restored etcd's floor.
+  auto* migrate = app.add_subcommand("migrate", "Copy a stopped server's objects into etcd, keeping resourceVersions growing");
+  std::string migrate_from, migrate_to;
+  std::int64_t raise_floor = 0;
+  setpoint::store::OpenOptions migrate_tls;
+  migrate->add_option("--from", migrate_from, "The source: sqlite:DATA_DIR (a stopped `setpoint server --data-dir`)");
+  migrate->add_option("--to", migrate_to, "The target: etcd://HOST:PORT[,HOST:PORT...] (etcd+https:// for TLS)")->required();
+  migrate->add_option("--raise-revision-floor", raise_floor,
+                      "Instead of copying: make every revision the target hands out higher than this one (after a restore)");
+  migrate->add_option("--etcd-cafile", migrate_tls.ca_file, "etcd: the CA certificate (PEM)");
+  migrate->add_option("--etcd-certfile", migrate_tls.cert_file, "etcd: the client certificate (PEM)");
+  migrate->add_option("--etcd-keyfile", migrate_tls.key_file, "etcd: the client certificate's key (PEM)");
+  migrate->add_option("--etcd-prefix", migrate_tls.key_prefix, "etcd: the key prefix the servers use");
 
   // Client commands, kubectl-style, against the server named by the kubeconfig.
   setpoint::cli::CommonOptions common;
@@ -220,6 +268,7 @@ int main(int argc, char** argv) {
     return setpoint::cli::Wait(common, wait_opts, std::cout, std::cerr);
   }
   if (*logs) return setpoint::cli::Logs(common, logs_opts, std::cout, std::cerr);
+  if (*migrate) return RunMigrate(migrate_from, migrate_to, raise_floor, migrate_tls);
   spdlog::set_level(spdlog::level::from_str(log_level));
   if (!ParseLabels(agent_labels, agent_opts.labels)) {
     std::cerr << "setpoint: --agent-labels must be k=v,k2=v2\n";

@@ -322,6 +322,24 @@ TEST_F(EtcdStoreTest, OutOfSpaceIsAClearUnavailable) {
   EXPECT_EQ(update.error().code(), StatusCode::kUnavailable);
   EXPECT_TRUE(store->get("/big/0").has_value());
   EXPECT_TRUE(store->list("/big/", 0).has_value());
+  // The alarm shows in health(), which the server's /readyz and /metrics report.
+  ASSERT_TRUE(setpoint::test::Eventually([&] {
+    StoreHealth h = store->health();
+    return h.reachable && h.alarms == std::vector<std::string>{"NOSPACE"};
+  })) << store->health().detail;
+}
+
+// A store whose etcd is gone says so in health() within a few seconds, and recovers.
+TEST_F(EtcdStoreTest, HealthFollowsEtcdAwayAndBack) {
+  ASSERT_NO_FATAL_FAILURE(start({}));
+  StorePtr store = open(options());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(setpoint::test::Eventually([&] { return store->health().ok(); }));
+  cluster_->kill(0);
+  ASSERT_TRUE(setpoint::test::Eventually([&] { return !store->health().reachable; }, std::chrono::seconds(30)));
+  EXPECT_FALSE(store->health().detail.empty());
+  ASSERT_TRUE(cluster_->restart(0));
+  ASSERT_TRUE(setpoint::test::Eventually([&] { return store->health().ok(); }, std::chrono::seconds(30)));
 }
 
 }  // namespace

@@ -80,6 +80,15 @@ inline constexpr std::uint64_t kCommitBucketsMicros[12] = {100,   250,    500,  
                                                             10000, 25000, 50000, 100000, 250000, 1000000};
 
 
+// What a backend knows about its own health, for /readyz and /metrics: whether it can reach its
+// storage, and the alarms the storage raised (etcd's NOSPACE, CORRUPT).
+struct StoreHealth {
+  bool reachable = true;
+  std::vector<std::string> alarms;
+  std::string detail;  // why it is unreachable
+  bool ok() const { return reachable && alarms.empty(); }
+};
+
 // Receives the result of an asynchronous write, exactly once, on a backend thread (or inline
 // when the write fails at once). It must not block: post the rest of the work elsewhere.
 using WriteCallback = std::function<void(Result<Revision>)>;
@@ -125,12 +134,17 @@ class Store {
   // revision. Backends also compact by themselves to keep history within their bounds.
   virtual Status compact(Revision upto) = 0;
 
-  // The newest committed revision (0 for an empty, never-written store).
+  // The newest committed revision (0 for an empty, never-written store; etcd counts its initial
+  // state, so an empty etcd is at 1).
   virtual Revision current_revision() = 0;
   // The oldest revision that list(at) and watch(after) still accept (0 = everything retained).
   virtual Revision compacted_revision() = 0;
 
   virtual CommitStats commit_stats() { return {}; }
+
+  // The latest health the backend observed; never blocks (a backend that must ask a remote
+  // store refreshes it in the background). Embedded backends are always healthy.
+  virtual StoreHealth health() { return {}; }
 
   // Stops accepting writes, waits for in-flight writes, ends watches with on_error(kUnavailable).
   virtual void close() = 0;

@@ -25,6 +25,8 @@ using Clock = std::chrono::steady_clock;
 
 // How long close() waits for watches to deliver this store's last writes.
 constexpr std::chrono::seconds kCloseDrain{10};
+// How often health() is refreshed.
+constexpr std::chrono::seconds kHealthPeriod{2};
 
 const std::string kNul(1, '\0');
 
@@ -97,6 +99,7 @@ class EtcdStore final : public Store {
     const EtcdStoreOptions& o = client_->options();
     if (o.history_max_events > 0 || o.compaction_interval.count() > 0)
       compactor_ = std::thread([this] { compactor_loop(); });
+    health_thread_ = std::thread([this] { health_loop(); });
   }
   ~EtcdStore() override { close(); }
 
@@ -208,6 +211,11 @@ class EtcdStore final : public Store {
     return Status::Ok();
   }
 
+  StoreHealth health() override {
+    std::lock_guard<std::mutex> lock(health_mu_);
+    return health_;
+  }
+
   CommitStats commit_stats() override {
     std::lock_guard<std::mutex> lock(stats_mu_);
     return stats_;
@@ -230,6 +238,7 @@ class EtcdStore final : public Store {
       ccv_.notify_all();
     }
     if (compactor_.joinable()) compactor_.join();
+    if (health_thread_.joinable()) health_thread_.join();
     // Watches first deliver this store's own acknowledged writes, then end.
     Revision target = written_.load();
     auto deadline = Clock::now() + kCloseDrain;
@@ -344,6 +353,34 @@ class EtcdStore final : public Store {
     return FromGrpc(st, "compact");
   }
 
+  // Every kHealthPeriod: can etcd be reached, and which alarms are raised (a NOSPACE alarm makes
+  // every write fail until an operator compacts, defragments and disarms it).
+  void health_loop() {
+    std::unique_lock<std::mutex> lock(cmu_);
+    while (!cstop_) {
+      lock.unlock();
+      StoreHealth h;
+      pb::AlarmResponse alarms;
+      if (grpc::Status st = client_->alarms(&alarms); !st.ok()) {
+        h.reachable = false;
+        h.detail = FromGrpc(st, "alarm").message();
+      } else {
+        for (const auto& a : alarms.alarms())
+          if (a.alarm() != pb::AlarmType::NONE) h.alarms.push_back(pb::AlarmType_Name(a.alarm()));
+      }
+      {
+        std::lock_guard<std::mutex> hl(health_mu_);
+        if (health_.ok() != h.ok()) {
+          if (h.ok()) spdlog::info("etcd store: etcd is healthy again");
+          else spdlog::warn("etcd store: {}", h.reachable ? "alarm " + h.alarms.front() : h.detail);
+        }
+        health_ = std::move(h);
+      }
+      lock.lock();
+      ccv_.wait_for(lock, kHealthPeriod, [&] { return cstop_; });
+    }
+  }
+
   // Count bound: after writes, compact to latest - history_max_events, at most once per
   // min_compaction_spacing (each etcd compaction walks its whole key index). Interval: every
   // compaction_interval compact to the revision seen at the previous tick (kube-apiserver's rule).
@@ -403,7 +440,10 @@ class EtcdStore final : public Store {
   std::condition_variable ccv_;
   bool cstop_ = false;
   bool kicked_ = false;
-  std::thread compactor_;  // last: started by the constructor once the rest exists
+  std::mutex health_mu_;
+  StoreHealth health_;  // GUARDED_BY(health_mu_)
+  std::thread compactor_;  // last two: started by the constructor once the rest exists
+  std::thread health_thread_;
 };
 
 }  // namespace
