@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include "setpoint/api/condition_schema.h"
 #include "setpoint/api/yaml.h"
 #include "setpoint/common/json.h"
 
@@ -13,40 +14,6 @@ namespace setpoint::apiserver {
 namespace json = boost::json;
 
 namespace {
-
-// metav1.Condition, with the patterns upstream validates (ValidateConditions), so a malformed
-// condition is rejected by the schema.
-constexpr std::string_view kConditionsSchema = R"(
-type: array
-x-kubernetes-list-type: map
-x-kubernetes-list-map-keys: [type]
-items:
-  type: object
-  required: [type, status, lastTransitionTime, reason, message]
-  properties:
-    type:
-      type: string
-      maxLength: 316
-      pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$'
-    status:
-      type: string
-      enum: ["True", "False", "Unknown"]
-    observedGeneration:
-      type: integer
-      format: int64
-      minimum: 0
-    lastTransitionTime:
-      type: string
-      format: date-time
-    reason:
-      type: string
-      maxLength: 1024
-      minLength: 1
-      pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$'
-    message:
-      type: string
-      maxLength: 32768
-)";
 
 constexpr std::string_view kProbeSchema = R"(
 type: object
@@ -385,7 +352,8 @@ json::object& Props(json::object& schema) { return schema["properties"].as_objec
 }  // namespace
 
 std::vector<json::object> SetpointKindDefinitions() {
-  json::value conditions = Yaml(kConditionsSchema);
+  // metav1.Condition, with the patterns upstream validates: a malformed condition is rejected.
+  json::value conditions = Yaml(api::ConditionsSchemaYaml());
   json::value probe = Yaml(kProbeSchema);
   json::value process_spec = Yaml(kProcessSpecSchema);
   Props(process_spec.as_object())["readinessProbe"] = probe;

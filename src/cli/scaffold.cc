@@ -7,6 +7,8 @@
 #include <ostream>
 #include <system_error>
 
+#include "setpoint/api/condition_schema.h"
+
 namespace setpoint::cli {
 
 namespace fs = std::filesystem;
@@ -242,6 +244,8 @@ Result<std::vector<ProjectFile>> RenderOperatorProject(const OperatorNames& n) {
       {"namespaced_bool", n.namespaced ? "true" : "false"},
       {"sample", n.kebab + "-sample"},
       {"sdk_version", std::string(kSdkVersion)},
+      // The metav1.Condition schema, at the depth of status.properties.conditions in crd.yaml.
+      {"conditions_schema", api::ConditionsSchemaYaml(16)},
   };
   const std::map<std::string, bool> flags{{"namespaced", n.namespaced}};
   std::vector<ProjectFile> files;

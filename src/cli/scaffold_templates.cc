@@ -118,36 +118,7 @@ spec:
                 description: The metadata.generation (spec version) the status describes.
               conditions:
                 description: The state as metav1.Conditions, one per type (Available, Degraded).
-                type: array
-                x-kubernetes-list-type: map
-                x-kubernetes-list-map-keys: [type]
-                items:
-                  type: object
-                  required: [type, status, lastTransitionTime, reason, message]
-                  properties:
-                    type:
-                      type: string
-                      maxLength: 316
-                      pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$'
-                    status:
-                      type: string
-                      enum: ["True", "False", "Unknown"]
-                    observedGeneration:
-                      type: integer
-                      format: int64
-                      minimum: 0
-                    lastTransitionTime:
-                      type: string
-                      format: date-time
-                    reason:
-                      type: string
-                      maxLength: 1024
-                      minLength: 1
-                      pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$'
-                    message:
-                      type: string
-                      maxLength: 32768
-)tmpl";
+{%conditions_schema%})tmpl";
 
 constexpr std::string_view kSample = R"tmpl(# {%sample%}, a {%kind%} to try the operator with:
 #   setpoint apply -f config/sample.yaml     (or: kubectl apply -f config/sample.yaml)
