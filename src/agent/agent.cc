@@ -74,6 +74,7 @@ Status AgentImpl::start() {
   loop_thread_ = std::jthread([this](std::stop_token st) { loop(st); });
   writer_thread_ = std::jthread([this](std::stop_token st) { writer(st); });
   heartbeat_thread_ = std::jthread([this](std::stop_token st) { heartbeat_->run(st); });
+  janitor_thread_ = std::jthread([this](std::stop_token st) { log_janitor(st); });
   // Orphans (adopted processes whose object is gone) are stopped once the first list is in.
   std::thread([this, id] {
     if (informer_->wait_for_sync(id, std::chrono::hours(24))) post([this] { sweep_orphans(); });
@@ -88,6 +89,7 @@ void AgentImpl::stop() {
   stopped_ = true;
   if (informer_) informer_->stop();
   heartbeat_thread_ = {};
+  janitor_thread_ = {};
   loop_thread_ = {};
   writer_thread_ = {};
   if (watcher_) watcher_->stop();
@@ -124,20 +126,13 @@ void AgentImpl::loop(std::stop_token st) {
       due(it->second, now);
       finish_if_done(uid);
     }
-    if (now >= next_rotation_) {
-      rotate_logs(now);
-      // While a process floods its log, check often: the disk it can fill between two checks is
-      // what it writes in one period.
-      const bool flood = std::any_of(sups_.begin(), sups_.end(), [](auto& kv) { return kv.second.flooding == true; });
-      next_rotation_ = now + (flood ? kFloodRotationPeriod : kRotationPeriod);
-    }
     flush_statuses();
     supervised_count_ = static_cast<int>(std::count_if(sups_.begin(), sups_.end(), [](auto& kv) { return !kv.second.epochs.empty(); }));
   }
 }
 
 std::optional<SteadyTime> AgentImpl::next_deadline() const {
-  std::optional<SteadyTime> best = next_rotation_;
+  std::optional<SteadyTime> best;
   auto consider = [&](std::optional<SteadyTime> t) {
     if (t && (!best || *t < *best)) best = t;
   };

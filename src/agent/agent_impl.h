@@ -118,11 +118,13 @@ class AgentImpl final : public Agent {
   void finish_if_done(const std::string& uid);
   void flush_statuses();
   void save_state();
-  // Rotates the logs of running epochs past their size limit; notes floods (supervision.cc).
-  void rotate_logs(SteadyTime now);
+  // Its own thread: rotates the logs of running epochs past their size limit and tells the loop
+  // about floods (supervision.cc). Not on the loop, which may block (an fsync under heavy write
+  // load takes seconds) while a flood fills the disk.
+  void log_janitor(std::stop_token st);
+  void on_flood(const std::string& key, bool flooding);
   static constexpr std::chrono::milliseconds kRotationPeriod{100};
   static constexpr std::chrono::milliseconds kFloodRotationPeriod{20};
-  SteadyTime next_rotation_{};
   std::optional<SteadyTime> next_deadline() const;
   Supervised* find(const ProcessIdentity& id, int* epoch);
   void event(const Supervised& s, std::string_view type, std::string_view reason, std::string message) {
@@ -160,7 +162,7 @@ class AgentImpl final : public Agent {
   std::unique_ptr<LogServer> log_server_;
   std::unique_ptr<runtime::Informer> informer_;
   std::unique_ptr<Heartbeat> heartbeat_;
-  std::jthread loop_thread_, writer_thread_, heartbeat_thread_;
+  std::jthread loop_thread_, writer_thread_, heartbeat_thread_, janitor_thread_;
   bool stopped_ = false;
 };
 

@@ -81,8 +81,7 @@ struct Supervised {
   bool dirty = true;            // status to write
   std::string last_status;      // the status body last handed to the writer
   std::optional<SteadyTime> finalize_retry_at;
-  std::deque<SteadyTime> rotations;  // recent log rotations, to tell a flood
-  std::optional<bool> flooding;      // set once a flood was seen: the LogFlood condition
+  std::optional<bool> flooding;  // set once a flood was seen: the LogFlood condition
   std::string dir;              // <data>/processes/<uid>: logs/ and work/
 
   std::string key() const { return ns + "/" + name; }

@@ -120,27 +120,62 @@ void AgentImpl::save_state() {
 // Output beyond the size limit is cut by copy-and-truncate. A process that fills its log faster
 // than the rotation period keeps the disk bounded all the same (what it writes within one period
 // at most, plus `keep` files), and is reported: LogFlood=True and a Warning event, once per flood.
-void AgentImpl::rotate_logs(SteadyTime now) {
+void AgentImpl::log_janitor(std::stop_token st) {
   constexpr auto kWindow = std::chrono::seconds(10);
   constexpr std::size_t kFloodRotations = 3;
-  for (auto& [uid, s] : sups_) {
-    for (const auto& [n, e] : s.epochs) {
-      auto rotated = RotateIfNeeded(s.dir + "/logs/" + std::to_string(n) + ".log", options_.rotation);
-      if (!rotated) spdlog::warn("agent {}: rotating the log of {}: {}", options_.name, s.key(), rotated.error().to_string());
-      else if (*rotated) s.rotations.push_back(now);
+  std::map<std::string, std::deque<SteadyTime>> rotations;  // by ns/name
+  std::map<std::string, bool> flooding;
+  std::mutex mu;
+  std::condition_variable_any cv;
+  while (!st.stop_requested()) {
+    std::vector<std::pair<std::string, std::string>> files;  // key, path
+    {
+      std::lock_guard lock(logs_mu_);
+      for (const auto& [key, entry] : logs_)
+        for (int n : entry.running) files.emplace_back(key, entry.dir + "/logs/" + std::to_string(n) + ".log");
     }
-    while (!s.rotations.empty() && now - s.rotations.front() > kWindow) s.rotations.pop_front();
-    const bool flooding = s.rotations.size() >= kFloodRotations;
-    if (flooding && s.flooding != true) {
-      s.flooding = true;
-      s.dirty = true;
+    const auto now = SteadyClock::now();
+    for (const auto& [key, path] : files) {
+      auto rotated = RotateIfNeeded(path, options_.rotation);
+      if (!rotated) spdlog::warn("agent {}: rotating {}: {}", options_.name, path, rotated.error().to_string());
+      else if (*rotated) rotations[key].push_back(now);
+    }
+    bool any = false;
+    for (auto it = rotations.begin(); it != rotations.end();) {
+      auto& times = it->second;
+      while (!times.empty() && now - times.front() > kWindow) times.pop_front();
+      const bool now_flooding = times.size() >= kFloodRotations;
+      bool& was = flooding[it->first];
+      if (now_flooding != was && (now_flooding || times.empty())) {
+        was = now_flooding;
+        post([this, key = it->first, now_flooding] { on_flood(key, now_flooding); });
+      }
+      any = any || was;
+      if (times.empty() && !was) {
+        flooding.erase(it->first);
+        it = rotations.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    // While a process floods its log, check often: the disk it can fill between two checks is
+    // what it writes in one period.
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, st, any ? kFloodRotationPeriod : kRotationPeriod, [] { return false; });
+  }
+}
+
+void AgentImpl::on_flood(const std::string& key, bool flooding) {
+  for (auto& [uid, s] : sups_) {
+    if (s.key() != key) continue;
+    if (s.flooding == flooding) return;
+    s.flooding = flooding;
+    s.dirty = true;
+    if (flooding)
       event(s, "Warning", "LogFlood",
             "output exceeds " + std::to_string(options_.rotation.max_bytes >> 20) + " MiB several times in 10s; "
             "only the newest output is kept");
-    } else if (!flooding && s.flooding == true && s.rotations.empty()) {
-      s.flooding = false;
-      s.dirty = true;
-    }
+    return;
   }
 }
 
