@@ -140,7 +140,13 @@ Result<std::unique_ptr<WatchCache>> WatchCache::Start(Store& store, WatchCacheOp
   return Err(Status::Unavailable("watch cache: store compacts faster than it can be loaded"));
 }
 
-WatchCache::~WatchCache() { store_watch_.reset(); }
+WatchCache::~WatchCache() {
+  if (relist_thread_.joinable()) {
+    relist_thread_.request_stop();
+    relist_thread_.join();
+  }
+  store_watch_.reset();
+}
 
 Revision WatchCache::revision() const {
   std::shared_lock lock(mu_);
@@ -181,13 +187,67 @@ std::size_t WatchCache::object_count() const {
 
 void WatchCache::on_error(const Status& status) {
   spdlog::warn("watch cache: store watch ended: {}", status.to_string());
+  const bool expired = status.code() == StatusCode::kExpired;
   {
     std::unique_lock lock(mu_);
     failed_ = true;
     for (auto& [prefix, list] : watchers_)
       for (auto& w : list) w->push({WatchEventType::kError, nullptr, 0});
+    if (expired && !relisting_) {
+      relisting_ = true;
+      if (relist_thread_.joinable()) relist_thread_.detach();  // a finished earlier relist
+      relist_thread_ = std::jthread([this](std::stop_token st) { relist(st); });
+    }
   }
   rev_cv_.notify_all();
+}
+
+// The store compacted past the cache's watch: what happened in between is gone, so start over
+// from a fresh list, as at start-up but without history (watchers from older revisions get 410).
+void WatchCache::relist(std::stop_token st) {
+  store_watch_.reset();  // the ended watch; its sink calls are over
+  for (int attempt = 0; !st.stop_requested(); ++attempt) {
+    if (attempt > 0) {
+      std::unique_lock lock(mu_);
+      rev_cv_.wait_for(lock, st, std::chrono::milliseconds(std::min(5000, 100 << std::min(attempt, 6))),
+                       [] { return false; });
+    }
+    auto snapshot = store_.list("", 0);
+    if (!snapshot) {
+      spdlog::warn("watch cache: relist failed: {}", snapshot.error().to_string());
+      continue;
+    }
+    std::map<std::string, CachedObjectPtr, std::less<>> objects;
+    for (auto& kv : snapshot->items) {
+      auto obj = decode(kv.key, kv.value, kv.revision);
+      if (obj) objects.emplace(kv.key, std::move(*obj));
+    }
+    {
+      std::unique_lock lock(mu_);
+      objects_.swap(objects);
+      ring_.clear();
+      history_last_.clear();
+      revision_ = snapshot->revision;
+      snapshot_revision_ = snapshot->revision;
+      ring_revision_ = snapshot->revision;
+      replay_from_ = snapshot->revision;
+      oldest_ = snapshot->revision;
+    }
+    auto handle = store_.watch(snapshot->revision, *this);
+    if (!handle) {
+      spdlog::warn("watch cache: watching again failed: {}", handle.error().to_string());
+      continue;
+    }
+    {
+      std::unique_lock lock(mu_);
+      store_watch_ = std::move(*handle);
+      failed_ = false;
+      relisting_ = false;
+    }
+    rev_cv_.notify_all();
+    spdlog::info("watch cache: relisted {} objects at revision {}", snapshot->items.size(), snapshot->revision);
+    return;
+  }
 }
 
 void WatchCache::on_events(std::span<const Event> events) {

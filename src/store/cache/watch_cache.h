@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <thread>
 #include <functional>
 #include <map>
 #include <optional>
@@ -157,6 +158,9 @@ class WatchCache final : public WatchSink {
 
   // WatchSink: ingestion from the store.
   void on_events(std::span<const Event> events) override;
+  // An Expired error (the store compacted past the watch: etcd after a long disconnection) makes
+  // the cache relist and watch again — its watchers get an error and relist too (410), as
+  // kube-apiserver's cacher does; any other error leaves it failed (the store is closing).
   void on_error(const Status& status) override;
   bool healthy() const;
 
@@ -186,7 +190,12 @@ class WatchCache final : public WatchSink {
   std::unordered_map<std::string, std::vector<CacheWatcherPtr>> watchers_;
   std::size_t watcher_count_ = 0;
   bool failed_ = false;
+  bool relisting_ = false;
   WatchHandlePtr store_watch_;
+  // Relists after the store watch expired (the store compacted past it): its own thread, since a
+  // sink callback may not call back into the store's watch. Last: stopped first.
+  std::jthread relist_thread_;
+  void relist(std::stop_token st);
 };
 
 }  // namespace setpoint::store

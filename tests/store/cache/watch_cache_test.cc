@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "store/memory/memory_store.h"
+#include "testing/eventually.h"
 
 namespace setpoint::store {
 namespace {
@@ -196,6 +199,129 @@ TEST_F(WatchCacheTest, RestartReplaysRetainedHistory) {
   ASSERT_TRUE(past.has_value()) << past.error().to_string();
   ASSERT_EQ(past->items.size(), 1u);
   EXPECT_NE(past->items[0]->json.find("\"app\":\"x\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace setpoint::store
+
+namespace setpoint::store {
+namespace {
+
+// A memory store whose current watch can be made to expire, as etcd ends a watch whose revision
+// it compacted away while the watcher was cut off.
+class ExpiringStore final : public Store {
+ public:
+  ExpiringStore() : inner_(NewMemoryStore()) {}
+  Result<Revision> create(std::string key, Bytes value) override { return inner_->create(std::move(key), std::move(value)); }
+  Result<Revision> update(std::string key, Bytes value, Revision expected) override {
+    return inner_->update(std::move(key), std::move(value), expected);
+  }
+  Result<Revision> remove(std::string key, Revision expected) override { return inner_->remove(std::move(key), expected); }
+  Result<KeyValue> get(std::string_view key) override { return inner_->get(key); }
+  Result<ListResult> list(std::string_view prefix, Revision at) override { return inner_->list(prefix, at); }
+  Status compact(Revision upto) override { return inner_->compact(upto); }
+  Revision current_revision() override { return inner_->current_revision(); }
+  Revision compacted_revision() override { return inner_->compacted_revision(); }
+  void close() override { inner_->close(); }
+
+  Result<WatchHandlePtr> watch(Revision after, WatchSink& sink) override {
+    auto gate = std::make_shared<Gate>(sink);
+    auto h = inner_->watch(after, *gate);
+    if (!h) return Err(h.error());
+    std::lock_guard lock(mu_);
+    gate_ = gate;
+    ++watches_;
+    return WatchHandlePtr(std::make_unique<Handle>(gate, std::move(*h)));
+  }
+
+  // Ends the current watch with Expired; later events of that watch are dropped.
+  void expire() {
+    std::shared_ptr<Gate> g;
+    {
+      std::lock_guard lock(mu_);
+      g = gate_;
+    }
+    g->expire();
+  }
+  int watches() {
+    std::lock_guard lock(mu_);
+    return watches_;
+  }
+
+ private:
+  struct Gate final : WatchSink {
+    explicit Gate(WatchSink& s) : sink(s) {}
+    void on_events(std::span<const Event> events) override {
+      std::lock_guard lock(mu);
+      if (!dead) sink.on_events(events);
+    }
+    void on_error(const Status& status) override {
+      std::lock_guard lock(mu);
+      if (!dead) sink.on_error(status);
+      dead = true;
+    }
+    void expire() { on_error(Status::Expired("required revision has been compacted")); }
+    WatchSink& sink;
+    std::mutex mu;
+    bool dead = false;
+  };
+  struct Handle final : WatchHandle {
+    Handle(std::shared_ptr<Gate> g, WatchHandlePtr h) : gate(std::move(g)), inner(std::move(h)) {}
+    ~Handle() override { inner.reset(); }
+    std::shared_ptr<Gate> gate;
+    WatchHandlePtr inner;
+  };
+  StorePtr inner_;
+  std::mutex mu_;
+  std::shared_ptr<Gate> gate_;
+  int watches_ = 0;
+};
+
+TEST(WatchCacheRelist, AnExpiredStoreWatchRelistsAndWatchersStartOver) {
+  ExpiringStore store;
+  ASSERT_TRUE(store.create(Key("default", "a"), MakeBytes(Obj("default", "a"))));
+  auto started = WatchCache::Start(store, {});
+  ASSERT_TRUE(started.has_value()) << started.error().to_string();
+  auto& cache = **started;
+  auto watcher = cache.watch({"/registry/example.com/widgets/"}, {cache.revision()}, nullptr);
+  ASSERT_TRUE(watcher.has_value());
+  const Revision before = cache.revision();
+
+  store.expire();
+  // Its watchers learn that they must start over (the API answers them 410 and they relist).
+  std::vector<WatchItem> items;
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::none_of(items.begin(), items.end(), [](const WatchItem& i) { return i.type == WatchEventType::kError; }) &&
+         std::chrono::steady_clock::now() < deadline) {
+    (*watcher)->wait(deadline);
+    (*watcher)->take(items);
+  }
+  ASSERT_TRUE(std::any_of(items.begin(), items.end(), [](const WatchItem& i) { return i.type == WatchEventType::kError; }));
+
+  // Meanwhile the store moves on; the cache relists, watches again and is healthy.
+  auto b = store.create(Key("default", "b"), MakeBytes(Obj("default", "b")));
+  ASSERT_TRUE(b);
+  ASSERT_TRUE(setpoint::test::Eventually([&] { return cache.healthy() && cache.get(Key("default", "b")) != nullptr; }));
+  EXPECT_EQ(store.watches(), 2);
+  EXPECT_GE(cache.oldest_revision(), *b) << "history before the relist is gone";
+
+  // New writes flow again, to new watchers.
+  auto fresh = cache.watch({"/registry/example.com/widgets/"}, {cache.revision()}, nullptr);
+  ASSERT_TRUE(fresh.has_value());
+  auto c = store.create(Key("default", "c"), MakeBytes(Obj("default", "c")));
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(cache.wait_for(*c, 5s));
+  std::vector<WatchItem> got;
+  deadline = std::chrono::steady_clock::now() + 5s;
+  while (got.empty() && std::chrono::steady_clock::now() < deadline) {
+    (*fresh)->wait(deadline);
+    (*fresh)->take(got);
+  }
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got[0].object->name, "c");
+  // A watch from before the relist cannot be served.
+  auto old = cache.watch({"/registry/example.com/widgets/"}, {before}, nullptr);
+  EXPECT_FALSE(old.has_value());
 }
 
 }  // namespace
