@@ -48,6 +48,19 @@ inline std::optional<std::string> PrefixEnd(std::string_view prefix) {
   return std::nullopt;
 }
 
+// Counts one commit of `writes` writes that took `micros` into a backend's CommitStats.
+inline void RecordCommit(CommitStats& stats, std::uint64_t writes, std::uint64_t micros) {
+  stats.commits++;
+  stats.writes += writes;
+  stats.commit_micros_sum += micros;
+  for (std::size_t i = 0; i < std::size(kCommitBucketsMicros); ++i) {
+    if (micros <= kCommitBucketsMicros[i]) {
+      stats.commit_micros_buckets[i]++;
+      break;
+    }
+  }
+}
+
 // A write with a null value stores the empty string, so readers never see a null Bytes.
 inline Bytes NonNull(Bytes value) { return value ? std::move(value) : MakeBytes(std::string()); }
 

@@ -20,8 +20,11 @@ cleanup() {
   for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   if [[ $rc -ne 0 ]]; then
-    for log in "${logs_on_failure[@]}"; do
-      [[ -f $work/$log.log ]] && { echo "--- $log log (last 40 lines)"; tail -n 40 "$work/$log.log"; }
+    local pattern log
+    for pattern in "${logs_on_failure[@]}"; do  # names or globs, without .log
+      for log in "$work"/$pattern.log; do
+        [[ -f $log ]] && { echo "--- $(basename "$log") (last 40 lines)"; tail -n 40 "$log"; }
+      done
     done
   fi
   rm -rf "$work"

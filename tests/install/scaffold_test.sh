@@ -18,57 +18,15 @@ cmake=${3:-cmake}
 generator=${4:-Ninja}
 cxx=${5:-}
 ctest=$(dirname "$(command -v "$cmake")")/ctest
-work=$(mktemp -d "${TMPDIR:-/tmp}/setpoint-scaffold-test.XXXXXX")
-prefix=$work/prefix
-pids=()
-
-cleanup() {
-  local rc=$?
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [[ $rc -ne 0 ]]; then
-    for log in "$work"/server.log "$work"/*-operator.log; do
-      [[ -f $log ]] && { echo "--- $(basename "$log") (last 40 lines)"; tail -n 40 "$log"; }
-    done
-  fi
-  rm -rf "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-
-started=$SECONDS
-step() { echo "== [$((SECONDS - started)) s] $*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-# eventually SECONDS WHAT COMMAND...: runs COMMAND until it succeeds, failing after SECONDS.
-eventually() {
-  local limit=$1 what=$2
-  local deadline=$((SECONDS + limit))
-  shift 2
-  until "$@"; do
-    ((SECONDS < deadline)) || fail "$what (not within $limit s)"
-    sleep 0.2
-  done
-}
-
-# stop PID NAME: SIGTERM, then the process must exit 0 within 20 s.
-stop() {
-  kill -TERM "$1"
-  local deadline=$((SECONDS + 20))
-  while kill -0 "$1" 2>/dev/null; do
-    ((SECONDS < deadline)) || fail "$2 did not stop within 20 s of SIGTERM"
-    sleep 0.1
-  done
-  wait "$1" || fail "$2 exited with status $? on SIGTERM"
-}
-
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+work_dir scaffold-test
+logs_on_failure=(server "*-operator")
 
 cxx_arg=()
 [[ -n $cxx ]] && cxx_arg=(-DCMAKE_CXX_COMPILER="$cxx")
 
-step "cmake --install $build_dir --prefix $prefix"
-"$cmake" --install "$build_dir" --prefix "$prefix" >"$work/install.log" || { cat "$work/install.log"; fail "cmake --install"; }
+install_prefix "$build_dir" "$cmake"
 setpoint=$prefix/bin/setpoint
 [[ -x $setpoint ]] || fail "no bin/setpoint under $prefix"
 init() { "$setpoint" init-operator "$@"; }

@@ -24,7 +24,7 @@ class EtcdServerTest : public ::testing::Test {
   void SetUp() override {
     if (!EtcdCluster::Available()) GTEST_SKIP() << testing::kEtcdBinary << " is not installed";
     std::string error;
-    cluster_ = EtcdCluster::Start(dir_.path() + "/etcd", {}, &error);
+    cluster_ = EtcdCluster::Start(dir_.path() + "/etcd", cluster_options(), &error);
     ASSERT_NE(cluster_, nullptr) << error;
     for (int i = 0; i < 2; ++i) {
       apiserver::ServerOptions o;
@@ -44,6 +44,8 @@ class EtcdServerTest : public ::testing::Test {
       clients_.push_back(std::move(*c));
     }
   }
+
+  virtual testing::EtcdClusterOptions cluster_options() const { return {}; }
 
   void TearDown() override {
     clients_.clear();
@@ -122,6 +124,38 @@ TEST_F(EtcdServerTest, WhatOneServerWritesTheOtherListsAndWatches) {
   ASSERT_TRUE(deleted.has_value());
   EXPECT_EQ(deleted->type, "DELETED");
   EXPECT_EQ(deleted->object.as_object().at("data").as_object().at("k").as_string(), "w");
+}
+
+// An etcd out of space: writes fail with a message naming the alarm, and /readyz and /metrics
+// say so, on every server of the cluster.
+class EtcdServerNoSpaceTest : public EtcdServerTest {
+ protected:
+  testing::EtcdClusterOptions cluster_options() const override { return {.quota_backend_bytes = "1048576"}; }
+};
+
+TEST_F(EtcdServerNoSpaceTest, AFullEtcdIsReportedByReadyzAndMetrics) {
+  const std::string big(100 * 1024, 'x');
+  std::optional<Status> refused;
+  for (int i = 0; i < 200 && !refused; ++i) {
+    auto r = clients_[0]->request(client::Method::kPost, kConfigMaps,
+                                  R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big-)" + std::to_string(i) +
+                                      R"("},"data":{"v":")" + big + R"("}})");
+    if (!r) refused = r.error();
+  }
+  ASSERT_TRUE(refused.has_value()) << "etcd never ran out of space";
+  EXPECT_NE(refused->message().find("NOSPACE"), std::string::npos) << refused->to_string();
+  for (int server = 0; server < 2; ++server) {
+    ASSERT_TRUE(setpoint::test::Eventually([&] {
+      auto ready = clients_[server]->request(client::Method::kGet, "/readyz");
+      return !ready && ready.error().message().find("[-]etcd failed: alarm NOSPACE raised") != std::string::npos;
+    })) << "server " << server;
+    auto metrics = clients_[server]->request(client::Method::kGet, "/metrics");
+    ASSERT_TRUE(metrics.has_value());
+    EXPECT_NE(metrics->body.find("setpoint_store_alarm{alarm=\"NOSPACE\"} 1"), std::string::npos);
+    EXPECT_NE(metrics->body.find("setpoint_store_reachable 1"), std::string::npos);
+  }
+  // Reads still work.
+  EXPECT_TRUE(clients_[1]->request(client::Method::kGet, kConfigMaps).has_value());
 }
 
 }  // namespace

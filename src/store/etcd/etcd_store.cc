@@ -296,15 +296,7 @@ class EtcdStore final : public Store {
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count());
     {
       std::lock_guard<std::mutex> lock(stats_mu_);
-      stats_.commits++;
-      stats_.writes++;
-      stats_.commit_micros_sum += micros;
-      for (std::size_t i = 0; i < std::size(kCommitBucketsMicros); ++i) {
-        if (micros <= kCommitBucketsMicros[i]) {
-          stats_.commit_micros_buckets[i]++;
-          break;
-        }
-      }
+      RecordCommit(stats_, 1, micros);
     }
     std::size_t keep = client_->options().history_max_events;
     if (keep > 0 && rev - static_cast<Revision>(keep) > revs_->compacted.load()) {

@@ -172,15 +172,7 @@ class MemoryStore final : public Store {
     hub_->publish(revision_, std::move(batch));
     auto micros = static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
-    stats_.commits++;
-    stats_.writes++;
-    stats_.commit_micros_sum += micros;
-    for (std::size_t i = 0; i < std::size(kCommitBucketsMicros); ++i) {
-      if (micros <= kCommitBucketsMicros[i]) {
-        stats_.commit_micros_buckets[i]++;
-        break;
-      }
-    }
+    RecordCommit(stats_, 1, micros);
   }
 
   void trim_locked() {

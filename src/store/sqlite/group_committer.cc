@@ -463,15 +463,7 @@ void GroupCommitter::recover_after_failed_commit(const Pass& pass) {
 void GroupCommitter::record_commit(std::chrono::steady_clock::duration took, std::size_t writes) {
   auto micros = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(took).count());
   std::lock_guard<std::mutex> lock(stats_mu_);
-  stats_.commits++;
-  stats_.writes += writes;
-  stats_.commit_micros_sum += micros;
-  for (std::size_t i = 0; i < std::size(kCommitBucketsMicros); ++i) {
-    if (micros <= kCommitBucketsMicros[i]) {
-      stats_.commit_micros_buckets[i]++;
-      break;
-    }
-  }
+  RecordCommit(stats_, writes, micros);
 }
 
 }  // namespace setpoint::store
