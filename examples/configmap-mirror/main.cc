@@ -5,17 +5,14 @@
 // The Manager owns the caches (one watch of ConfigMaps, shared by For and Owns), a client whose
 // cached reads wait for our own writes, an event recorder, /healthz /readyz /metrics, and with
 // --leader-elect a Lease so that only one of several replicas works at a time.
-#include <pthread.h>
-
-#include <csignal>
 #include <iostream>
 #include <string>
-#include <thread>
 
 #include "mirror.h"
 #include "setpoint/client/config.h"
 #include "setpoint/client/rest_client.h"
 #include "setpoint/runtime/manager.h"
+#include "setpoint/runtime/stop_signals.h"
 
 namespace client = setpoint::client;
 namespace runtime = setpoint::runtime;
@@ -41,12 +38,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  // Block SIGINT/SIGTERM before any thread starts (threads inherit the mask); one thread waits.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // SIGINT/SIGTERM stop the manager; first, so that every thread started later inherits the mask.
+  runtime::StopSignals signals;
 
   auto config = client::LoadKubeconfig(kubeconfig);
   if (!config) return std::cerr << "kubeconfig: " << config.error().to_string() << "\n", 1;
@@ -73,18 +66,12 @@ int main(int argc, char** argv) {
   if (!controller) return std::cerr << "controller: " << controller.error().to_string() << "\n", 1;
   if (auto s = m.add(std::move(*controller)); !s.ok()) return std::cerr << s.to_string() << "\n", 1;
 
-  std::stop_source stop;
-  std::jthread signals([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    stop.request_stop();
-  });
   std::cout << "configmap-mirror: mirroring ConfigMaps labelled " << mirror::kWantsMirror << " in namespace " << ns
             << "; health and metrics on " << health << std::endl;
-  const setpoint::Status result = m.run(stop.get_token());  // returns after SIGTERM, or on failure
-  if (!stop.stop_requested()) {
+  const setpoint::Status result = m.run(signals.token());  // returns after SIGTERM, or on failure
+  if (!signals.signalled()) {
     std::cerr << "configmap-mirror: " << result.to_string() << std::endl;
-    std::_Exit(1);  // the signal thread still waits; nothing more to clean up
+    return 1;
   }
   std::cout << "configmap-mirror: stopped" << std::endl;
   return result.ok() ? 0 : 1;

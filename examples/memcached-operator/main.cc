@@ -5,19 +5,16 @@
 //                      [--memcached-binary PATH]
 //
 // MEMCACHED_BINARY in the environment also names the binary (the tutorial's MEMCACHED_IMAGE).
-#include <pthread.h>
-
-#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <string>
-#include <thread>
 
 #include "memcached_controller.h"
 #include "memcached_types.h"
 #include "setpoint/client/config.h"
 #include "setpoint/client/rest_client.h"
 #include "setpoint/runtime/manager.h"
+#include "setpoint/runtime/stop_signals.h"
 
 namespace client = setpoint::client;
 namespace runtime = setpoint::runtime;
@@ -43,12 +40,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  // SIGINT/SIGTERM are blocked in every thread (they inherit the mask) and awaited by one.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // SIGINT/SIGTERM stop the manager; first, so that every thread started later inherits the mask.
+  runtime::StopSignals signals;
 
   auto config = client::LoadKubeconfig(kubeconfig);
   if (!config) return std::cerr << "kubeconfig: " << config.error().to_string() << "\n", 1;
@@ -76,18 +69,12 @@ int main(int argc, char** argv) {
   if (!controller) return std::cerr << "controller: " << controller.error().to_string() << "\n", 1;
   if (auto s = m.add(std::move(*controller)); !s.ok()) return std::cerr << s.to_string() << "\n", 1;
 
-  std::stop_source stop;
-  std::jthread signals([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    stop.request_stop();
-  });
   std::cout << "memcached-operator: reconciling Memcacheds in " << (ns.empty() ? "every namespace" : "namespace " + ns)
             << " with " << options.binary << "; health and metrics on " << health << std::endl;
-  const setpoint::Status result = m.run(stop.get_token());
-  if (!stop.stop_requested()) {
+  const setpoint::Status result = m.run(signals.token());
+  if (!signals.signalled()) {
     std::cerr << "memcached-operator: " << result.to_string() << std::endl;
-    std::_Exit(1);
+    return 1;
   }
   std::cout << "memcached-operator: stopped" << std::endl;
   return result.ok() ? 0 : 1;

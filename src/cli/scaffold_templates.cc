@@ -397,19 +397,15 @@ constexpr std::string_view kMain = R"tmpl(// {%program%}: runs the {%kind%} cont
 // The Manager owns the cache of {%plural%}, a client whose cached reads wait for the operator's own
 // writes, an event recorder, /healthz /readyz /metrics on --health, and with --leader-elect a
 // Lease, so that of several replicas only one works at a time. SIGINT or SIGTERM stops it cleanly.
-#include <pthread.h>
-
-#include <csignal>
 #include <cstdlib>
 #include <iostream>
-#include <stop_token>
 #include <string>
-#include <thread>
 
 #include "{%snake%}_controller.h"
 #include "setpoint/client/config.h"
 #include "setpoint/client/rest_client.h"
 #include "setpoint/runtime/manager.h"
+#include "setpoint/runtime/stop_signals.h"
 
 namespace client = setpoint::client;
 namespace runtime = setpoint::runtime;
@@ -463,12 +459,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  // Block SIGINT/SIGTERM before any thread starts (threads inherit the mask); one thread waits.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // SIGINT/SIGTERM stop the manager; first, so that every thread started later inherits the mask.
+  runtime::StopSignals signals;
 
   auto config = client::LoadKubeconfig(kubeconfig);
   if (!config) {
@@ -516,12 +508,6 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  std::stop_source stop;
-  std::jthread signals([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    stop.request_stop();
-  });
   std::cout << "{%program%}: reconciling {%crd_name%}"
 {%#namespaced%}
             << (watch_namespace.empty() ? " in every namespace" : " in namespace " + watch_namespace)
@@ -529,10 +515,10 @@ int main(int argc, char** argv) {
             << "; health and metrics on " << health << (leader_elect ? "; waiting for the Lease" : "") << std::endl;
   // Blocks until SIGINT/SIGTERM (Ok), a lost Lease (Unavailable) or a failure to start (for
   // example: the CRD is not installed — `setpoint apply -f config/crd.yaml`).
-  const setpoint::Status result = m.run(stop.get_token());
-  if (!stop.stop_requested()) {
+  const setpoint::Status result = m.run(signals.token());
+  if (!signals.signalled()) {
     std::cerr << "{%program%}: " << result.to_string() << std::endl;
-    std::_Exit(1);  // the signal thread still waits in sigwait(); nothing else to clean up
+    return 1;
   }
   std::cout << "{%program%}: stopped" << std::endl;
   return result.ok() ? 0 : 1;
