@@ -216,12 +216,9 @@ void AgentImpl::on_object(const json::object& obj) {
   // epochs to the new generation: they run it already.
   for (auto& [n, e] : s.epochs)
     if (e.config == epoch_config) e.generation = Generation(obj);
-  if (s.machine->desired() != epoch_config && inserted) {
-    // First sight: the retry policy comes from the spec (an adopted machine keeps its epochs).
-    auto fresh = std::make_unique<RestartEpochs>(config->retry_policy());
-    for (const auto& [n, e] : s.epochs) fresh->adopt(n, e.config, e.started);
-    s.machine = std::move(fresh);
-  }
+  // The restart policy, retries and backoff are the spec's, also for a re-adopted process and
+  // after a change of the spec.
+  s.machine->set_policy(config->retry_policy());
   if (!s.finalizer_added) {
     if (Status st = ensure_finalizer(s, true); !st.ok()) {
       spdlog::warn("agent {}: {}: cannot add finalizer: {}", options_.name, s.key(), st.to_string());

@@ -49,6 +49,11 @@ EpochActions RestartEpochs::set_desired(std::string config, SteadyTime now) {
   return reconcile(now, /*restart=*/false);
 }
 
+void RestartEpochs::set_policy(RetryPolicy policy) {
+  policy_ = std::move(policy);
+  budget_ = std::min(budget_, policy_.max_retries);
+}
+
 void RestartEpochs::adopt(int epoch, std::string config, SteadyTime started) {
   epochs_[epoch] = Epoch{std::move(config), started};
   recompute_current();

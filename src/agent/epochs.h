@@ -102,6 +102,11 @@ class RestartEpochs {
   // `started` is when it was started, for reset_after.
   void adopt(int epoch, std::string config, SteadyTime started);
 
+  // The policy of the current spec (restart policy, retries, backoff). It applies to decisions
+  // from now on; a budget above the new maximum is cut to it. Call before set_desired() of a
+  // changed spec, whose config change refills the budget to the new maximum.
+  void set_policy(RetryPolicy policy);
+
   // When tick() next has something to do; nullopt when nothing is scheduled.
   std::optional<SteadyTime> next_wake() const;
 

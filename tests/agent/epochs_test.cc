@@ -487,4 +487,24 @@ TEST(RestartEpochs, AnUnknownEpochIsIgnored) {
 }
 
 }  // namespace
+TEST(RestartEpochs, SetPolicyAppliesToLaterDecisions) {
+  SteadyTime t{};
+  RetryPolicy always;
+  always.restart = RestartPolicy::kAlways;
+  always.max_retries = 10;
+  RestartEpochs m(always);
+  m.set_desired("a", t);
+  // The spec now says Never: a failure is final, no retry.
+  RetryPolicy never = always;
+  never.restart = RestartPolicy::kNever;
+  m.set_policy(never);
+  (void)m.exited(0, ExitKind::kFailed, t);
+  EXPECT_EQ(m.state(), MachineState::kFailed);
+  EXPECT_FALSE(m.retry_at().has_value());
+  // A smaller budget cuts the one left.
+  RestartEpochs n(always);
+  n.set_policy([&] { RetryPolicy p = always; p.max_retries = 2; return p; }());
+  EXPECT_EQ(n.budget(), 2);
+}
+
 }  // namespace setpoint::agent
