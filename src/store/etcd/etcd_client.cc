@@ -215,8 +215,8 @@ void EtcdClient::prepare(grpc::ClientContext& ctx, SystemTime deadline) const {
 }
 
 template <typename Call>
-grpc::Status EtcdClient::retrying(Call&& call) {
-  SystemTime deadline = std::chrono::system_clock::now() + options_.request_timeout;
+grpc::Status EtcdClient::retrying(Call&& call, std::chrono::milliseconds timeout) {
+  SystemTime deadline = std::chrono::system_clock::now() + (timeout.count() > 0 ? timeout : options_.request_timeout);
   auto backoff = std::chrono::milliseconds(20);
   for (;;) {
     grpc::ClientContext ctx;
@@ -237,10 +237,10 @@ grpc::Status EtcdClient::status(pb::StatusResponse* resp) {
   return retrying([&](grpc::ClientContext& ctx) { return maintenance_->Status(&ctx, pb::StatusRequest(), resp); });
 }
 
-grpc::Status EtcdClient::alarms(pb::AlarmResponse* resp) {
+grpc::Status EtcdClient::alarms(pb::AlarmResponse* resp, std::chrono::milliseconds timeout) {
   pb::AlarmRequest req;
   req.set_action(pb::AlarmRequest::GET);
-  return retrying([&](grpc::ClientContext& ctx) { return maintenance_->Alarm(&ctx, req, resp); });
+  return retrying([&](grpc::ClientContext& ctx) { return maintenance_->Alarm(&ctx, req, resp); }, timeout);
 }
 
 grpc::Status EtcdClient::txn(const pb::TxnRequest& req, pb::TxnResponse* resp) {

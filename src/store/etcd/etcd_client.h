@@ -41,7 +41,9 @@ class EtcdClient {
   // Idempotent reads: retried on UNAVAILABLE (another member, a new leader) until the deadline.
   grpc::Status range(const pb::RangeRequest& req, pb::RangeResponse* resp);
   grpc::Status status(pb::StatusResponse* resp);
-  grpc::Status alarms(pb::AlarmResponse* resp);
+  // `timeout` 0: the request timeout. The health probe asks with a short one, so that an etcd
+  // that went away shows in /readyz within seconds.
+  grpc::Status alarms(pb::AlarmResponse* resp, std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
   // Writes: never retried here, because a write whose answer was lost may have been applied.
   grpc::Status txn(const pb::TxnRequest& req, pb::TxnResponse* resp);
   grpc::Status compact(Revision revision);
@@ -70,7 +72,7 @@ class EtcdClient {
   EtcdClient(EtcdStoreOptions options, std::shared_ptr<grpc::Channel> channel);
   void prepare(grpc::ClientContext& ctx, std::chrono::system_clock::time_point deadline) const;
   template <typename Call>
-  grpc::Status retrying(Call&& call);
+  grpc::Status retrying(Call&& call, std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
 
   const EtcdStoreOptions options_;
   std::shared_ptr<grpc::Channel> channel_;

@@ -27,6 +27,8 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::seconds kCloseDrain{10};
 // How often health() is refreshed.
 constexpr std::chrono::seconds kHealthPeriod{2};
+// How long the health probe waits for etcd before calling it unreachable.
+constexpr std::chrono::milliseconds kHealthTimeout{2000};
 
 const std::string kNul(1, '\0');
 
@@ -353,9 +355,9 @@ class EtcdStore final : public Store {
       lock.unlock();
       StoreHealth h;
       pb::AlarmResponse alarms;
-      if (grpc::Status st = client_->alarms(&alarms); !st.ok()) {
+      if (grpc::Status st = client_->alarms(&alarms, kHealthTimeout); !st.ok()) {
         h.reachable = false;
-        h.detail = FromGrpc(st, "alarm").message();
+        h.detail = "etcd unreachable: " + st.error_message();
       } else {
         for (const auto& a : alarms.alarms())
           if (a.alarm() != pb::AlarmType::NONE) h.alarms.push_back(pb::AlarmType_Name(a.alarm()));
