@@ -195,6 +195,13 @@ store::CachedObjectPtr ApiHandler::get_current(const std::string& key) {
   return cache_.get(key);
 }
 
+store::CachedObjectPtr ApiHandler::get_fresh(const std::string& key) {
+  auto kv = store_.get(key);
+  if (!kv) return nullptr;
+  auto obj = cache_.decode(key, kv->value, kv->revision);
+  return obj ? *obj : nullptr;
+}
+
 store::CachedObjectPtr ApiHandler::written(const std::string& key, store::Revision rev, json::object& obj) {
   // The response is built here rather than waiting for the cache to apply the write: a reader
   // that names this revision (watch, list, PUT precondition) waits for the cache to reach it,
@@ -639,8 +646,10 @@ HttpResponse ApiHandler::do_patch(Ctx& ctx) {
     for (const auto& op : patch->get_array())
       if (op.is_object() && GetStringOr(op.get_object(), "path", "").starts_with("/metadata/resourceVersion")) rv_precondition = true;
   }
+  bool lost_race = false;
   for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
-    auto old = get_current(res.key(ctx.ri.ns, ctx.ri.name));
+    // After losing a race to another writer, re-read from the store: the cache may still lag it.
+    auto old = lost_race ? get_fresh(res.key(ctx.ri.ns, ctx.ri.name)) : get_current(res.key(ctx.ri.ns, ctx.ri.name));
     if (!old) return error(NotFound(res, ctx.ri.name), &ctx, ctx.ri.name);
     auto base = ParseCached(*old);
     if (!base) return error(base.error(), &ctx);
@@ -685,8 +694,8 @@ HttpResponse ApiHandler::do_patch(Ctx& ctx) {
     auto out = write_update(ctx, old, std::move(pobj), scale ? "" : ctx.ri.subresource);
     if (!out) {
       if (out.error().code() == StatusCode::kConflict && !rv_precondition) {
-        // Someone else wrote first: let the cache catch up with the store, then re-read and re-apply.
-        wait_consistent();
+        // Someone else wrote first: re-read (from the store) and re-apply, as GuaranteedUpdate does.
+        lost_race = true;
         continue;
       }
       return error(out.error(), &ctx, ctx.ri.name);
