@@ -3,13 +3,14 @@
 // meet 409 Conflicts — and the test checks that the operator still converges and never makes a
 // second copy. Waits are deadlines on what the server shows, never fixed sleeps.
 #include <chrono>
-#include <thread>
+#include <utility>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include "mirror.h"
 #include "setpoint/runtime/manager.h"
+#include "setpoint/testing/eventually.h"
 #include "setpoint/testing/test_server.h"
 
 namespace {
@@ -18,15 +19,10 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 using mirror::kConfigMaps;
 
-// Polls `done` until it holds or `deadline` passes.
+// Waits for a condition with a deadline (the SDK test kit's; never a bare sleep).
 template <typename F>
-bool Eventually(F done, std::chrono::milliseconds deadline = 20s) {
-  const auto end = std::chrono::steady_clock::now() + deadline;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
+bool Eventually(F&& done, std::chrono::milliseconds deadline = 20s) {
+  return setpoint::testing::Eventually(std::forward<F>(done), deadline);
 }
 
 class MirrorTest : public ::testing::Test {

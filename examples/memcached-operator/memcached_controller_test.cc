@@ -6,7 +6,6 @@
 #include <chrono>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -18,6 +17,7 @@
 #include "setpoint/runtime/conditions.h"
 #include "setpoint/runtime/manager.h"
 #include "setpoint/runtime/object_helpers.h"
+#include "setpoint/testing/eventually.h"
 #include "setpoint/testing/test_server.h"
 
 namespace {
@@ -34,15 +34,7 @@ const setpoint::client::GroupVersionResource kCrds{"apiextensions.k8s.io", "v1",
                                                    "CustomResourceDefinition"};
 const setpoint::client::GroupVersionResource kEvents{"", "v1", "events", true, "Event"};
 
-template <typename F>
-bool Eventually(F done, std::chrono::milliseconds deadline = 10s) {
-  const auto end = std::chrono::steady_clock::now() + deadline;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
+using setpoint::testing::Eventually;  // the test kit's: polls a condition until a deadline
 
 json::object ReadYaml(const char* path) {
   std::ifstream in(path);

@@ -536,7 +536,7 @@ constexpr std::string_view kTest = R"tmpl(// {%kind%}Reconciler against the real
 #include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
+#include <utility>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -547,6 +547,7 @@ constexpr std::string_view kTest = R"tmpl(// {%kind%}Reconciler against the real
 #include "setpoint/runtime/conditions.h"
 #include "setpoint/runtime/manager.h"
 #include "setpoint/runtime/object_helpers.h"
+#include "setpoint/testing/eventually.h"
 #include "setpoint/testing/test_server.h"
 
 namespace {
@@ -569,15 +570,10 @@ const std::string kNamespace;                   // {%kind%} is cluster-scoped
 const std::string kEventNamespace = "default";  // where the events of cluster-scoped objects go
 {%/namespaced%}
 
-// Polls `done` until it holds or `deadline` passes.
+// Waits for a condition with a deadline (the SDK test kit's; never a bare sleep).
 template <typename F>
-bool Eventually(F done, std::chrono::milliseconds deadline = 30s) {
-  const auto end = std::chrono::steady_clock::now() + deadline;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
+bool Eventually(F&& done, std::chrono::milliseconds deadline = 30s) {
+  return setpoint::testing::Eventually(std::forward<F>(done), deadline);
 }
 
 // A one-document YAML file as a JSON object.

@@ -1,4 +1,5 @@
 #include "agent/os_process.h"
+#include "testing/eventually.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -22,16 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Polls `done` every 10 ms until it holds or 10 s pass.
-template <typename Pred>
-bool WaitFor(Pred done) {
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
+using test::Eventually;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -88,7 +80,7 @@ class OsProcessTest : public ::testing::Test {
 
   std::optional<ExitInfo> ExitOf(pid_t pid) {
     std::optional<ExitInfo> info;
-    WaitFor([&] {
+    Eventually([&] {
       std::lock_guard lock(mu_);
       auto it = exits_.find(pid);
       if (it != exits_.end()) info = it->second;
@@ -206,11 +198,11 @@ TEST_F(OsProcessTest, SignalGroupReachesGrandchildren) {
   // had not been signalled too, that `wait` would block and the test time out.
   auto id = Start(Spec({"sh", "-c", "trap 'wait; exit 7' TERM; sleep 100 & echo $! > child.pid; wait"}));
   std::string pid_text;
-  ASSERT_TRUE(WaitFor([&] { return (pid_text = ReadFile(dir_ + "/child.pid")).find('\n') != std::string::npos; }));
+  ASSERT_TRUE(Eventually([&] { return (pid_text = ReadFile(dir_ + "/child.pid")).find('\n') != std::string::npos; }));
   pid_t grandchild = std::stoi(pid_text);
   // Until the fork has exec'd sleep it still runs the shell's TERM trap, which would swallow it.
   const std::string comm = "/proc/" + std::to_string(grandchild) + "/comm";
-  ASSERT_TRUE(WaitFor([&] { return ReadFile(comm) == "sleep\n"; }));
+  ASSERT_TRUE(Eventually([&] { return ReadFile(comm) == "sleep\n"; }));
   SignalGroup(id.pid, SIGTERM);
   auto exit = ExitOf(id.pid);
   ASSERT_TRUE(exit.has_value());
@@ -255,7 +247,7 @@ TEST_F(OsProcessTest, AlreadyExitedChildIsStillReported) {
   auto id = Launch(Spec({"true"}));
   ASSERT_TRUE(id.has_value());
   launched_.push_back(id->pid);
-  ASSERT_TRUE(WaitFor([&] { return !IdentityOf(id->pid).has_value(); }));  // a zombie now
+  ASSERT_TRUE(Eventually([&] { return !IdentityOf(id->pid).has_value(); }));  // a zombie now
   ASSERT_TRUE(watcher_->watch(*id).ok());
   auto exit = ExitOf(id->pid);
   ASSERT_TRUE(exit.has_value());
@@ -267,7 +259,7 @@ TEST_F(OsProcessTest, AdoptedProcessExitIsUnknown) {
   // The sleep is the shell's child, not ours (the shell reaps it, so no orphan is left behind).
   auto parent = Start(Spec({"sh", "-c", "sleep 30 & echo $! > other.pid; wait"}));
   std::string pid_text;
-  ASSERT_TRUE(WaitFor([&] { return (pid_text = ReadFile(dir_ + "/other.pid")).find('\n') != std::string::npos; }));
+  ASSERT_TRUE(Eventually([&] { return (pid_text = ReadFile(dir_ + "/other.pid")).find('\n') != std::string::npos; }));
   pid_t other = std::stoi(pid_text);
   auto id = IdentityOf(other);
   ASSERT_TRUE(id.has_value());

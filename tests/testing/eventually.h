@@ -1,32 +1,12 @@
-// Eventually: the one way tests wait for state that changes without a notification they can
-// block on (a server applying a write, a background thread catching up). It re-checks a
-// condition until it holds or a deadline passes; the poll interval is never a synchronisation
-// point, only how often the condition is looked at. Header-only; thread-compatible.
+// The test kit's Eventually and StaysFalse (include/setpoint/testing/eventually.h), under the
+// name the in-tree tests use.
 #pragma once
 
-#include <chrono>
-#include <thread>
+#include "setpoint/testing/eventually.h"
 
 namespace setpoint::test {
 
-// True as soon as `done()` holds; false if it still does not at `deadline`.
-template <typename F>
-bool Eventually(F&& done, std::chrono::milliseconds deadline = std::chrono::seconds(10),
-                std::chrono::milliseconds poll = std::chrono::milliseconds(5)) {
-  auto end = std::chrono::steady_clock::now() + deadline;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= end) return done();
-    std::this_thread::sleep_for(poll);
-  }
-  return true;
-}
-
-// True if `happened()` stays false for the whole `window`: for asserting that something does
-// NOT happen (a call stays blocked), where waiting out a window is the only evidence.
-template <typename F>
-bool StaysFalse(F&& happened, std::chrono::milliseconds window,
-                std::chrono::milliseconds poll = std::chrono::milliseconds(2)) {
-  return !Eventually(happened, window, poll);
-}
+using setpoint::testing::Eventually;
+using setpoint::testing::StaysFalse;
 
 }  // namespace setpoint::test
