@@ -71,6 +71,7 @@ Status AgentImpl::start() {
   }
   heartbeat_ = std::make_unique<Heartbeat>(api_, options_, address, log_server_->port(),
                                            [this] { return supervised_count_.load(); });
+  state_thread_ = std::jthread([this](std::stop_token st) { state_saver(st); });
   loop_thread_ = std::jthread([this](std::stop_token st) { loop(st); });
   writer_thread_ = std::jthread([this](std::stop_token st) { writer(st); });
   heartbeat_thread_ = std::jthread([this](std::stop_token st) { heartbeat_->run(st); });
@@ -91,6 +92,7 @@ void AgentImpl::stop() {
   heartbeat_thread_ = {};
   janitor_thread_ = {};
   loop_thread_ = {};
+  state_thread_ = {};  // after the loop: it writes the last snapshot
   writer_thread_ = {};
   if (watcher_) watcher_->stop();
   probes_.reset();

@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -17,6 +18,7 @@
 #include "agent/agent.h"
 #include "agent/heartbeat.h"
 #include "agent/log_server.h"
+#include "agent/state_file.h"
 #include "agent/supervised.h"
 #include "setpoint/client/dynamic_client.h"
 #include "setpoint/common/json.h"
@@ -117,7 +119,10 @@ class AgentImpl final : public Agent {
   Status ensure_finalizer(Supervised& s, bool present);
   void finish_if_done(const std::string& uid);
   void flush_statuses();
+  // Snapshots the state file's records (and the log lookup table) on the loop; the write and
+  // its fsync happen on the state thread, newest snapshot wins, so the loop never waits on disk.
   void save_state();
+  void state_saver(std::stop_token st);
   // Its own thread: rotates the logs of running epochs past their size limit and tells the loop
   // about floods (supervision.cc). Not on the loop, which may block (an fsync under heavy write
   // load takes seconds) while a flood fills the disk.
@@ -162,7 +167,10 @@ class AgentImpl final : public Agent {
   std::unique_ptr<LogServer> log_server_;
   std::unique_ptr<runtime::Informer> informer_;
   std::unique_ptr<Heartbeat> heartbeat_;
-  std::jthread loop_thread_, writer_thread_, heartbeat_thread_, janitor_thread_;
+  std::mutex state_mu_;
+  std::condition_variable_any state_cv_;
+  std::optional<std::vector<ProcessRecord>> pending_state_;  // GUARDED_BY(state_mu_)
+  std::jthread loop_thread_, writer_thread_, heartbeat_thread_, janitor_thread_, state_thread_;
   bool stopped_ = false;
 };
 

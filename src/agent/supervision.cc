@@ -104,8 +104,17 @@ void AgentImpl::save_state() {
                           std::chrono::duration_cast<std::chrono::milliseconds>(e.started_wall.time_since_epoch()).count()});
     records.push_back(std::move(r));
   }
-  if (Status st = SaveState(state_path_, records); !st.ok())
-    spdlog::error("agent {}: saving state: {}", options_.name, st.to_string());
+  if (!state_thread_.joinable()) {
+    // At start-up, before the threads: write it now.
+    if (Status st = SaveState(state_path_, records); !st.ok())
+      spdlog::error("agent {}: saving state: {}", options_.name, st.to_string());
+  } else {
+    {
+      std::lock_guard lock(state_mu_);
+      pending_state_ = std::move(records);
+    }
+    state_cv_.notify_one();
+  }
   std::lock_guard lock(logs_mu_);
   for (const auto& [uid, s] : sups_) {
     if (s.deleting && s.epochs.empty()) continue;
@@ -114,6 +123,25 @@ void AgentImpl::save_state() {
     entry.running.clear();
     for (const auto& [n, e] : s.epochs) entry.running.insert(n);
     if (!s.epochs.empty()) entry.newest = s.epochs.rbegin()->first;
+  }
+}
+
+void AgentImpl::state_saver(std::stop_token st) {
+  for (;;) {
+    std::optional<std::vector<ProcessRecord>> records;
+    {
+      std::unique_lock lock(state_mu_);
+      state_cv_.wait(lock, st, [&] { return pending_state_.has_value(); });
+      records.swap(pending_state_);
+    }
+    if (records) {
+      if (Status s = SaveState(state_path_, *records); !s.ok())
+        spdlog::error("agent {}: saving state: {}", options_.name, s.to_string());
+    }
+    if (st.stop_requested()) {
+      std::lock_guard lock(state_mu_);
+      if (!pending_state_) return;  // the last snapshot is on disk
+    }
   }
 }
 
