@@ -77,7 +77,7 @@ class RevisionFloorStore final : public Store {
   Result<ListResult> list(std::string_view prefix, Revision at) override {
     if (at != 0 && at <= f_.floor) return Err(TooOldRevision(at, compacted_revision()));
     auto r = b_->list(prefix, at == 0 ? 0 : at - f_.offset);
-    if (!r) return Err(shift_error(r.error()));
+    if (!r) return Err(r.error());
     r->revision += f_.offset;
     std::erase_if(r->items, [](const KeyValue& kv) { return Hidden(kv.key); });
     for (auto& kv : r->items) kv.revision += f_.offset;
@@ -87,7 +87,7 @@ class RevisionFloorStore final : public Store {
     if (after < f_.floor) return Err(TooOldRevision(after, compacted_revision()));
     auto shifting = std::make_unique<ShiftingSink>(sink, f_.offset);
     auto inner = b_->watch(after - f_.offset, *shifting);
-    if (!inner) return Err(shift_error(inner.error()));
+    if (!inner) return Err(inner.error());
     return WatchHandlePtr(std::make_unique<ShiftedHandle>(std::move(shifting), std::move(*inner)));
   }
   Status compact(Revision upto) override { return b_->compact(upto - f_.offset); }
@@ -100,7 +100,7 @@ class RevisionFloorStore final : public Store {
  private:
   Result<Revision> up(Result<Revision> r) const {
     if (r) return *r + f_.offset;
-    return Err(shift_error(r.error()));
+    return Err(r.error());
   }
   // An expected revision at or below the offset names a version the backend never had.
   Result<Revision> down_expected(const std::string& key, Revision expected) const {
@@ -109,10 +109,6 @@ class RevisionFloorStore final : public Store {
                                                            std::to_string(expected) + ", which predates this store"));
     return expected - f_.offset;
   }
-  // Backend errors quote backend revisions; the clients know the shifted ones. The codes are
-  // what matters to callers; the numbers are rewritten where the wording is the backends' own.
-  Status shift_error(const Status& s) const { return s; }
-
   StorePtr b_;
   const RevisionFloor f_;
 };
