@@ -56,6 +56,55 @@ int AggregatedVersion(std::string_view accept) {
   return 0;
 }
 
+// The meta.k8s.io rendering ("Table", "PartialObjectMetadata", "PartialObjectMetadataList") that
+// the first JSON media range of an Accept header asks for, with its version ("v1" unless named);
+// empty `as` for plain objects. Ranges this server cannot produce (protobuf) are skipped, as
+// kube-apiserver's negotiation does; ranges with `as` for another group are too.
+struct AcceptedAs {
+  std::string as;
+  std::string version = "v1";
+};
+AcceptedAs AcceptAs(std::string_view accept) {
+  std::size_t i = 0;
+  while (i <= accept.size()) {
+    std::size_t j = accept.find(',', i);
+    if (j == std::string_view::npos) j = accept.size();
+    std::string_view range = accept.substr(i, j - i);
+    AcceptedAs out;
+    std::string_view type, group;
+    std::size_t k = 0;
+    for (bool first = true; k <= range.size(); first = false) {
+      std::size_t e = range.find(';', k);
+      if (e == std::string_view::npos) e = range.size();
+      std::string_view part = range.substr(k, e - k);
+      while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+      while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+      if (first) type = part;
+      else if (part.starts_with("as=")) out.as = std::string(part.substr(3));
+      else if (part.starts_with("g=")) group = part.substr(2);
+      else if (part.starts_with("v=")) out.version = std::string(part.substr(2));
+      k = e + 1;
+    }
+    const bool json_type = type.empty() || type == "application/json" || type == "*/*" || type == "application/*";
+    if (json_type && (out.as.empty() || group == "meta.k8s.io")) {
+      if (out.as.empty()) out.version = "v1";
+      return out;
+    }
+    if (j == accept.size()) break;
+    i = j + 1;
+  }
+  return {};
+}
+
+// `{"kind":"PartialObjectMetadata",...,"metadata":<the object's metadata bytes>}`.
+void AppendPartialMetadata(std::string& out, const store::CachedObject& obj, std::string_view api_version) {
+  out += "{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":\"";
+  out += api_version;
+  out += "\",\"metadata\":";
+  out += obj.metadata_json();
+  out += '}';
+}
+
 // Upstream's answer to a resourceVersion the server has not reached within 3 s: the reflector
 // relists from scratch.
 Status TooLargeResourceVersion(const std::string& rv, std::int64_t current) {
@@ -388,6 +437,8 @@ std::optional<HttpResponse> ApiHandler::check_resource_request(Ctx& ctx, bool ma
 HttpResponse ApiHandler::resource_request(Ctx& ctx) {
   if (auto err = check_resource_request(ctx, true)) return std::move(*err);
   const std::string& verb = ctx.ri.verb;
+  if (verb == "get" || verb == "list" || verb == "watch")
+    if (auto bad = unacceptable(ctx, verb == "list")) return error(*bad, &ctx);
   if (verb == "get") return do_get(ctx);
   if (verb == "list") return do_list(ctx);
   if (verb == "watch") return do_watch(ctx);
@@ -407,9 +458,22 @@ void ApiHandler::wait_consistent() {
   cache_.wait_for(store_.current_revision(), std::chrono::seconds(3));
 }
 
-bool ApiHandler::wants_table(const Ctx& ctx) const {
-  std::string_view accept = ctx.req.header("accept");
-  return accept.find("as=Table") != std::string_view::npos && accept.find("g=meta.k8s.io") != std::string_view::npos;
+bool ApiHandler::wants_table(const Ctx& ctx) const { return AcceptAs(ctx.req.header("accept")).as == "Table"; }
+
+std::optional<std::string> ApiHandler::wants_metadata(const Ctx& ctx, bool list) const {
+  AcceptedAs a = AcceptAs(ctx.req.header("accept"));
+  if (a.as != (list ? "PartialObjectMetadataList" : "PartialObjectMetadata")) return std::nullopt;
+  return "meta.k8s.io/" + a.version;
+}
+
+std::optional<Status> ApiHandler::unacceptable(const Ctx& ctx, bool list) const {
+  AcceptedAs a = AcceptAs(ctx.req.header("accept"));
+  if (a.as.empty() || a.as == "Table") return std::nullopt;
+  const std::string_view want = list ? "PartialObjectMetadataList" : "PartialObjectMetadata";
+  if (a.as == want && (a.version == "v1" || a.version == "v1beta1")) return std::nullopt;
+  return Status::NotAcceptable("only the following media types are accepted: application/json, "
+                               "application/json;as=Table;g=meta.k8s.io;v=v1, application/json;as=" +
+                               std::string(want) + ";g=meta.k8s.io;v=v1");
 }
 
 std::string ApiHandler::render_for_version(const Ctx& ctx, const store::CachedObject& obj) const {
@@ -429,6 +493,10 @@ HttpResponse ApiHandler::object_response(Ctx& ctx, int code, const store::Cached
     std::string out;
     if (Status s = table_from(ctx, {obj}, obj->revision, "", out); !s.ok()) return error(s, &ctx);
     r.body = std::move(out);
+    return r;
+  }
+  if (auto meta_version = wants_metadata(ctx, false)) {
+    AppendPartialMetadata(r.body, *obj, *meta_version);
     return r;
   }
   if (ctx.ri.version == ctx.res->storage_version)
@@ -600,12 +668,14 @@ HttpResponse ApiHandler::do_list(Ctx& ctx) {
     if (Status s = table_from(ctx, page->items, page->revision, cont, r.body); !s.ok()) return error(s, &ctx);
     return r;
   }
+  const std::optional<std::string> meta_version = wants_metadata(ctx, true);
   std::string& out = r.body;
   std::size_t total = 256;
-  for (const auto& o : page->items) total += o->json.size() + 1;
+  for (const auto& o : page->items) total += (meta_version ? o->metadata_json().size() + 80 : o->json.size()) + 1;
   out.reserve(total);
-  out += "{\"kind\":\"" + res.list_kind + "\",\"apiVersion\":\"" + ctx.api_version() + "\",\"metadata\":{\"resourceVersion\":\"" +
-         std::to_string(page->revision) + "\"";
+  out += "{\"kind\":\"" + (meta_version ? std::string("PartialObjectMetadataList") : res.list_kind) +
+         "\",\"apiVersion\":\"" + (meta_version ? *meta_version : ctx.api_version()) +
+         "\",\"metadata\":{\"resourceVersion\":\"" + std::to_string(page->revision) + "\"";
   if (!cont.empty()) {
     out += ",\"continue\":\"" + cont + "\"";
     if (page->remaining >= 0) out += ",\"remainingItemCount\":" + std::to_string(page->remaining);
@@ -615,7 +685,8 @@ HttpResponse ApiHandler::do_list(Ctx& ctx) {
   for (const auto& o : page->items) {
     if (!first) out.push_back(',');
     first = false;
-    if (ctx.ri.version == res.storage_version) out += o->json;
+    if (meta_version) AppendPartialMetadata(out, *o, *meta_version);
+    else if (ctx.ri.version == res.storage_version) out += o->json;
     else out += render_for_version(ctx, *o);
   }
   out += "]}";
@@ -633,7 +704,7 @@ HttpResponse ApiHandler::do_watch(Ctx& ctx) {
     // GET .../widgets/foo?watch=true: the old per-object watch form.
     std::string name = ctx.ri.name;
     auto inner = filter->matches;
-    filter->matches = [name, inner](const store::CachedObject& o) { return o.name == name && (!inner || inner(o)); };
+    filter->matches = [name, inner](const store::CachedObject& o) { return o.name() == name && (!inner || inner(o)); };
   }
   WatchOptions opts;
   opts.bookmarks = ctx.q.flag("allowWatchBookmarks");
@@ -684,6 +755,11 @@ HttpResponse ApiHandler::do_watch(Ctx& ctx) {
   opts.table = wants_table(ctx);
   opts.kind = res.kind;
   opts.api_version = ctx.api_version();
+  if (auto meta_version = wants_metadata(ctx, false)) {
+    opts.metadata_only = true;
+    opts.kind = "PartialObjectMetadata";
+    opts.api_version = *meta_version;
+  }
   opts.convert_version = ctx.ri.version != res.storage_version;
   opts.columns = ctx.ver->columns;
   opts.include_object = ctx.q.get("includeObject").value_or("Metadata") != "None";

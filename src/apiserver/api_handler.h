@@ -156,6 +156,11 @@ class ApiHandler final : public HttpHandler {
   HttpResponse json_response(Ctx& ctx, int code, const boost::json::object& obj);
   std::string render_for_version(const Ctx& ctx, const store::CachedObject& obj) const;
   bool wants_table(const Ctx& ctx) const;
+  // The apiVersion ("meta.k8s.io/v1") when Accept asks for PartialObjectMetadata (get, watch and
+  // writes) or PartialObjectMetadataList (`list`); nullopt otherwise.
+  std::optional<std::string> wants_metadata(const Ctx& ctx, bool list) const;
+  // NotAcceptable (406) when Accept asks only for a meta.k8s.io rendering this request cannot have.
+  std::optional<Status> unacceptable(const Ctx& ctx, bool list) const;
   Status table_from(Ctx& ctx, const std::vector<store::CachedObjectPtr>& items, store::Revision rv,
                     const std::string& cont, std::string& out);
   Result<store::Filter> make_filter(Ctx& ctx, const std::string& prefix);

@@ -211,8 +211,6 @@ store::CachedObjectPtr ApiHandler::written(const std::string& key, store::Revisi
   auto out = std::make_shared<store::CachedObject>();
   out->key = key;
   out->revision = rev;
-  out->name = std::string(GetStringOr(meta, "name", ""));
-  out->ns = std::string(GetStringOr(meta, "namespace", ""));
   out->json = json::serialize(obj);
   return out;
 }
@@ -481,8 +479,8 @@ Result<ApiHandler::PreparedUpdate> ApiHandler::prepare_update(Ctx& ctx, const st
   result["apiVersion"] = res.api_version(res.storage_version);
   result["kind"] = res.kind;
   json::object& meta = EnsureObject(result, "metadata");
-  meta["name"] = old->name;
-  if (res.namespaced) meta["namespace"] = old->ns;
+  meta["name"] = old->name();
+  if (res.namespaced) meta["namespace"] = old->ns();
   if (Status s = admit(ctx, res, result, &*old_obj); !s.ok()) return Err(s);
   // generation: bumped by any change outside metadata and status (kinds without one keep the
   // stored value, copied above).
@@ -537,8 +535,8 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::write_update(Ctx& ctx, const store
     // is outdated (a PUT gets 409, a patch re-applies itself to the newer version).
     wait_consistent();
     auto fresh = cache_.get(old->key);
-    if (!fresh) return Err(NotFound(*ctx.res, old->name));
-    if (fresh->revision != old->revision) return Err(ConflictStatus(*ctx.res, old->name));
+    if (!fresh) return Err(NotFound(*ctx.res, old->name()));
+    if (fresh->revision != old->revision) return Err(ConflictStatus(*ctx.res, old->name()));
     p = prepare_update(ctx, fresh, std::move(incoming), sub);
     if (!p) return Err(p.error());
     if (p->stale) return Err(Status::Timeout("the cache did not catch up with the store"));
@@ -548,13 +546,13 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::write_update(Ctx& ctx, const store
   if (p->finalize) {
     // The last finalizer is gone from an object being deleted: the object goes now.
     auto rev = store_.remove(p->key, old->revision);
-    if (!rev) return Err(UpdateError(*ctx.res, old->name, rev.error()));
+    if (!rev) return Err(UpdateError(*ctx.res, std::string(old->name()), rev.error()));
     out.object = written(p->key, *rev, p->result);
     out.deleted = true;
     return out;
   }
   auto rev = store_.update(p->key, store::MakeBytes(std::move(p->bytes)), old->revision);
-  if (!rev) return Err(UpdateError(*ctx.res, old->name, rev.error()));
+  if (!rev) return Err(UpdateError(*ctx.res, std::string(old->name()), rev.error()));
   out.object = written(p->key, *rev, p->result);
   return out;
 }
@@ -659,7 +657,7 @@ HttpResponse ApiHandler::do_patch(Ctx& ctx) {
       json::value whole(*base);
       auto spec_r = EvalJsonPath(whole, res.spec_replicas_path);
       json::object s{{"kind", "Scale"}, {"apiVersion", "autoscaling/v1"},
-                     {"metadata", {{"name", old->name}, {"namespace", old->ns}, {"resourceVersion", std::to_string(old->revision)}}},
+                     {"metadata", {{"name", old->name()}, {"namespace", old->ns()}, {"resourceVersion", std::to_string(old->revision)}}},
                      {"spec", {{"replicas", !spec_r.empty() ? *spec_r[0] : json::value(0)}}}};
       target = std::move(s);
     } else {
@@ -883,8 +881,8 @@ HttpResponse ApiHandler::do_delete_collection(Ctx& ctx) {
                     "\",\"metadata\":{\"resourceVersion\":\"" + std::to_string(page->revision) + "\"},\"items\":[";
   bool first = true;
   for (const auto& item : page->items) {
-    auto r = delete_object(ctx, res, item->ns, item->name, *opts);
-    if (!r && r.error().code() != StatusCode::kNotFound) return error(r.error(), &ctx, item->name);
+    auto r = delete_object(ctx, res, std::string(item->ns()), std::string(item->name()), *opts);
+    if (!r && r.error().code() != StatusCode::kNotFound) return error(r.error(), &ctx, item->name());
     if (!first) out.push_back(',');
     first = false;
     out += item->json;

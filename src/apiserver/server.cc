@@ -199,7 +199,7 @@ class ServerImpl final : public Server {
         if (!accepted) continue;
         auto r = ResourceFromCrd(parsed->get_object());
         if (r) resources.push_back(*r);
-        else spdlog::warn("CRD {} is not servable: {}", item->name, r.error().message());
+        else spdlog::warn("CRD {} is not servable: {}", item->name(), r.error().message());
       }
     }
     registry_->rebuild(std::move(resources), rev);

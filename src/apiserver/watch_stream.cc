@@ -103,6 +103,20 @@ void WatchStream::emit(const store::WatchItem& item, std::vector<std::shared_ptr
         json::serialize(json::object{{"type", type}, {"object", std::move(table)}}) + "\n"));
     return;
   }
+  if (options_.metadata_only) {
+    auto event = std::make_shared<std::string>();
+    const std::string_view meta = item.object->metadata_json();
+    event->reserve(meta.size() + 128);
+    *event += "{\"type\":\"";
+    *event += type;
+    *event += "\",\"object\":{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":\"";
+    *event += options_.api_version;
+    *event += "\",\"metadata\":";
+    *event += meta;
+    *event += "}}\n";
+    out.push_back(std::move(event));
+    return;
+  }
   if (options_.convert_version) {
     auto parsed = ParseJson(item.object->json);
     if (!parsed || !parsed->is_object()) return;

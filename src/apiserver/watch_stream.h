@@ -31,6 +31,7 @@ struct WatchOptions {
   bool table = false;
   bool include_object = true;
   bool convert_version = false;
+  bool metadata_only = false;  // PartialObjectMetadata objects (kind/api_version say so)
   std::string kind;
   std::string api_version;
   std::vector<PrinterColumn> columns;

@@ -97,7 +97,9 @@ Result<ObjectList> DynamicClient::list(const GroupVersionResource& gvr, std::str
       .add("continue", o.continue_)
       .add("resourceVersion", o.resource_version)
       .add("resourceVersionMatch", o.resource_version_match);
-  auto body = DecodeObject(rest_.request(Method::kGet, ResourcePath(gvr, ns) + q.str()));
+  Headers headers;
+  if (o.metadata_only) headers.emplace_back("Accept", std::string(kAcceptPartialMetadataList));
+  auto body = DecodeObject(rest_.request(Method::kGet, ResourcePath(gvr, ns) + q.str(), {}, "application/json", headers));
   if (!body) return Err(body.error());
   ObjectList out;
   if (const json::object* meta = GetObject(*body, "metadata")) {
@@ -106,8 +108,11 @@ Result<ObjectList> DynamicClient::list(const GroupVersionResource& gvr, std::str
   }
   if (json::array* items = body->if_contains("items") ? body->at("items").if_array() : nullptr) {
     out.items.reserve(items->size());
-    for (auto& item : *items)
-      if (item.is_object()) out.items.push_back(std::move(item.as_object()));
+    for (auto& item : *items) {
+      if (!item.is_object()) continue;
+      if (o.metadata_only) RestoreTypeMeta(gvr, item.as_object());
+      out.items.push_back(std::move(item.as_object()));
+    }
   }
   return out;
 }
@@ -164,7 +169,17 @@ Result<WatchStreamPtr> DynamicClient::watch(const GroupVersionResource& gvr, std
       .add("timeoutSeconds", o.timeout_seconds > 0 ? std::to_string(o.timeout_seconds) : "")
       .add("sendInitialEvents", o.send_initial_events ? "true" : "")
       .add("resourceVersionMatch", o.send_initial_events ? "NotOlderThan" : "");
+  if (o.metadata_only)
+    return rest_.watch_with_headers(ResourcePath(gvr, ns) + q.str(), {{"Accept", std::string(kAcceptPartialMetadata)}});
   return rest_.watch(ResourcePath(gvr, ns) + q.str());
+}
+
+void RestoreTypeMeta(const GroupVersionResource& gvr, json::object& obj) {
+  const auto* kind = obj.if_contains("kind");
+  if (!kind || !kind->is_string() || kind->get_string() != "PartialObjectMetadata") return;
+  obj["apiVersion"] = gvr.api_version();
+  if (gvr.kind.empty()) obj.erase("kind");
+  else obj["kind"] = gvr.kind;
 }
 
 }  // namespace setpoint::client

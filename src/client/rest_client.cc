@@ -312,7 +312,11 @@ class RestClientImpl final : public RestClient {
   }
 
   Result<WatchStreamPtr> watch(std::string_view path_and_query) override {
-    auto reader = open_stream(path_and_query, "watch request to");
+    return watch_with_headers(path_and_query, {});
+  }
+
+  Result<WatchStreamPtr> watch_with_headers(std::string_view path_and_query, const Headers& headers) override {
+    auto reader = open_stream(path_and_query, "watch request to", headers);
     if (!reader) return Err(reader.error());
     return WatchStreamPtr(std::make_unique<WatchStreamImpl>(std::move(*reader)));
   }
@@ -327,8 +331,9 @@ class RestClientImpl final : public RestClient {
   std::size_t connections_opened() const override { return opened_.load(); }
 
  private:
-  Result<std::unique_ptr<BodyReader>> open_stream(std::string_view path_and_query, std::string_view what) {
-    auto req = build(Method::kGet, path_and_query, {}, {}, {});
+  Result<std::unique_ptr<BodyReader>> open_stream(std::string_view path_and_query, std::string_view what,
+                                                  const Headers& headers = {}) {
+    auto req = build(Method::kGet, path_and_query, {}, {}, headers);
     for (int attempt = 1;; ++attempt) {
       auto conn = std::make_unique<Connection>();
       Status failure;

@@ -1,5 +1,7 @@
 #include "setpoint/common/json.h"
 
+#include <algorithm>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -24,6 +26,77 @@ Result<json::value> ParseJson(std::string_view text, int max_depth) {
 }
 
 std::string ToJson(const json::value& v) { return json::serialize(v); }
+
+namespace {
+
+// A cursor over valid JSON text: every step assumes validity and stops at the end of the text
+// rather than reading past it.
+struct JsonCursor {
+  std::string_view t;
+  std::size_t i = 0;
+
+  bool at_end() const { return i >= t.size(); }
+  void skip_ws() {
+    while (i < t.size() && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r')) ++i;
+  }
+  // At an opening quote: moves past the closing one; returns the raw contents.
+  std::string_view string() {
+    const std::size_t begin = ++i;
+    while (i < t.size() && t[i] != '"') i += t[i] == '\\' ? 2 : 1;
+    const std::size_t end = std::min(i, t.size());
+    ++i;
+    return t.substr(begin, end - begin);
+  }
+  // Moves past one value of any type.
+  void value() {
+    if (at_end()) return;
+    if (t[i] == '"') {
+      string();
+      return;
+    }
+    if (t[i] == '{' || t[i] == '[') {
+      int depth = 0;
+      while (i < t.size()) {
+        const char c = t[i];
+        if (c == '"') {
+          string();
+          continue;
+        }
+        ++i;
+        if (c == '{' || c == '[') ++depth;
+        else if ((c == '}' || c == ']') && --depth == 0) return;
+      }
+      return;
+    }
+    while (i < t.size() && t[i] != ',' && t[i] != '}' && t[i] != ']' && t[i] != ' ' && t[i] != '\t' &&
+           t[i] != '\n' && t[i] != '\r')
+      ++i;
+  }
+};
+
+}  // namespace
+
+std::optional<std::pair<std::size_t, std::size_t>> FindTopLevelMember(std::string_view text, std::string_view key) {
+  JsonCursor c{text};
+  c.skip_ws();
+  if (c.at_end() || text[c.i] != '{') return std::nullopt;
+  ++c.i;
+  while (true) {
+    c.skip_ws();
+    if (c.at_end() || text[c.i] != '"') return std::nullopt;  // '}' (no more members) or invalid
+    const std::string_view k = c.string();
+    c.skip_ws();
+    if (c.at_end() || text[c.i] != ':') return std::nullopt;
+    ++c.i;
+    c.skip_ws();
+    const std::size_t begin = c.i;
+    c.value();
+    if (k == key) return std::make_pair(begin, c.i - begin);
+    c.skip_ws();
+    if (c.at_end() || text[c.i] != ',') return std::nullopt;
+    ++c.i;
+  }
+}
 
 std::optional<std::string> FindDuplicateKey(std::string_view text) {
   // One frame per open container: its keys so far (views into `text`) and the key it sits under.

@@ -1,5 +1,7 @@
 #include "controllers/garbage_collector.h"
 
+#include <array>
+
 #include <spdlog/spdlog.h>
 
 #include "setpoint/api/finalizers.h"
@@ -26,6 +28,10 @@ bool HasFinalizer(const json::object& meta, std::string_view f) {
 
 // Resources the collector leaves alone: Events are never owners or dependents worth a watch, and
 // Leases churn (upstream ignores events too).
+// What observe() reads: the informers keep only these (with name, namespace, uid and
+// resourceVersion), so the collector's caches stay small.
+constexpr std::array<std::string_view, 3> kGraphFields = {"ownerReferences", "finalizers", "deletionTimestamp"};
+
 bool Ignored(const client::GroupVersionResource& gvr) {
   return (gvr.group.empty() && gvr.resource == "events") || (gvr.group == "events.k8s.io" && gvr.resource == "events");
 }
@@ -118,10 +124,11 @@ void GarbageCollector::refresh_sources() {
   for (auto& s : removed) s.informer->remove_handlers(s.handlers);
   for (auto& [key, gvr] : added) {
     Source s;
-    s.informer = manager_.informers().get(gvr, {.metadata_only = true});
+    s.informer = manager_.informers().get(gvr, {.metadata_only = true, .metadata_fields = std::vector<std::string>(kGraphFields.begin(), kGraphFields.end())});
     runtime::EventHandlers h;
-    h.on_add = [this, gvr = gvr](const runtime::ObjectPtr& o) { observe(*o, gvr); };
-    h.on_update = [this, gvr = gvr](const runtime::ObjectPtr&, const runtime::ObjectPtr& o) { observe(*o, gvr); };
+    auto shared = std::make_shared<const client::GroupVersionResource>(gvr);
+    h.on_add = [this, shared](const runtime::ObjectPtr& o) { observe(*o, shared); };
+    h.on_update = [this, shared](const runtime::ObjectPtr&, const runtime::ObjectPtr& o) { observe(*o, shared); };
     h.on_delete = [this](const runtime::ObjectPtr& o) { forget(*o); };
     s.handlers = s.informer->add_handlers(std::move(h));
     std::lock_guard lock(mu_);
@@ -158,7 +165,8 @@ std::vector<GarbageCollector::OwnerRef> GarbageCollector::OwnersOf(const json::o
   return out;
 }
 
-void GarbageCollector::observe(const json::object& obj, const client::GroupVersionResource& gvr) {
+void GarbageCollector::observe(const json::object& obj, const GvrPtr& shared) {
+  const client::GroupVersionResource& gvr = *shared;
   const json::object* meta = GetObject(obj, "metadata");
   if (!meta) return;
   if (gvr.group == "apiextensions.k8s.io" && gvr.resource == "customresourcedefinitions") {
@@ -170,7 +178,7 @@ void GarbageCollector::observe(const json::object& obj, const client::GroupVersi
     rediscover_cv_.notify_all();
   }
   Node n;
-  n.gvr = gvr;
+  n.gvr = shared;
   n.ns = std::string(GetStringOr(*meta, "namespace", ""));
   n.name = std::string(GetStringOr(*meta, "name", ""));
   n.uid = std::string(GetStringOr(*meta, "uid", ""));
@@ -313,8 +321,8 @@ Result<GarbageCollector::OwnerState> GarbageCollector::classify(const Node& depe
       const bool cross = !owner.ns.empty() && owner.ns != dependent.ns;
       if (!cross) return owner.foreground ? OwnerState::kWaiting : OwnerState::kSolid;
       if (warned_.insert(dependent.uid + "/" + ref.uid).second) {
-        json::object involved{{"apiVersion", dependent.gvr.api_version()},
-                              {"kind", dependent.gvr.kind},
+        json::object involved{{"apiVersion", dependent.gvr->api_version()},
+                              {"kind", dependent.gvr->kind},
                               {"metadata", {{"name", dependent.name}, {"uid", dependent.uid}}}};
         if (!dependent.ns.empty()) involved["metadata"].as_object()["namespace"] = dependent.ns;
         manager_.recorder().event(involved, "Warning", "OwnerRefInvalidNamespace",
@@ -346,7 +354,7 @@ Result<GarbageCollector::OwnerState> GarbageCollector::classify(const Node& depe
 }
 
 Result<json::object> GarbageCollector::live(const Node& node) {
-  return api_.get(node.gvr, node.ns, node.name);
+  return api_.get(*node.gvr, node.ns, node.name);
 }
 
 Status GarbageCollector::patch_owner_refs(const Node& node, const std::function<bool(json::object& ref)>& edit) {
@@ -366,7 +374,7 @@ Status GarbageCollector::patch_owner_refs(const Node& node, const std::function<
   json::object patch{{"metadata",
                       {{"ownerReferences", refs.empty() ? json::value(nullptr) : json::value(std::move(refs))},
                        {"resourceVersion", GetStringOr(meta, "resourceVersion", "")}}}};
-  auto r = api_.patch(node.gvr, node.ns, node.name, client::PatchType::kMerge, ToJson(patch));
+  auto r = api_.patch(*node.gvr, node.ns, node.name, client::PatchType::kMerge, ToJson(patch));
   if (!r && r.error().code() != StatusCode::kNotFound) return r.error();
   return Status::Ok();
 }
@@ -376,7 +384,7 @@ Status GarbageCollector::remove_finalizer(const Node& node, std::string_view fin
   if (!got) return got.error().code() == StatusCode::kNotFound ? Status::Ok() : got.error();
   if (GetStringOr(got->at("metadata").as_object(), "uid", "") != node.uid) return Status::Ok();
   if (!runtime::remove_finalizer(*got, finalizer)) return Status::Ok();
-  auto r = api_.update(node.gvr, node.ns, *got);
+  auto r = api_.update(*node.gvr, node.ns, *got);
   if (!r && r.error().code() != StatusCode::kNotFound) return r.error();
   if (r) finalizers_removed_.fetch_add(1);
   return Status::Ok();
@@ -458,7 +466,7 @@ Status GarbageCollector::attempt_to_delete(const std::string& uid) {
     options.propagation_policy = node.orphan ? "Orphan" : node.foreground ? "Foreground" : "Background";
   }
   if (node.deleting && options.propagation_policy == "Foreground" && node.foreground) return Status::Ok();
-  auto r = api_.remove(node.gvr, node.ns, node.name, options);
+  auto r = api_.remove(*node.gvr, node.ns, node.name, options);
   if (!r && r.error().code() != StatusCode::kNotFound && r.error().code() != StatusCode::kConflict) return r.error();
   if (r) deleted_.fetch_add(1);
   return Status::Ok();

@@ -66,8 +66,9 @@ class GarbageCollector {
     std::string api_version, kind, name, uid;
     bool controller = false, block = false;
   };
+  using GvrPtr = std::shared_ptr<const client::GroupVersionResource>;
   struct Node {
-    client::GroupVersionResource gvr;
+    GvrPtr gvr;  // shared by every node of one resource
     std::string ns, name, uid;
     std::vector<OwnerRef> owners;
     bool deleting = false, foreground = false, orphan = false;
@@ -79,7 +80,7 @@ class GarbageCollector {
 
   void refresh_sources();
   void detach_all();
-  void observe(const boost::json::object& obj, const client::GroupVersionResource& gvr);
+  void observe(const boost::json::object& obj, const GvrPtr& gvr);
   void forget(const boost::json::object& obj);
   void unlink_locked(const Node& node);
   void enqueue(std::string item);

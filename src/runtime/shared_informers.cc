@@ -1,5 +1,6 @@
 #include "setpoint/runtime/shared_informers.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace setpoint::runtime {
@@ -16,6 +17,7 @@ std::string EntryKey(const client::GroupVersionResource& gvr, const CacheOptions
                   o.label_selector + '\x1f' + o.field_selector;
   k += o.metadata_only ? "\x1fm" : "\x1f-";
   k += o.strip_managed_fields ? "s" : "-";
+  for (const auto& f : o.metadata_fields) k += '\x1f' + f;
   return k;
 }
 
@@ -55,7 +57,31 @@ SharedInformer SharedInformers::get(const client::GroupVersionResource& gvr, con
     wo.ns = options.ns;
     wo.label_selector = options.label_selector;
     wo.field_selector = options.field_selector;
-    if (options.metadata_only) {
+    if (options.metadata_only && !options.metadata_fields.empty()) {
+      wo.metadata_only = true;
+      wo.transform = [keep = options.metadata_fields](boost::json::object& obj) {
+        // Fresh objects rather than erasing in place: an object keeps the table capacity it
+        // had, and these are kept for as long as the object lives.
+        boost::json::object meta;
+        if (auto* m = obj.if_contains("metadata"); m && m->is_object()) {
+          boost::json::object& from = m->get_object();
+          std::size_t n = 0;
+          auto wanted = [&](std::string_view k) {
+            return k == "name" || k == "namespace" || k == "uid" || k == "resourceVersion" ||
+                   std::find(keep.begin(), keep.end(), k) != keep.end();
+          };
+          for (const auto& kv : from) n += wanted(kv.key()) ? 1 : 0;
+          meta.reserve(n);
+          for (auto& kv : from)
+            if (wanted(kv.key())) meta.emplace(kv.key(), std::move(kv.value()));
+        }
+        boost::json::object out;
+        out.reserve(1);
+        out.emplace("metadata", std::move(meta));
+        obj = std::move(out);
+      };
+    } else if (options.metadata_only) {
+      wo.metadata_only = true;
       wo.transform = MetadataOnly;
     } else if (options.strip_managed_fields) {
       wo.transform = StripManagedFields;

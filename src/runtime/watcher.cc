@@ -138,6 +138,7 @@ Status Watcher::list_all(std::stop_token stop) {
   lo.label_selector = options_.label_selector;
   lo.field_selector = options_.field_selector;
   lo.limit = options_.page_size;
+  lo.metadata_only = options_.metadata_only;
   WatcherEvent ev;
   ev.kind = WatcherEvent::Kind::kRestarted;
   std::string rv;
@@ -166,6 +167,7 @@ Status Watcher::watch_once(std::stop_token stop, bool& progressed, bool initial,
   wo.allow_bookmarks = options_.bookmarks || initial;
   wo.timeout_seconds = options_.watch_timeout_seconds;
   wo.send_initial_events = initial;
+  wo.metadata_only = options_.metadata_only;
   watches_.fetch_add(1);
   auto not_offered = [&](const char* why) {
     watch_list_ok_.store(false);
@@ -217,6 +219,7 @@ Status Watcher::watch_once(std::stop_token stop, bool& progressed, bool initial,
     idle_since = std::chrono::steady_clock::now();
     if (collecting) {
       if (e.type == "ADDED") {
+        if (options_.metadata_only) client::RestoreTypeMeta(options_.gvr, e.object.as_object());
         if (options_.transform) options_.transform(e.object.as_object());
         initial_objects.push_back(std::make_shared<const boost::json::object>(std::move(e.object.as_object())));
         continue;
@@ -242,6 +245,7 @@ Status Watcher::watch_once(std::stop_token stop, bool& progressed, bool initial,
       continue;
     }
     progressed = true;
+    if (options_.metadata_only && e.type != "BOOKMARK") client::RestoreTypeMeta(options_.gvr, e.object.as_object());
     if (options_.transform && e.type != "BOOKMARK") options_.transform(e.object.as_object());
     auto obj = std::make_shared<const boost::json::object>(std::move(e.object.as_object()));
     std::string rv = ResourceVersionOf(*obj);

@@ -94,3 +94,42 @@ TEST(DuplicateKeyTest, FindsDuplicatesWithTheirPath) {
 
 }  // namespace
 }  // namespace setpoint
+
+namespace setpoint {
+namespace {
+
+std::string Member(std::string_view text, std::string_view key) {
+  auto r = FindTopLevelMember(text, key);
+  return r ? std::string(text.substr(r->first, r->second)) : std::string("<none>");
+}
+
+TEST(TopLevelMemberTest, FindsTheValueOfEachTopLevelMember) {
+  const std::string text =
+      R"({"kind":"Load","n":-1.5e3,"t":true,"z":null,"metadata":{"name":"a","labels":{"x":"}"},"f":[1,{"metadata":2}]},"spec":[]})";
+  EXPECT_EQ(Member(text, "kind"), R"("Load")");
+  EXPECT_EQ(Member(text, "n"), "-1.5e3");
+  EXPECT_EQ(Member(text, "t"), "true");
+  EXPECT_EQ(Member(text, "z"), "null");
+  EXPECT_EQ(Member(text, "metadata"), R"({"name":"a","labels":{"x":"}"},"f":[1,{"metadata":2}]})");
+  EXPECT_EQ(Member(text, "spec"), "[]");
+  // Nested members are not top-level ones.
+  EXPECT_EQ(Member(text, "name"), "<none>");
+  EXPECT_EQ(Member(text, "labels"), "<none>");
+}
+
+TEST(TopLevelMemberTest, ToleratesWhitespaceAndEscapes) {
+  const std::string text = "{ \"a\\\"b\" : \"q\\\"}\" ,\n \"metadata\" :\t{ \"k\" : [ ] } }";
+  EXPECT_EQ(Member(text, "metadata"), R"({ "k" : [ ] })");
+  EXPECT_EQ(Member(text, "a\\\"b"), R"("q\"}")");
+}
+
+TEST(TopLevelMemberTest, AnswersNoneForNonObjectsAndTruncatedText) {
+  EXPECT_EQ(Member("[1,2]", "a"), "<none>");
+  EXPECT_EQ(Member("{}", "a"), "<none>");
+  EXPECT_EQ(Member("\"metadata\"", "metadata"), "<none>");
+  EXPECT_EQ(Member(R"({"a":{"b":)", "c"), "<none>");  // never reads past the end
+  EXPECT_EQ(Member("", "a"), "<none>");
+}
+
+}  // namespace
+}  // namespace setpoint

@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import threading
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -473,6 +474,59 @@ class PythonClientTest(ServerTestCase, WatchAssertions):
                     break
             self.assertEqual((event["type"], event["object"]["metadata"]["name"], rv(event["object"])),
                              ("ADDED", "wl-d", rv(created)))
+
+
+    def test_partial_object_metadata_for_get_list_and_watch(self):
+        """client-go's metadata client: Accept as=PartialObjectMetadata(List) gets metadata only."""
+        full = self.fx.create("pom-a", labels={"suite": "pom"})
+        self.fx.create("pom-b", labels={"suite": "pom"})
+        base = f"http://127.0.0.1:{self.server.port}/apis/{GROUP}/{VERSION}/namespaces/{self.ns}/{PLURAL}"
+        # What client-go sends: protobuf first (not served here, so skipped), then JSON.
+        one = ("application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,"
+               "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json")
+        many = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+
+        def fetch(path, accept):
+            req = urllib.request.Request(base + path, headers={"Accept": accept})
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return json.loads(resp.read())
+
+        got = fetch("/pom-a", one)
+        self.assertEqual((got["kind"], got["apiVersion"]), ("PartialObjectMetadata", "meta.k8s.io/v1"))
+        self.assertEqual(got["metadata"], full["metadata"])
+        self.assertNotIn("spec", got)
+        # A paginated list: every page is a PartialObjectMetadataList.
+        page = fetch("?labelSelector=suite%3Dpom&limit=1", many)
+        self.assertEqual((page["kind"], page["apiVersion"]), ("PartialObjectMetadataList", "meta.k8s.io/v1"))
+        self.assertEqual([i["kind"] for i in page["items"]], ["PartialObjectMetadata"])
+        names = [i["metadata"]["name"] for i in page["items"]]
+        rest = fetch("?labelSelector=suite%3Dpom&limit=1&continue=" +
+                     urllib.parse.quote(page["metadata"]["continue"]), many)
+        names += [i["metadata"]["name"] for i in rest["items"]]
+        self.assertEqual(names, ["pom-a", "pom-b"])
+        self.assertTrue(all("spec" not in i for i in page["items"] + rest["items"]))
+        # The wrong rendering for the verb is refused with 406, as kube-apiserver does.
+        for path, accept in (("", one.split(",")[1]), ("/pom-a", many.split(",")[0])):
+            with self.assertRaises(urllib.error.HTTPError) as err:
+                fetch(path, accept)
+            self.assertEqual(err.exception.code, 406)
+            self.assertEqual(json.loads(err.exception.read())["reason"], "NotAcceptable")
+        # A watch: events carry PartialObjectMetadata, bookmarks too.
+        query = urllib.parse.urlencode({"watch": "1", "labelSelector": "suite=pom", "allowWatchBookmarks": "true",
+                                        "resourceVersion": page["metadata"]["resourceVersion"]})
+        req = urllib.request.Request(f"{base}?{query}", headers={"Accept": one})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            patched = self.fx.patch_size("pom-a", 9)
+            while True:
+                line = resp.readline()
+                self.assertTrue(line, "the metadata watch ended early")
+                event = json.loads(line)
+                if event["type"] != "BOOKMARK":
+                    break
+            self.assertEqual(event["type"], "MODIFIED")
+            self.assertEqual(event["object"]["kind"], "PartialObjectMetadata")
+            self.assertEqual(event["object"]["metadata"], patched["metadata"])
+            self.assertNotIn("spec", event["object"])
 
 
 class RestartWatchTest(ServerTestCase, WatchAssertions):

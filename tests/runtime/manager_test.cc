@@ -374,11 +374,32 @@ TEST_F(ManagerTest, MetadataOnlyCacheKeepsNoSpec) {
   ASSERT_TRUE(got.has_value()) << got.error().to_string();
   EXPECT_FALSE((*got)->contains("spec"));
   EXPECT_EQ((*got)->at("metadata").at("name").as_string(), "big");
+  // The server sent PartialObjectMetadata; the informer gives it the resource's type back.
   EXPECT_EQ((*got)->at("kind").as_string(), "Child");
+  EXPECT_EQ((*got)->at("apiVersion").as_string(), "mgr.setpoint.dev/v1");
   // The uncached read has everything.
   auto live = m->client().uncached().get(kChildren, "default", "big");
   ASSERT_TRUE(live.has_value());
   EXPECT_TRUE(live->contains("spec"));
+
+  // metadata_fields: a cache of exactly what a graph of owners needs.
+  json::object labelled = child;
+  labelled["metadata"].as_object()["name"] = "owned";
+  labelled["metadata"].as_object()["labels"] = {{"app", "x"}};
+  labelled["metadata"].as_object()["ownerReferences"] = json::array{
+      {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"name", "o"}, {"uid", "u-1"}}};
+  ASSERT_TRUE(m->client().create(kChildren, "default", labelled).has_value());
+  auto graph = m->informers().get(kChildren, {.metadata_only = true, .metadata_fields = {"ownerReferences"}});
+  ASSERT_TRUE(graph->cache().wait_for_sync(10s));
+  runtime::ObjectPtr owned;
+  ASSERT_TRUE(test::Eventually([&] { return (owned = graph->cache().get("default", "owned")) != nullptr; }));
+  EXPECT_EQ(owned->size(), 1u) << json::serialize(*owned);  // metadata only: no kind, no apiVersion
+  const json::object& meta = owned->at("metadata").as_object();
+  std::vector<std::string> keys;
+  for (const auto& kv : meta) keys.emplace_back(kv.key());
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(keys, (std::vector<std::string>{"name", "namespace", "ownerReferences", "resourceVersion", "uid"}));
+  EXPECT_EQ(meta.at("ownerReferences").as_array().size(), 1u);
 }
 
 TEST_F(ManagerTest, EventRecorderAggregatesRepeats) {

@@ -35,6 +35,9 @@ struct ListOptions {
   std::string continue_;
   std::string resource_version;
   std::string resource_version_match;  // NotOlderThan | Exact
+  // Only the items' metadata (PartialObjectMetadataList; kind and apiVersion are then restored to
+  // the resource's). A server that ignores the request sends whole objects, which are then cut.
+  bool metadata_only = false;
 };
 
 struct ObjectList {
@@ -57,6 +60,9 @@ struct WatchOptions {
   bool allow_bookmarks = false;
   std::int64_t timeout_seconds = 0;  // 0: server default
   bool send_initial_events = false;  // WatchList; implies NotOlderThan and bookmarks (the end marker)
+  // Events carry PartialObjectMetadata (see ListOptions::metadata_only); the caller restores kind
+  // and apiVersion (RestoreTypeMeta) if it wants them.
+  bool metadata_only = false;
 };
 
 class DynamicClient {
@@ -84,6 +90,14 @@ class DynamicClient {
  private:
   RestClient& rest_;
 };
+
+// Accept headers asking for PartialObjectMetadata(List) first and plain JSON second.
+inline constexpr std::string_view kAcceptPartialMetadata =
+    "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
+inline constexpr std::string_view kAcceptPartialMetadataList =
+    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+// A PartialObjectMetadata becomes an object of `gvr` again: its kind (when known) and apiVersion.
+void RestoreTypeMeta(const GroupVersionResource& gvr, boost::json::object& obj);
 
 // "/api/v1/namespaces/NS/configmaps/NAME/SUB" and friends; empty parts are left out.
 std::string ResourcePath(const GroupVersionResource& gvr, std::string_view ns, std::string_view name = {},

@@ -111,6 +111,12 @@ class RestClient {
   // Opens a streaming GET (the caller puts watch=true in the query). Connection errors and 429/5xx
   // before the stream starts are retried like a GET; a non-2xx answer is a Status as above.
   virtual Result<WatchStreamPtr> watch(std::string_view path_and_query) = 0;
+  // The same with extra request headers (Accept for PartialObjectMetadata). The default, for test
+  // fakes, ignores them.
+  virtual Result<WatchStreamPtr> watch_with_headers(std::string_view path_and_query, const Headers& headers) {
+    (void)headers;
+    return watch(path_and_query);
+  }
   // Opens a streaming GET whose body is not watch events (`…/log?follow=true`); opening is
   // retried as watch() is. The default (for test fakes) is MethodNotAllowed.
   virtual Result<ByteStreamPtr> stream(std::string_view path_and_query) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -27,6 +28,13 @@ std::string ToJson(const boost::json::value& v);
 // The dotted path of the first duplicated object key in an already valid JSON text ("spec.size"),
 // or nullopt. Boost.JSON keeps the last duplicate silently; strict field validation needs to know.
 std::optional<std::string> FindDuplicateKey(std::string_view json_text);
+
+// The byte range {offset, size} of the value of top-level member `key` in an already valid JSON
+// object text, or nullopt (not an object, or no such member). Keys are compared as written, so a
+// key spelled with escapes does not match. One pass, no allocation: for serving a slice of cached
+// bytes (PartialObjectMetadata) without parsing them.
+std::optional<std::pair<std::size_t, std::size_t>> FindTopLevelMember(std::string_view json_text,
+                                                                       std::string_view key);
 
 // Accessors that never throw: nullptr / nullopt / fallback when absent or of another type.
 const boost::json::object* GetObject(const boost::json::object& o, std::string_view key);

@@ -29,6 +29,10 @@ struct CacheOptions {
   // Keep only apiVersion, kind and metadata (see MetadataOnly): for kinds a controller finds by
   // owner or label but never reads the spec of.
   bool metadata_only = false;
+  // With metadata_only: keep only these metadata fields (name, namespace, uid and resourceVersion
+  // always stay) and drop apiVersion and kind too — for a controller that reads nothing else
+  // and watches every object of a resource (the garbage collector). Empty: all of metadata.
+  std::vector<std::string> metadata_fields;
   // Drop metadata.managedFields (controller-runtime's default).
   bool strip_managed_fields = true;
 };

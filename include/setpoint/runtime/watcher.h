@@ -63,6 +63,10 @@ struct WatcherOptions {
   // Applied to every object before it is handed on (client-go's SetTransform): drop what the
   // cache need not keep. Must keep metadata.name, namespace and resourceVersion. See MetadataOnly.
   std::function<void(boost::json::object&)> transform;
+  // Ask the server for PartialObjectMetadata (client-go's metadata informers): lists and events
+  // then carry only metadata, with kind and apiVersion restored to the resource's before
+  // `transform`. Objects from a server that ignores the request arrive whole.
+  bool metadata_only = false;
   std::chrono::milliseconds backoff_initial{800};
   std::chrono::milliseconds backoff_max{30000};
   // Test seams. sleep_for returns early when the token is stopped; random() is in [0, 1).
@@ -72,7 +76,7 @@ struct WatcherOptions {
 
 // A transform keeping only apiVersion, kind and metadata (without managedFields): the cache then
 // holds what a PartialObjectMetadata would, for kinds a controller only needs to find by owner or
-// label. The objects still cross the wire whole.
+// label. With WatcherOptions::metadata_only the server sends only that much in the first place.
 void MetadataOnly(boost::json::object& obj);
 // A transform dropping metadata.managedFields, which controllers rarely read and which can be
 // the bulk of an object (controller-runtime's default transform).

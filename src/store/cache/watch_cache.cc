@@ -14,12 +14,34 @@ namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 constexpr std::string_view kWideWatchers = "*";
 
+std::string_view CachedObject::name() const {
+  const std::size_t last = key.rfind('/');
+  return last == std::string::npos ? std::string_view(key) : std::string_view(key).substr(last + 1);
+}
+
+std::string_view CachedObject::ns() const {
+  std::size_t pos = 0;
+  for (int i = 0; i < 4; ++i) {
+    pos = key.find('/', pos);
+    if (pos == std::string::npos) return {};
+    ++pos;
+  }
+  const std::size_t last = key.rfind('/');
+  return last < pos ? std::string_view() : std::string_view(key).substr(pos, last - pos);
+}
+
 std::optional<std::string> CachedObject::field(std::string_view path) const {
-  if (path == "metadata.name") return name;
-  if (path == "metadata.namespace") return ns;
+  if (path == "metadata.name") return std::string(name());
+  if (path == "metadata.namespace") return std::string(ns());
   for (const auto& [k, v] : fields)
     if (k == path) return v;
   return std::nullopt;
+}
+
+std::string_view CachedObject::metadata_json() const {
+  if (metadata_size) return std::string_view(json).substr(metadata_offset, metadata_size);
+  auto range = FindTopLevelMember(json, "metadata");
+  return range ? std::string_view(json).substr(range->first, range->second) : std::string_view("{}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -88,11 +110,13 @@ Result<CachedObjectPtr> WatchCache::decode(const std::string& key, const Bytes& 
   auto out = std::make_shared<CachedObject>();
   out->key = key;
   out->revision = rev;
-  out->ns = std::string(GetStringOr(meta, "namespace", ""));
-  out->name = std::string(GetStringOr(meta, "name", ""));
   if (const json::object* labels = GetObject(meta, "labels")) out->labels = *labels;
   if (options_.field_extractor) options_.field_extractor(key, obj, out->fields);
   out->json = json::serialize(obj);
+  if (auto range = FindTopLevelMember(out->json, "metadata"); range && out->json.size() <= UINT32_MAX) {
+    out->metadata_offset = static_cast<std::uint32_t>(range->first);
+    out->metadata_size = static_cast<std::uint32_t>(range->second);
+  }
   return CachedObjectPtr(std::move(out));
 }
 
@@ -112,7 +136,9 @@ Result<std::unique_ptr<WatchCache>> WatchCache::Start(Store& store, WatchCacheOp
           spdlog::error("watch cache: skipping {}: {}", kv.key, obj.error().message());
           continue;
         }
-        cache->objects_.emplace(kv.key, std::move(*obj));
+        CachedObjectPtr o = std::move(*obj);
+        const std::string_view key = o->key;
+        cache->objects_.emplace(key, std::move(o));
       }
       cache->revision_ = snapshot->revision;
       cache->snapshot_revision_ = snapshot->revision;
@@ -217,10 +243,13 @@ void WatchCache::relist(std::stop_token st) {
       spdlog::warn("watch cache: relist failed: {}", snapshot.error().to_string());
       continue;
     }
-    std::map<std::string, CachedObjectPtr, std::less<>> objects;
+    ObjectMap objects;
     for (auto& kv : snapshot->items) {
       auto obj = decode(kv.key, kv.value, kv.revision);
-      if (obj) objects.emplace(kv.key, std::move(*obj));
+      if (!obj) continue;
+      CachedObjectPtr o = std::move(*obj);
+      const std::string_view key = o->key;
+      objects.emplace(key, std::move(o));
     }
     {
       std::unique_lock lock(mu_);
@@ -305,9 +334,13 @@ void WatchCache::apply_locked(const Event& ev, bool history_only) {
   if (ev.type == EventType::kDelete) {
     if (it != objects_.end()) objects_.erase(it);
   } else if (it != objects_.end()) {
-    it->second = ce.object;
+    // The map's key is a view of the old version's key: point it at the new version's.
+    auto node = objects_.extract(it);
+    node.key() = ce.object->key;
+    node.mapped() = ce.object;
+    objects_.insert(std::move(node));
   } else {
-    objects_.emplace(ev.key, ce.object);
+    objects_.emplace(std::string_view(ce.object->key), ce.object);
   }
   revision_ = ev.revision;
   ring_revision_ = ev.revision;
@@ -370,9 +403,7 @@ Result<ListPage> WatchCache::list(const Filter& filter, Revision at, const std::
   }
   auto cur = after_key.empty() ? objects_.lower_bound(filter.prefix) : objects_.upper_bound(after_key);
   auto ovr = after_key.empty() ? overrides.lower_bound(filter.prefix) : overrides.upper_bound(after_key);
-  auto in_prefix = [&](const std::string& k) {
-    return k.compare(0, filter.prefix.size(), filter.prefix) == 0;
-  };
+  auto in_prefix = [&](std::string_view k) { return k.starts_with(filter.prefix); };
   std::string last_key;
   bool more = false;
   while (true) {
@@ -416,7 +447,7 @@ Result<CacheWatcherPtr> WatchCache::watch(Filter filter, WatchStart start,
   auto watcher = std::make_shared<CacheWatcher>(std::move(filter), options_.watcher_max_pending,
                                                 std::move(notify));
   const Filter& f = watcher->filter_;
-  auto in_prefix = [&](const std::string& k) { return k.compare(0, f.prefix.size(), f.prefix) == 0; };
+  auto in_prefix = [&](std::string_view k) { return k.starts_with(f.prefix); };
   if (start.initial_state) {
     // The current state, as synthetic ADDED events, then (optionally) the end bookmark.
     std::vector<WatchItem> items;

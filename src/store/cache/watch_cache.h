@@ -37,13 +37,20 @@ struct CachedObject {
   std::string key;
   Revision revision = 0;
   std::string json;  // the object as served, resourceVersion included
-  std::string ns;
-  std::string name;
   boost::json::object labels;
   std::vector<std::pair<std::string, std::string>> fields;  // selectable fields beyond name/ns
+  // Where `json`'s metadata value is (set by WatchCache::decode; 0/0: not recorded), so that a
+  // PartialObjectMetadata answer is a slice of these bytes, not a parse.
+  std::uint32_t metadata_offset = 0, metadata_size = 0;
 
+  // metadata.name and metadata.namespace, read from the key ("/registry/<group>/<resource>/"
+  // then "<namespace>/<name>" or "<name>"): names cannot contain '/', and the key is kept anyway.
+  std::string_view name() const;
+  std::string_view ns() const;
   // Value of a field selector path ("metadata.name", "involvedObject.kind", ...).
   std::optional<std::string> field(std::string_view path) const;
+  // The metadata object's JSON text (found by a scan when not recorded; "{}" when absent).
+  std::string_view metadata_json() const;
 };
 using CachedObjectPtr = std::shared_ptr<const CachedObject>;
 
@@ -178,7 +185,9 @@ class WatchCache final : public WatchSink {
   const WatchCacheOptions options_;
   mutable std::shared_mutex mu_;
   mutable std::condition_variable_any rev_cv_;
-  std::map<std::string, CachedObjectPtr, std::less<>> objects_;
+  // Keyed by a view of the object's own key: the key is stored once.
+  using ObjectMap = std::map<std::string_view, CachedObjectPtr, std::less<>>;
+  ObjectMap objects_;
   std::deque<CachedEvent> ring_;
   Revision revision_ = 0;          // the state in objects_ is at this revision
   Revision ring_revision_ = 0;     // the newest event in ring_

@@ -61,8 +61,8 @@ TEST_F(WatchCacheTest, StampsResourceVersionIntoServedBytes) {
   ASSERT_NE(obj, nullptr);
   EXPECT_EQ(obj->revision, r);
   EXPECT_NE(obj->json.find("\"resourceVersion\":\"" + std::to_string(r) + "\""), std::string::npos);
-  EXPECT_EQ(obj->name, "a");
-  EXPECT_EQ(obj->ns, "default");
+  EXPECT_EQ(obj->name(), "a");
+  EXPECT_EQ(obj->ns(), "default");
 }
 
 TEST_F(WatchCacheTest, ListsAtAnExactPastRevision) {
@@ -79,9 +79,9 @@ TEST_F(WatchCacheTest, ListsAtAnExactPastRevision) {
   auto past = cache_->list(f, r2, "", 0);
   ASSERT_TRUE(past.has_value()) << past.error().to_string();
   ASSERT_EQ(past->items.size(), 2u);  // a (old label), b
-  EXPECT_EQ(past->items[0]->name, "a");
+  EXPECT_EQ(past->items[0]->name(), "a");
   EXPECT_NE(past->items[0]->json.find("\"app\":\"x\""), std::string::npos);
-  EXPECT_EQ(past->items[1]->name, "b");
+  EXPECT_EQ(past->items[1]->name(), "b");
   EXPECT_EQ(past->revision, r2);
 }
 
@@ -95,7 +95,7 @@ TEST_F(WatchCacheTest, PaginatesWithContinueKeys) {
     auto p = cache_->list(f, at, after, 3);
     ASSERT_TRUE(p.has_value());
     at = p->revision;
-    for (auto& o : p->items) names.push_back(o->name);
+    for (auto& o : p->items) names.emplace_back(o->name());
     if (p->continue_after.empty()) break;
     EXPECT_EQ(p->remaining, -1);  // unknown: pages never scan past their end
     after = p->continue_after;
@@ -112,9 +112,9 @@ TEST_F(WatchCacheTest, WatchReplaysFromRevisionAndFollowsLive) {
   Create("default", "c");
   auto items = Drain(*w, 2);
   ASSERT_EQ(items.size(), 2u);
-  EXPECT_EQ(items[0].object->name, "b");
+  EXPECT_EQ(items[0].object->name(), "b");
   EXPECT_EQ(items[0].type, WatchEventType::kAdded);
-  EXPECT_EQ(items[1].object->name, "c");
+  EXPECT_EQ(items[1].object->name(), "c");
   EXPECT_LT(items[0].revision, items[1].revision);
   cache_->unwatch(*w);
 }
@@ -143,7 +143,7 @@ TEST_F(WatchCacheTest, InitialStateEndsWithBookmark) {
   auto items = Drain(*w, 2);
   ASSERT_EQ(items.size(), 2u);
   EXPECT_EQ(items[0].type, WatchEventType::kAdded);
-  EXPECT_EQ(items[0].object->name, "a");
+  EXPECT_EQ(items[0].object->name(), "a");
   EXPECT_EQ(items[1].type, WatchEventType::kBookmark);
   EXPECT_EQ(items[1].revision, cache_->revision());
 }
@@ -318,7 +318,7 @@ TEST(WatchCacheRelist, AnExpiredStoreWatchRelistsAndWatchersStartOver) {
     (*fresh)->take(got);
   }
   ASSERT_FALSE(got.empty());
-  EXPECT_EQ(got[0].object->name, "c");
+  EXPECT_EQ(got[0].object->name(), "c");
   // A watch from before the relist cannot be served.
   auto old = cache.watch({"/registry/example.com/widgets/"}, {before}, nullptr);
   EXPECT_FALSE(old.has_value());
