@@ -18,7 +18,6 @@ std::string_view MetaString(const boost::json::object& obj, std::string_view fie
   return v && v->is_string() ? std::string_view(v->as_string()) : std::string_view();
 }
 
-std::vector<std::string> NamespaceOf(const boost::json::object& obj) { return {std::string(ObjectNamespace(obj))}; }
 
 std::vector<std::string> OwnerUidsOf(const boost::json::object& obj) {
   std::vector<std::string> out;
@@ -59,7 +58,7 @@ bool ResourceVersionReached(std::string_view have, std::string_view want) {
 }
 
 Cache::Cache() {
-  indexes_[std::string(kNamespaceIndex)].fn = NamespaceOf;
+  // kNamespaceIndex needs no table: keys are "namespace/name", so a namespace is a key range.
   indexes_[std::string(kOwnerUidIndex)].fn = OwnerUidsOf;
 }
 
@@ -68,8 +67,14 @@ void Cache::add_index(std::string name, IndexFunc fn) {
   Index& idx = indexes_[name];
   idx.fn = std::move(fn);
   idx.values.clear();
+  idx.built = false;
+}
+
+void Cache::build_locked(Index& idx) const {
+  idx.values.clear();
   for (const auto& [key, obj] : items_)
     for (auto& v : idx.fn(*obj)) idx.values[v].insert(key);
+  idx.built = true;
 }
 
 ObjectPtr Cache::get(std::string_view ns, std::string_view name) const {
@@ -93,21 +98,24 @@ std::vector<ObjectPtr> Cache::list(std::string_view ns, const api::LabelSelector
       if (keep(obj)) out.push_back(obj);
     return out;
   }
-  const auto& idx = indexes_.find(kNamespaceIndex)->second.values;
-  auto it = idx.find(ns);
-  if (it == idx.end()) return out;
-  for (const auto& key : it->second) {
-    const auto& obj = items_.find(key)->second;
-    if (keep(obj)) out.push_back(obj);
-  }
+  const std::string prefix = std::string(ns) + "/";
+  for (auto it = items_.lower_bound(prefix); it != items_.end() && it->first.starts_with(prefix); ++it)
+    if (keep(it->second)) out.push_back(it->second);
   return out;
 }
 
 std::vector<ObjectPtr> Cache::by_index(std::string_view index, std::string_view value) const {
   std::vector<ObjectPtr> out;
   std::lock_guard lock(mu_);
+  if (index == kNamespaceIndex && !indexes_.count(index)) {
+    const std::string prefix = std::string(value) + "/";
+    for (auto it = items_.lower_bound(prefix); it != items_.end() && it->first.starts_with(prefix); ++it)
+      out.push_back(it->second);
+    return out;
+  }
   auto idx = indexes_.find(index);
   if (idx == indexes_.end()) return out;
+  if (!idx->second.built) build_locked(idx->second);
   auto it = idx->second.values.find(value);
   if (it == idx->second.values.end()) return out;
   for (const auto& key : it->second) out.push_back(items_.find(key)->second);
@@ -141,6 +149,7 @@ bool Cache::wait_for_sync(std::chrono::milliseconds timeout) const {
 
 void Cache::index_locked(const std::string& key, const boost::json::object& obj, bool add) {
   for (auto& [name, idx] : indexes_) {
+    if (!idx.built) continue;
     for (auto& v : idx.fn(obj)) {
       if (add) {
         idx.values[v].insert(key);

@@ -35,6 +35,7 @@ struct Piece {
 struct WatchHub::Core {
   EventReader reader;
   std::size_t ring_capacity = 0;
+  std::size_t ring_max_bytes = SIZE_MAX;
   std::atomic<std::thread::id> notifier_id{};
 
   mutable std::mutex mu;
@@ -44,7 +45,8 @@ struct WatchHub::Core {
   Status close_status;
   Revision last = 0;            // newest committed revision
   std::deque<EventBatch> ring;  // consecutive, non-empty batches, newest at the back
-  std::size_t ring_events = 0;
+  std::deque<std::size_t> ring_batch_bytes;  // ring[i]'s keys and values
+  std::size_t ring_events = 0, ring_bytes = 0;
   std::vector<std::shared_ptr<Watcher>> watchers;
 
   void run();
@@ -200,10 +202,11 @@ void WatchHub::Core::run() {
   }
 }
 
-WatchHub::WatchHub(EventReader reader, Revision initial, std::size_t ring_capacity)
+WatchHub::WatchHub(EventReader reader, Revision initial, std::size_t ring_capacity, std::size_t ring_max_bytes)
     : core_(std::make_shared<Core>()) {
   core_->reader = std::move(reader);
   core_->ring_capacity = ring_capacity;
+  core_->ring_max_bytes = ring_max_bytes;
   core_->last = initial;
   notifier_ = std::thread([core = core_] { core->run(); });
   core_->notifier_id.store(notifier_.get_id());
@@ -216,15 +219,23 @@ void WatchHub::publish(Revision last, EventBatch events) {
   if (last <= core_->last) return;
   core_->last = last;
   if (events && !events->empty() && core_->ring_capacity > 0) {
-    if (!core_->ring.empty() && core_->ring.back()->back().revision + 1 != events->front().revision) {
-      core_->ring.clear();  // never keep a ring with a hole in it
-      core_->ring_events = 0;
+    Core& c = *core_;
+    if (!c.ring.empty() && c.ring.back()->back().revision + 1 != events->front().revision) {
+      c.ring.clear();  // never keep a ring with a hole in it
+      c.ring_batch_bytes.clear();
+      c.ring_events = c.ring_bytes = 0;
     }
-    core_->ring_events += events->size();
-    core_->ring.push_back(std::move(events));
-    while (core_->ring_events > core_->ring_capacity && !core_->ring.empty()) {
-      core_->ring_events -= core_->ring.front()->size();
-      core_->ring.pop_front();
+    std::size_t bytes = 0;
+    for (const Event& e : *events) bytes += e.key.size() + (e.value ? e.value->size() : 0);
+    c.ring_events += events->size();
+    c.ring_bytes += bytes;
+    c.ring.push_back(std::move(events));
+    c.ring_batch_bytes.push_back(bytes);
+    while (c.ring.size() > 1 && (c.ring_events > c.ring_capacity || c.ring_bytes > c.ring_max_bytes)) {
+      c.ring_events -= c.ring.front()->size();
+      c.ring_bytes -= c.ring_batch_bytes.front();
+      c.ring.pop_front();
+      c.ring_batch_bytes.pop_front();
     }
   }
   core_->work = true;

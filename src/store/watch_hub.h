@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -38,8 +39,10 @@ using EventBatch = std::shared_ptr<const std::vector<Event>>;
 class WatchHub {
  public:
   // `initial` is the newest committed revision when the hub starts. `ring_capacity` bounds the
-  // number of recent events kept in memory for live delivery (0 = always use `reader`).
-  WatchHub(EventReader reader, Revision initial, std::size_t ring_capacity);
+  // number of recent events kept in memory for live delivery (0 = always use `reader`), and
+  // `ring_max_bytes` the bytes of their keys and values (the newest batch is always kept).
+  WatchHub(EventReader reader, Revision initial, std::size_t ring_capacity,
+           std::size_t ring_max_bytes = SIZE_MAX);
   ~WatchHub();  // close(Unavailable) if not closed
   WatchHub(const WatchHub&) = delete;
   WatchHub& operator=(const WatchHub&) = delete;

@@ -81,6 +81,23 @@ TEST(CacheTest, IndexesByNamespaceOwnerUidAndUserFunctions) {
   EXPECT_EQ(Names(c.list("a")), (std::vector<std::string>{"a/x"}));
 }
 
+TEST(CacheTest, IndexesBuiltOnFirstUseMatchOnesKeptAllAlong) {
+  // An index is built on its first query and maintained from then on; the namespace "index" is a
+  // key range, which must not spill into a namespace that merely starts with the same letters.
+  Cache c;
+  c.replace({Make("a", "x", "1", {}, {"u1"}), Make("ab", "y", "2", {}, {"u1"})}, "2");
+  c.apply(Make("a", "w", "3", {}, {"u2"}), "3");
+  c.apply(Make("a", "x", "4", {}, {"u2"}), "4");  // moved from u1 to u2 before anyone asked
+  EXPECT_EQ(Names(c.by_index(kOwnerUidIndex, "u1")), (std::vector<std::string>{"ab/y"}));
+  EXPECT_EQ(Names(c.by_index(kOwnerUidIndex, "u2")), (std::vector<std::string>{"a/w", "a/x"}));
+  c.remove(Make("a", "w", "5"), "5");
+  EXPECT_EQ(Names(c.by_index(kOwnerUidIndex, "u2")), (std::vector<std::string>{"a/x"}));
+  EXPECT_EQ(Names(c.by_index(kNamespaceIndex, "a")), (std::vector<std::string>{"a/x"}));
+  EXPECT_EQ(Names(c.list("a")), (std::vector<std::string>{"a/x"}));
+  EXPECT_EQ(Names(c.list("ab")), (std::vector<std::string>{"ab/y"}));
+  EXPECT_TRUE(c.list("b").empty());
+}
+
 TEST(CacheTest, ListFiltersByNamespaceAndSelector) {
   Cache c;
   c.replace({Make("a", "x", "1", {{"app", "web"}}), Make("a", "y", "2"), Make("b", "z", "3", {{"app", "web"}})}, "3");

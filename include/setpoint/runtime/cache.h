@@ -83,17 +83,21 @@ class Cache {
   void bookmark(std::string rv);
 
  private:
+  // Built on its first by_index() and kept up to date from then on: an informer whose indexes
+  // nobody reads (the garbage collector's, over every object) pays nothing for them.
   struct Index {
     IndexFunc fn;
+    bool built = false;
     std::map<std::string, std::set<std::string>, std::less<>> values;  // value -> keys
   };
   void index_locked(const std::string& key, const boost::json::object& obj, bool add);
+  void build_locked(Index& idx) const;
   void set_rv_locked(std::string rv);
 
   mutable std::mutex mu_;
   mutable std::condition_variable rv_cv_;
   std::map<std::string, ObjectPtr, std::less<>> items_;  // GUARDED_BY(mu_)
-  std::map<std::string, Index, std::less<>> indexes_;    // GUARDED_BY(mu_)
+  mutable std::map<std::string, Index, std::less<>> indexes_;  // GUARDED_BY(mu_)
   std::string rv_;                                       // GUARDED_BY(mu_)
   bool synced_ = false;                                  // GUARDED_BY(mu_)
 };
