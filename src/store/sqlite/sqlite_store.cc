@@ -26,7 +26,7 @@ namespace {
 constexpr std::size_t kRingEvents = 16384;
 constexpr std::size_t kRingBytes = 4 << 20;
 // WAL length (4 KiB pages) at which the writer asks for a background checkpoint.
-constexpr int kCheckpointPages = 1024;
+constexpr int kCheckpointPages = 4096;
 
 // An exclusive advisory lock on <path>.lock for the life of the store: two stores (two
 // processes, or one process twice) writing one file would each trust their own key map.
