@@ -207,14 +207,16 @@ void RunLoop(Shared& sh, std::vector<Conn>& conns, std::vector<double>& lat) {
   while (live > 0) {
     if (sh.stop && !drain_until) drain_until = SteadyClock::now() + std::chrono::seconds(5);
     if (drain_until && SteadyClock::now() > *drain_until) break;  // answers that never came
-    int timeout_ms = 100;
+    // Sleep until the earliest paced slot, to the microsecond: a millisecond timeout would
+    // either spin (rounded down) or send late (rounded up).
+    std::chrono::nanoseconds wait = std::chrono::milliseconds(100);
     if (!waiting.empty()) {
       auto earliest = conns[waiting.front()].slot;
       for (auto i : waiting) earliest = std::min(earliest, conns[i].slot);
-      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(earliest - SteadyClock::now()).count();
-      timeout_ms = static_cast<int>(std::clamp<long>(wait, 0, 100));
+      wait = std::clamp<std::chrono::nanoseconds>(earliest - SteadyClock::now(), std::chrono::nanoseconds(0), wait);
     }
-    int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), timeout_ms);
+    const timespec ts{static_cast<time_t>(wait.count() / 1000000000), static_cast<long>(wait.count() % 1000000000)};
+    int n = epoll_pwait2(ep, events.data(), static_cast<int>(events.size()), &ts, nullptr);
     for (int e = 0; e < n; ++e) {
       Conn& c = conns[events[static_cast<std::size_t>(e)].data.u64];
       if (c.done) continue;
