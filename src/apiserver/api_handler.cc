@@ -669,24 +669,38 @@ HttpResponse ApiHandler::do_list(Ctx& ctx) {
     return r;
   }
   const std::optional<std::string> meta_version = wants_metadata(ctx, true);
+  std::string head = "{\"kind\":\"" + (meta_version ? std::string("PartialObjectMetadataList") : res.list_kind) +
+                     "\",\"apiVersion\":\"" + (meta_version ? *meta_version : ctx.api_version()) +
+                     "\",\"metadata\":{\"resourceVersion\":\"" + std::to_string(page->revision) + "\"";
+  if (!cont.empty()) {
+    head += ",\"continue\":\"" + cont + "\"";
+    if (page->remaining >= 0) head += ",\"remainingItemCount\":" + std::to_string(page->remaining);
+  }
+  head += "},\"items\":[";
+  if (!meta_version && ctx.ri.version == res.storage_version) {
+    // The cached bytes of each object as they are: the body is gathered from them when written,
+    // so a list of any size is neither copied nor held twice.
+    static const auto kComma = std::make_shared<const std::string>(",");
+    static const auto kTail = std::make_shared<const std::string>("]}");
+    r.pieces.reserve(page->items.size() * 2 + 2);
+    r.pieces.push_back(std::make_shared<const std::string>(std::move(head)));
+    for (std::size_t i = 0; i < page->items.size(); ++i) {
+      if (i) r.pieces.push_back(kComma);
+      r.pieces.emplace_back(page->items[i], &page->items[i]->json);
+    }
+    r.pieces.push_back(kTail);
+    return r;
+  }
   std::string& out = r.body;
-  std::size_t total = 256;
+  std::size_t total = head.size() + 2;
   for (const auto& o : page->items) total += (meta_version ? o->metadata_json().size() + 80 : o->json.size()) + 1;
   out.reserve(total);
-  out += "{\"kind\":\"" + (meta_version ? std::string("PartialObjectMetadataList") : res.list_kind) +
-         "\",\"apiVersion\":\"" + (meta_version ? *meta_version : ctx.api_version()) +
-         "\",\"metadata\":{\"resourceVersion\":\"" + std::to_string(page->revision) + "\"";
-  if (!cont.empty()) {
-    out += ",\"continue\":\"" + cont + "\"";
-    if (page->remaining >= 0) out += ",\"remainingItemCount\":" + std::to_string(page->remaining);
-  }
-  out += "},\"items\":[";
+  out += head;
   bool first = true;
   for (const auto& o : page->items) {
     if (!first) out.push_back(',');
     first = false;
     if (meta_version) AppendPartialMetadata(out, *o, *meta_version);
-    else if (ctx.ri.version == res.storage_version) out += o->json;
     else out += render_for_version(ctx, *o);
   }
   out += "]}";

@@ -255,16 +255,40 @@ class BeastHttpServer final : public HttpServer {
         co_await serve_stream(stream, reg, std::move(resp));
         break;
       }
+      if (resp.shared_body && resp.pieces.empty()) resp.pieces.push_back(std::move(resp.shared_body));
+      if (!resp.pieces.empty()) {
+        // The body straight from the pieces' own buffers: no copy, whatever its size.
+        http::response<http::empty_body> res;
+        res.version(11);
+        res.result(static_cast<unsigned>(resp.status));
+        res.set(http::field::content_type, resp.content_type);
+        res.set(http::field::cache_control, "no-cache, private");
+        for (auto& [k, v] : resp.headers) res.insert(k, v);
+        std::uint64_t total = 0;
+        std::vector<asio::const_buffer> bufs;
+        bufs.reserve(resp.pieces.size());
+        for (const auto& p : resp.pieces) {
+          total += p->size();
+          bufs.emplace_back(p->data(), p->size());
+        }
+        res.content_length(total);
+        res.keep_alive(keep_alive && !stopped_);
+        http::response_serializer<http::empty_body> sr(res);
+        stream.expires_after(kStreamWriteTimeout);
+        auto [hec, hn] = co_await http::async_write_header(stream, sr, kNoThrow);
+        boost::system::error_code wec = hec;
+        if (!wec) std::tie(wec, std::ignore) = co_await asio::async_write(stream, bufs, kNoThrow);
+        stream.expires_never();
+        if (wec || !res.keep_alive()) break;
+        continue;
+      }
       http::response<http::string_body> res;
       res.version(11);
       res.result(static_cast<unsigned>(resp.status));
       res.set(http::field::content_type, resp.content_type);
       res.set(http::field::cache_control, "no-cache, private");
       for (auto& [k, v] : resp.headers) res.insert(k, v);
-      if (resp.shared_body)
-        res.body() = *resp.shared_body;
-      else
-        res.body() = std::move(resp.body);
+      res.body() = std::move(resp.body);
       res.keep_alive(keep_alive && !stopped_);
       res.prepare_payload();
       stream.expires_after(kStreamWriteTimeout);
