@@ -377,6 +377,8 @@ class BeastHttpServer final : public HttpServer {
         auto [wec, wn] = co_await asio::async_write(stream, http::make_chunk(bufs), kNoThrow);
         stream.expires_never();
         if (wec) co_return;
+        // The source said this was the end: its last chunks are out.
+        if (poll == StreamSource::Poll::kEnd) co_return;
         continue;
       }
       if (poll == StreamSource::Poll::kEnd) co_return;
