@@ -47,8 +47,8 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::shared_ptr<const std::string> shared_body;  // used instead of body when set (zero copy)
-  // Used instead of both when not empty: the body is these pieces in order, written with one
-  // gather write and a Content-Length, never concatenated (a list of cached objects).
+  // Used instead of both when not empty: the body is these pieces in order (a list of cached
+  // objects), never concatenated whole; the transport writes them through a bounded buffer.
   std::vector<std::shared_ptr<const std::string>> pieces;
   std::shared_ptr<StreamSource> stream;             // chunked streaming response when set
 };

@@ -24,6 +24,8 @@ using asio::use_awaitable;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::chrono::minutes kReadTimeout{5};
 constexpr std::chrono::seconds kStreamWriteTimeout{60};
+// Bodies made of pieces (lists) are written through a buffer of this size.
+constexpr std::size_t kPieceBuffer = 256 * 1024;
 
 std::string_view HttpRequest::header(std::string_view name) const {
   for (const auto& [k, v] : headers)
@@ -255,40 +257,40 @@ class BeastHttpServer final : public HttpServer {
         co_await serve_stream(stream, reg, std::move(resp));
         break;
       }
-      if (resp.shared_body && resp.pieces.empty()) resp.pieces.push_back(std::move(resp.shared_body));
       if (!resp.pieces.empty()) {
-        // The body straight from the pieces' own buffers: no copy, whatever its size.
+        // The body from the pieces, through one bounded buffer: a list of any size costs
+        // kPieceBuffer of memory, not its size, and a write per kPieceBuffer, not per object.
+        // (Small bodies go the string way below: one write for head and body.)
         http::response<http::empty_body> res;
-        res.version(11);
-        res.result(static_cast<unsigned>(resp.status));
-        res.set(http::field::content_type, resp.content_type);
-        res.set(http::field::cache_control, "no-cache, private");
-        for (auto& [k, v] : resp.headers) res.insert(k, v);
+        StartResponse(res, resp);
         std::uint64_t total = 0;
-        std::vector<asio::const_buffer> bufs;
-        bufs.reserve(resp.pieces.size());
-        for (const auto& p : resp.pieces) {
-          total += p->size();
-          bufs.emplace_back(p->data(), p->size());
-        }
+        for (const auto& p : resp.pieces) total += p->size();
         res.content_length(total);
         res.keep_alive(keep_alive && !stopped_);
         http::response_serializer<http::empty_body> sr(res);
         stream.expires_after(kStreamWriteTimeout);
         auto [hec, hn] = co_await http::async_write_header(stream, sr, kNoThrow);
         boost::system::error_code wec = hec;
-        if (!wec) std::tie(wec, std::ignore) = co_await asio::async_write(stream, bufs, kNoThrow);
+        std::string buf;
+        buf.reserve(kPieceBuffer);
+        for (std::size_t i = 0; !wec && i < resp.pieces.size(); ++i) {
+          buf += *resp.pieces[i];
+          resp.pieces[i].reset();  // what is written need not stay alive
+          if (buf.size() >= kPieceBuffer || i + 1 == resp.pieces.size()) {
+            std::tie(wec, std::ignore) = co_await asio::async_write(stream, asio::buffer(buf), kNoThrow);
+            buf.clear();
+          }
+        }
         stream.expires_never();
         if (wec || !res.keep_alive()) break;
         continue;
       }
       http::response<http::string_body> res;
-      res.version(11);
-      res.result(static_cast<unsigned>(resp.status));
-      res.set(http::field::content_type, resp.content_type);
-      res.set(http::field::cache_control, "no-cache, private");
-      for (auto& [k, v] : resp.headers) res.insert(k, v);
-      res.body() = std::move(resp.body);
+      StartResponse(res, resp);
+      if (resp.shared_body)
+        res.body() = *resp.shared_body;
+      else
+        res.body() = std::move(resp.body);
       res.keep_alive(keep_alive && !stopped_);
       res.prepare_payload();
       stream.expires_after(kStreamWriteTimeout);
@@ -305,14 +307,20 @@ class BeastHttpServer final : public HttpServer {
     stream.socket().close(ec);
   }
 
-  awaitable<void> serve_stream(beast::tcp_stream& stream, Session& reg, HttpResponse resp) {
-    std::shared_ptr<StreamSource> source = resp.stream;
-    http::response<http::empty_body> res;
+  // Status line and headers, common to every kind of body.
+  template <class Body>
+  static void StartResponse(http::response<Body>& res, const HttpResponse& resp) {
     res.version(11);
     res.result(static_cast<unsigned>(resp.status));
     res.set(http::field::content_type, resp.content_type);
     res.set(http::field::cache_control, "no-cache, private");
-    for (auto& [k, v] : resp.headers) res.insert(k, v);
+    for (const auto& [k, v] : resp.headers) res.insert(k, v);
+  }
+
+  awaitable<void> serve_stream(beast::tcp_stream& stream, Session& reg, HttpResponse resp) {
+    std::shared_ptr<StreamSource> source = resp.stream;
+    http::response<http::empty_body> res;
+    StartResponse(res, resp);
     res.chunked(true);
     res.keep_alive(false);
     http::response_serializer<http::empty_body> sr(res);
