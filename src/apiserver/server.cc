@@ -42,6 +42,11 @@ Result<std::pair<std::string, unsigned short>> ParseListenAddress(const std::str
 namespace {
 
 // Selectable fields of the built-in kinds that have them.
+bool HasFields(std::string_view key) {
+  return key.starts_with("/registry/core/events/") || key.starts_with("/registry/setpoint.dev/processes/") ||
+         key.starts_with("/registry/core/namespaces/");
+}
+
 void ExtractFields(std::string_view key, const json::object& obj, std::vector<std::pair<std::string, std::string>>& out) {
   if (key.rfind("/registry/core/events/", 0) == 0) {
     if (const json::object* io = GetObject(obj, "involvedObject"))
@@ -119,6 +124,7 @@ class ServerImpl final : public Server {
     co.history_max_events = options_.history_max_events;
     co.history_max_age = options_.history_max_age;
     co.field_extractor = ExtractFields;
+    co.has_fields = HasFields;
     co.ingest_delay = options_.test_cache_delay;
     if (options_.faults) co.ingest_delay_knob = options_.faults->cache_delay_knob();
     auto cache = store::WatchCache::Start(*store_, co);

@@ -99,8 +99,35 @@ std::string WatchCache::ResourcePrefix(std::string_view key) {
   return std::string(key.substr(0, pos));
 }
 
+// The stored bytes with `"resourceVersion":"<rev>"` spliced in as metadata's first member, when
+// they can be used as they are: the object parses only its metadata (for the labels) instead of
+// the whole document, and nothing is serialised again. Null when the slow path must decide (no
+// metadata object, or one that already carries a resourceVersion).
+CachedObjectPtr SpliceRevision(const std::string& key, std::string_view text, Revision rev) {
+  auto range = FindTopLevelMember(text, "metadata");
+  if (!range || range->second < 2 || text[range->first] != '{' || text.size() > UINT32_MAX / 2) return nullptr;
+  auto meta = ParseJson(text.substr(range->first, range->second));
+  if (!meta || !meta->is_object() || meta->get_object().contains("resourceVersion")) return nullptr;
+  auto out = std::make_shared<CachedObject>();
+  out->key = key;
+  out->revision = rev;
+  if (const json::object* labels = GetObject(meta->get_object(), "labels")) out->labels = *labels;
+  const std::string member = "\"resourceVersion\":\"" + std::to_string(rev) + "\"" +
+                             (meta->get_object().empty() ? "" : ",");
+  out->json.reserve(text.size() + member.size());
+  out->json.append(text.substr(0, range->first + 1));
+  out->json += member;
+  out->json.append(text.substr(range->first + 1));
+  out->metadata_offset = static_cast<std::uint32_t>(range->first);
+  out->metadata_size = static_cast<std::uint32_t>(range->second + member.size());
+  return out;
+}
+
 Result<CachedObjectPtr> WatchCache::decode(const std::string& key, const Bytes& value,
                                            Revision rev) const {
+  // Fast path: kinds without extracted fields need nothing from the object but its metadata.
+  if (value && (!options_.field_extractor || (options_.has_fields && !options_.has_fields(key))))
+    if (auto spliced = SpliceRevision(key, *value, rev)) return spliced;
   auto parsed = ParseJson(value ? std::string_view(*value) : std::string_view("{}"));
   if (!parsed) return Err(Status::Internal("stored object " + key + " is not valid JSON"));
   if (!parsed->is_object()) return Err(Status::Internal("stored object " + key + " is not an object"));

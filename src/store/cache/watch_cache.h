@@ -121,6 +121,9 @@ struct WatchCacheOptions {
   std::function<void(std::string_view key, const boost::json::object& obj,
                      std::vector<std::pair<std::string, std::string>>& out)>
       field_extractor;
+  // Whether field_extractor has anything for this key. Objects of other kinds are decoded without
+  // parsing more than their metadata; unset with an extractor: every object is parsed whole.
+  std::function<bool(std::string_view key)> has_fields;
 };
 
 struct ListPage {
