@@ -1,6 +1,5 @@
 #include "setpoint/runtime/shared_informers.h"
 
-#include <algorithm>
 #include <chrono>
 
 namespace setpoint::runtime {
@@ -59,27 +58,7 @@ SharedInformer SharedInformers::get(const client::GroupVersionResource& gvr, con
     wo.field_selector = options.field_selector;
     if (options.metadata_only && !options.metadata_fields.empty()) {
       wo.metadata_only = true;
-      wo.transform = [keep = options.metadata_fields](boost::json::object& obj) {
-        // Fresh objects rather than erasing in place: an object keeps the table capacity it
-        // had, and these are kept for as long as the object lives.
-        boost::json::object meta;
-        if (auto* m = obj.if_contains("metadata"); m && m->is_object()) {
-          boost::json::object& from = m->get_object();
-          std::size_t n = 0;
-          auto wanted = [&](std::string_view k) {
-            return k == "name" || k == "namespace" || k == "uid" || k == "resourceVersion" ||
-                   std::find(keep.begin(), keep.end(), k) != keep.end();
-          };
-          for (const auto& kv : from) n += wanted(kv.key()) ? 1 : 0;
-          meta.reserve(n);
-          for (auto& kv : from)
-            if (wanted(kv.key())) meta.emplace(kv.key(), std::move(kv.value()));
-        }
-        boost::json::object out;
-        out.reserve(1);
-        out.emplace("metadata", std::move(meta));
-        obj = std::move(out);
-      };
+      wo.transform = MetadataFieldsOnly(options.metadata_fields);
     } else if (options.metadata_only) {
       wo.metadata_only = true;
       wo.transform = MetadataOnly;

@@ -48,6 +48,30 @@ void MetadataOnly(boost::json::object& obj) {
   StripManagedFields(obj);
 }
 
+std::function<void(boost::json::object&)> MetadataFieldsOnly(std::vector<std::string> fields) {
+  return [keep = std::move(fields)](boost::json::object& obj) {
+    // Fresh objects rather than erasing in place: an object keeps the table capacity it had,
+    // and these live as long as the cache holds them.
+    auto wanted = [&](std::string_view k) {
+      return k == "name" || k == "namespace" || k == "uid" || k == "resourceVersion" ||
+             std::find(keep.begin(), keep.end(), k) != keep.end();
+    };
+    boost::json::object meta;
+    if (auto* m = obj.if_contains("metadata"); m && m->is_object()) {
+      boost::json::object& from = m->get_object();
+      std::size_t n = 0;
+      for (const auto& kv : from) n += wanted(kv.key()) ? 1 : 0;
+      meta.reserve(n);
+      for (auto& kv : from)
+        if (wanted(kv.key())) meta.emplace(kv.key(), std::move(kv.value()));
+    }
+    boost::json::object out;
+    out.reserve(1);
+    out.emplace("metadata", std::move(meta));
+    obj = std::move(out);
+  };
+}
+
 std::chrono::milliseconds WatcherBackoff(const WatcherOptions& options, int failures, double random01) {
   using std::chrono::milliseconds;
   const auto max = options.backoff_max.count();

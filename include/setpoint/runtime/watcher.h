@@ -78,6 +78,10 @@ struct WatcherOptions {
 // holds what a PartialObjectMetadata would, for kinds a controller only needs to find by owner or
 // label. With WatcherOptions::metadata_only the server sends only that much in the first place.
 void MetadataOnly(boost::json::object& obj);
+// A transform keeping only metadata's `fields` (and name, namespace, uid and resourceVersion,
+// which caches need), without kind and apiVersion: for a controller that tracks every object of a
+// resource by a few fields (the garbage collector). Builds fresh, exactly sized JSON objects.
+std::function<void(boost::json::object&)> MetadataFieldsOnly(std::vector<std::string> fields);
 // A transform dropping metadata.managedFields, which controllers rarely read and which can be
 // the bulk of an object (controller-runtime's default transform).
 void StripManagedFields(boost::json::object& obj);
