@@ -17,8 +17,9 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 import urllib.request
+
+from harness import wait_until
 
 ETCD = "/usr/bin/etcd"
 
@@ -94,14 +95,12 @@ class EtcdCluster:
             return False
 
     def wait_healthy(self, timeout=30, members=None):
-        deadline = time.monotonic() + timeout
         members = range(self.n) if members is None else members
-        while True:
-            if all(self.procs[i] is not None and self.healthy(i) for i in members):
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"etcd members {list(members)} not healthy within {timeout}s:\n{self.log_tail()}")
-            time.sleep(0.05)
+        try:
+            wait_until(lambda: all(self.procs[i] is not None and self.healthy(i) for i in members), timeout,
+                       f"etcd members {list(members)} to be healthy")
+        except AssertionError as e:
+            raise AssertionError(f"{e}:\n{self.log_tail()}") from None
 
     def endpoints(self):
         return ",".join(f"127.0.0.1:{p}" for p in self.client_ports)
@@ -114,22 +113,16 @@ class EtcdCluster:
 
     def leader(self, timeout=10):
         """Index of the member that leads now (asks a live member)."""
-        deadline = time.monotonic() + timeout
-        while True:
+        def current():
             for i in range(self.n):
                 if self.procs[i] is None:
                     continue
-                try:
-                    st = self.status(i)
-                    leader_id = st.get("leader")
-                    for j in range(self.n):
-                        if self.procs[j] is not None and self.status(j)["header"]["member_id"] == leader_id:
-                            return j
-                except Exception:
-                    pass
-            if time.monotonic() > deadline:
-                raise AssertionError("no etcd leader")
-            time.sleep(0.05)
+                leader_id = self.status(i).get("leader")
+                for j in range(self.n):
+                    if self.procs[j] is not None and self.status(j)["header"]["member_id"] == leader_id:
+                        return (j,)  # a tuple: member 0 is a true answer too
+            return None
+        return wait_until(current, timeout, "an etcd leader")[0]
 
     def get(self, key, member=None):
         """The value of `key` as one member sees it (a linearizable read), or None."""

@@ -29,6 +29,8 @@
 #include <thread>
 #include <vector>
 
+#include "setpoint/testing/eventually.h"
+
 namespace setpoint::store::testing {
 
 inline constexpr const char* kEtcdBinary = "/usr/bin/etcd";
@@ -231,23 +233,26 @@ class EtcdCluster {
 
   bool wait_ready(int i, std::string& why) {
     Member& m = members_[static_cast<std::size_t>(i)];
-    auto deadline = std::chrono::steady_clock::now() + options_.start_deadline;
-    std::string log = log_path(i);
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::ifstream f(log);
-      f.seekg(static_cast<std::streamoff>(m.log_offset));
-      std::stringstream s;
-      s << f.rdbuf();
-      std::string text = s.str();
-      if (text.find("\"msg\":\"serving client traffic") != std::string::npos) return true;
-      int status = 0;
-      if (::waitpid(m.pid, &status, WNOHANG) == m.pid) {
-        m.pid = -1;
-        why = "etcd member " + std::to_string(i) + " exited; see " + log;
-        return false;
-      }
-      // The log has no notification to block on; look again shortly.
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const std::string log = log_path(i);
+    bool exited = false;
+    // The log has no notification to block on: poll it.
+    const bool ready = setpoint::testing::Eventually(
+        [&] {
+          std::ifstream f(log);
+          f.seekg(static_cast<std::streamoff>(m.log_offset));
+          std::stringstream s;
+          s << f.rdbuf();
+          if (s.str().find("\"msg\":\"serving client traffic") != std::string::npos) return true;
+          int status = 0;
+          exited = ::waitpid(m.pid, &status, WNOHANG) == m.pid;
+          return exited;
+        },
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.start_deadline), std::chrono::milliseconds(20));
+    if (ready && !exited) return true;
+    if (exited) {
+      m.pid = -1;
+      why = "etcd member " + std::to_string(i) + " exited; see " + log;
+      return false;
     }
     why = "etcd member " + std::to_string(i) + " not ready within " +
           std::to_string(options_.start_deadline.count()) + " s; see " + log;
