@@ -1,7 +1,5 @@
 #include "controllers/garbage_collector.h"
 
-#include <array>
-
 #include <spdlog/spdlog.h>
 
 #include "setpoint/api/finalizers.h"
@@ -26,12 +24,8 @@ bool HasFinalizer(const json::object& meta, std::string_view f) {
   return false;
 }
 
-// Resources the collector leaves alone: Events are never owners or dependents worth a watch, and
-// Leases churn (upstream ignores events too).
-// What observe() reads: the informers keep only these (with name, namespace, uid and
-// resourceVersion), so the collector's caches stay small.
-constexpr std::array<std::string_view, 3> kGraphFields = {"ownerReferences", "finalizers", "deletionTimestamp"};
-
+// Resources the collector leaves alone: Events are never owners or dependents worth a watch
+// (upstream ignores them too).
 bool Ignored(const client::GroupVersionResource& gvr) {
   return (gvr.group.empty() && gvr.resource == "events") || (gvr.group == "events.k8s.io" && gvr.resource == "events");
 }
@@ -47,14 +41,13 @@ GarbageCollector::~GarbageCollector() {
 }
 
 void GarbageCollector::detach_all() {
-  // remove_handlers() waits for a batch in delivery, whose handler takes mu_: never call it
-  // holding mu_.
+  // Stopping a watcher joins its thread, whose sink takes mu_: never stop one holding mu_.
   std::map<std::string, Source> sources;
   {
     std::lock_guard lock(mu_);
     sources.swap(sources_);
   }
-  for (auto& [k, s] : sources) s.informer->remove_handlers(s.handlers);
+  for (auto& [k, s] : sources) s.watcher->stop();
 }
 
 std::size_t GarbageCollector::graph_size() const {
@@ -64,18 +57,11 @@ std::size_t GarbageCollector::graph_size() const {
 
 void GarbageCollector::run(std::stop_token stop) {
   refresh_sources();
-  // Workers start once every cache has its first list, so an owner seen in the graph is trusted
-  // as present and only owners missing from it cost a live lookup.
+  // Workers start once every resource's first list is in the graph, so the dependents named
+  // there are known before any owner is judged.
   {
-    std::vector<runtime::SharedInformer> informers;
-    {
-      std::lock_guard lock(mu_);
-      for (auto& [k, s] : sources_) informers.push_back(s.informer);
-    }
-    for (auto& i : informers) {
-      while (!stop.stop_requested() && !i->wait_for_sync(std::chrono::milliseconds(200))) {
-      }
-    }
+    std::unique_lock lock(mu_);
+    synced_cv_.wait(lock, stop, [&] { return all_synced_locked(); });
   }
   std::vector<std::jthread> workers;
   for (int i = 0; i < options_.workers; ++i) workers.emplace_back([this] { work(); });
@@ -121,19 +107,58 @@ void GarbageCollector::refresh_sources() {
     for (auto& [k, gvr] : wanted)
       if (!sources_.count(k)) added.emplace_back(k, gvr);
   }
-  for (auto& s : removed) s.informer->remove_handlers(s.handlers);
+  for (auto& s : removed) s.watcher->stop();
   for (auto& [key, gvr] : added) {
-    Source s;
-    s.informer = manager_.informers().get(gvr, {.metadata_only = true, .metadata_fields = std::vector<std::string>(kGraphFields.begin(), kGraphFields.end())});
-    runtime::EventHandlers h;
     auto shared = std::make_shared<const client::GroupVersionResource>(gvr);
-    h.on_add = [this, shared](const runtime::ObjectPtr& o) { observe(*o, shared); };
-    h.on_update = [this, shared](const runtime::ObjectPtr&, const runtime::ObjectPtr& o) { observe(*o, shared); };
-    h.on_delete = [this](const runtime::ObjectPtr& o) { forget(*o); };
-    s.handlers = s.informer->add_handlers(std::move(h));
-    std::lock_guard lock(mu_);
-    sources_[key] = std::move(s);
+    runtime::WatcherOptions wo;
+    wo.gvr = gvr;
+    wo.watch_list = true;
+    wo.metadata_only = true;  // owner references, finalizers and deletion state are all it reads
+    auto watcher = std::make_unique<runtime::Watcher>(
+        api_, std::move(wo), [this, key, shared](runtime::WatcherEvent e) { on_event(key, shared, std::move(e)); });
+    runtime::Watcher* w = watcher.get();
+    {
+      std::lock_guard lock(mu_);
+      sources_[key] = Source{shared, std::move(watcher)};
+    }
+    w->start();
   }
+}
+
+void GarbageCollector::on_event(const std::string& source, const GvrPtr& gvr, runtime::WatcherEvent event) {
+  using Kind = runtime::WatcherEvent::Kind;
+  switch (event.kind) {
+    case Kind::kRestarted: {
+      // The complete list: nodes of this resource it no longer has were deleted meanwhile.
+      std::set<std::string> missing;
+      {
+        std::lock_guard lock(mu_);
+        for (const auto& [uid, node] : nodes_)
+          if (node.gvr->group == gvr->group && node.gvr->resource == gvr->resource) missing.insert(uid);
+      }
+      for (const auto& o : event.objects) missing.erase(observe(*o, gvr));
+      for (const auto& uid : missing) forget(uid);
+      {
+        std::lock_guard lock(mu_);
+        if (auto it = sources_.find(source); it != sources_.end()) it->second.synced = true;
+      }
+      synced_cv_.notify_all();
+      break;
+    }
+    case Kind::kApplied:
+      observe(*event.object, gvr);
+      break;
+    case Kind::kDeleted:
+      if (const json::object* meta = GetObject(*event.object, "metadata"))
+        forget(std::string(GetStringOr(*meta, "uid", "")));
+      break;
+    case Kind::kBookmark:
+      break;
+  }
+}
+
+bool GarbageCollector::wanted_locked(const Node& node) const {
+  return !node.owners.empty() || node.foreground || node.orphan || dependents_.count(node.uid) > 0;
 }
 
 void GarbageCollector::unlink_locked(const Node& node) {
@@ -141,7 +166,10 @@ void GarbageCollector::unlink_locked(const Node& node) {
     auto it = dependents_.find(o.uid);
     if (it == dependents_.end()) continue;
     it->second.erase(node.uid);
-    if (it->second.empty()) dependents_.erase(it);
+    if (!it->second.empty()) continue;
+    dependents_.erase(it);
+    // Never `node` itself: a node with owners is wanted.
+    if (auto owner = nodes_.find(o.uid); owner != nodes_.end() && !wanted_locked(owner->second)) nodes_.erase(owner);
   }
 }
 
@@ -165,10 +193,10 @@ std::vector<GarbageCollector::OwnerRef> GarbageCollector::OwnersOf(const json::o
   return out;
 }
 
-void GarbageCollector::observe(const json::object& obj, const GvrPtr& shared) {
+std::string GarbageCollector::observe(const json::object& obj, const GvrPtr& shared) {
   const client::GroupVersionResource& gvr = *shared;
   const json::object* meta = GetObject(obj, "metadata");
-  if (!meta) return;
+  if (!meta) return {};
   if (gvr.group == "apiextensions.k8s.io" && gvr.resource == "customresourcedefinitions") {
     // A new or changed CRD: its resource may be served now; look again without waiting.
     {
@@ -182,16 +210,18 @@ void GarbageCollector::observe(const json::object& obj, const GvrPtr& shared) {
   n.ns = std::string(GetStringOr(*meta, "namespace", ""));
   n.name = std::string(GetStringOr(*meta, "name", ""));
   n.uid = std::string(GetStringOr(*meta, "uid", ""));
-  if (n.uid.empty()) return;
+  if (n.uid.empty()) return {};
   n.deleting = runtime::deletion_requested(obj);
   n.foreground = n.deleting && HasFinalizer(*meta, api::kForegroundFinalizer);
   n.orphan = n.deleting && HasFinalizer(*meta, api::kOrphanFinalizer);
   n.owners = OwnersOf(*meta);
+  std::string uid = n.uid;
   std::vector<std::string> work;
   {
     std::lock_guard lock(mu_);
     auto it = nodes_.find(n.uid);
     const bool is_new = it == nodes_.end();
+    if (is_new && !wanted_locked(n)) return uid;  // owns nothing, owned by nothing: not the collector's
     bool owners_changed = is_new;
     bool became_foreground = n.foreground, became_orphan = n.orphan;
     if (!is_new) {
@@ -201,6 +231,10 @@ void GarbageCollector::observe(const json::object& obj, const GvrPtr& shared) {
         owners_changed = old.owners[i].uid != n.owners[i].uid || old.owners[i].block != n.owners[i].block;
       became_foreground = n.foreground && !old.foreground;
       became_orphan = n.orphan && !old.orphan;
+      // An owner waiting in the foreground that this object no longer names has one dependent less.
+      for (const auto& o : old.owners)
+        if (auto owner = nodes_.find(o.uid); owner != nodes_.end() && owner->second.foreground)
+          work.push_back("f:" + o.uid);
       unlink_locked(old);
     }
     for (const auto& o : n.owners) dependents_[o.uid].insert(n.uid);
@@ -213,30 +247,37 @@ void GarbageCollector::observe(const json::object& obj, const GvrPtr& shared) {
     for (const auto& o : n.owners)
       if (auto owner = nodes_.find(o.uid); owner != nodes_.end() && owner->second.foreground)
         work.push_back("f:" + o.uid);
-    nodes_[n.uid] = std::move(n);
+    if (wanted_locked(n)) {
+      nodes_[n.uid] = std::move(n);
+    } else {
+      nodes_.erase(n.uid);  // lost its owners and nobody names it: it leaves the graph
+    }
   }
   for (auto& w : work) enqueue(std::move(w));
+  return uid;
 }
 
-void GarbageCollector::forget(const json::object& obj) {
-  const json::object* meta = GetObject(obj, "metadata");
-  if (!meta) return;
-  const std::string uid(GetStringOr(*meta, "uid", ""));
+void GarbageCollector::forget(const std::string& uid) {
+  if (uid.empty()) return;
   std::vector<std::string> work;
   {
     std::lock_guard lock(mu_);
-    auto it = nodes_.find(uid);
-    if (it == nodes_.end()) return;
-    // Its dependents lost an owner; owners waiting in the foreground lost a dependent.
-    if (auto d = dependents_.find(uid); d != dependents_.end())
+    // Its dependents lost an owner. Remembered as absent (uids are never reused), which also
+    // stops a lookup that raced with this deletion from tracking it again.
+    if (auto d = dependents_.find(uid); d != dependents_.end()) {
       for (const auto& dep : d->second) work.push_back("d:" + dep);
-    for (const auto& o : it->second.owners)
-      if (auto owner = nodes_.find(o.uid); owner != nodes_.end() && owner->second.foreground)
-        work.push_back("f:" + o.uid);
-    unlink_locked(it->second);
-    nodes_.erase(it);
+      remember_absent_locked(uid);
+    }
+    auto it = nodes_.find(uid);
+    if (it != nodes_.end()) {
+      // Owners waiting in the foreground lost a dependent.
+      for (const auto& o : it->second.owners)
+        if (auto owner = nodes_.find(o.uid); owner != nodes_.end() && owner->second.foreground)
+          work.push_back("f:" + o.uid);
+      unlink_locked(it->second);
+      nodes_.erase(uid);
+    }
   }
-  // Not remembered as absent here: the first dependent's check confirms it with a live GET.
   for (auto& w : work) enqueue(std::move(w));
 }
 
@@ -244,8 +285,12 @@ void GarbageCollector::enqueue(std::string item) { queue_->add(item); }
 
 bool GarbageCollector::all_synced() const {
   std::lock_guard lock(mu_);
+  return all_synced_locked();
+}
+
+bool GarbageCollector::all_synced_locked() const {
   for (const auto& [k, s] : sources_)
-    if (!s.informer->has_synced(s.handlers)) return false;
+    if (!s.synced) return false;
   return true;
 }
 
@@ -293,6 +338,10 @@ bool GarbageCollector::known_absent(const std::string& uid) {
 
 void GarbageCollector::remember_absent(const std::string& uid) {
   std::lock_guard lock(mu_);
+  remember_absent_locked(uid);
+}
+
+void GarbageCollector::remember_absent_locked(const std::string& uid) {
   if (absent_.count(uid)) return;
   absent_lru_.push_front(uid);
   absent_[uid] = absent_lru_.begin();
@@ -310,47 +359,97 @@ std::optional<client::GroupVersionResource> GarbageCollector::resource_for(std::
   return it->second;
 }
 
+void GarbageCollector::warn_invalid_namespace(const Node& dependent, const OwnerRef& ref) {
+  {
+    std::lock_guard lock(mu_);
+    if (!warned_.insert(dependent.uid + "/" + ref.uid).second) return;
+  }
+  json::object involved{{"apiVersion", dependent.gvr->api_version()},
+                        {"kind", dependent.gvr->kind},
+                        {"metadata", {{"name", dependent.name}, {"uid", dependent.uid}}}};
+  if (!dependent.ns.empty()) involved["metadata"].as_object()["namespace"] = dependent.ns;
+  manager_.recorder().event(involved, "Warning", "OwnerRefInvalidNamespace",
+                            "ownerRef [" + ref.api_version + "/" + ref.kind + ", namespace: " + dependent.ns +
+                                ", name: " + ref.name + ", uid: " + ref.uid + "] does not exist in namespace \"" +
+                                dependent.ns + "\"");
+}
+
+void GarbageCollector::track_owner(const json::object& owner, const client::GroupVersionResource& gvr) {
+  const json::object& meta = owner.at("metadata").as_object();
+  Node n;
+  n.uid = std::string(GetStringOr(meta, "uid", ""));
+  std::lock_guard lock(mu_);
+  auto source = sources_.find(gvr.group + "/" + gvr.resource);
+  // Not watched (so its deletion would go unseen), deleted since the lookup, no longer named, or
+  // already there: nothing to add.
+  if (source == sources_.end() || absent_.count(n.uid) || !dependents_.count(n.uid) || nodes_.count(n.uid)) return;
+  n.gvr = source->second.gvr;
+  n.ns = std::string(GetStringOr(meta, "namespace", ""));
+  n.name = std::string(GetStringOr(meta, "name", ""));
+  n.deleting = runtime::deletion_requested(owner);
+  n.foreground = n.deleting && HasFinalizer(meta, api::kForegroundFinalizer);
+  n.orphan = n.deleting && HasFinalizer(meta, api::kOrphanFinalizer);
+  // Its own owners (and its later changes) arrive with its watch events.
+  nodes_.emplace(n.uid, std::move(n));
+}
+
+Result<bool> GarbageCollector::exists_elsewhere(const client::GroupVersionResource& gvr, const OwnerRef& ref) {
+  lookups_.fetch_add(1);
+  client::ListOptions options;
+  options.field_selector = "metadata.name=" + ref.name;
+  auto found = api_.list(gvr, "", options);
+  if (!found) return Err(found.error());
+  for (const auto& item : found->items)
+    if (const json::object* meta = GetObject(item, "metadata"); meta && GetStringOr(*meta, "uid", "") == ref.uid)
+      return true;
+  return false;
+}
+
 Result<GarbageCollector::OwnerState> GarbageCollector::classify(const Node& dependent, const OwnerRef& ref) {
   auto owner_gvr = resource_for(ref.api_version, ref.kind);
+  bool cross = false;
   {
     std::lock_guard lock(mu_);
     if (auto it = nodes_.find(ref.uid); it != nodes_.end()) {
       const Node& owner = it->second;
       // A namespaced owner is looked up in the dependent's namespace: one elsewhere (or any, for
       // a cluster-scoped dependent) does not own it.
-      const bool cross = !owner.ns.empty() && owner.ns != dependent.ns;
-      if (!cross) return owner.foreground ? OwnerState::kWaiting : OwnerState::kSolid;
-      if (warned_.insert(dependent.uid + "/" + ref.uid).second) {
-        json::object involved{{"apiVersion", dependent.gvr->api_version()},
-                              {"kind", dependent.gvr->kind},
-                              {"metadata", {{"name", dependent.name}, {"uid", dependent.uid}}}};
-        if (!dependent.ns.empty()) involved["metadata"].as_object()["namespace"] = dependent.ns;
-        manager_.recorder().event(involved, "Warning", "OwnerRefInvalidNamespace",
-                                  "ownerRef [" + ref.api_version + "/" + ref.kind + ", namespace: " + dependent.ns +
-                                      ", name: " + ref.name + ", uid: " + ref.uid + "] does not exist in namespace \"" +
-                                      dependent.ns + "\"");
-      }
-      return OwnerState::kDangling;
+      if (owner.ns.empty() || owner.ns == dependent.ns)
+        return owner.foreground ? OwnerState::kWaiting : OwnerState::kSolid;
+      cross = true;
     }
+  }
+  if (cross) {
+    warn_invalid_namespace(dependent, ref);
+    return OwnerState::kDangling;
   }
   if (known_absent(ref.uid)) return OwnerState::kDangling;
   if (!owner_gvr) return Err(Status::NotFound("no served resource has kind " + ref.kind + " in " + ref.api_version));
-  if (owner_gvr->namespaced && dependent.ns.empty()) return OwnerState::kDangling;  // cannot own a cluster object
-  // Absence must be certain: ask the server, not the cache.
-  lookups_.fetch_add(1);
-  auto got = api_.get(*owner_gvr, owner_gvr->namespaced ? dependent.ns : std::string(), ref.name);
-  if (!got) {
-    if (got.error().code() != StatusCode::kNotFound) return Err(got.error());
-    remember_absent(ref.uid);
-    return OwnerState::kDangling;
+  // Absence must be certain: ask the server, not the graph.
+  if (!owner_gvr->namespaced || !dependent.ns.empty()) {
+    lookups_.fetch_add(1);
+    auto got = api_.get(*owner_gvr, owner_gvr->namespaced ? dependent.ns : std::string(), ref.name);
+    if (!got && got.error().code() != StatusCode::kNotFound) return Err(got.error());
+    if (got && GetStringOr(got->at("metadata").as_object(), "uid", "") == ref.uid) {
+      track_owner(*got, *owner_gvr);
+      return runtime::deletion_requested(*got) && HasFinalizer(got->at("metadata").as_object(), api::kForegroundFinalizer)
+                 ? OwnerState::kWaiting
+                 : OwnerState::kSolid;
+    }
+    // Absent, or the same name on a new object: the old owner is gone from here.
   }
-  const json::object& meta = got->at("metadata").as_object();
-  if (GetStringOr(meta, "uid", "") != ref.uid) {  // same name, a new object: the old owner is gone
-    remember_absent(ref.uid);
-    return OwnerState::kDangling;
+  if (owner_gvr->namespaced) {
+    // Not in the dependent's namespace (a cluster-scoped dependent has none): if it lives in
+    // another one, the reference is invalid rather than the owner gone, and the user is told.
+    auto elsewhere = exists_elsewhere(*owner_gvr, ref);
+    if (!elsewhere) return Err(elsewhere.error());
+    if (*elsewhere) {
+      warn_invalid_namespace(dependent, ref);
+      return OwnerState::kDangling;
+    }
   }
-  return runtime::deletion_requested(*got) && HasFinalizer(meta, api::kForegroundFinalizer) ? OwnerState::kWaiting
-                                                                                             : OwnerState::kSolid;
+  remember_absent(ref.uid);
+  return OwnerState::kDangling;
 }
 
 Result<json::object> GarbageCollector::live(const Node& node) {

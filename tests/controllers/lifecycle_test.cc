@@ -299,6 +299,26 @@ TEST_F(LifecycleTest, TenThousandDependentsOfOneOwner) {
       << "the graph must shrink back: memory is bounded by what exists";
 }
 
+TEST_F(LifecycleTest, GraphHoldsOnlyOwnersAndDependents) {
+  Start();
+  for (int i = 0; i < 100; ++i) Node("plain-" + std::to_string(i));
+  auto owner = Node("owner");
+  Node("dep", {owner});
+  // The dependent comes after the plain objects on the same watch, so once the collector has
+  // looked its owner up, it has seen them all: none is in the graph.
+  ASSERT_TRUE(test::Eventually([&] {
+    return Metric("setpoint_gc_owner_lookups_total") >= 1 && Metric("setpoint_gc_graph_objects") == 2;
+  }, 20s)) << "graph: " << Metric("setpoint_gc_graph_objects");
+  EXPECT_TRUE(test::StaysFalse([&] { return Metric("setpoint_gc_graph_objects") != 2; }, 200ms));
+  // The owner, looked up once, is tracked: its deletion reaches the dependent without a lookup.
+  ASSERT_TRUE(Delete("owner", "Background").ok());
+  ASSERT_TRUE(test::Eventually([&] { return Gone("dep"); }, 20s));
+  EXPECT_EQ(Metric("setpoint_gc_owner_lookups_total"), 1);
+  ASSERT_TRUE(test::Eventually([&] { return Metric("setpoint_gc_graph_objects") == 0; }, 20s))
+      << "graph: " << Metric("setpoint_gc_graph_objects");
+  EXPECT_TRUE(Exists("plain-0"));
+}
+
 TEST_F(LifecycleTest, NamespaceDeletionWaitsForFinalizersAndSaysWhy) {
   Start();
   ASSERT_TRUE(api_->create(kNamespacesGvr, "", json::object{{"apiVersion", "v1"}, {"kind", "Namespace"},
