@@ -345,6 +345,134 @@ TEST_F(SqliteStoreTest, WatchReadsHistoryFromDiskAfterReopen) {
   EXPECT_EQ(Str(events[15].value), "v3");
 }
 
+// Renders events as "rev type key=value" lines, to compare whole histories at once.
+std::vector<std::string> Lines(const std::vector<Event>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events) {
+    const char* type = e.type == EventType::kCreate ? "create" : e.type == EventType::kUpdate ? "update" : "delete";
+    out.push_back(std::to_string(e.revision) + " " + type + " " + e.key + "=" + Str(e.value));
+  }
+  return out;
+}
+
+// The writes the tests below make: every kind of successor (update, delete, none) for a create
+// and for an update, and a key deleted and created again.
+void WriteMixedHistory(Store& s) {
+  ASSERT_TRUE(s.create("/a", MakeBytes("a1")));      // 1
+  ASSERT_TRUE(s.update("/a", MakeBytes("a2"), 0));   // 2
+  ASSERT_TRUE(s.create("/b", MakeBytes("b1")));      // 3
+  ASSERT_TRUE(s.update("/a", MakeBytes("a3"), 0));   // 4
+  ASSERT_TRUE(s.remove("/b", 0));                    // 5
+  ASSERT_TRUE(s.create("/c", MakeBytes("c1")));      // 6
+  ASSERT_TRUE(s.create("/b", MakeBytes("b2")));      // 7
+  ASSERT_TRUE(s.update("/b", MakeBytes("b3"), 0));   // 8
+  ASSERT_TRUE(s.remove("/b", 0));                    // 9
+}
+
+const std::vector<std::string> kMixedHistory = {
+    "1 create /a=a1", "2 update /a=a2", "3 create /b=b1", "4 update /a=a3", "5 delete /b=b1",
+    "6 create /c=c1", "7 create /b=b2", "8 update /b=b3", "9 delete /b=b3"};
+
+// Every event after `after`, up to `to`.
+std::vector<std::string> ReplayFromDisk(Store& s, Revision after, Revision to) {
+  RecordingSink sink;
+  auto w = s.watch(after, sink);
+  EXPECT_TRUE(w.has_value());
+  EXPECT_TRUE(sink.wait_for_revision(to));
+  return Lines(sink.events());
+}
+
+TEST_F(SqliteStoreTest, EachValueIsWrittenOnceAndEveryEventStillHasIt) {
+  {
+    auto s = open();
+    WriteMixedHistory(*s);
+  }
+  // On disk: creates and updates leave their value in `current` or in their successor's row; only
+  // an update's prev_value and a delete's value hold values in history.
+  EXPECT_EQ(query_int("SELECT count(*) FROM history WHERE op != 2 AND value IS NOT NULL"), 0);
+  EXPECT_EQ(query_int("SELECT count(*) FROM history WHERE prev_value IS NOT NULL"), 3);
+  EXPECT_EQ(query_int("SELECT value FROM meta WHERE name = 'schema_version'"), 2);
+  auto s = open();  // reopened: the watch below replays from the file, not from memory
+  EXPECT_EQ(ReplayFromDisk(*s, 0, 9), kMixedHistory);
+  EXPECT_EQ(std::vector<std::string>(kMixedHistory.begin() + 5, kMixedHistory.end()), ReplayFromDisk(*s, 5, 9));
+  // Lists at every past revision rewind through the same rows.
+  auto at = [&](Revision rev) {
+    std::vector<std::string> out;
+    auto listed = s->list("/", rev);
+    EXPECT_TRUE(listed.has_value());
+    if (listed) {
+      for (const auto& kv : listed->items) out.push_back(kv.key + "=" + Str(kv.value));
+    }
+    return out;
+  };
+  EXPECT_EQ(at(3), (std::vector<std::string>{"/a=a2", "/b=b1"}));
+  EXPECT_EQ(at(5), (std::vector<std::string>{"/a=a3"}));
+  EXPECT_EQ(at(8), (std::vector<std::string>{"/a=a3", "/b=b3", "/c=c1"}));
+  EXPECT_EQ(at(9), (std::vector<std::string>{"/a=a3", "/c=c1"}));
+}
+
+// A file written by schema version 1 (every history row carries its value) opens, reads the same,
+// and takes new writes in the new layout.
+TEST_F(SqliteStoreTest, OpensAVersionOneFile) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    const char* v1 = R"sql(
+      PRAGMA journal_mode=WAL;
+      CREATE TABLE meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE current(key BLOB PRIMARY KEY, rev INTEGER NOT NULL, value BLOB NOT NULL);
+      CREATE TABLE history(rev INTEGER PRIMARY KEY, ts INTEGER NOT NULL, op INTEGER NOT NULL,
+                           prev_rev INTEGER NOT NULL, key BLOB NOT NULL, value BLOB, prev_value BLOB);
+      INSERT INTO meta VALUES ('schema_version', 1), ('revision', 5), ('compacted', 0);
+      INSERT INTO current VALUES (CAST('/a' AS BLOB), 4, CAST('a3' AS BLOB));
+      INSERT INTO history VALUES
+        (1, 1000, 0, 0, CAST('/a' AS BLOB), CAST('a1' AS BLOB), NULL),
+        (2, 1000, 1, 1, CAST('/a' AS BLOB), CAST('a2' AS BLOB), CAST('a1' AS BLOB)),
+        (3, 1000, 0, 0, CAST('/b' AS BLOB), CAST('b1' AS BLOB), NULL),
+        (4, 1000, 1, 2, CAST('/a' AS BLOB), CAST('a3' AS BLOB), CAST('a2' AS BLOB)),
+        (5, 1000, 2, 3, CAST('/b' AS BLOB), CAST('b1' AS BLOB), NULL);
+    )sql";
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_close(db);
+  }
+  {
+    auto s = open();
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->current_revision(), 5);
+    EXPECT_EQ(Str(s->get("/a")->value), "a3");
+    ASSERT_TRUE(s->create("/c", MakeBytes("c1")));      // 6
+    ASSERT_TRUE(s->create("/b", MakeBytes("b2")));      // 7
+    ASSERT_TRUE(s->update("/b", MakeBytes("b3"), 0));   // 8
+    ASSERT_TRUE(s->remove("/b", 0));                    // 9
+  }
+  EXPECT_EQ(query_int("SELECT value FROM meta WHERE name = 'schema_version'"), 2);
+  auto s = open();
+  EXPECT_EQ(ReplayFromDisk(*s, 0, 9), kMixedHistory);
+  std::vector<std::string> at3;
+  auto listed = s->list("/", 3);
+  ASSERT_TRUE(listed.has_value());
+  for (const auto& kv : listed->items) at3.push_back(kv.key + "=" + Str(kv.value));
+  EXPECT_EQ(at3, (std::vector<std::string>{"/a=a2", "/b=b1"}));
+}
+
+TEST_F(SqliteStoreTest, RefusesAFileFromANewerVersion) {
+  {
+    auto s = open();
+  }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = 3 WHERE name = 'schema_version'", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto s = OpenSqliteStore(options());
+  ASSERT_FALSE(s.has_value());
+  EXPECT_EQ(s.error().code(), StatusCode::kInternal);
+  EXPECT_NE(s.error().message().find("schema version 3"), std::string::npos) << s.error().message();
+}
+
 TEST_F(SqliteStoreTest, BadPathsGiveCleanErrors) {
   SqliteStoreOptions o;
   o.path = "";

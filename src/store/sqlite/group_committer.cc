@@ -15,11 +15,11 @@ constexpr const char* kInsertCurrent = "INSERT INTO current(key, rev, value) VAL
 constexpr const char* kUpdateCurrent = "UPDATE current SET rev = ?1, value = ?2 WHERE key = ?3";
 constexpr const char* kDeleteCurrent = "DELETE FROM current WHERE key = ?1 RETURNING value";
 constexpr const char* kInsertCreate =
-    "INSERT INTO history(rev, ts, op, prev_rev, key, value) VALUES (?1, ?2, 0, 0, ?3, ?4)";
+    "INSERT INTO history(rev, ts, op, prev_rev, key) VALUES (?1, ?2, 0, 0, ?3)";
 // Copies the previous value inside SQLite: no round trip through the writer.
 constexpr const char* kInsertUpdate =
-    "INSERT INTO history(rev, ts, op, prev_rev, key, value, prev_value) "
-    "SELECT ?1, ?2, 1, ?3, key, ?4, value FROM current WHERE key = ?5";
+    "INSERT INTO history(rev, ts, op, prev_rev, key, prev_value) "
+    "SELECT ?1, ?2, 1, ?3, key, value FROM current WHERE key = ?4";
 constexpr const char* kInsertDelete =
     "INSERT INTO history(rev, ts, op, prev_rev, key, value) VALUES (?1, ?2, 2, ?3, ?4, ?5)";
 constexpr const char* kSetRevision = "UPDATE meta SET value = ?1 WHERE name = 'revision'";
@@ -353,8 +353,7 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
       StatementScope hist_scope(hist);
       sqlite3_bind_int64(hist, 1, rev);
       sqlite3_bind_int64(hist, 2, pass.ts);
-      bind(hist, 3, r.key);
-      bind(hist, 4, *value);
+      bind(hist, 3, r.key);  // the value is in `current` (schema.h)
       if (auto err = checked_step(hist, "insert history")) return err;
       keys_.emplace(r.key, rev);
       break;
@@ -367,8 +366,7 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
         sqlite3_bind_int64(hist, 1, rev);
         sqlite3_bind_int64(hist, 2, pass.ts);
         sqlite3_bind_int64(hist, 3, previous);
-        bind(hist, 4, *value);
-        bind(hist, 5, r.key);
+        bind(hist, 4, r.key);
         if (auto err = checked_step(hist, "insert history")) return err;
         if (sqlite3_changes(conn_->db()) != 1) {
           return StepError{Status::Internal("sqlite: current row missing for " + r.key), true};

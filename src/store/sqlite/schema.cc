@@ -16,8 +16,14 @@ CREATE TABLE IF NOT EXISTS history(
   key BLOB NOT NULL,
   value BLOB,
   prev_value BLOB);
-INSERT OR IGNORE INTO meta(name, value) VALUES ('schema_version', 1), ('revision', 0), ('compacted', 0);
+INSERT OR IGNORE INTO meta(name, value) VALUES ('schema_version', 2), ('revision', 0), ('compacted', 0);
 )sql";
+
+// Version 2 keeps each value once (see schema.h): a create or update row's value is found through
+// this index (its successor's prev_value) or in `current`. Creates, which have no predecessor,
+// add nothing to it.
+constexpr const char* kSuccessorIndex =
+    "CREATE INDEX IF NOT EXISTS history_successor ON history(prev_rev) WHERE prev_rev > 0";
 
 }  // namespace
 
@@ -37,8 +43,12 @@ Status PrepareWriter(SqliteConnection& conn) {
   if (auto st = conn.exec(kSchema); !st.ok()) return st;
   auto version = conn.query_int("SELECT value FROM meta WHERE name = 'schema_version'");
   if (!version) return version.error();
-  if (version->value_or(0) != 1) {
-    return Status::Internal("sqlite: unsupported schema version " + std::to_string(version->value_or(0)));
+  const std::int64_t v = version->value_or(0);
+  if (v != 1 && v != 2) return Status::Internal("sqlite: unsupported schema version " + std::to_string(v));
+  if (auto st = conn.exec(kSuccessorIndex); !st.ok()) return st;
+  // 1 -> 2: version-1 rows keep their values and are read as they are; only the index is new.
+  if (v == 1) {
+    if (auto st = conn.exec("UPDATE meta SET value = 2 WHERE name = 'schema_version'"); !st.ok()) return st;
   }
   return Status::Ok();
 }

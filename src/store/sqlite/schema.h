@@ -5,7 +5,15 @@
 //   current(key BLOB PRIMARY KEY, rev, value)      the newest value of every live key
 //   history(rev INTEGER PRIMARY KEY, ts, op, prev_rev, key, value, prev_value)
 //                                                 one row per write; op 0 create, 1 update,
-//                                                 2 delete; a delete's value is the deleted value
+//                                                 2 delete; prev_rev: the key's previous write
+//   history_successor ON history(prev_rev) WHERE prev_rev > 0
+//
+// Schema version 2 stores each value once. A create or update row leaves `value` NULL: the value
+// it wrote is in `current` while it is the newest, and afterwards in its successor's row (the row
+// whose prev_rev is its rev): an update's prev_value (copied from `current` when it replaced it)
+// or a delete's value (the deleted value). Version-1 rows, which carry their value, are read as
+// they are; opening a version-1 file adds the index and sets version 2. Purging history by
+// revision keeps this whole: a row's successor has a higher revision.
 //
 // See docs/design/store.md for the invariants. Stateless functions; the caller owns the connection.
 #pragma once

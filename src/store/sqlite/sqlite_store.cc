@@ -296,8 +296,13 @@ Result<std::vector<Event>> SqliteStore::read_events(Revision from, Revision to, 
   auto bounds = ReadBounds(**conn);
   if (!bounds) return Err(bounds.error());
   if (from <= bounds->compacted) return Err(TooOldRevision(from - 1, bounds->compacted));
+  // A row's value (schema.h): its own (a delete, or a version-1 row), else `current`'s while it is
+  // the newest, else what its successor kept of it.
   auto stmt = (*conn)->prepare(
-      "SELECT rev, op, key, value FROM history WHERE rev >= ?1 AND rev <= ?2 ORDER BY rev LIMIT ?3");
+      "SELECT h.rev, h.op, h.key, coalesce(h.value, c.value, iif(n.op = 2, n.value, n.prev_value)) "
+      "FROM history h LEFT JOIN current c ON c.key = h.key AND c.rev = h.rev "
+      "LEFT JOIN history n ON n.prev_rev = h.rev AND n.prev_rev > 0 "
+      "WHERE h.rev >= ?1 AND h.rev <= ?2 ORDER BY h.rev LIMIT ?3");
   if (!stmt) return Err(stmt.error());
   StatementScope scope(*stmt);
   sqlite3_bind_int64(*stmt, 1, from);
