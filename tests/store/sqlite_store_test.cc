@@ -473,6 +473,41 @@ TEST_F(SqliteStoreTest, RefusesAFileFromANewerVersion) {
   EXPECT_NE(s.error().message().find("schema version 3"), std::string::npos) << s.error().message();
 }
 
+// The writer's key map holds hashes of keys (key_revisions.h). Here "/x1" and "/y1" share one, so
+// the map's answer for "/y1" is first "/x1"'s revision: every outcome must still be exact.
+TEST_F(SqliteStoreTest, PreconditionsStayExactWhenKeysShareAHash) {
+  auto o = options();
+  o.key_hash = [](std::string_view k) -> std::uint64_t { return k.empty() ? 0 : k.back(); };
+  {
+    auto s = open(o);
+    ASSERT_EQ(s->create("/x1", MakeBytes("x")).value_or(0), 1);
+    for (Revision expected : {Revision{0}, Revision{1}, Revision{99}}) {
+      auto u = s->update("/y1", MakeBytes("y"), expected);
+      ASSERT_FALSE(u.has_value()) << "update of a missing key with expected " << expected;
+      EXPECT_EQ(u.error().code(), StatusCode::kNotFound) << u.error().message();
+    }
+    auto r = s->remove("/y1", 0);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), StatusCode::kNotFound);
+    ASSERT_EQ(s->create("/y1", MakeBytes("y")).value_or(0), 2) << "failures consume no revision";
+    auto stale = s->update("/x1", MakeBytes("x2"), 2);
+    ASSERT_FALSE(stale.has_value());
+    EXPECT_EQ(stale.error().code(), StatusCode::kConflict) << stale.error().message();
+    EXPECT_EQ(s->update("/x1", MakeBytes("x2"), 1).value_or(0), 3);
+    auto again = s->create("/x1", MakeBytes("x3"));
+    ASSERT_FALSE(again.has_value());
+    EXPECT_EQ(again.error().code(), StatusCode::kAlreadyExists);
+    EXPECT_EQ(s->remove("/y1", 2).value_or(0), 4);
+  }
+  auto s = open(o);  // the map is rebuilt from the file, collisions and all
+  EXPECT_EQ(s->get("/x1")->revision, 3);
+  EXPECT_EQ(Str(s->get("/x1")->value), "x2");
+  EXPECT_EQ(s->get("/y1").error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(s->create("/y1", MakeBytes("y2")).value_or(0), 5);
+  EXPECT_EQ(s->update("/y1", MakeBytes("y3"), 5).value_or(0), 6);
+  EXPECT_EQ(s->update("/x1", MakeBytes("x4"), 3).value_or(0), 7);
+}
+
 TEST_F(SqliteStoreTest, BadPathsGiveCleanErrors) {
   SqliteStoreOptions o;
   o.path = "";

@@ -22,6 +22,7 @@ constexpr const char* kInsertUpdate =
     "SELECT ?1, ?2, 1, ?3, key, value FROM current WHERE key = ?4";
 constexpr const char* kInsertDelete =
     "INSERT INTO history(rev, ts, op, prev_rev, key, value) VALUES (?1, ?2, 2, ?3, ?4, ?5)";
+constexpr const char* kSelectRevision = "SELECT rev FROM current WHERE key = ?1";
 constexpr const char* kSetRevision = "UPDATE meta SET value = ?1 WHERE name = 'revision'";
 constexpr const char* kSetCompacted = "UPDATE meta SET value = ?1 WHERE name = 'compacted'";
 constexpr const char* kPurge = "DELETE FROM history WHERE rev <= ?1";
@@ -50,7 +51,7 @@ Result<std::unique_ptr<GroupCommitter>> GroupCommitter::Open(const std::string& 
   auto conn = SqliteConnection::Open(path, /*create=*/true);
   if (!conn) return Err(conn.error());
   if (auto st = PrepareWriter(**conn); !st.ok()) return Err(Status::Internal(st.message() + " (" + path + ")"));
-  auto state = LoadState(**conn, /*with_keys=*/true);
+  auto state = LoadState(**conn, /*with_keys=*/true, options.key_hash);
   if (!state) return Err(state.error());
   if (options.max_batch == 0) options.max_batch = 1;
   if (!options.now_millis) options.now_millis = SystemMillis;
@@ -319,24 +320,51 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
     r.result = pass.compact_to;
     return std::nullopt;
   }
-  auto it = keys_.find(r.key);
+  // The key's revision (0: absent). The map is exact when it says absent; otherwise it may be
+  // answering for another key with the same hash (key_revisions.h), so a create, a shared hash
+  // and a failed precondition ask the database (inside this transaction, so earlier writes of
+  // the batch count). An update or delete that passes is checked by its statement touching a row.
+  Revision previous = keys_.find(r.key);
+  bool exact = previous == 0;
+  auto read_exact = [&]() -> std::optional<StepError> {
+    sqlite3_stmt* stmt = prepared(kSelectRevision);
+    if (stmt == nullptr) return missing(kSelectRevision);
+    StatementScope scope(stmt);
+    bind(stmt, 1, r.key);
+    if (bind_rc != SQLITE_OK) return checked_step(stmt, "read revision");
+    const int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return StepError{conn_->error("read revision"), IsLocalError(rc)};
+    previous = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+    exact = true;
+    return std::nullopt;
+  };
+  const bool precondition_failed = r.op != WriteRequest::Op::kCreate && r.expected != 0 && r.expected != previous;
+  if (previous == KeyRevisions::kShared || (r.op == WriteRequest::Op::kCreate && previous != 0) || precondition_failed) {
+    if (auto err = read_exact()) return err;
+  }
   if (r.op == WriteRequest::Op::kCreate) {
-    if (it != keys_.end()) {
+    if (previous != 0) {
       r.result = Err(KeyExists(r.key));
       return std::nullopt;
     }
   } else {
-    if (it == keys_.end()) {
+    if (previous == 0) {
       r.result = Err(KeyNotFound(r.key));
       return std::nullopt;
     }
-    if (r.expected != 0 && r.expected != it->second) {
-      r.result = Err(RevisionMismatch(r.key, r.expected, it->second));
+    if (r.expected != 0 && r.expected != previous) {
+      r.result = Err(RevisionMismatch(r.key, r.expected, previous));
       return std::nullopt;
     }
   }
+  // Only reached with `previous` unconfirmed by the database for an update or delete of a key
+  // the map holds: if no row is touched, the map was answering for another key.
+  auto not_found = [&]() -> std::optional<StepError> {
+    if (exact) return StepError{Status::Internal("sqlite: current row missing for " + r.key), true};
+    r.result = Err(KeyNotFound(r.key));
+    return std::nullopt;
+  };
   const Revision rev = pass.next + 1;
-  const Revision previous = it == keys_.end() ? 0 : it->second;
   Bytes value = r.value;  // for kRemove: the deleted value, read below
 
   switch (r.op) {
@@ -355,7 +383,7 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
       sqlite3_bind_int64(hist, 2, pass.ts);
       bind(hist, 3, r.key);  // the value is in `current` (schema.h)
       if (auto err = checked_step(hist, "insert history")) return err;
-      keys_.emplace(r.key, rev);
+      keys_.add(r.key, rev);
       break;
     }
     case WriteRequest::Op::kUpdate: {
@@ -368,9 +396,7 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
         sqlite3_bind_int64(hist, 3, previous);
         bind(hist, 4, r.key);
         if (auto err = checked_step(hist, "insert history")) return err;
-        if (sqlite3_changes(conn_->db()) != 1) {
-          return StepError{Status::Internal("sqlite: current row missing for " + r.key), true};
-        }
+        if (sqlite3_changes(conn_->db()) != 1) return not_found();
       }
       sqlite3_stmt* cur = prepared(kUpdateCurrent);
       if (cur == nullptr) return missing(kUpdateCurrent);
@@ -379,7 +405,7 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
       bind(cur, 2, *value);
       bind(cur, 3, r.key);
       if (auto err = checked_step(cur, "update current")) return err;
-      it->second = rev;
+      keys_.set(r.key, rev);
       break;
     }
     case WriteRequest::Op::kRemove: {
@@ -391,7 +417,7 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
         if (bind_rc != SQLITE_OK) return checked_step(cur, "delete current");
         int rc = sqlite3_step(cur);
         if (rc != SQLITE_ROW) {
-          if (rc == SQLITE_DONE) return StepError{Status::Internal("sqlite: current row missing for " + r.key), true};
+          if (rc == SQLITE_DONE) return not_found();
           return StepError{conn_->error("delete current"), IsLocalError(rc)};
         }
         value = MakeBytes(ColumnBytes(cur, 0));
@@ -406,7 +432,7 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
       bind(hist, 4, r.key);
       bind(hist, 5, *value);
       if (auto err = checked_step(hist, "insert history")) return err;
-      keys_.erase(it);
+      keys_.erase(r.key);
       break;
     }
     case WriteRequest::Op::kCompact:
@@ -428,7 +454,7 @@ void GroupCommitter::abort_pass(Pass& pass) {
     if (it->previous == 0) {
       keys_.erase(it->key);
     } else {
-      keys_[it->key] = it->previous;
+      keys_.set(it->key, it->previous);
     }
   }
   pass.undo.clear();
@@ -438,7 +464,7 @@ void GroupCommitter::abort_pass(Pass& pass) {
 void GroupCommitter::recover_after_failed_commit(const Pass& pass) {
   // The undo log restored what this writer believed before the batch; the database is the
   // judge of what is on disk. Reload and make sure the two agree.
-  auto state = LoadState(*conn_, /*with_keys=*/true);
+  auto state = LoadState(*conn_, /*with_keys=*/true, options_.key_hash);
   if (!state) {
     broken_ = Status::Unavailable("sqlite store needs to be reopened after a failed commit: " +
                                   state.error().message());

@@ -96,6 +96,8 @@ struct GroupCommitterOptions {
   // Largest key or value accepted (SQLite's length limit); larger writes fail with kInternal.
   // 0 keeps SQLite's default (1e9 bytes).
   int max_value_bytes = 0;
+  // Test seam: the hash of the writer's key map (null: the real one). See KeyRevisions.
+  KeyRevisions::HashFn key_hash = nullptr;
 };
 
 class GroupCommitter {
@@ -168,7 +170,7 @@ class GroupCommitter {
   Publish publish_;
 
   // Writer-thread state.
-  std::unordered_map<std::string, Revision> keys_;
+  KeyRevisions keys_;
   Revision revision_ = 0;
   Revision compacted_ = 0;
   Revision purged_ = 0;

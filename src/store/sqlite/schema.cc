@@ -53,8 +53,9 @@ Status PrepareWriter(SqliteConnection& conn) {
   return Status::Ok();
 }
 
-Result<SqliteState> LoadState(SqliteConnection& conn, bool with_keys) {
+Result<SqliteState> LoadState(SqliteConnection& conn, bool with_keys, KeyRevisions::HashFn key_hash) {
   SqliteState state;
+  state.keys = KeyRevisions(key_hash);
   auto meta_rev = conn.query_int("SELECT value FROM meta WHERE name = 'revision'");
   auto meta_compacted = conn.query_int("SELECT value FROM meta WHERE name = 'compacted'");
   auto max_history = conn.query_int("SELECT max(rev) FROM history");
@@ -85,7 +86,9 @@ Result<SqliteState> LoadState(SqliteConnection& conn, bool with_keys) {
     StatementScope scope(*stmt);
     int rc;
     while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
-      state.keys.emplace(ColumnBytes(*stmt, 0), sqlite3_column_int64(*stmt, 1));
+      const auto* bytes = static_cast<const char*>(sqlite3_column_blob(*stmt, 0));
+      state.keys.add(std::string_view(bytes ? bytes : "", static_cast<std::size_t>(sqlite3_column_bytes(*stmt, 0))),
+                     sqlite3_column_int64(*stmt, 1));
     }
     if (rc != SQLITE_DONE) return Err(conn.error("load current keys"));
   }

@@ -20,11 +20,11 @@
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 
 #include "setpoint/common/status.h"
 #include "setpoint/store/store.h"
 #include "store/sqlite/connection.h"
+#include "store/sqlite/key_revisions.h"
 
 namespace setpoint::store {
 
@@ -35,13 +35,14 @@ struct SqliteState {
   Revision compacted = 0;  // list/watch accept revisions >= this
   Revision purged = 0;     // history rows <= this are physically gone (purged <= compacted)
   std::int64_t last_ts_millis = 0;                  // commit time of the newest history row
-  std::unordered_map<std::string, Revision> keys;  // current key -> mod revision
+  KeyRevisions keys;                                // current key -> mod revision
 };
 
 // Puts a writer connection in WAL mode with automatic checkpoints off and creates the tables.
 Status PrepareWriter(SqliteConnection& conn);
 
-// Reads the state a writer resumes from; `with_keys` also loads every current key.
-Result<SqliteState> LoadState(SqliteConnection& conn, bool with_keys);
+// Reads the state a writer resumes from; `with_keys` also loads every current key, hashed with
+// `key_hash` (null: the real hash; see KeyRevisions).
+Result<SqliteState> LoadState(SqliteConnection& conn, bool with_keys, KeyRevisions::HashFn key_hash = nullptr);
 
 }  // namespace setpoint::store

@@ -175,6 +175,7 @@ Status SqliteStore::init() {
   GroupCommitterOptions copts;
   copts.max_batch = options_.max_batch;
   copts.history_max_events = options_.history_max_events;
+  copts.key_hash = options_.key_hash;
   if (options_.clock) copts.now_millis = [clock = options_.clock] { return ToMillis(clock()); };
   copts.on_wal_pages = [this](int pages) {
     if (pages >= kCheckpointPages) kick_maintenance();

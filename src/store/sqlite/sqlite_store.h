@@ -32,6 +32,9 @@ struct SqliteStoreOptions {
   // The clock history ages are measured with; empty means std::chrono::system_clock::now.
   // Tests inject one to age history without sleeping.
   std::function<std::chrono::system_clock::time_point()> clock;
+  // Test seam: the hash of the writer's key map (null: the real one). Tests make keys collide to
+  // check that preconditions stay exact (store/sqlite/key_revisions.h).
+  std::uint64_t (*key_hash)(std::string_view) = nullptr;
 };
 
 // Opens (or creates) the store. Errors: kInvalid for an empty path; kUnavailable if another
