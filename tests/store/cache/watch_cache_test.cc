@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <condition_variable>
 
 #include "setpoint/common/json.h"
 #include "store/memory/memory_store.h"
@@ -250,7 +251,15 @@ class ExpiringStore final : public Store {
   }
   Result<Revision> remove(std::string key, Revision expected) override { return inner_->remove(std::move(key), expected); }
   Result<KeyValue> get(std::string_view key) override { return inner_->get(key); }
-  Result<ListResult> list(std::string_view prefix, Revision at) override { return inner_->list(prefix, at); }
+  Result<ListResult> list(std::string_view prefix, Revision at) override {
+    {
+      // After expire(), the relist waits for release(): the test writes in between, as a store
+      // that moved on while the cache was disconnected.
+      std::unique_lock lock(mu_);
+      list_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return !hold_lists_; });
+    }
+    return inner_->list(prefix, at);
+  }
   Status compact(Revision upto) override { return inner_->compact(upto); }
   Revision current_revision() override { return inner_->current_revision(); }
   Revision compacted_revision() override { return inner_->compacted_revision(); }
@@ -272,8 +281,16 @@ class ExpiringStore final : public Store {
     {
       std::lock_guard lock(mu_);
       g = gate_;
+      hold_lists_ = true;
     }
     g->expire();
+  }
+  void release() {
+    {
+      std::lock_guard lock(mu_);
+      hold_lists_ = false;
+    }
+    list_cv_.notify_all();
   }
   int watches() {
     std::lock_guard lock(mu_);
@@ -307,6 +324,8 @@ class ExpiringStore final : public Store {
   std::mutex mu_;
   std::shared_ptr<Gate> gate_;
   int watches_ = 0;
+  bool hold_lists_ = false;
+  std::condition_variable list_cv_;
 };
 
 TEST(WatchCacheRelist, AnExpiredStoreWatchRelistsAndWatchersStartOver) {
@@ -333,6 +352,7 @@ TEST(WatchCacheRelist, AnExpiredStoreWatchRelistsAndWatchersStartOver) {
   // Meanwhile the store moves on; the cache relists, watches again and is healthy.
   auto b = store.create(Key("default", "b"), MakeBytes(Obj("default", "b")));
   ASSERT_TRUE(b);
+  store.release();
   ASSERT_TRUE(setpoint::test::Eventually([&] { return cache.healthy() && cache.get(Key("default", "b")) != nullptr; }));
   EXPECT_EQ(store.watches(), 2);
   EXPECT_GE(cache.oldest_revision(), *b) << "history before the relist is gone";
