@@ -357,6 +357,15 @@ def lists_memory_coldstart(rep, data_dir):
             rep.summary["list_10k_ms"] = median([t * 1000 for t, _ in full])
         rep.summary["mem_ratio"] = per_obj / raw
         rep.summary["mem_objects"] = loaded
+    # Diagnostics for the memory figures: anonymous vs file-backed resident memory, and how often
+    # the embedded garbage collector's watches had to list everything again (a relist holds a
+    # whole resource's metadata at once).
+    status = open(f"/proc/{sp.proc.pid}/status").read()
+    parts = {k: int(v.split()[0]) for k, v in re.findall(r"^(RssAnon|RssFile):\s+(.*)$", status, re.M)}
+    _, metrics = sp.request("GET", "/metrics")
+    lists = re.search(rb"^setpoint_gc_lists_total (\d+)", metrics, re.M)
+    rep.add(f"  of which anonymous {parts.get('RssAnon', 0) / 1024:.0f} MiB, file-backed {parts.get('RssFile', 0) / 1024:.0f} MiB; "
+            f"the garbage collector's watches listed {lists.group(1).decode() if lists else '?'} times")
     if len(rows) == 2:
         # What each further object costs, without the fixed parts that fill early (SQLite's page
         # cache, the event rings, the allocator's free lists): the slope between the two sizes.

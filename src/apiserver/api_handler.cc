@@ -477,10 +477,10 @@ std::optional<Status> ApiHandler::unacceptable(const Ctx& ctx, bool list) const 
 }
 
 std::string ApiHandler::render_for_version(const Ctx& ctx, const store::CachedObject& obj) const {
-  if (ctx.ri.version == ctx.res->storage_version) return obj.json;
+  if (ctx.ri.version == ctx.res->storage_version) return std::string(obj.json);
   // Conversion strategy None: only apiVersion changes.
   auto parsed = ParseJson(obj.json);
-  if (!parsed || !parsed->is_object()) return obj.json;
+  if (!parsed || !parsed->is_object()) return std::string(obj.json);
   parsed->get_object()["apiVersion"] = ctx.api_version();
   return json::serialize(*parsed);
 }
@@ -500,7 +500,7 @@ HttpResponse ApiHandler::object_response(Ctx& ctx, int code, const store::Cached
     return r;
   }
   if (ctx.ri.version == ctx.res->storage_version)
-    r.shared_body = std::shared_ptr<const std::string>(obj, &obj->json);
+    r.shared_body = SharedBytes(obj, obj->json);
   else
     r.body = render_for_version(ctx, *obj);
   return r;
@@ -686,7 +686,7 @@ HttpResponse ApiHandler::do_list(Ctx& ctx) {
     r.pieces.push_back(std::make_shared<const std::string>(std::move(head)));
     for (std::size_t i = 0; i < page->items.size(); ++i) {
       if (i) r.pieces.push_back(kComma);
-      r.pieces.emplace_back(page->items[i], &page->items[i]->json);
+      r.pieces.emplace_back(page->items[i], page->items[i]->json);
     }
     r.pieces.push_back(kTail);
     return r;

@@ -94,7 +94,7 @@ class ApiHandler final : public HttpHandler {
   // Reads.
   HttpResponse do_get(Ctx& ctx);
   // processes/NAME/log: proxied to the agent that runs it (process_log.cc).
-  HttpResponse do_log(Ctx& ctx, const std::string& process_json);
+  HttpResponse do_log(Ctx& ctx, std::string_view process_json);
   HttpResponse do_list(Ctx& ctx);
   HttpResponse do_watch(Ctx& ctx);
   // Writes.

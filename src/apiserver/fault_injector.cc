@@ -24,7 +24,7 @@ std::string StatusBody(int code, std::string_view reason, std::string message, j
 class FaultInjector::DroppableStream final : public StreamSource {
  public:
   explicit DroppableStream(std::shared_ptr<StreamSource> inner) : inner_(std::move(inner)) {}
-  Poll poll(std::vector<std::shared_ptr<const std::string>>& out) override {
+  Poll poll(std::vector<SharedBytes>& out) override {
     if (dropped_.load()) return Poll::kEnd;
     return inner_->poll(out);
   }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -25,6 +26,25 @@ struct HttpRequest {
   std::string_view header(std::string_view name) const;  // "" when absent; name lower-case
 };
 
+// Bytes kept alive by whatever holds them — a cached object (its JSON), a shared constant, a
+// string made for one response — so that a body piece or a stream chunk is written without a
+// copy. Converts from a shared string.
+struct SharedBytes {
+  std::shared_ptr<const void> owner;
+  std::string_view bytes;
+
+  SharedBytes() = default;
+  SharedBytes(std::shared_ptr<const void> o, std::string_view b) : owner(std::move(o)), bytes(b) {}
+  template <class S>
+    requires std::is_convertible_v<S*, const std::string*>
+  SharedBytes(std::shared_ptr<S> s)  // NOLINT(google-explicit-constructor): a shared string is bytes
+      : bytes(s ? std::string_view(*s) : std::string_view()) {
+    owner = std::move(s);
+  }
+  std::size_t size() const { return bytes.size(); }
+  explicit operator bool() const { return owner != nullptr; }
+};
+
 // A streaming body: the transport pulls chunks from it on the connection's strand.
 class StreamSource {
  public:
@@ -33,7 +53,7 @@ class StreamSource {
   // Appends the next chunks to `out`. kWait: nothing now; the source calls the waker when there
   // is, or the transport polls again at next_deadline(). kEnd: the stream is over (`out` may
   // still hold final chunks).
-  virtual Poll poll(std::vector<std::shared_ptr<const std::string>>& out) = 0;
+  virtual Poll poll(std::vector<SharedBytes>& out) = 0;
   virtual std::chrono::steady_clock::time_point next_deadline() const = 0;
   // Installed once before the first poll; thread-safe to call from anywhere.
   virtual void set_waker(std::function<void()> waker) = 0;
@@ -46,10 +66,10 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  std::shared_ptr<const std::string> shared_body;  // used instead of body when set (zero copy)
+  SharedBytes shared_body;  // used instead of body when set (a cached object, not copied)
   // Used instead of both when not empty: the body is these pieces in order (a list of cached
   // objects), never concatenated whole; the transport writes them through a bounded buffer.
-  std::vector<std::shared_ptr<const std::string>> pieces;
+  std::vector<SharedBytes> pieces;
   std::shared_ptr<StreamSource> stream;             // chunked streaming response when set
 };
 

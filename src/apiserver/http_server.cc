@@ -264,7 +264,7 @@ class BeastHttpServer final : public HttpServer {
         http::response<http::empty_body> res;
         StartResponse(res, resp);
         std::uint64_t total = 0;
-        for (const auto& p : resp.pieces) total += p->size();
+        for (const auto& p : resp.pieces) total += p.size();
         res.content_length(total);
         res.keep_alive(keep_alive && !stopped_);
         http::response_serializer<http::empty_body> sr(res);
@@ -274,8 +274,8 @@ class BeastHttpServer final : public HttpServer {
         std::string buf;
         buf.reserve(kPieceBuffer);
         for (std::size_t i = 0; !wec && i < resp.pieces.size(); ++i) {
-          buf += *resp.pieces[i];
-          resp.pieces[i].reset();  // what is written need not stay alive
+          buf += resp.pieces[i].bytes;
+          resp.pieces[i] = {};  // what is written need not stay alive
           if (buf.size() >= kPieceBuffer || i + 1 == resp.pieces.size()) {
             std::tie(wec, std::ignore) = co_await asio::async_write(stream, asio::buffer(buf), kNoThrow);
             buf.clear();
@@ -288,7 +288,7 @@ class BeastHttpServer final : public HttpServer {
       http::response<http::string_body> res;
       StartResponse(res, resp);
       if (resp.shared_body)
-        res.body() = *resp.shared_body;
+        res.body().assign(resp.shared_body.bytes);
       else
         res.body() = std::move(resp.body);
       res.keep_alive(keep_alive && !stopped_);
@@ -371,14 +371,14 @@ class BeastHttpServer final : public HttpServer {
   static awaitable<void> write_stream(beast::tcp_stream& stream, Session& reg, StreamSource& source,
                                       asio::steady_timer& timer) {
     co_await asio::this_coro::throw_if_cancelled(false);
-    std::vector<std::shared_ptr<const std::string>> chunks;
+    std::vector<SharedBytes> chunks;
     for (;;) {
       chunks.clear();
       auto poll = reg.stopping ? StreamSource::Poll::kEnd : source.poll(chunks);
       if (!chunks.empty()) {
         std::vector<asio::const_buffer> bufs;
         bufs.reserve(chunks.size());
-        for (auto& c : chunks) bufs.emplace_back(c->data(), c->size());
+        for (auto& c : chunks) bufs.emplace_back(c.bytes.data(), c.bytes.size());
         // A client that stops reading is cut off once a write has been stuck this long; meanwhile
         // its bounded watch queue overflows and stops growing.
         stream.expires_after(kStreamWriteTimeout);

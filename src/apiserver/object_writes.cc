@@ -156,7 +156,7 @@ bool IsDeleting(const json::object& obj) {
 
 Result<json::object> ParseCached(const store::CachedObject& o) {
   auto v = ParseJson(o.json);
-  if (!v || !v->is_object()) return Err(Status::Internal("stored object " + o.key + " is corrupt"));
+  if (!v || !v->is_object()) return Err(Status::Internal("stored object " + std::string(o.key) + " is corrupt"));
   return std::move(v->get_object());
 }
 
@@ -209,9 +209,8 @@ store::CachedObjectPtr ApiHandler::written(const std::string& key, store::Revisi
   json::object& meta = EnsureObject(obj, "metadata");
   meta["resourceVersion"] = std::to_string(rev);
   auto out = std::make_shared<store::CachedObject>();
-  out->key = key;
   out->revision = rev;
-  out->json = json::serialize(obj);
+  out->adopt(key, json::serialize(obj));
   return out;
 }
 
@@ -395,8 +394,7 @@ Result<bool> ApiHandler::prepare_create(Ctx& ctx, json::object& obj, bool may_bl
 
 store::CachedObjectPtr ApiHandler::dry_run_result(const std::string& key, const json::object& obj) {
   auto out = std::make_shared<store::CachedObject>();
-  out->key = key;
-  out->json = json::serialize(obj);  // a dry run has no resourceVersion
+  out->adopt(key, json::serialize(obj));  // a dry run has no resourceVersion
   return out;
 }
 
@@ -793,7 +791,7 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const Reso
         auto page = cache_.list(all, 0, "", 0);
         if (page)
           for (const auto& item : page->items) {
-            auto r = store_.remove(item->key, 0);
+            auto r = store_.remove(std::string(item->key), 0);
             (void)r;
           }
       }

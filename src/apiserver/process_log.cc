@@ -79,7 +79,7 @@ class AgentLogStream final : public StreamSource {
   }
   ~AgentLogStream() override { close(); }
 
-  Poll poll(std::vector<std::shared_ptr<const std::string>>& out) override {
+  Poll poll(std::vector<SharedBytes>& out) override {
     std::lock_guard lock(mu_);
     while (!chunks_.empty()) {
       out.push_back(std::make_shared<const std::string>(std::move(chunks_.front())));
@@ -131,7 +131,7 @@ class AgentLogStream final : public StreamSource {
 
 }  // namespace
 
-HttpResponse ApiHandler::do_log(Ctx& ctx, const std::string& process_json) {
+HttpResponse ApiHandler::do_log(Ctx& ctx, std::string_view process_json) {
   auto parsed = ParseJson(process_json);
   if (!parsed || !parsed->is_object()) return error(Status::Internal("stored process is not an object"), &ctx);
   const json::object& process = parsed->get_object();

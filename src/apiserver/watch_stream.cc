@@ -76,7 +76,7 @@ std::shared_ptr<const std::string> WatchStream::error_event(const Status& status
   return std::make_shared<const std::string>(json::serialize(json::object{{"type", "ERROR"}, {"object", std::move(st)}}) + "\n");
 }
 
-void WatchStream::emit(const store::WatchItem& item, std::vector<std::shared_ptr<const std::string>>& out) {
+void WatchStream::emit(const store::WatchItem& item, std::vector<SharedBytes>& out) {
   if (item.type == store::WatchEventType::kBookmark) {
     // Only the initial-events-end bookmark is queued by the cache.
     out.push_back(bookmark(item.revision, true));
@@ -128,11 +128,11 @@ void WatchStream::emit(const store::WatchItem& item, std::vector<std::shared_ptr
   out.push_back(item.type == store::WatchEventType::kAdded      ? kAdded
                 : item.type == store::WatchEventType::kModified ? kModified
                                                                 : kDeleted);
-  out.push_back(std::shared_ptr<const std::string>(item.object, &item.object->json));
+  out.emplace_back(item.object, item.object->json);
   out.push_back(kSuffix);
 }
 
-StreamSource::Poll WatchStream::poll(std::vector<std::shared_ptr<const std::string>>& out) {
+StreamSource::Poll WatchStream::poll(std::vector<SharedBytes>& out) {
   if (pending_error_) {
     out.push_back(std::move(pending_error_));
     pending_error_.reset();

@@ -48,7 +48,7 @@ class WatchStream final : public StreamSource, public std::enable_shared_from_th
   // Ends the stream cleanly at the next poll (server shutdown).
   void end();
 
-  Poll poll(std::vector<std::shared_ptr<const std::string>>& out) override;
+  Poll poll(std::vector<SharedBytes>& out) override;
   std::chrono::steady_clock::time_point next_deadline() const override;
   void set_waker(std::function<void()> waker) override;
   void close() override;
@@ -57,7 +57,7 @@ class WatchStream final : public StreamSource, public std::enable_shared_from_th
   void wake();
   std::shared_ptr<const std::string> bookmark(store::Revision rev, bool initial_end) const;
   std::shared_ptr<const std::string> error_event(const Status& status) const;
-  void emit(const store::WatchItem& item, std::vector<std::shared_ptr<const std::string>>& out);
+  void emit(const store::WatchItem& item, std::vector<SharedBytes>& out);
 
   ApiHandler& owner_;
   store::WatchCache& cache_;

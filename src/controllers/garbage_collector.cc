@@ -441,8 +441,14 @@ Result<GarbageCollector::OwnerState> GarbageCollector::classify(const Node& depe
   if (owner_gvr->namespaced) {
     // Not in the dependent's namespace (a cluster-scoped dependent has none): if it lives in
     // another one, the reference is invalid rather than the owner gone, and the user is told.
+    // Either way it does not own this dependent; the list only decides what to tell the user, so
+    // a failed list costs the warning (and the absent-owner entry), not the collection.
     auto elsewhere = exists_elsewhere(*owner_gvr, ref);
-    if (!elsewhere) return Err(elsewhere.error());
+    if (!elsewhere) {
+      spdlog::debug("garbage collector: looking for {} {} in other namespaces: {}", ref.kind, ref.name,
+                    elsewhere.error().to_string());
+      return OwnerState::kDangling;
+    }
     if (*elsewhere) {
       warn_invalid_namespace(dependent, ref);
       return OwnerState::kDangling;
@@ -634,11 +640,17 @@ std::string GarbageCollector::metrics_text() const {
   counter("setpoint_gc_owner_lookups_total", "Live GETs to check whether an owner exists.", lookups_.load());
   counter("setpoint_gc_errors_total", "Work items that failed and were retried with backoff.", errors_.load());
   std::size_t nodes = 0, sources = 0;
+  std::uint64_t lists = 0;
   {
     std::lock_guard lock(mu_);
     nodes = nodes_.size();
     sources = sources_.size();
+    for (const auto& [k, s] : sources_) lists += s.watcher->relists();
   }
+  counter("setpoint_gc_lists_total",
+          "Full lists made by the collector's watches: one per resource at start, then one after each watch "
+          "that fell too far behind or expired.",
+          lists);
   out += "# HELP setpoint_gc_graph_objects Objects in the garbage collector's ownership graph.\n"
          "# TYPE setpoint_gc_graph_objects gauge\nsetpoint_gc_graph_objects " + std::to_string(nodes) + "\n";
   out += "# HELP setpoint_gc_watched_resources Resources the garbage collector watches.\n"

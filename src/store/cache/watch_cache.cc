@@ -14,9 +14,28 @@ namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 constexpr std::string_view kWideWatchers = "*";
 
+void CachedObject::assign(std::string_view key_bytes, std::initializer_list<std::string_view> json_parts) {
+  std::size_t size = key_bytes.size();
+  for (auto p : json_parts) size += p.size();
+  storage_.clear();
+  storage_.reserve(size);
+  storage_.append(key_bytes);
+  for (auto p : json_parts) storage_.append(p);
+  key = std::string_view(storage_).substr(0, key_bytes.size());
+  json = std::string_view(storage_).substr(key_bytes.size());
+}
+
+void CachedObject::adopt(std::string_view key_bytes, std::string json_text) {
+  const std::size_t n = json_text.size();
+  json_text.append(key_bytes);
+  storage_ = std::move(json_text);
+  json = std::string_view(storage_).substr(0, n);
+  key = std::string_view(storage_).substr(n);
+}
+
 std::string_view CachedObject::name() const {
   const std::size_t last = key.rfind('/');
-  return last == std::string::npos ? std::string_view(key) : std::string_view(key).substr(last + 1);
+  return last == std::string::npos ? key : key.substr(last + 1);
 }
 
 std::string_view CachedObject::ns() const {
@@ -27,7 +46,7 @@ std::string_view CachedObject::ns() const {
     ++pos;
   }
   const std::size_t last = key.rfind('/');
-  return last < pos ? std::string_view() : std::string_view(key).substr(pos, last - pos);
+  return last < pos ? std::string_view() : key.substr(pos, last - pos);
 }
 
 std::optional<std::string> CachedObject::field(std::string_view path) const {
@@ -39,9 +58,9 @@ std::optional<std::string> CachedObject::field(std::string_view path) const {
 }
 
 std::string_view CachedObject::metadata_json() const {
-  if (metadata_size) return std::string_view(json).substr(metadata_offset, metadata_size);
+  if (metadata_size) return json.substr(metadata_offset, metadata_size);
   auto range = FindTopLevelMember(json, "metadata");
-  return range ? std::string_view(json).substr(range->first, range->second) : std::string_view("{}");
+  return range ? json.substr(range->first, range->second) : std::string_view("{}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -109,15 +128,11 @@ CachedObjectPtr SpliceRevision(const std::string& key, std::string_view text, Re
   auto meta = ParseJson(text.substr(range->first, range->second));
   if (!meta || !meta->is_object() || meta->get_object().contains("resourceVersion")) return nullptr;
   auto out = std::make_shared<CachedObject>();
-  out->key = key;
   out->revision = rev;
   if (const json::object* labels = GetObject(meta->get_object(), "labels")) out->labels = *labels;
   const std::string member = "\"resourceVersion\":\"" + std::to_string(rev) + "\"" +
                              (meta->get_object().empty() ? "" : ",");
-  out->json.reserve(text.size() + member.size());
-  out->json.append(text.substr(0, range->first + 1));
-  out->json += member;
-  out->json.append(text.substr(range->first + 1));
+  out->assign(key, {text.substr(0, range->first + 1), member, text.substr(range->first + 1)});
   out->metadata_offset = static_cast<std::uint32_t>(range->first);
   out->metadata_size = static_cast<std::uint32_t>(range->second + member.size());
   return out;
@@ -135,11 +150,10 @@ Result<CachedObjectPtr> WatchCache::decode(const std::string& key, const Bytes& 
   json::object& meta = EnsureObject(obj, "metadata");
   meta["resourceVersion"] = std::to_string(rev);
   auto out = std::make_shared<CachedObject>();
-  out->key = key;
   out->revision = rev;
   if (const json::object* labels = GetObject(meta, "labels")) out->labels = *labels;
   if (options_.field_extractor) options_.field_extractor(key, obj, out->fields);
-  out->json = json::serialize(obj);
+  out->assign(key, {json::serialize(obj)});
   if (auto range = FindTopLevelMember(out->json, "metadata"); range && out->json.size() <= UINT32_MAX) {
     out->metadata_offset = static_cast<std::uint32_t>(range->first);
     out->metadata_size = static_cast<std::uint32_t>(range->second);
@@ -222,7 +236,7 @@ bool WatchCache::wait_for(Revision rev, std::chrono::milliseconds timeout) const
          revision_ >= rev;
 }
 
-CachedObjectPtr WatchCache::get(const std::string& key) const {
+CachedObjectPtr WatchCache::get(std::string_view key) const {
   std::shared_lock lock(mu_);
   auto it = objects_.find(key);
   return it == objects_.end() ? nullptr : it->second;
@@ -419,13 +433,13 @@ Result<ListPage> WatchCache::list(const Filter& filter, Revision at, const std::
     auto first = std::upper_bound(ring_.begin(), ring_.end(), at,
                                   [](Revision r, const CachedEvent& e) { return r < e.revision; });
     for (auto it = first; it != ring_.end(); ++it) {
-      const std::string& key = it->object->key;
+      const std::string_view key = it->object->key;
       if (key.compare(0, filter.prefix.size(), filter.prefix) != 0) continue;
       if (overrides.count(key)) continue;  // the first event after `at` holds the old version
       if (!it->prev_known)
         return Err(Status::Expired("too old resource version: " + std::to_string(at) + " (" +
                                    std::to_string(it->revision) + ")"));
-      overrides.emplace(key, it->prev);
+      overrides.emplace(std::string(key), it->prev);
     }
   }
   auto cur = after_key.empty() ? objects_.lower_bound(filter.prefix) : objects_.upper_bound(after_key);

@@ -32,11 +32,23 @@
 
 namespace setpoint::store {
 
-// One immutable version of one object.
+// One immutable version of one object. Its key and its JSON share one allocation (assign());
+// `key` and `json` view it, so a CachedObject is neither copied nor moved.
 struct CachedObject {
-  std::string key;
+  CachedObject() = default;
+  CachedObject(const CachedObject&) = delete;
+  CachedObject& operator=(const CachedObject&) = delete;
+
+  // Sets the key and the JSON, the JSON being the concatenation of `json_parts`, in one exactly
+  // sized allocation (for what the cache keeps).
+  void assign(std::string_view key_bytes, std::initializer_list<std::string_view> json_parts);
+  // The same, taking over `json_text` and appending the key to it: no copy of the JSON, but the
+  // allocation may be larger than needed (for short-lived objects such as write responses).
+  void adopt(std::string_view key_bytes, std::string json_text);
+
+  std::string_view key;
   Revision revision = 0;
-  std::string json;  // the object as served, resourceVersion included
+  std::string_view json;  // the object as served, resourceVersion included
   boost::json::object labels;
   std::vector<std::pair<std::string, std::string>> fields;  // selectable fields beyond name/ns
   // Where `json`'s metadata value is (set by WatchCache::decode; 0/0: not recorded), so that a
@@ -51,6 +63,9 @@ struct CachedObject {
   std::optional<std::string> field(std::string_view path) const;
   // The metadata object's JSON text (found by a scan when not recorded; "{}" when absent).
   std::string_view metadata_json() const;
+
+ private:
+  std::string storage_;  // key, then JSON
 };
 using CachedObjectPtr = std::shared_ptr<const CachedObject>;
 
@@ -145,7 +160,7 @@ class WatchCache final : public WatchSink {
   // Blocks until the cache has applied `rev`; false on timeout.
   bool wait_for(Revision rev, std::chrono::milliseconds timeout) const;
 
-  CachedObjectPtr get(const std::string& key) const;
+  CachedObjectPtr get(std::string_view key) const;
 
   // Lists objects under filter.prefix with key > `after_key`, at revision `at` (0 = current).
   // Errors: kExpired when `at` is older than the cache's memory.
