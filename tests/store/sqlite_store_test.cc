@@ -391,7 +391,7 @@ TEST_F(SqliteStoreTest, EachValueIsWrittenOnceAndEveryEventStillHasIt) {
   // an update's prev_value and a delete's value hold values in history.
   EXPECT_EQ(query_int("SELECT count(*) FROM history WHERE op != 2 AND value IS NOT NULL"), 0);
   EXPECT_EQ(query_int("SELECT count(*) FROM history WHERE prev_value IS NOT NULL"), 3);
-  EXPECT_EQ(query_int("SELECT value FROM meta WHERE name = 'schema_version'"), 2);
+  EXPECT_EQ(query_int("SELECT value FROM meta WHERE name = 'schema_version'"), 3);
   auto s = open();  // reopened: the watch below replays from the file, not from memory
   EXPECT_EQ(ReplayFromDisk(*s, 0, 9), kMixedHistory);
   EXPECT_EQ(std::vector<std::string>(kMixedHistory.begin() + 5, kMixedHistory.end()), ReplayFromDisk(*s, 5, 9));
@@ -411,8 +411,8 @@ TEST_F(SqliteStoreTest, EachValueIsWrittenOnceAndEveryEventStillHasIt) {
   EXPECT_EQ(at(9), (std::vector<std::string>{"/a=a3", "/c=c1"}));
 }
 
-// A file written by schema version 1 (every history row carries its value) opens, reads the same,
-// and takes new writes in the new layout.
+// A file written by schema version 1 (every history row carries its value; `current` keyed by its
+// key) opens, is upgraded to version 3, reads the same, and takes new writes in the new layout.
 TEST_F(SqliteStoreTest, OpensAVersionOneFile) {
   {
     sqlite3* db = nullptr;
@@ -446,9 +446,15 @@ TEST_F(SqliteStoreTest, OpensAVersionOneFile) {
     ASSERT_TRUE(s->update("/b", MakeBytes("b3"), 0));   // 8
     ASSERT_TRUE(s->remove("/b", 0));                    // 9
   }
-  EXPECT_EQ(query_int("SELECT value FROM meta WHERE name = 'schema_version'"), 2);
+  EXPECT_EQ(query_int("SELECT value FROM meta WHERE name = 'schema_version'"), 3);
+  // Version 3: `current` was copied into a table without the key's index.
+  EXPECT_EQ(query_int("SELECT count(*) FROM sqlite_schema WHERE tbl_name = 'current' AND name LIKE 'sqlite_autoindex%'"),
+            0);
+  EXPECT_EQ(query_int("SELECT count(*) FROM current"), 2);
   auto s = open();
   EXPECT_EQ(ReplayFromDisk(*s, 0, 9), kMixedHistory);
+  EXPECT_EQ(Str(s->get("/a")->value), "a3");
+  EXPECT_EQ(Str(s->get("/c")->value), "c1");
   std::vector<std::string> at3;
   auto listed = s->list("/", 3);
   ASSERT_TRUE(listed.has_value());
@@ -463,14 +469,14 @@ TEST_F(SqliteStoreTest, RefusesAFileFromANewerVersion) {
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = 3 WHERE name = 'schema_version'", nullptr, nullptr, nullptr),
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = 4 WHERE name = 'schema_version'", nullptr, nullptr, nullptr),
               SQLITE_OK);
     sqlite3_close(db);
   }
   auto s = OpenSqliteStore(options());
   ASSERT_FALSE(s.has_value());
   EXPECT_EQ(s.error().code(), StatusCode::kInternal);
-  EXPECT_NE(s.error().message().find("schema version 3"), std::string::npos) << s.error().message();
+  EXPECT_NE(s.error().message().find("schema version 4"), std::string::npos) << s.error().message();
 }
 
 // The writer's key map holds hashes of keys (key_revisions.h). Here "/x1" and "/y1" share one, so

@@ -12,17 +12,19 @@ namespace {
 constexpr Revision kPurgeStep = 1000;
 
 constexpr const char* kInsertCurrent = "INSERT INTO current(key, rev, value) VALUES (?1, ?2, ?3)";
-constexpr const char* kUpdateCurrent = "UPDATE current SET rev = ?1, value = ?2 WHERE key = ?3";
-constexpr const char* kDeleteCurrent = "DELETE FROM current WHERE key = ?1 RETURNING value";
+// `current` has no index on key: rows are addressed by rowid (KeyRevisions), and the key
+// compared where the map's entry may belong to another key with the same hash.
+constexpr const char* kUpdateCurrent = "UPDATE current SET rev = ?1, value = ?2 WHERE rowid = ?3";
+constexpr const char* kDeleteCurrent = "DELETE FROM current WHERE rowid = ?1 AND key = ?2 RETURNING value";
 constexpr const char* kInsertCreate =
     "INSERT INTO history(rev, ts, op, prev_rev, key) VALUES (?1, ?2, 0, 0, ?3)";
 // Copies the previous value inside SQLite: no round trip through the writer.
 constexpr const char* kInsertUpdate =
     "INSERT INTO history(rev, ts, op, prev_rev, key, prev_value) "
-    "SELECT ?1, ?2, 1, ?3, key, value FROM current WHERE key = ?4";
+    "SELECT ?1, ?2, 1, ?3, key, value FROM current WHERE rowid = ?4 AND key = ?5";
 constexpr const char* kInsertDelete =
     "INSERT INTO history(rev, ts, op, prev_rev, key, value) VALUES (?1, ?2, 2, ?3, ?4, ?5)";
-constexpr const char* kSelectRevision = "SELECT rev FROM current WHERE key = ?1";
+constexpr const char* kSelectKey = "SELECT key FROM current WHERE rowid = ?1";
 constexpr const char* kSetRevision = "UPDATE meta SET value = ?1 WHERE name = 'revision'";
 constexpr const char* kSetCompacted = "UPDATE meta SET value = ?1 WHERE name = 'compacted'";
 constexpr const char* kPurge = "DELETE FROM history WHERE rev <= ?1";
@@ -320,50 +322,56 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
     r.result = pass.compact_to;
     return std::nullopt;
   }
-  // The key's revision (0: absent). The map is exact when it says absent; otherwise it may be
-  // answering for another key with the same hash (key_revisions.h), so a create, a shared hash
-  // and a failed precondition ask the database (inside this transaction, so earlier writes of
-  // the batch count). An update or delete that passes is checked by its statement touching a row.
-  Revision previous = keys_.find(r.key);
-  bool exact = previous == 0;
-  auto read_exact = [&]() -> std::optional<StepError> {
-    sqlite3_stmt* stmt = prepared(kSelectRevision);
-    if (stmt == nullptr) return missing(kSelectRevision);
+  // Where the key lives (key_revisions.h). kAbsent is certain and kExact is this key's entry;
+  // kMaybe may be another key's with the same hash, so a create and a failed precondition read
+  // that row's key (inside this transaction, so earlier writes of the batch count), and an update
+  // or delete that passes lets its statement check (`WHERE rowid = ? AND key = ?`).
+  const KeyRevisions::Found found = keys_.find(r.key);
+  KeyRevisions::Entry entry = found.entry;
+  bool live = found.match != KeyRevisions::Match::kAbsent;
+  bool exact = found.match != KeyRevisions::Match::kMaybe;
+  std::string displaced;  // the key that holds this key's hash, when it is another one
+  const bool precondition_failed = r.op != WriteRequest::Op::kCreate && r.expected != 0 && r.expected != entry.rev;
+  if (!exact && (r.op == WriteRequest::Op::kCreate || precondition_failed)) {
+    sqlite3_stmt* stmt = prepared(kSelectKey);
+    if (stmt == nullptr) return missing(kSelectKey);
     StatementScope scope(stmt);
-    bind(stmt, 1, r.key);
-    if (bind_rc != SQLITE_OK) return checked_step(stmt, "read revision");
+    sqlite3_bind_int64(stmt, 1, entry.rowid);
     const int rc = sqlite3_step(stmt);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return StepError{conn_->error("read revision"), IsLocalError(rc)};
-    previous = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+    if (rc != SQLITE_ROW) {
+      if (rc == SQLITE_DONE) return StepError{Status::Internal("sqlite: current row missing for " + r.key), true};
+      return StepError{conn_->error("read key"), IsLocalError(rc)};
+    }
+    std::string holder = ColumnBytes(stmt, 0);
     exact = true;
-    return std::nullopt;
-  };
-  const bool precondition_failed = r.op != WriteRequest::Op::kCreate && r.expected != 0 && r.expected != previous;
-  if (previous == KeyRevisions::kShared || (r.op == WriteRequest::Op::kCreate && previous != 0) || precondition_failed) {
-    if (auto err = read_exact()) return err;
+    if (holder != r.key) {
+      live = false;
+      displaced = std::move(holder);
+    }
   }
   if (r.op == WriteRequest::Op::kCreate) {
-    if (previous != 0) {
+    if (live) {
       r.result = Err(KeyExists(r.key));
       return std::nullopt;
     }
   } else {
-    if (previous == 0) {
+    if (!live) {
       r.result = Err(KeyNotFound(r.key));
       return std::nullopt;
     }
-    if (r.expected != 0 && r.expected != previous) {
-      r.result = Err(RevisionMismatch(r.key, r.expected, previous));
+    if (r.expected != 0 && r.expected != entry.rev) {
+      r.result = Err(RevisionMismatch(r.key, r.expected, entry.rev));
       return std::nullopt;
     }
   }
-  // Only reached with `previous` unconfirmed by the database for an update or delete of a key
-  // the map holds: if no row is touched, the map was answering for another key.
+  // A statement that touched no row: the map's entry was another key's (not found), or, when it
+  // was this key's for certain, the map and the table disagree.
   auto not_found = [&]() -> std::optional<StepError> {
     if (exact) return StepError{Status::Internal("sqlite: current row missing for " + r.key), true};
     r.result = Err(KeyNotFound(r.key));
     return std::nullopt;
   };
+  const Revision previous = live ? entry.rev : 0;
   const Revision rev = pass.next + 1;
   Bytes value = r.value;  // for kRemove: the deleted value, read below
 
@@ -376,6 +384,7 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
       sqlite3_bind_int64(cur, 2, rev);
       bind(cur, 3, *value);
       if (auto err = checked_step(cur, "insert current")) return err;
+      const std::int64_t rowid = sqlite3_last_insert_rowid(conn_->db());
       sqlite3_stmt* hist = prepared(kInsertCreate);
       if (hist == nullptr) return missing(kInsertCreate);
       StatementScope hist_scope(hist);
@@ -383,7 +392,8 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
       sqlite3_bind_int64(hist, 2, pass.ts);
       bind(hist, 3, r.key);  // the value is in `current` (schema.h)
       if (auto err = checked_step(hist, "insert history")) return err;
-      keys_.add(r.key, rev);
+      std::lock_guard lock(keys_mu_);
+      keys_.add(r.key, {rev, rowid}, displaced);
       break;
     }
     case WriteRequest::Op::kUpdate: {
@@ -394,7 +404,8 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
         sqlite3_bind_int64(hist, 1, rev);
         sqlite3_bind_int64(hist, 2, pass.ts);
         sqlite3_bind_int64(hist, 3, previous);
-        bind(hist, 4, r.key);
+        sqlite3_bind_int64(hist, 4, entry.rowid);
+        bind(hist, 5, r.key);
         if (auto err = checked_step(hist, "insert history")) return err;
         if (sqlite3_changes(conn_->db()) != 1) return not_found();
       }
@@ -403,9 +414,10 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
       StatementScope cur_scope(cur);
       sqlite3_bind_int64(cur, 1, rev);
       bind(cur, 2, *value);
-      bind(cur, 3, r.key);
+      sqlite3_bind_int64(cur, 3, entry.rowid);
       if (auto err = checked_step(cur, "update current")) return err;
-      keys_.set(r.key, rev);
+      std::lock_guard lock(keys_mu_);
+      keys_.set(r.key, {rev, entry.rowid});
       break;
     }
     case WriteRequest::Op::kRemove: {
@@ -413,7 +425,8 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
       if (cur == nullptr) return missing(kDeleteCurrent);
       {
         StatementScope cur_scope(cur);
-        bind(cur, 1, r.key);
+        sqlite3_bind_int64(cur, 1, entry.rowid);
+        bind(cur, 2, r.key);
         if (bind_rc != SQLITE_OK) return checked_step(cur, "delete current");
         int rc = sqlite3_step(cur);
         if (rc != SQLITE_ROW) {
@@ -432,13 +445,14 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
       bind(hist, 4, r.key);
       bind(hist, 5, *value);
       if (auto err = checked_step(hist, "insert history")) return err;
+      std::lock_guard lock(keys_mu_);
       keys_.erase(r.key);
       break;
     }
     case WriteRequest::Op::kCompact:
       break;
   }
-  pass.undo.push_back(Undo{r.key, previous});
+  pass.undo.push_back(Undo{r.key, live ? entry : KeyRevisions::Entry{}});
   pass.next = rev;
   EventType type = r.op == WriteRequest::Op::kCreate   ? EventType::kCreate
                    : r.op == WriteRequest::Op::kUpdate ? EventType::kUpdate
@@ -448,10 +462,17 @@ std::optional<GroupCommitter::StepError> GroupCommitter::apply(WriteRequest& r, 
   return std::nullopt;
 }
 
+std::int64_t GroupCommitter::row_of(std::string_view key) const {
+  std::lock_guard lock(keys_mu_);
+  const auto found = keys_.find(key);
+  return found.match == KeyRevisions::Match::kAbsent ? 0 : found.entry.rowid;
+}
+
 void GroupCommitter::abort_pass(Pass& pass) {
   if (sqlite3_get_autocommit(conn_->db()) == 0) (void)conn_->run("ROLLBACK");
+  std::lock_guard lock(keys_mu_);
   for (auto it = pass.undo.rbegin(); it != pass.undo.rend(); ++it) {
-    if (it->previous == 0) {
+    if (it->previous.rev == 0) {
       keys_.erase(it->key);
     } else {
       keys_.set(it->key, it->previous);
@@ -475,7 +496,10 @@ void GroupCommitter::recover_after_failed_commit(const Pass& pass) {
                                   " on disk after a failed commit at " + std::to_string(revision_));
     return;
   }
-  keys_ = std::move(state->keys);
+  {
+    std::lock_guard lock(keys_mu_);
+    keys_ = std::move(state->keys);
+  }
   revision_ = state->revision;
   compacted_ = state->compacted;
   purged_ = state->purged;

@@ -128,6 +128,10 @@ class GroupCommitter {
   // connection. The getters keep answering.
   Status close_database();
 
+  // The row of `key` in `current` as the writer knows it (possibly a batch in flight, possibly
+  // another key's with the same hash): a hint for readers, who check the row's key. 0: none.
+  std::int64_t row_of(std::string_view key) const;
+
   Revision revision() const { return revision_seen_.load(); }
   Revision compacted() const { return compacted_seen_.load(); }
   CommitStats stats() const;
@@ -135,7 +139,7 @@ class GroupCommitter {
  private:
   struct Undo {
     std::string key;
-    Revision previous = 0;  // 0: the key did not exist
+    KeyRevisions::Entry previous;  // rev 0: the key did not exist
   };
   struct Pass {
     Revision next = 0;        // newest revision assigned so far in this transaction
@@ -170,7 +174,9 @@ class GroupCommitter {
   Publish publish_;
 
   // Writer-thread state.
-  KeyRevisions keys_;
+  // Written by the writer thread only; readers look rows up through row_of() under keys_mu_.
+  mutable std::mutex keys_mu_;
+  KeyRevisions keys_;  // GUARDED_BY(keys_mu_) for readers
   Revision revision_ = 0;
   Revision compacted_ = 0;
   Revision purged_ = 0;

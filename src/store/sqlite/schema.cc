@@ -7,7 +7,7 @@ namespace {
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS current(key BLOB PRIMARY KEY, rev INTEGER NOT NULL, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS current(key BLOB NOT NULL, rev INTEGER NOT NULL, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS history(
   rev INTEGER PRIMARY KEY,
   ts INTEGER NOT NULL,
@@ -16,14 +16,28 @@ CREATE TABLE IF NOT EXISTS history(
   key BLOB NOT NULL,
   value BLOB,
   prev_value BLOB);
-INSERT OR IGNORE INTO meta(name, value) VALUES ('schema_version', 2), ('revision', 0), ('compacted', 0);
+INSERT OR IGNORE INTO meta(name, value) VALUES ('schema_version', 3), ('revision', 0), ('compacted', 0);
+)sql";
+
+// Version 3: `current` loses its index on key (the writer finds rows through its in-memory map,
+// key_revisions.h). SQLite cannot drop a PRIMARY KEY's index, so the table is copied, in the
+// upgrade's transaction.
+constexpr const char* kUpgradeTo3 = R"sql(
+CREATE TABLE current_v3(key BLOB NOT NULL, rev INTEGER NOT NULL, value BLOB NOT NULL);
+INSERT INTO current_v3(key, rev, value) SELECT key, rev, value FROM current;
+DROP TABLE current;
+ALTER TABLE current_v3 RENAME TO current;
+UPDATE meta SET value = 3 WHERE name = 'schema_version';
 )sql";
 
 // Version 2 keeps each value once (see schema.h): a create or update row's value is found through
 // this index (its successor's prev_value) or in `current`. Creates, which have no predecessor,
 // add nothing to it.
-constexpr const char* kSuccessorIndex =
-    "CREATE INDEX IF NOT EXISTS history_successor ON history(prev_rev) WHERE prev_rev > 0";
+// Version 3: a row of `current` is found by its revision when a history row is read (the value
+// of a write that is still the newest). Revisions only grow, so creates append to this index.
+constexpr const char* kIndexes =
+    "CREATE INDEX IF NOT EXISTS history_successor ON history(prev_rev) WHERE prev_rev > 0;"
+    "CREATE INDEX IF NOT EXISTS current_rev ON current(rev);";
 
 }  // namespace
 
@@ -44,13 +58,17 @@ Status PrepareWriter(SqliteConnection& conn) {
   auto version = conn.query_int("SELECT value FROM meta WHERE name = 'schema_version'");
   if (!version) return version.error();
   const std::int64_t v = version->value_or(0);
-  if (v != 1 && v != 2) return Status::Internal("sqlite: unsupported schema version " + std::to_string(v));
-  if (auto st = conn.exec(kSuccessorIndex); !st.ok()) return st;
-  // 1 -> 2: version-1 rows keep their values and are read as they are; only the index is new.
-  if (v == 1) {
-    if (auto st = conn.exec("UPDATE meta SET value = 2 WHERE name = 'schema_version'"); !st.ok()) return st;
+  if (v < 1 || v > 3) return Status::Internal("sqlite: unsupported schema version " + std::to_string(v));
+  if (v < 3) {
+    // 1 or 2 -> 3, in one transaction: a crash leaves the old version or the new, never a half.
+    // Version-1 history rows keep their values and are read as they are.
+    const std::string upgrade = std::string("BEGIN IMMEDIATE;") + kUpgradeTo3 + "COMMIT;";
+    if (auto st = conn.exec(upgrade.c_str()); !st.ok()) {
+      (void)conn.exec("ROLLBACK");
+      return st;
+    }
   }
-  return Status::Ok();
+  return conn.exec(kIndexes);
 }
 
 Result<SqliteState> LoadState(SqliteConnection& conn, bool with_keys, KeyRevisions::HashFn key_hash) {
@@ -81,14 +99,24 @@ Result<SqliteState> LoadState(SqliteConnection& conn, bool with_keys, KeyRevisio
   }
   state.last_ts_millis = last_ts->value_or(0);
   if (with_keys) {
-    auto stmt = conn.prepare("SELECT key, rev FROM current");
+    auto stmt = conn.prepare("SELECT rowid, key, rev FROM current");
     if (!stmt) return Err(stmt.error());
+    auto key_of = conn.prepare("SELECT key FROM current WHERE rowid = ?1");
+    if (!key_of) return Err(key_of.error());
     StatementScope scope(*stmt);
     int rc;
     while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
-      const auto* bytes = static_cast<const char*>(sqlite3_column_blob(*stmt, 0));
-      state.keys.add(std::string_view(bytes ? bytes : "", static_cast<std::size_t>(sqlite3_column_bytes(*stmt, 0))),
-                     sqlite3_column_int64(*stmt, 1));
+      const auto* bytes = static_cast<const char*>(sqlite3_column_blob(*stmt, 1));
+      const std::string_view key(bytes ? bytes : "", static_cast<std::size_t>(sqlite3_column_bytes(*stmt, 1)));
+      const KeyRevisions::Entry entry{sqlite3_column_int64(*stmt, 2), sqlite3_column_int64(*stmt, 0)};
+      std::string displaced;  // another key with the same hash, loaded before: both go by name
+      if (auto holder = state.keys.hash_holder(key)) {
+        StatementScope key_scope(*key_of);
+        sqlite3_bind_int64(*key_of, 1, holder->rowid);
+        if (sqlite3_step(*key_of) != SQLITE_ROW) return Err(conn.error("load current keys"));
+        displaced = ColumnBytes(*key_of, 0);
+      }
+      state.keys.add(key, entry, displaced);
     }
     if (rc != SQLITE_DONE) return Err(conn.error("load current keys"));
   }

@@ -2,18 +2,26 @@
 //
 //   meta(name TEXT PRIMARY KEY, value INTEGER)   'revision' (high-water mark), 'compacted',
 //                                                 'schema_version'
-//   current(key BLOB PRIMARY KEY, rev, value)      the newest value of every live key
+//   current(key BLOB NOT NULL, rev, value)         the newest value of every live key; no index
+//                                                 on key: the writer finds rows by rowid
+//                                                 (KeyRevisions), readers scan
 //   history(rev INTEGER PRIMARY KEY, ts, op, prev_rev, key, value, prev_value)
 //                                                 one row per write; op 0 create, 1 update,
 //                                                 2 delete; prev_rev: the key's previous write
 //   history_successor ON history(prev_rev) WHERE prev_rev > 0
+//   current_rev ON current(rev)
 //
-// Schema version 2 stores each value once. A create or update row leaves `value` NULL: the value
-// it wrote is in `current` while it is the newest, and afterwards in its successor's row (the row
-// whose prev_rev is its rev): an update's prev_value (copied from `current` when it replaced it)
-// or a delete's value (the deleted value). Version-1 rows, which carry their value, are read as
-// they are; opening a version-1 file adds the index and sets version 2. Purging history by
-// revision keeps this whole: a row's successor has a higher revision.
+// Schema version 3 drops `current`'s key index (version 2 had key as PRIMARY KEY): inserting
+// random keys into that B-tree was most of SQLite's work per create. Readers that need a key
+// scan `current` (the server reads through its watch cache; only lists and tools read here).
+//
+// Each value is stored once (since version 2). A create or update row leaves `value` NULL: the
+// value it wrote is in `current` while it is the newest, and afterwards in its successor's row
+// (the row whose prev_rev is its rev): an update's prev_value (copied from `current` when it
+// replaced it) or a delete's value (the deleted value). Version-1 rows, which carry their value,
+// are read as they are. Opening a version-1 or -2 file adds the index, copies `current` into its
+// version-3 shape and sets version 3, in one transaction. Purging history by revision keeps all
+// this whole: a row's successor has a higher revision.
 //
 // See docs/design/store.md for the invariants. Stateless functions; the caller owns the connection.
 #pragma once

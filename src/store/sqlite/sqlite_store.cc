@@ -218,14 +218,27 @@ Result<KeyValue> SqliteStore::get(std::string_view key) {
   if (closed_.load()) return Err(StoreClosed());
   auto conn = pool_->acquire();
   if (!conn) return Err(conn.error());
-  auto stmt = (*conn)->prepare("SELECT rev, value FROM current WHERE key = ?1");
-  if (!stmt) return Err(stmt.error());
-  StatementScope scope(*stmt);
-  BindBlob(*stmt, 1, key);
-  int rc = sqlite3_step(*stmt);
-  if (rc == SQLITE_DONE) return Err(KeyNotFound(std::string(key)));
-  if (rc != SQLITE_ROW) return Err((*conn)->error("get"));
-  return KeyValue{std::string(key), MakeBytes(ColumnBytes(*stmt, 1)), sqlite3_column_int64(*stmt, 0)};
+  // `current` has no index on key: the writer's map says which row (a hint, checked against the
+  // row's key); without a row there, the key is looked for by a scan, so that a key the map has
+  // already dropped for a batch still committing is found as committed. (The API server reads
+  // through its watch cache; this path serves tools and tests.)
+  auto read = [&](const char* sql, bool by_row) -> Result<std::optional<KeyValue>> {
+    auto stmt = (*conn)->prepare(sql);
+    if (!stmt) return Err(stmt.error());
+    StatementScope scope(*stmt);
+    BindBlob(*stmt, 1, key);
+    if (by_row) sqlite3_bind_int64(*stmt, 2, committer_->row_of(key));
+    int rc = sqlite3_step(*stmt);
+    if (rc == SQLITE_DONE) return std::optional<KeyValue>();
+    if (rc != SQLITE_ROW) return Err((*conn)->error("get"));
+    return std::optional<KeyValue>(
+        KeyValue{std::string(key), MakeBytes(ColumnBytes(*stmt, 1)), sqlite3_column_int64(*stmt, 0)});
+  };
+  auto hit = read("SELECT rev, value FROM current WHERE rowid = ?2 AND key = ?1", true);
+  if (hit && !*hit) hit = read("SELECT rev, value FROM current WHERE key = ?1", false);
+  if (!hit) return Err(hit.error());
+  if (!*hit) return Err(KeyNotFound(std::string(key)));
+  return std::move(**hit);
 }
 
 Result<ListResult> SqliteStore::list(std::string_view prefix, Revision at) {
@@ -239,9 +252,11 @@ Result<ListResult> SqliteStore::list(std::string_view prefix, Revision at) {
   if (at > bounds->revision) return Err(FutureRevision(at, bounds->revision));
   if (at != 0 && at < bounds->compacted) return Err(TooOldRevision(at, bounds->compacted));
 
+  // A scan (`current` has no index on key), sorted here: SQLite's ORDER BY would build a sorted
+  // copy of every value in a temporary b-tree first.
   std::optional<std::string> end = PrefixEnd(prefix);
-  auto stmt = (*conn)->prepare(end ? "SELECT key, rev, value FROM current WHERE key >= ?1 AND key < ?2 ORDER BY key"
-                                   : "SELECT key, rev, value FROM current WHERE key >= ?1 ORDER BY key");
+  auto stmt = (*conn)->prepare(end ? "SELECT key, rev, value FROM current WHERE key >= ?1 AND key < ?2"
+                                   : "SELECT key, rev, value FROM current WHERE key >= ?1");
   if (!stmt) return Err(stmt.error());
   ListResult out;
   out.revision = at == 0 ? bounds->revision : at;
@@ -255,6 +270,7 @@ Result<ListResult> SqliteStore::list(std::string_view prefix, Revision at) {
     }
     if (rc != SQLITE_DONE) return Err((*conn)->error("list current"));
   }
+  std::sort(out.items.begin(), out.items.end(), [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; });
   if (out.revision == bounds->revision) return out;
 
   // An older revision: undo, newest first, every write after `at` (history keeps previous values).
@@ -301,7 +317,7 @@ Result<std::vector<Event>> SqliteStore::read_events(Revision from, Revision to, 
   // the newest, else what its successor kept of it.
   auto stmt = (*conn)->prepare(
       "SELECT h.rev, h.op, h.key, coalesce(h.value, c.value, iif(n.op = 2, n.value, n.prev_value)) "
-      "FROM history h LEFT JOIN current c ON c.key = h.key AND c.rev = h.rev "
+      "FROM history h LEFT JOIN current c ON c.rev = h.rev "
       "LEFT JOIN history n ON n.prev_rev = h.rev AND n.prev_rev > 0 "
       "WHERE h.rev >= ?1 AND h.rev <= ?2 ORDER BY h.rev LIMIT ?3");
   if (!stmt) return Err(stmt.error());
