@@ -143,6 +143,10 @@ class ApiHandler final : public HttpHandler {
   Status admit(Ctx& ctx, const ResourceInfo& res, boost::json::object& obj, const boost::json::object* old);
   void apply_crd_status(boost::json::object& crd, const RegistrySnapshot& reg);
   store::CachedObjectPtr written(const std::string& key, store::Revision rev, boost::json::object& obj);
+  // The response to a write of `stored` (the bytes `obj` was stored as): those bytes at `rev`,
+  // or written() when they cannot be used as they are.
+  store::CachedObjectPtr answer(const std::string& key, store::Revision rev, const store::Bytes& stored,
+                                boost::json::object& obj);
   void wait_consistent();
   // The cached object, confirmed absent against a cache that caught up with the store.
   store::CachedObjectPtr get_current(const std::string& key);

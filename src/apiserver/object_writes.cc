@@ -202,6 +202,15 @@ store::CachedObjectPtr ApiHandler::get_fresh(const std::string& key) {
   return obj ? *obj : nullptr;
 }
 
+store::CachedObjectPtr ApiHandler::answer(const std::string& key, store::Revision rev, const store::Bytes& stored,
+                                          json::object& obj) {
+  // The bytes just stored, with the revision spliced in: what a get will serve, without a second
+  // serialisation of the object.
+  if (stored)
+    if (auto spliced = store::SpliceRevision(key, *stored, rev)) return spliced;
+  return written(key, rev, obj);
+}
+
 store::CachedObjectPtr ApiHandler::written(const std::string& key, store::Revision rev, json::object& obj) {
   // The response is built here rather than waiting for the cache to apply the write: a reader
   // that names this revision (watch, list, PUT precondition) waits for the cache to reach it,
@@ -968,12 +977,11 @@ void ApiHandler::create_async(std::shared_ptr<Ctx> ctx, json::object obj, std::f
   std::string name(GetStringOr(*GetObject(obj, "metadata"), "name", ""));
   std::string key = res.key(ctx->ri.ns, name);
   if (ctx->dry_run) return respond(object_response(*ctx, 201, dry_run_result(key, obj)));
-  std::string bytes = EncodeForStorage(obj);
-  // The callback runs on the store's writer thread; the object moves into it for the response.
+  store::Bytes stored = store::MakeBytes(EncodeForStorage(obj));
+  // The callback runs on the store's writer thread; the object moves into it for a retry.
   auto state = std::make_shared<json::object>(std::move(obj));
-  store_.create_async(key, store::MakeBytes(std::move(bytes)),
-                      [this, ctx, state, key, name, respond](Result<store::Revision> rev) mutable {
-    if (rev) return respond(object_response(*ctx, 201, written(key, *rev, *state)));
+  store_.create_async(key, stored, [this, ctx, state, key, name, stored, respond](Result<store::Revision> rev) mutable {
+    if (rev) return respond(object_response(*ctx, 201, answer(key, *rev, stored, *state)));
     if (rev.error().code() == StatusCode::kAlreadyExists) {
       json::object& meta = EnsureObject(*state, "metadata");
       std::string generate(GetStringOr(meta, "generateName", ""));
@@ -1025,10 +1033,10 @@ void ApiHandler::update_async(std::shared_ptr<Ctx> ctx, json::object body, std::
   if (p->finalize) return run_blocking_(blocking);
   auto state = std::make_shared<PreparedUpdate>(std::move(*p));
   store::Revision expected = old->revision;
-  store_.update_async(state->key, store::MakeBytes(std::move(state->bytes)), expected,
-                      [this, ctx, state, respond](Result<store::Revision> rev) {
+  store::Bytes stored = store::MakeBytes(std::move(state->bytes));
+  store_.update_async(state->key, stored, expected, [this, ctx, state, stored, respond](Result<store::Revision> rev) {
     if (!rev) return respond(error(UpdateError(*ctx->res, ctx->ri.name, rev.error()), ctx.get(), ctx->ri.name));
-    respond(object_response(*ctx, 200, written(state->key, *rev, state->result)));
+    respond(object_response(*ctx, 200, answer(state->key, *rev, stored, state->result)));
   });
 }
 

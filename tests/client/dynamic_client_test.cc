@@ -95,6 +95,29 @@ TEST_F(DynamicClientTest, CrudAndStatusMapping) {
   EXPECT_EQ(dynamic_->get(kLeases, "", "a").error().code(), StatusCode::kBadRequest);
 }
 
+// A create's or an update's answer is the object as stored, at its new revision: byte for byte
+// what a get of that object serves next.
+TEST_F(DynamicClientTest, WriteAnswersAreTheBytesAGetServes) {
+  const std::string path = "/apis/coordination.k8s.io/v1/namespaces/default/leases";
+  auto created = rest_->request(Method::kPost, path, json::serialize(Lease("same")));
+  ASSERT_TRUE(created.has_value()) << created.error().to_string();
+  EXPECT_EQ(created->status, 201);
+  auto got = rest_->request(Method::kGet, path + "/same");
+  ASSERT_TRUE(got.has_value()) << got.error().to_string();
+  EXPECT_EQ(created->body, got->body);
+
+  json::object changed = json::parse(got->body).as_object();
+  changed["spec"].as_object()["holderIdentity"] = "other";
+  auto updated = rest_->request(Method::kPut, path + "/same", json::serialize(changed));
+  ASSERT_TRUE(updated.has_value()) << updated.error().to_string();
+  auto again = rest_->request(Method::kGet, path + "/same");
+  ASSERT_TRUE(again.has_value()) << again.error().to_string();
+  EXPECT_EQ(updated->body, again->body);
+  auto parsed = json::parse(updated->body).as_object();
+  EXPECT_EQ(parsed.at("spec").at("holderIdentity").as_string(), "other");
+  EXPECT_NE(Meta(parsed, "resourceVersion"), Meta(changed, "resourceVersion"));
+}
+
 TEST_F(DynamicClientTest, ClusterScopedAndPaginatedLists) {
   json::object ns{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "pages"}}}};
   ASSERT_TRUE(dynamic_->create(kNamespaces, "", ns).has_value());

@@ -118,11 +118,9 @@ std::string WatchCache::ResourcePrefix(std::string_view key) {
   return std::string(key.substr(0, pos));
 }
 
-// The stored bytes with `"resourceVersion":"<rev>"` spliced in as metadata's first member, when
-// they can be used as they are: the object parses only its metadata (for the labels) instead of
-// the whole document, and nothing is serialised again. Null when the slow path must decide (no
-// metadata object, or one that already carries a resourceVersion).
-CachedObjectPtr SpliceRevision(const std::string& key, std::string_view text, Revision rev) {
+// The object parses only its metadata (for the labels) instead of the whole document, and nothing
+// is serialised again.
+CachedObjectPtr SpliceRevision(std::string_view key, std::string_view text, Revision rev) {
   auto range = FindTopLevelMember(text, "metadata");
   if (!range || range->second < 2 || text[range->first] != '{' || text.size() > UINT32_MAX / 2) return nullptr;
   auto meta = ParseJson(text.substr(range->first, range->second));

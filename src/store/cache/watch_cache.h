@@ -69,6 +69,11 @@ struct CachedObject {
 };
 using CachedObjectPtr = std::shared_ptr<const CachedObject>;
 
+// An object as stored (`text`, without a resourceVersion) as served at `rev`: the stored bytes
+// with `"resourceVersion":"<rev>"` spliced in as metadata's first member. Null when that cannot be
+// done (no metadata object, or one that already carries a resourceVersion): serialise instead.
+CachedObjectPtr SpliceRevision(std::string_view key, std::string_view text, Revision rev);
+
 enum class WatchEventType { kAdded, kModified, kDeleted, kBookmark, kError };
 
 struct CachedEvent {
