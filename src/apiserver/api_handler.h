@@ -150,8 +150,9 @@ class ApiHandler final : public HttpHandler {
   void wait_consistent();
   // The cached object, confirmed absent against a cache that caught up with the store.
   store::CachedObjectPtr get_current(const std::string& key);
-  // The object as the store has it now (not the cache, which may lag): what a write that lost a
-  // race re-reads before it tries again. Null when absent or unreadable.
+  // The object as the store has it now: the cache's, once it has caught up with the store's
+  // current revision (it may lag). What a write that lost a race re-reads before it tries again.
+  // Null when absent.
   store::CachedObjectPtr get_fresh(const std::string& key);
 
   // Responses.

@@ -196,10 +196,11 @@ store::CachedObjectPtr ApiHandler::get_current(const std::string& key) {
 }
 
 store::CachedObjectPtr ApiHandler::get_fresh(const std::string& key) {
-  auto kv = store_.get(key);
-  if (!kv) return nullptr;
-  auto obj = cache_.decode(key, kv->value, kv->revision);
-  return obj ? *obj : nullptr;
+  // After losing a write race: the winner is in the store, so the cache has it once it reaches the
+  // store's current revision. (Not store_.get(): the sqlite store finds a key that is gone by a
+  // scan, since `current` has no index on key.)
+  wait_consistent();
+  return cache_.get(key);
 }
 
 store::CachedObjectPtr ApiHandler::answer(const std::string& key, store::Revision rev, const store::Bytes& stored,
