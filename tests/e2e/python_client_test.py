@@ -113,6 +113,16 @@ def watch_events(fx, label, resource_version, until, timeout=30, on_first=None):
     return events
 
 
+def next_event(test, resp, what):
+    """The next event on a raw watch response that is not a BOOKMARK; fails `test` if the stream ends."""
+    while True:
+        line = resp.readline()
+        test.assertTrue(line, f"the stream ended before {what}")
+        event = json.loads(line)
+        if event["type"] != "BOOKMARK":
+            return event
+
+
 def count(n):
     return lambda events: len(events) >= n
 
@@ -466,12 +476,7 @@ class PythonClientTest(ServerTestCase, WatchAssertions):
             self.assertGreaterEqual(int(bookmark["object"]["metadata"]["resourceVersion"]), max(rvs))
             # After the bookmark the stream is an ordinary watch.
             created = self.fx.create("wl-d", labels={"suite": "watchlist"})
-            while True:
-                line = resp.readline()
-                self.assertTrue(line, "stream ended after the bookmark")
-                event = json.loads(line)
-                if event["type"] != "BOOKMARK":
-                    break
+            event = next_event(self, resp, "the event after the bookmark")
             self.assertEqual((event["type"], event["object"]["metadata"]["name"], rv(event["object"])),
                              ("ADDED", "wl-d", rv(created)))
 
@@ -517,12 +522,7 @@ class PythonClientTest(ServerTestCase, WatchAssertions):
         req = urllib.request.Request(f"{base}?{query}", headers={"Accept": one})
         with urllib.request.urlopen(req, timeout=30) as resp:
             patched = self.fx.patch_size("pom-a", 9)
-            while True:
-                line = resp.readline()
-                self.assertTrue(line, "the metadata watch ended early")
-                event = json.loads(line)
-                if event["type"] != "BOOKMARK":
-                    break
+            event = next_event(self, resp, "the metadata watch's event")
             self.assertEqual(event["type"], "MODIFIED")
             self.assertEqual(event["object"]["kind"], "PartialObjectMetadata")
             self.assertEqual(event["object"]["metadata"], patched["metadata"])
