@@ -418,10 +418,10 @@ Result<store::CachedObjectPtr> ApiHandler::write_create(Ctx& ctx, json::object o
     json::object& m = EnsureObject(obj, "metadata");
     std::string final_name(GetStringOr(m, "name", ""));
     std::string key = res.key(ctx.ri.ns, final_name);
-    std::string bytes = EncodeForStorage(obj);
     if (ctx.dry_run) return dry_run_result(key, obj);
-    auto rev = store_.create(key, store::MakeBytes(bytes));
-    if (rev) return written(key, *rev, obj);
+    store::Bytes stored = store::MakeBytes(EncodeForStorage(obj));
+    auto rev = store_.create(key, stored);
+    if (rev) return answer(key, *rev, stored, obj);
     if (rev.error().code() == StatusCode::kAlreadyExists) {
       if (!generate.empty() && ctx.name_generated && attempt < 8) {
         m["name"] = generate + RandomNameSuffix();
@@ -559,9 +559,10 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::write_update(Ctx& ctx, const store
     out.deleted = true;
     return out;
   }
-  auto rev = store_.update(p->key, store::MakeBytes(std::move(p->bytes)), old->revision);
+  store::Bytes stored = store::MakeBytes(std::move(p->bytes));
+  auto rev = store_.update(p->key, stored, old->revision);
   if (!rev) return Err(UpdateError(*ctx.res, std::string(old->name()), rev.error()));
-  out.object = written(p->key, *rev, p->result);
+  out.object = answer(p->key, *rev, stored, p->result);
   return out;
 }
 
@@ -771,12 +772,12 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const Reso
       if (res.special == SpecialKind::kCustomResourceDefinition && ctx.reg) apply_crd_status(*obj, *ctx.reg);
     }
     if (graceful) {
-      std::string bytes = EncodeForStorage(*obj);
       if (ctx.dry_run) {
         out.body = json::serialize(*obj);
         return out;
       }
-      auto rev = store_.update(key, store::MakeBytes(bytes), old->revision);
+      store::Bytes stored = store::MakeBytes(EncodeForStorage(*obj));
+      auto rev = store_.update(key, stored, old->revision);
       if (!rev) {
         if (rev.error().code() == StatusCode::kConflict || rev.error().code() == StatusCode::kNotFound) {
           wait_consistent();
@@ -784,7 +785,7 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const Reso
         }
         return Err(rev.error());
       }
-      out.object = written(key, *rev, *obj);
+      out.object = answer(key, *rev, stored, *obj);
       return out;
     }
     if (ctx.dry_run) {
