@@ -10,6 +10,16 @@
 
 namespace setpoint::apiserver {
 
+// The meta.k8s.io rendering ("Table", "PartialObjectMetadata", "PartialObjectMetadataList") that
+// the first JSON media range of an Accept header asks for, with its version ("v1" unless named);
+// empty `as` for plain objects. Ranges this server cannot produce (protobuf) are skipped, as
+// kube-apiserver's negotiation does; ranges with `as` for another group are too.
+struct AcceptedAs {
+  std::string as;
+  std::string version = "v1";
+};
+AcceptedAs ParseAccept(std::string_view accept);
+
 struct ApiHandler::Ctx {
   HttpRequest& req;
   QueryParams q;
@@ -25,7 +35,9 @@ struct ApiHandler::Ctx {
   int create_attempts = 0;  // create: the name came from generateName (retry on collision)
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
-  Ctx(HttpRequest& r, QueryParams params) : req(r), q(std::move(params)) {}
+  AcceptedAs accept;  // the request's Accept header, parsed once
+
+  Ctx(HttpRequest& r, QueryParams params) : req(r), q(std::move(params)), accept(ParseAccept(r.header("accept"))) {}
   std::string api_version() const { return res->api_version(ri.version); }
 };
 

@@ -56,15 +56,9 @@ int AggregatedVersion(std::string_view accept) {
   return 0;
 }
 
-// The meta.k8s.io rendering ("Table", "PartialObjectMetadata", "PartialObjectMetadataList") that
-// the first JSON media range of an Accept header asks for, with its version ("v1" unless named);
-// empty `as` for plain objects. Ranges this server cannot produce (protobuf) are skipped, as
-// kube-apiserver's negotiation does; ranges with `as` for another group are too.
-struct AcceptedAs {
-  std::string as;
-  std::string version = "v1";
-};
-AcceptedAs AcceptAs(std::string_view accept) {
+}  // namespace
+
+AcceptedAs ParseAccept(std::string_view accept) {
   std::size_t i = 0;
   while (i <= accept.size()) {
     std::size_t j = accept.find(',', i);
@@ -95,6 +89,8 @@ AcceptedAs AcceptAs(std::string_view accept) {
   }
   return {};
 }
+
+namespace {
 
 // `{"kind":"PartialObjectMetadata",...,"metadata":<the object's metadata bytes>}`.
 void AppendPartialMetadata(std::string& out, const store::CachedObject& obj, std::string_view api_version) {
@@ -458,16 +454,16 @@ void ApiHandler::wait_consistent() {
   cache_.wait_for(store_.current_revision(), std::chrono::seconds(3));
 }
 
-bool ApiHandler::wants_table(const Ctx& ctx) const { return AcceptAs(ctx.req.header("accept")).as == "Table"; }
+bool ApiHandler::wants_table(const Ctx& ctx) const { return ctx.accept.as == "Table"; }
 
 std::optional<std::string> ApiHandler::wants_metadata(const Ctx& ctx, bool list) const {
-  AcceptedAs a = AcceptAs(ctx.req.header("accept"));
+  const AcceptedAs& a = ctx.accept;
   if (a.as != (list ? "PartialObjectMetadataList" : "PartialObjectMetadata")) return std::nullopt;
   return "meta.k8s.io/" + a.version;
 }
 
 std::optional<Status> ApiHandler::unacceptable(const Ctx& ctx, bool list) const {
-  AcceptedAs a = AcceptAs(ctx.req.header("accept"));
+  const AcceptedAs& a = ctx.accept;
   if (a.as.empty() || a.as == "Table") return std::nullopt;
   const std::string_view want = list ? "PartialObjectMetadataList" : "PartialObjectMetadata";
   if (a.as == want && (a.version == "v1" || a.version == "v1beta1")) return std::nullopt;
