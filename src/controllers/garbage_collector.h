@@ -13,7 +13,8 @@
 //            owner exists and is not waiting for its dependents), waiting (it is being deleted in
 //            the foreground), or dangling (absent). Absence is decided by a live GET and a uid
 //            comparison, remembered in an absent-owner cache. References to a namespaced owner
-//            in another namespace (or from a cluster-scoped object) are dangling, with a Warning Event OwnerRefInvalidNamespace. Then: solid owners left →
+//            in another namespace (or from a cluster-scoped object) are dangling, with a Warning
+//            Event OwnerRefInvalidNamespace. Then: solid owners left →
 //            patch the dangling and waiting references out; only waiting owners → delete in the
 //            foreground (after clearing blockOwnerDeletion towards them if it has dependents of
 //            its own); none → delete, with the policy its own finalizers ask for.

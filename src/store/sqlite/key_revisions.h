@@ -86,7 +86,6 @@ class KeyRevisions {
     if (it == by_hash_.end() || it->second.rowid == kShared) return std::nullopt;
     return it->second;
   }
-  std::size_t size() const { return by_hash_.size() + by_key_.size(); }
 
  private:
   static constexpr std::int64_t kShared = -1;  // in by_hash_: look the key up in by_key_
