@@ -385,8 +385,8 @@ std::string_view JsonTypeName(const json::value& v) {
     case json::kind::bool_:
       return "boolean";
     case json::kind::int64:
-    case json::kind::uint64:
       return "integer";
+    case json::kind::uint64:  // beyond int64: Go decodes it as a float64, a "number"
     case json::kind::double_:
       return "number";
     case json::kind::string:

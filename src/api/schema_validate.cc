@@ -39,7 +39,8 @@ bool IsRoleField(ObjectRole role, std::string_view key) {
 bool CheckType(const SchemaNode& node, const json::value& v, const std::string& path, Causes& causes) {
   std::string_view actual = JsonTypeName(v);
   auto integral = [&] {
-    if (v.is_int64() || v.is_uint64()) return true;
+    // An integer must fit in int64 (Boost.JSON holds larger ones as uint64: not an integer here).
+    if (v.is_int64()) return true;
     return v.is_double() && IsIntegral(v) && std::fabs(v.get_double()) <= kMaxJsonInteger;
   };
   if (node.int_or_string) {

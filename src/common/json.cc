@@ -1,6 +1,8 @@
 #include "setpoint/common/json.h"
 
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -22,7 +24,51 @@ Result<json::value> ParseJson(std::string_view text, int max_depth) {
     return Err(Status::BadRequest("the body of the request could not be decoded as JSON: " +
                                   ec.message()));
   }
+  if (auto where = FindNonFiniteNumber(v)) {
+    return Err(Status::BadRequest("the body of the request could not be decoded as JSON: the number at " +
+                                  (where->empty() ? std::string("the top level") : *where) +
+                                  " is out of the range of a 64-bit float"));
+  }
   return v;
+}
+
+std::optional<std::string> FindNonFiniteNumber(const json::value& root) {
+  // Iterative, so that the walk costs no stack whatever the depth; the path is built only on a hit.
+  struct Frame {
+    const json::value* v;
+    std::size_t next = 0;
+  };
+  std::vector<Frame> stack{{&root}};
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    const json::value* child = nullptr;
+    if (f.v->is_double()) {
+      if (!std::isfinite(f.v->get_double())) {
+        std::string path;
+        for (std::size_t i = 0; i + 1 < stack.size(); ++i) {
+          const json::value& parent = *stack[i].v;
+          const std::size_t at = stack[i].next - 1;
+          if (parent.is_object()) {
+            if (!path.empty()) path.push_back('.');
+            path.append((parent.get_object().begin() + static_cast<std::ptrdiff_t>(at))->key());
+          } else {
+            path += "[" + std::to_string(at) + "]";
+          }
+        }
+        return path;
+      }
+    } else if (f.v->is_object() && f.next < f.v->get_object().size()) {
+      child = &(f.v->get_object().begin() + static_cast<std::ptrdiff_t>(f.next++))->value();
+    } else if (f.v->is_array() && f.next < f.v->get_array().size()) {
+      child = &f.v->get_array()[f.next++];
+    }
+    if (child) {
+      if (child->is_object() || child->is_array() || child->is_double()) stack.push_back({child});
+      continue;
+    }
+    stack.pop_back();
+  }
+  return std::nullopt;
 }
 
 std::string ToJson(const json::value& v) { return json::serialize(v); }

@@ -74,6 +74,14 @@ TEST(SchemaValidateTest, Numbers) {
   EXPECT_EQ(One(R"({"type":"integer"})", "2.5").message,
             "Invalid value: \"number\": spec.f in body must be of type integer: \"number\"");
   Ok(R"({"type":"number"})", "7");
+  // An integer must fit in int64: beyond it a number is a float (Go decodes it as float64).
+  Ok(R"({"type":"integer"})", "9223372036854775807");
+  Ok(R"({"type":"integer"})", "-9223372036854775808");
+  for (const char* too_big : {"9223372036854775808", "18446744073709551615", "18446744073709551616", "1e19"})
+    EXPECT_EQ(One(R"({"type":"integer"})", too_big).message,
+              "Invalid value: \"number\": spec.f in body must be of type integer: \"number\"")
+        << too_big;
+  Ok(R"({"type":"number"})", "18446744073709551615");
   EXPECT_EQ(One(R"({"type":"integer","maximum":3,"exclusiveMaximum":true})", "3").message,
             "Invalid value: 3: spec.f in body should be less than 3");
   EXPECT_EQ(One(R"({"type":"number","minimum":1.5})", "0.25").message,

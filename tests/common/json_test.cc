@@ -1,6 +1,10 @@
 #include "setpoint/common/json.h"
 
+#include <limits>
+
 #include <gtest/gtest.h>
+
+#include "setpoint/common/log_limiter.h"
 
 #include "setpoint/common/base64.h"
 #include "setpoint/common/uuid.h"
@@ -22,6 +26,50 @@ TEST(JsonTest, RejectsSyntaxErrorsAsBadRequest) {
     EXPECT_EQ(v.error().code(), StatusCode::kBadRequest);
     EXPECT_EQ(v.error().http_code(), 400);
   }
+}
+
+TEST(JsonTest, RejectsNumbersNoDoubleHoldsWithTheirPath) {
+  // Boost.JSON reads these as infinities, which serialize as the non-JSON token `Infinity`.
+  const std::pair<const char*, const char*> cases[] = {
+      {"1e400", "the top level"},
+      {"-1e400", "the top level"},
+      {R"({"spec":{"x":1e400}})", "spec.x"},
+      {R"({"a":[1,2,{"b":[0,-9e999]}]})", "a[2].b[1]"},
+      {R"([{"k":1}, 1E309])", "[1]"},
+  };
+  for (const auto& [text, where] : cases) {
+    auto v = ParseJson(text);
+    ASSERT_FALSE(v.has_value()) << text;
+    EXPECT_EQ(v.error().code(), StatusCode::kBadRequest) << text;
+    EXPECT_NE(v.error().message().find(std::string("at ") + where + " is out of the range"), std::string::npos)
+        << text << ": " << v.error().message();
+  }
+  // A long run of digits is a number too large for any double as well.
+  EXPECT_FALSE(ParseJson("1" + std::string(400, '0')).has_value());
+}
+
+TEST(JsonTest, AcceptsEveryFiniteNumber) {
+  for (const char* ok : {"1.7976931348623157e308", "-1.7976931348623157e308", "1e-400", "18446744073709551616",
+                         "9223372036854775808", "-9223372036854775808", "0.1"}) {
+    auto v = ParseJson(ok);
+    ASSERT_TRUE(v.has_value()) << ok;
+    // What was accepted serializes back as JSON that parses again.
+    EXPECT_TRUE(ParseJson(ToJson(*v)).has_value()) << ok << " -> " << ToJson(*v);
+  }
+}
+
+TEST(JsonTest, FindNonFiniteNumberWalksDeepDocumentsWithoutRecursion) {
+  boost::json::value v = boost::json::array();
+  boost::json::value* at = &v;
+  for (int i = 0; i < 5000; ++i) {
+    at->get_array().push_back(boost::json::array());
+    at = &at->get_array().back();
+  }
+  EXPECT_FALSE(FindNonFiniteNumber(v).has_value());
+  at->get_array().push_back(std::numeric_limits<double>::infinity());
+  auto where = FindNonFiniteNumber(v);
+  ASSERT_TRUE(where.has_value());
+  EXPECT_EQ(where->size(), 5001u * 3u);  // "[0]" per level, then the element
 }
 
 TEST(JsonTest, EnforcesDepthLimit) {
@@ -129,6 +177,23 @@ TEST(TopLevelMemberTest, AnswersNoneForNonObjectsAndTruncatedText) {
   EXPECT_EQ(Member("\"metadata\"", "metadata"), "<none>");
   EXPECT_EQ(Member(R"({"a":{"b":)", "c"), "<none>");  // never reads past the end
   EXPECT_EQ(Member("", "a"), "<none>");
+}
+
+TEST(LogLimiterTest, LetsOneLinePerKeyPerIntervalAndCountsTheRest) {
+  using namespace std::chrono_literals;
+  LogLimiter limiter(10s);
+  const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
+  EXPECT_EQ(limiter.admit("accept", t0), std::optional<std::uint64_t>(0));
+  for (int i = 0; i < 1000; ++i) EXPECT_FALSE(limiter.admit("accept", t0 + 1ms * i).has_value());
+  // Another key has its own budget.
+  EXPECT_EQ(limiter.admit("store", t0 + 1s), std::optional<std::uint64_t>(0));
+  // After the interval the next line goes through, carrying the count held back.
+  EXPECT_EQ(limiter.admit("accept", t0 + 10s), std::optional<std::uint64_t>(1000));
+  EXPECT_FALSE(limiter.admit("accept", t0 + 11s).has_value());
+  EXPECT_EQ(limiter.admit("accept", t0 + 25s), std::optional<std::uint64_t>(1));
+  EXPECT_EQ(LogLimiter::Suffix(0), "");
+  EXPECT_EQ(LogLimiter::Suffix(1), " (1 similar line suppressed)");
+  EXPECT_EQ(LogLimiter::Suffix(41), " (41 similar lines suppressed)");
 }
 
 }  // namespace

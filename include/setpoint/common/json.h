@@ -19,9 +19,14 @@ namespace setpoint {
 
 inline constexpr int kMaxJsonDepth = 100;
 
-// Parses one JSON document; trailing garbage, depth > max_depth, invalid UTF-8 or syntax errors
-// are BadRequest.
+// Parses one JSON document; trailing garbage, depth > max_depth, invalid UTF-8, syntax errors and
+// numbers a 64-bit float cannot hold (1e400, which Boost.JSON reads as infinity and would write
+// back as the non-JSON token `Infinity`) are BadRequest.
 Result<boost::json::value> ParseJson(std::string_view text, int max_depth = kMaxJsonDepth);
+
+// The dotted path ("spec.items[2].x", "" for the root) of the first infinite or NaN number in `v`,
+// or nullopt. Such a value has no JSON form: nothing holding one may be stored or served.
+std::optional<std::string> FindNonFiniteNumber(const boost::json::value& v);
 
 std::string ToJson(const boost::json::value& v);
 
