@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -59,6 +60,9 @@ class StreamSource {
   virtual void set_waker(std::function<void()> waker) = 0;
   // The client went away or the server is stopping; called on the strand after the last poll.
   virtual void close() = 0;
+  // True once the stream cannot go on (a watch whose bounded queue overflowed): a write still
+  // waiting on the client is abandoned and the connection closed at the next wake. Thread-safe.
+  virtual bool abandoned() const { return false; }
 };
 
 struct HttpResponse {
@@ -95,6 +99,26 @@ class HttpHandler {
   std::function<void(std::function<void()>)> run_blocking_;
 };
 
+// What one connection may hold and for how long (docs/operations.md explains each default).
+struct ConnectionLimits {
+  // Open connections in all; beyond it the longest-idle keep-alive connection is closed to make
+  // room, or, with none idle, the new one is refused with 503. 0: the open-file limit at start
+  // less a reserve for the store, logs and watches' files.
+  std::size_t max_connections = 0;
+  // Open connections from one client address; beyond it, 503. 0: no per-client limit.
+  std::size_t max_connections_per_client = 1024;
+  // From a request's first byte (a new connection's accept) to the end of its headers
+  // (kube-apiserver's ReadHeaderTimeout is 32 s): a slowloris client is cut off after this.
+  std::chrono::seconds header_timeout{32};
+  // Between requests on a keep-alive connection (kube-apiserver's IdleTimeout, 90 s).
+  std::chrono::seconds idle_timeout{90};
+  // A body must arrive at least this fast: its deadline is header_timeout plus its size at this
+  // rate (a chunked body is given the rate for max_body_bytes).
+  std::size_t min_body_bytes_per_second = 64 * 1024;
+  // A response write (not a watch's) that makes no progress for this long ends the connection.
+  std::chrono::seconds write_timeout{60};
+};
+
 struct HttpServerOptions {
   std::string address = "127.0.0.1";
   unsigned short port = 7080;
@@ -102,6 +126,15 @@ struct HttpServerOptions {
   int worker_threads = 64;
   std::size_t max_body_bytes = 3 * 1024 * 1024;
   std::chrono::seconds shutdown_grace{10};
+  ConnectionLimits limits;
+};
+
+struct ConnectionStats {
+  std::size_t open = 0;             // client connections now
+  std::size_t max = 0;              // the limit in effect
+  std::uint64_t refused = 0;        // refused with 503 (a cap reached)
+  std::uint64_t reclaimed = 0;      // idle ones closed to make room
+  std::uint64_t accept_failures = 0;  // accept() errors (EMFILE, ENFILE, ...)
 };
 
 // Owns the listener, the connection sessions, the I/O threads and the worker pool.
@@ -114,6 +147,7 @@ class HttpServer {
   // Stops accepting, lets in-flight requests finish (up to the grace period), ends streams.
   virtual void stop() = 0;
   virtual std::size_t open_streams() const = 0;
+  virtual ConnectionStats connection_stats() const = 0;
 };
 
 std::unique_ptr<HttpServer> NewHttpServer(HttpServerOptions options, HttpHandler& handler);

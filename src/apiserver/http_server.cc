@@ -1,9 +1,12 @@
 // Boost.Beast transport: one coroutine per connection on its own strand, handlers offloaded to a
 // worker pool, watch streams written as HTTP/1.1 chunks pulled from a StreamSource.
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
+#include <unordered_map>
 
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -12,6 +15,8 @@
 #include <spdlog/spdlog.h>
 
 #include "apiserver/http.h"
+#include "setpoint/common/fd_limit.h"
+#include "setpoint/common/log_limiter.h"
 
 namespace setpoint::apiserver {
 
@@ -22,8 +27,11 @@ using tcp = asio::ip::tcp;
 using asio::awaitable;
 using asio::use_awaitable;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
-constexpr std::chrono::minutes kReadTimeout{5};
-constexpr std::chrono::seconds kStreamWriteTimeout{60};
+// Request headers: at most this many bytes (the request line included), and this many fields.
+constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
+constexpr std::ptrdiff_t kMaxHeaderFields = 500;
+// The first read of a request: whatever has arrived, up to this much.
+constexpr std::size_t kFirstRead = 4096;
 // Bodies made of pieces (lists) are written through a buffer of this size.
 constexpr std::size_t kPieceBuffer = 256 * 1024;
 
@@ -74,6 +82,13 @@ class BeastHttpServer final : public HttpServer {
   ~BeastHttpServer() override { stop(); }
 
   std::pair<unsigned short, std::string> start() override {
+    max_connections_ = options_.limits.max_connections;
+    if (max_connections_ == 0) {
+      // Leave descriptors for the store, logs, the agent's processes and outgoing connections.
+      const std::uint64_t soft = CurrentOpenFileLimit().soft;
+      const std::uint64_t reserve = std::clamp<std::uint64_t>(soft / 4, 32, 512);
+      max_connections_ = soft > reserve + 16 ? static_cast<std::size_t>(soft - reserve) : 16;
+    }
     boost::system::error_code ec;
     auto addr = asio::ip::make_address(options_.address, ec);
     if (ec) return {0, "invalid listen address " + options_.address + ": " + ec.message()};
@@ -99,14 +114,14 @@ class BeastHttpServer final : public HttpServer {
     {
       std::lock_guard lock(mu_);
       for (auto* s : streams_) s->stop();
-      for (auto* c : idle_) c->close_idle();
+      for (auto* c : sessions_) c->close_idle();
     }
     auto deadline = std::chrono::steady_clock::now() + options_.shutdown_grace;
     while (std::chrono::steady_clock::now() < deadline) {
       {
         std::lock_guard lock(mu_);
         if (active_ == 0) break;
-        for (auto* c : idle_) c->close_idle();
+        for (auto* c : sessions_) c->close_idle();
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -121,33 +136,135 @@ class BeastHttpServer final : public HttpServer {
     return streams_.size();
   }
 
+  ConnectionStats connection_stats() const override {
+    ConnectionStats s;
+    {
+      std::lock_guard lock(mu_);
+      s.open = open_;
+    }
+    s.max = max_connections_;
+    s.refused = refused_.load();
+    s.reclaimed = reclaimed_.load();
+    s.accept_failures = accept_failures_.load();
+    return s;
+  }
+
  private:
-  // A connection's registration, so stop() can wake streams and close idle keep-alive sockets.
+  // A connection's registration, so stop() can wake streams and close idle keep-alive sockets,
+  // and the connection limits can reclaim the longest-idle one.
   struct Conn {
     virtual ~Conn() = default;
     virtual void stop() = 0;
     virtual void close_idle() = 0;
+    // Waiting for the first byte of a request (a keep-alive connection between requests, or a new
+    // one that has sent nothing yet); written on the strand, read anywhere.
+    std::atomic<bool> idle{false};
+    std::atomic<std::int64_t> idle_since{0};  // steady_clock ticks
+    std::atomic<bool> reclaimed{false};
   };
 
   awaitable<void> accept_loop() {
+    using std::chrono::milliseconds;
+    milliseconds backoff{0};
+    asio::steady_timer pause(ioc_);
     for (;;) {
       auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), kNoThrow);
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
-        spdlog::warn("accept: {}", ec.message());
+        // Out of descriptors (EMFILE, ENFILE) or kernel memory: an immediate retry fails the same
+        // way and spins. Make room by closing the longest-idle connection, then pause before the
+        // next try, longer each time (Go's net/http: 5 ms doubling to 1 s). The connections
+        // waiting meanwhile stay in the listen backlog.
+        backoff = backoff.count() == 0 ? milliseconds(5) : std::min(backoff * 2, milliseconds(1000));
+        accept_failures_.fetch_add(1, std::memory_order_relaxed);
+        if (auto held = log_limits_.admit("accept"))
+          spdlog::warn("accept: {}; pausing {} ms before accepting again{}", ec.message(), backoff.count(),
+                       LogLimiter::Suffix(*held));
+        {
+          std::lock_guard lock(mu_);
+          reclaim_idle_locked();
+        }
+        pause.expires_after(backoff);
+        co_await pause.async_wait(kNoThrow);
         continue;
       }
-      socket.set_option(tcp::no_delay(true));
-      auto ex = socket.get_executor();
-      asio::co_spawn(ex, session(beast::tcp_stream(std::move(socket))), [](std::exception_ptr e) {
-        if (!e) return;
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          spdlog::error("connection ended by exception: {}", ex.what());
-        }
-      });
+      backoff = milliseconds(0);
+      admit(std::move(socket));
     }
+  }
+
+  // Starts a session for a new connection, or refuses it when the limits say so.
+  void admit(tcp::socket socket) {
+    boost::system::error_code ec;
+    auto ep = socket.remote_endpoint(ec);
+    if (ec) return;  // gone already
+    std::string client = ep.address().to_string();
+    std::string refusal;
+    {
+      std::lock_guard lock(mu_);
+      auto it = per_client_.find(client);
+      const std::size_t from_client = it == per_client_.end() ? 0 : it->second;
+      if (options_.limits.max_connections_per_client && from_client >= options_.limits.max_connections_per_client)
+        refusal = "too many connections from " + client + " (the limit is " +
+                  std::to_string(options_.limits.max_connections_per_client) + ")";
+      else if (open_ >= max_connections_ && !reclaim_idle_locked())
+        refusal = "the server has too many connections open (the limit is " + std::to_string(max_connections_) + ")";
+      if (refusal.empty()) {
+        ++open_;
+        ++per_client_[client];
+      }
+    }
+    if (!refusal.empty()) {
+      refuse(socket, refusal);
+      return;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto ex = socket.get_executor();
+    std::string remote = client + ":" + std::to_string(ep.port());
+    asio::co_spawn(ex, session(beast::tcp_stream(std::move(socket)), std::move(client), std::move(remote)),
+                   [](std::exception_ptr e) {
+                     if (!e) return;
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& ex) {
+                       spdlog::error("connection ended by exception: {}", ex.what());
+                     }
+                   });
+  }
+
+  // A 503 with a Status body, written once without waiting (a new socket's send buffer is empty),
+  // then the connection is closed: a refusal holds no descriptor and no coroutine.
+  void refuse(tcp::socket& socket, const std::string& why) {
+    if (auto held = log_limits_.admit("refuse")) spdlog::warn("refused a connection: {}{}", why, LogLimiter::Suffix(*held));
+    refused_.fetch_add(1, std::memory_order_relaxed);
+    HttpResponse resp = handler_.transport_error(503, why);
+    http::response<http::string_body> res;
+    StartResponse(res, resp);
+    res.set(http::field::retry_after, "1");
+    res.keep_alive(false);
+    res.body() = std::move(resp.body);
+    res.prepare_payload();
+    std::ostringstream text;
+    text << res;
+    const std::string bytes = text.str();
+    boost::system::error_code ec;
+    socket.non_blocking(true, ec);
+    socket.write_some(asio::buffer(bytes), ec);
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+  }
+
+  // Closes the connection idle the longest, if any; with mu_ held. The count drops when its
+  // session ends, a moment later.
+  bool reclaim_idle_locked() {
+    Conn* oldest = nullptr;
+    for (auto* c : sessions_)
+      if (c->idle && !c->reclaimed && (!oldest || c->idle_since < oldest->idle_since)) oldest = c;
+    if (!oldest) return false;
+    oldest->reclaimed = true;
+    oldest->close_idle();
+    reclaimed_.fetch_add(1, std::memory_order_relaxed);
+    return true;
   }
 
   struct Session : Conn {
@@ -155,7 +272,7 @@ class BeastHttpServer final : public HttpServer {
     beast::tcp_stream* stream;
     asio::steady_timer* timer = nullptr;
     std::atomic<bool> stopping{false};
-    std::atomic<bool> idle{false};
+    bool writing = false;  // a stream chunk is being written (strand only)
     void stop() override {
       stopping = true;
       if (timer) asio::post(stream->get_executor(), [t = timer] { t->cancel(); });
@@ -167,36 +284,53 @@ class BeastHttpServer final : public HttpServer {
     }
   };
 
-  awaitable<void> session(beast::tcp_stream stream) {
+  // Reads one request's header and body under their deadlines: the header's runs from the
+  // request's first byte (for a new connection, from accept), the body's is scaled to its size.
+  // Returns the transport's error, or success with the message in `parser`.
+  awaitable<boost::system::error_code> read_request(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                                    http::request_parser<http::string_body>& parser) {
+    auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
+    if (hec || parser.is_done()) co_return hec;
+    const std::uint64_t size = parser.content_length().value_or(options_.max_body_bytes);
+    const auto rate = std::max<std::size_t>(options_.limits.min_body_bytes_per_second, 1);
+    stream.expires_after(options_.limits.header_timeout + std::chrono::seconds(size / rate));
+    auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+    co_return bec;
+  }
+
+  awaitable<void> session(beast::tcp_stream stream, std::string client, std::string remote) {
     beast::flat_buffer buffer;
     Session reg;
     reg.server = this;
     reg.stream = &stream;
-    std::string remote;
-    {
-      boost::system::error_code ec;
-      auto ep = stream.socket().remote_endpoint(ec);
-      if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
-    }
     {
       std::lock_guard lock(mu_);
-      idle_.insert(&reg);
+      sessions_.insert(&reg);
     }
+    bool first = true;
     for (;;) {
-      reg.idle = true;
+      if (stopped_) break;
+      if (first) stream.expires_after(options_.limits.header_timeout);
+      if (buffer.size() == 0) {
+        // Nothing of the next request yet: idle, and so the first to be reclaimed.
+        if (!first) stream.expires_after(options_.limits.idle_timeout);
+        reg.idle_since = std::chrono::steady_clock::now().time_since_epoch().count();
+        reg.idle = true;
+        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kFirstRead), kNoThrow);
+        reg.idle = false;
+        if (ec) break;  // closed, idle too long, reclaimed, or a new connection that said nothing
+        buffer.commit(n);
+      }
+      if (!first) stream.expires_after(options_.limits.header_timeout);
+      first = false;
       http::request_parser<http::string_body> parser;
       parser.body_limit(options_.max_body_bytes);
-      parser.header_limit(64 * 1024);
-      if (stopped_) break;
-      // An idle keep-alive connection, or a client that trickles its request, is closed after
-      // this long instead of holding a socket and a coroutine forever.
-      stream.expires_after(kReadTimeout);
-      auto [ec, n] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+      parser.header_limit(kMaxHeaderBytes);
+      const boost::system::error_code ec = co_await read_request(stream, buffer, parser);
       stream.expires_never();
-      reg.idle = false;
-      if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-          ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
-          ec == asio::error::bad_descriptor)
+      // A client that went away or was too slow (slowloris): there is no one to answer.
+      if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+          ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor || ec == beast::error::timeout)
         break;
       HttpResponse resp;
       bool keep_alive = false;
@@ -209,6 +343,9 @@ class BeastHttpServer final : public HttpServer {
         } else {
           resp = handler_.transport_error(400, "malformed HTTP request: " + ec.message());
         }
+      } else if (std::distance(parser.get().begin(), parser.get().end()) > kMaxHeaderFields) {
+        resp = handler_.transport_error(431, "too many request headers (the limit is " +
+                                                 std::to_string(kMaxHeaderFields) + ")");
       } else {
         auto& msg = parser.get();
         keep_alive = msg.keep_alive();
@@ -268,7 +405,7 @@ class BeastHttpServer final : public HttpServer {
         res.content_length(total);
         res.keep_alive(keep_alive && !stopped_);
         http::response_serializer<http::empty_body> sr(res);
-        stream.expires_after(kStreamWriteTimeout);
+        stream.expires_after(options_.limits.write_timeout);
         auto [hec, hn] = co_await http::async_write_header(stream, sr, kNoThrow);
         boost::system::error_code wec = hec;
         std::string buf;
@@ -277,6 +414,7 @@ class BeastHttpServer final : public HttpServer {
           buf += resp.pieces[i].bytes;
           resp.pieces[i] = {};  // what is written need not stay alive
           if (buf.size() >= kPieceBuffer || i + 1 == resp.pieces.size()) {
+            stream.expires_after(options_.limits.write_timeout);
             std::tie(wec, std::ignore) = co_await asio::async_write(stream, asio::buffer(buf), kNoThrow);
             buf.clear();
           }
@@ -293,14 +431,16 @@ class BeastHttpServer final : public HttpServer {
         res.body() = std::move(resp.body);
       res.keep_alive(keep_alive && !stopped_);
       res.prepare_payload();
-      stream.expires_after(kStreamWriteTimeout);
+      stream.expires_after(options_.limits.write_timeout);
       auto [wec, wn] = co_await http::async_write(stream, res, kNoThrow);
       stream.expires_never();
       if (wec || !res.keep_alive()) break;
     }
     {
       std::lock_guard lock(mu_);
-      idle_.erase(&reg);
+      sessions_.erase(&reg);
+      --open_;
+      if (auto it = per_client_.find(client); it != per_client_.end() && --it->second == 0) per_client_.erase(it);
     }
     boost::system::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -336,15 +476,26 @@ class BeastHttpServer final : public HttpServer {
       streams_.insert(&reg);
     }
     auto ex = stream.get_executor();
-    source->set_waker([ex, weak = std::weak_ptr<asio::steady_timer>(timer)] {
-      asio::post(ex, [weak] {
-        if (auto t = weak.lock()) t->cancel();
+    // While the timer lives, so do this frame, the session and the stream it points at.
+    source->set_waker([ex, weak = std::weak_ptr<asio::steady_timer>(timer), src = source.get(), &reg, &stream] {
+      asio::post(ex, [weak, src, &reg, &stream] {
+        auto t = weak.lock();
+        if (!t) return;
+        t->cancel();
+        // A watch whose queue overflowed while its client was not reading: the client could not
+        // take the 410 anyway; end the connection now instead of after the write timeout, and it
+        // relists when it reconnects.
+        if (reg.writing && src->abandoned()) {
+          boost::system::error_code ec;
+          stream.socket().close(ec);
+        }
       });
     });
     using namespace asio::experimental::awaitable_operators;
     // Write until the source ends; stop early when the client goes away (the read completes).
     bool client_gone = false;
-    co_await (write_stream(stream, reg, *source, *timer) || wait_closed(stream, client_gone));
+    co_await (write_stream(stream, reg, *source, *timer, options_.limits.write_timeout) ||
+              wait_closed(stream, client_gone));
     if (!client_gone) co_await asio::async_write(stream, http::make_chunk_last(), kNoThrow);
     {
       std::lock_guard lock(mu_);
@@ -369,7 +520,7 @@ class BeastHttpServer final : public HttpServer {
   }
 
   static awaitable<void> write_stream(beast::tcp_stream& stream, Session& reg, StreamSource& source,
-                                      asio::steady_timer& timer) {
+                                      asio::steady_timer& timer, std::chrono::seconds write_timeout) {
     co_await asio::this_coro::throw_if_cancelled(false);
     std::vector<SharedBytes> chunks;
     for (;;) {
@@ -379,10 +530,12 @@ class BeastHttpServer final : public HttpServer {
         std::vector<asio::const_buffer> bufs;
         bufs.reserve(chunks.size());
         for (auto& c : chunks) bufs.emplace_back(c.bytes.data(), c.bytes.size());
-        // A client that stops reading is cut off once a write has been stuck this long; meanwhile
-        // its bounded watch queue overflows and stops growing.
-        stream.expires_after(kStreamWriteTimeout);
+        // A client that stops reading is cut off as soon as its bounded watch queue overflows
+        // (the waker closes the socket), or once a write has been stuck for the write timeout.
+        stream.expires_after(write_timeout);
+        reg.writing = true;
         auto [wec, wn] = co_await asio::async_write(stream, http::make_chunk(bufs), kNoThrow);
+        reg.writing = false;
         stream.expires_never();
         if (wec) co_return;
         // The source said this was the end: its last chunks are out.
@@ -408,9 +561,16 @@ class BeastHttpServer final : public HttpServer {
   std::vector<std::thread> threads_;
   std::atomic<bool> stopped_{false};
   std::shared_ptr<int> alive_token_ = std::make_shared<int>(0);
+  LogLimiter log_limits_;
+  std::size_t max_connections_ = 0;
+  std::atomic<std::uint64_t> refused_{0};
+  std::atomic<std::uint64_t> reclaimed_{0};
+  std::atomic<std::uint64_t> accept_failures_{0};
   mutable std::mutex mu_;
   std::set<Conn*> streams_;
-  std::set<Conn*> idle_;
+  std::set<Conn*> sessions_;
+  std::size_t open_ = 0;                                // sessions running
+  std::unordered_map<std::string, std::size_t> per_client_;  // sessions per client address
   int active_ = 0;
 };
 

@@ -52,6 +52,7 @@ class WatchStream final : public StreamSource, public std::enable_shared_from_th
   std::chrono::steady_clock::time_point next_deadline() const override;
   void set_waker(std::function<void()> waker) override;
   void close() override;
+  bool abandoned() const override { return watcher_ && watcher_->overflowed(); }
 
  private:
   void wake();

@@ -93,6 +93,11 @@ bool CacheWatcher::take(std::vector<WatchItem>& out) {
   return true;
 }
 
+bool CacheWatcher::overflowed() const {
+  std::lock_guard lock(mu_);
+  return overflowed_;
+}
+
 bool CacheWatcher::wait(Clock::time_point deadline) {
   std::unique_lock lock(mu_);
   return cv_.wait_until(lock, deadline, [&] { return !pending_.empty() || overflowed_; });

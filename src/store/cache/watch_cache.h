@@ -112,6 +112,7 @@ class CacheWatcher {
   // Blocks until items are pending or the deadline passes (for thread-based consumers).
   bool wait(std::chrono::steady_clock::time_point deadline);
   Revision last_revision() const;
+  bool overflowed() const;
 
  private:
   friend class WatchCache;
