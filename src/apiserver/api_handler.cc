@@ -1,5 +1,8 @@
 #include "apiserver/api_handler.h"
 
+#include <algorithm>
+#include <limits>
+
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -109,6 +112,17 @@ Status TooLargeResourceVersion(const std::string& rv, std::int64_t current) {
       .set_retry_after(1);
 }
 
+// The revision a read's resourceVersion names. Not a uint64: 400 at once. A uint64 beyond any
+// revision the store can reach (int64): the too-large answer at once, with no wait that cannot end
+// well.
+Result<store::Revision> ReadRevision(const std::string& rv, store::Revision current) {
+  auto v = ParseResourceVersion(rv);
+  if (!v) return Err(Status::BadRequest("invalid resource version: \"" + rv + "\""));
+  if (*v > static_cast<std::uint64_t>(std::numeric_limits<store::Revision>::max()))
+    return Err(TooLargeResourceVersion(rv, current));
+  return static_cast<store::Revision>(*v);
+}
+
 }  // namespace
 
 std::unique_ptr<Authenticator> NewLocalAdminAuthenticator() { return std::make_unique<LocalAdminAuthenticator>(); }
@@ -205,10 +219,12 @@ HttpResponse ApiHandler::error(const Status& status, const Ctx* ctx, std::string
 }
 
 HttpResponse ApiHandler::transport_error(int http_code, std::string_view message) {
-  Status s = http_code == 413 ? Status::TooLarge(std::string(message)) : Status::BadRequest(std::string(message));
-  HttpResponse r = error(s, nullptr);
-  if (http_code == 431) r.status = 431;
-  return r;
+  // The body's code is the status line's, whatever the transport refused.
+  Status s = http_code == 413   ? Status::TooLarge(std::string(message))
+             : http_code == 431 ? Status::HeadersTooLarge(std::string(message))
+             : http_code == 503 ? Status::Unavailable(std::string(message))
+                                : Status::BadRequest(std::string(message));
+  return error(s, nullptr);
 }
 
 HttpResponse ApiHandler::handle(HttpRequest& request) {
@@ -269,6 +285,15 @@ HttpResponse ApiHandler::non_resource(HttpRequest& request) {
       std::string why = h.reachable ? "alarm " + h.alarms.front() + " raised" : h.detail;
       return text(503, "[-]etcd failed: " + why + "\nreadyz check failed");
     }
+    std::map<std::string, ReadyCheck> checks;
+    {
+      std::lock_guard lock(extra_metrics_mu_);
+      checks = ready_checks_;
+    }
+    std::string failed;
+    for (const auto& [name, check] : checks)
+      if (auto why = check()) failed += "[-]" + name + " failed: " + *why + "\n";
+    if (!failed.empty()) return text(503, failed + "readyz check failed");
     return text(200, "ok");
   }
   if (p == "/version" || p == "/version/") {
@@ -291,17 +316,37 @@ HttpResponse ApiHandler::non_resource(HttpRequest& request) {
     }
     {
       std::function<std::string()> extra;
+      std::function<ConnectionStats()> connections;
       {
         std::lock_guard lock(extra_metrics_mu_);
         extra = extra_metrics_;
+        connections = connection_stats_;
       }
       if (extra) out += extra();
+      if (connections) {
+        const ConnectionStats c = connections();
+        auto family = [&out](const char* name, const char* type, const char* help, std::uint64_t v) {
+          out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+                 std::to_string(v) + "\n";
+        };
+        family("setpoint_http_connections_open", "gauge", "Client connections open.", c.open);
+        family("setpoint_http_connections_max", "gauge", "The limit on client connections open at once.", c.max);
+        family("setpoint_http_connections_refused_total", "counter",
+               "Connections refused with 503 because a connection limit was reached.", c.refused);
+        family("setpoint_http_connections_reclaimed_total", "counter",
+               "Idle keep-alive connections closed to make room for new ones.", c.reclaimed);
+        family("setpoint_http_accept_failures_total", "counter",
+               "accept() failures (out of descriptors, say), each followed by a pause.", c.accept_failures);
+      }
     }
     auto st = store_.commit_stats();
     out += "# HELP setpoint_store_commits_total Store transactions committed.\n# TYPE setpoint_store_commits_total counter\n";
     out += "setpoint_store_commits_total " + std::to_string(st.commits) + "\n";
     out += "# HELP setpoint_store_writes_total Writes committed (a commit batches several).\n# TYPE setpoint_store_writes_total counter\n";
     out += "setpoint_store_writes_total " + std::to_string(st.writes) + "\n";
+    out += "# HELP setpoint_store_write_failures_total Writes the store could not commit for a reason of its own "
+           "(a full disk, an I/O error, etcd away or out of quota).\n# TYPE setpoint_store_write_failures_total counter\n";
+    out += "setpoint_store_write_failures_total " + std::to_string(st.failed_writes) + "\n";
     out += "# HELP setpoint_store_commit_batch_size_average Average writes per commit.\n# TYPE setpoint_store_commit_batch_size_average gauge\n";
     out += "setpoint_store_commit_batch_size_average " +
            std::to_string(st.commits ? static_cast<double>(st.writes) / static_cast<double>(st.commits) : 0.0) + "\n";
@@ -568,6 +613,7 @@ HttpResponse ApiHandler::do_get(Ctx& ctx) {
   const ResourceInfo& res = *ctx.res;
   auto rv = ctx.q.get("resourceVersion");
   if (!rv || rv->empty()) wait_consistent();
+  else if (auto parsed = ReadRevision(*rv, cache_.revision()); !parsed) return error(parsed.error(), &ctx);
   auto obj = cache_.get(res.key(ctx.ri.ns, ctx.ri.name));
   if (!obj) return error(Status::NotFound(QualifiedResource(res) + " \"" + ctx.ri.name + "\" not found"), &ctx, ctx.ri.name);
   if (ctx.ri.subresource == "log") return do_log(ctx, obj->json);
@@ -606,10 +652,9 @@ HttpResponse ApiHandler::do_list(Ctx& ctx) {
 
   std::size_t limit = 0;
   if (auto l = ctx.q.get("limit"); l && !l->empty()) {
-    char* end = nullptr;
-    long long v = std::strtoll(l->c_str(), &end, 10);
-    if (*end != '\0' || v < 0) return error(Status::BadRequest("invalid limit: \"" + *l + "\""), &ctx);
-    limit = static_cast<std::size_t>(v);
+    auto v = ParseUnsigned(*l);
+    if (!v) return error(Status::BadRequest("invalid limit: \"" + *l + "\""), &ctx);
+    limit = static_cast<std::size_t>(std::min<std::uint64_t>(*v, std::numeric_limits<std::size_t>::max()));
   }
   auto rv_param = ctx.q.get("resourceVersion");
   auto match = ctx.q.get("resourceVersionMatch").value_or("");
@@ -633,10 +678,9 @@ HttpResponse ApiHandler::do_list(Ctx& ctx) {
     at = *rv;
     after_key = prefix + std::string(*start);
   } else if (rv_param && !rv_param->empty()) {
-    char* end = nullptr;
-    long long v = std::strtoll(rv_param->c_str(), &end, 10);
-    if (*end != '\0' || v < 0)
-      return error(Status::BadRequest("invalid resource version: \"" + *rv_param + "\""), &ctx);
+    auto parsed = ReadRevision(*rv_param, cache_.revision());
+    if (!parsed) return error(parsed.error(), &ctx);
+    const store::Revision v = *parsed;
     if (v > 0) {
       if (!cache_.wait_for(v, std::chrono::seconds(3)))
         return error(TooLargeResourceVersion(*rv_param, cache_.revision()), &ctx);
@@ -722,19 +766,17 @@ HttpResponse ApiHandler::do_watch(Ctx& ctx) {
   auto match = ctx.q.get("resourceVersionMatch").value_or("");
   bool send_initial = ctx.q.flag("sendInitialEvents");
   if (auto t = ctx.q.get("timeoutSeconds"); t && !t->empty()) {
-    char* end = nullptr;
-    long long v = std::strtoll(t->c_str(), &end, 10);
-    if (*end != '\0' || v < 0) return error(Status::BadRequest("invalid timeoutSeconds: \"" + *t + "\""), &ctx);
-    opts.timeout = std::chrono::seconds(v);
+    auto v = ParseUnsigned(*t);
+    if (!v) return error(Status::BadRequest("invalid timeoutSeconds: \"" + *t + "\""), &ctx);
+    opts.timeout = std::chrono::seconds(std::min<std::uint64_t>(*v, 10ULL * 365 * 24 * 3600));
   } else {
     opts.timeout = std::chrono::seconds(1800);
   }
   store::Revision rv = 0;
   if (!rv_param.empty()) {
-    char* end = nullptr;
-    long long v = std::strtoll(rv_param.c_str(), &end, 10);
-    if (*end != '\0' || v < 0) return error(Status::BadRequest("invalid resource version: \"" + rv_param + "\""), &ctx);
-    rv = v;
+    auto parsed = ReadRevision(rv_param, cache_.revision());
+    if (!parsed) return error(parsed.error(), &ctx);
+    rv = *parsed;
   }
   store::WatchCache::WatchStart start;
   if (ctx.q.has("sendInitialEvents")) {

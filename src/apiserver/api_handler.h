@@ -14,6 +14,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -72,6 +73,19 @@ class ApiHandler final : public HttpHandler {
   void set_extra_metrics(std::function<std::string()> render) {
     std::lock_guard lock(extra_metrics_mu_);
     extra_metrics_ = std::move(render);
+  }
+  // The transport's connection counters, for /metrics; set once, before it is scraped.
+  void set_connection_stats(std::function<ConnectionStats()> stats) {
+    std::lock_guard lock(extra_metrics_mu_);
+    connection_stats_ = std::move(stats);
+  }
+  // A named check for /readyz besides the store's: the reason it fails, or nullopt when it
+  // passes. A null check removes the name. Called on every /readyz; must not block.
+  using ReadyCheck = std::function<std::optional<std::string>()>;
+  void set_ready_check(const std::string& name, ReadyCheck check) {
+    std::lock_guard lock(extra_metrics_mu_);
+    if (check) ready_checks_[name] = std::move(check);
+    else ready_checks_.erase(name);
   }
   // Ends every open watch (cleanly, with the terminating chunk) and refuses new ones.
   void shutdown();
@@ -183,6 +197,8 @@ class ApiHandler final : public HttpHandler {
   std::set<WatchStream*> watches_;
   std::mutex extra_metrics_mu_;
   std::function<std::string()> extra_metrics_;  // GUARDED_BY(extra_metrics_mu_)
+  std::map<std::string, ReadyCheck> ready_checks_;  // GUARDED_BY(extra_metrics_mu_)
+  std::function<ConnectionStats()> connection_stats_;  // GUARDED_BY(extra_metrics_mu_)
 };
 
 }  // namespace setpoint::apiserver

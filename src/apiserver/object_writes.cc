@@ -1,6 +1,9 @@
 // The mutating verbs: create, update (PUT), patch, delete and deletecollection, and the
 // admission rules they share (defaults, schema, metadata, namespace lifecycle, finalizers,
 // generation, no-op detection).
+#include <charconv>
+#include <limits>
+
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -23,6 +26,22 @@ namespace json = boost::json;
 namespace {
 
 constexpr int kMaxConflictRetries = 32;
+
+// The revision a write's resourceVersion (metadata or precondition) names: BadRequest when it is
+// not a uint64 (or is 0, which no object has). A uint64 beyond int64 names no revision the store
+// can reach: kUnreachableRevision, which conflicts with every object and is never waited for.
+constexpr store::Revision kUnreachableRevision = std::numeric_limits<store::Revision>::max();
+Result<store::Revision> WriteRevision(const std::string& rv) {
+  auto v = ParseResourceVersion(rv);
+  if (!v || *v == 0) return Err(Status::BadRequest("invalid resourceVersion: \"" + rv + "\""));
+  return *v >= static_cast<std::uint64_t>(kUnreachableRevision) ? kUnreachableRevision
+                                                                 : static_cast<store::Revision>(*v);
+}
+
+// Whether to wait for the cache to reach `want` before judging a precondition against `current`.
+bool WorthWaitingFor(store::Revision want, store::Revision current) {
+  return want > current && want != kUnreachableRevision;
+}
 
 std::string MediaType(std::string_view content_type) {
   std::string out;
@@ -606,11 +625,10 @@ HttpResponse ApiHandler::do_update(Ctx& ctx) {
   // client names (waited for below when it is not).
   auto old = get_current(res.key(ctx.ri.ns, ctx.ri.name));
   if (!old) return error(NotFound(res, ctx.ri.name), &ctx, ctx.ri.name);
-  char* end = nullptr;
-  long long want = std::strtoll(rv.c_str(), &end, 10);
-  if (*end != '\0' || want <= 0)
-    return error(Status::BadRequest("invalid resourceVersion: \"" + rv + "\""), &ctx, ctx.ri.name);
-  if (want > old->revision && cache_.wait_for(want, std::chrono::seconds(3))) {
+  auto parsed_rv = WriteRevision(rv);
+  if (!parsed_rv) return error(parsed_rv.error(), &ctx, ctx.ri.name);
+  const store::Revision want = *parsed_rv;
+  if (WorthWaitingFor(want, old->revision) && cache_.wait_for(want, std::chrono::seconds(3))) {
     // The client knows a newer version than the cache has applied yet (its own write, answered
     // before the cache caught up): read again once the cache has it.
     old = cache_.get(res.key(ctx.ri.ns, ctx.ri.name));
@@ -681,9 +699,10 @@ HttpResponse ApiHandler::do_patch(Ctx& ctx) {
     json::object& pmeta = EnsureObject(pobj, "metadata");
     std::string prv(GetStringOr(pmeta, "resourceVersion", ""));
     if (!prv.empty() && prv != std::to_string(old->revision)) {
+      auto want = WriteRevision(prv);
+      if (!want) return error(want.error(), &ctx, ctx.ri.name);
       // A precondition newer than the cache (the client's own, just-answered write): wait once.
-      long long want = std::strtoll(prv.c_str(), nullptr, 10);
-      if (want > old->revision && attempt == 0 && cache_.wait_for(want, std::chrono::seconds(3))) continue;
+      if (WorthWaitingFor(*want, old->revision) && attempt == 0 && cache_.wait_for(*want, std::chrono::seconds(3))) continue;
       return error(ConflictStatus(res, ctx.ri.name), &ctx, ctx.ri.name);
     }
     if (auto n = GetString(pmeta, "name"); n && *n != ctx.ri.name)
@@ -727,11 +746,21 @@ HttpResponse ApiHandler::do_patch(Ctx& ctx) {
 
 Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const ResourceInfo& res, const std::string& ns,
                                                             const std::string& name, const json::object& options) {
+  // Upstream's NamespaceLifecycle admission: the namespaces the system lives in are immortal (the
+  // controller manager's Lease is in kube-system).
+  if (res.special == SpecialKind::kNamespace && (name == "default" || name == "kube-system" || name == "kube-public"))
+    return Err(Status::Forbidden("namespaces \"" + name + "\" is forbidden: this namespace may not be deleted"));
   std::string key = res.key(ns, name);
   std::string want_uid, want_rv;
   if (const json::object* pre = GetObject(options, "preconditions")) {
     want_uid = std::string(GetStringOr(*pre, "uid", ""));
     want_rv = std::string(GetStringOr(*pre, "resourceVersion", ""));
+  }
+  store::Revision want_rev = 0;
+  if (!want_rv.empty()) {
+    auto parsed = WriteRevision(want_rv);
+    if (!parsed) return Err(parsed.error());
+    want_rev = *parsed;
   }
   for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
     auto old = get_current(key);
@@ -742,9 +771,8 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const Reso
     std::string uid(GetStringOr(meta, "uid", ""));
     if (!want_uid.empty() && want_uid != uid)
       return Err(Status::Conflict("Precondition failed: UID in precondition: " + want_uid + ", UID in object meta: " + uid));
-    if (!want_rv.empty() && want_rv != std::to_string(old->revision) && attempt == 0 &&
-        std::strtoll(want_rv.c_str(), nullptr, 10) > old->revision &&
-        cache_.wait_for(std::strtoll(want_rv.c_str(), nullptr, 10), std::chrono::seconds(3)))
+    if (want_rev && want_rev != old->revision && attempt == 0 && WorthWaitingFor(want_rev, old->revision) &&
+        cache_.wait_for(want_rev, std::chrono::seconds(3)))
       continue;
     if (!want_rv.empty() && want_rv != std::to_string(old->revision))
       return Err(Status::Conflict("Precondition failed: ResourceVersion in precondition: " + want_rv + ", ResourceVersion in object meta: " + std::to_string(old->revision)));
@@ -840,9 +868,10 @@ Result<json::object> DeleteOptions(const HttpRequest& req, const QueryParams& q)
                                  "\": supported values: \"Foreground\", \"Background\", \"Orphan\""));
   }
   if (auto g = q.get("gracePeriodSeconds")) {
-    char* end = nullptr;
-    long long v = std::strtoll(g->c_str(), &end, 10);
-    if (*end != '\0') return Err(Status::BadRequest("invalid gracePeriodSeconds: \"" + *g + "\""));
+    std::int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(g->data(), g->data() + g->size(), v, 10);
+    if (g->empty() || ec != std::errc() || ptr != g->data() + g->size())
+      return Err(Status::BadRequest("invalid gracePeriodSeconds: \"" + *g + "\""));
     opts["gracePeriodSeconds"] = v;
   }
   return opts;
@@ -889,13 +918,19 @@ HttpResponse ApiHandler::do_delete_collection(Ctx& ctx) {
   std::string out = "{\"kind\":\"" + res.list_kind + "\",\"apiVersion\":\"" + ctx.api_version() +
                     "\",\"metadata\":{\"resourceVersion\":\"" + std::to_string(page->revision) + "\"},\"items\":[";
   bool first = true;
+  std::optional<Status> refused;  // as upstream: the others are still deleted, the answer is the error
   for (const auto& item : page->items) {
     auto r = delete_object(ctx, res, std::string(item->ns()), std::string(item->name()), *opts);
+    if (!r && r.error().code() == StatusCode::kForbidden) {
+      if (!refused) refused = r.error();
+      continue;
+    }
     if (!r && r.error().code() != StatusCode::kNotFound) return error(r.error(), &ctx, item->name());
     if (!first) out.push_back(',');
     first = false;
     out += item->json;
   }
+  if (refused) return error(*refused, &ctx);
   out += "]}";
   HttpResponse r;
   r.body = std::move(out);
@@ -1013,10 +1048,9 @@ void ApiHandler::update_async(std::shared_ptr<Ctx> ctx, json::object body, std::
   std::string rv(GetStringOr(meta, "resourceVersion", ""));
   if (rv.empty())
     return respond(error(InvalidStatus(res, name, {{"FieldValueInvalid", "Invalid value: 0x0: must be specified for an update", "metadata.resourceVersion"}}), ctx.get(), name));
-  char* end = nullptr;
-  long long want = std::strtoll(rv.c_str(), &end, 10);
-  if (*end != '\0' || want <= 0)
-    return respond(error(Status::BadRequest("invalid resourceVersion: \"" + rv + "\""), ctx.get(), name));
+  auto parsed_rv = WriteRevision(rv);
+  if (!parsed_rv) return respond(error(parsed_rv.error(), ctx.get(), name));
+  const store::Revision want = *parsed_rv;
   auto old = cache_.get(res.key(ctx->ri.ns, name));
   // A miss or a different version may only mean the cache is a moment behind: the blocking path
   // waits for it before answering 404 or 409. Removal by the last finalizer also goes there.

@@ -1,5 +1,6 @@
 #include "apiserver/request_info.h"
 
+#include <charconv>
 
 namespace setpoint::apiserver {
 
@@ -115,5 +116,15 @@ bool QueryParams::flag(std::string_view name) const {
   auto v = get(name);
   return v && (*v == "1" || *v == "t" || *v == "T" || *v == "true" || *v == "True" || *v == "TRUE");
 }
+
+std::optional<std::uint64_t> ParseUnsigned(std::string_view s) {
+  if (s.empty() || s.front() < '0' || s.front() > '9') return std::nullopt;
+  std::uint64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 10);
+  if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::optional<std::uint64_t> ParseResourceVersion(std::string_view s) { return ParseUnsigned(s); }
 
 }  // namespace setpoint::apiserver

@@ -3,6 +3,7 @@
 // Pure functions; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,5 +39,12 @@ class QueryParams {
 };
 
 std::string UrlDecode(std::string_view s, bool plus_as_space);
+
+// A resourceVersion as every parameter and precondition carries it (upstream's
+// strconv.ParseUint(s, 10, 64)): one or more decimal digits whose value fits in 64 unsigned bits,
+// nothing else — no sign, no spaces, no clamping. nullopt when it does not parse.
+std::optional<std::uint64_t> ParseResourceVersion(std::string_view s);
+// The same for a plain non-negative integer parameter (limit, timeoutSeconds).
+std::optional<std::uint64_t> ParseUnsigned(std::string_view s);
 
 }  // namespace setpoint::apiserver

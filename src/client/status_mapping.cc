@@ -19,6 +19,7 @@ std::optional<StatusCode> StatusCodeFromReason(std::string_view reason) {
       {"Gone", StatusCode::kGone},
       {"Expired", StatusCode::kExpired},
       {"RequestEntityTooLarge", StatusCode::kRequestEntityTooLarge},
+      {"RequestHeaderFieldsTooLarge", StatusCode::kHeadersTooLarge},
       {"UnsupportedMediaType", StatusCode::kUnsupportedMediaType},
       {"Invalid", StatusCode::kInvalid},
       {"TooManyRequests", StatusCode::kTooManyRequests},
@@ -45,6 +46,7 @@ StatusCode CodeFromHttp(int http) {
     case 409: return StatusCode::kConflict;
     case 410: return StatusCode::kGone;
     case 413: return StatusCode::kRequestEntityTooLarge;
+    case 431: return StatusCode::kHeadersTooLarge;
     case 415: return StatusCode::kUnsupportedMediaType;
     case 422: return StatusCode::kInvalid;
     case 429: return StatusCode::kTooManyRequests;

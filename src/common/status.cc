@@ -16,6 +16,7 @@ int Status::http_code() const {
     case StatusCode::kGone: return 410;
     case StatusCode::kExpired: return 410;
     case StatusCode::kRequestEntityTooLarge: return 413;
+    case StatusCode::kHeadersTooLarge: return 431;
     case StatusCode::kUnsupportedMediaType: return 415;
     case StatusCode::kInvalid: return 422;
     case StatusCode::kTooManyRequests: return 429;
@@ -40,6 +41,7 @@ std::string_view Status::reason() const {
     case StatusCode::kGone: return "Gone";
     case StatusCode::kExpired: return "Expired";
     case StatusCode::kRequestEntityTooLarge: return "RequestEntityTooLarge";
+    case StatusCode::kHeadersTooLarge: return "RequestHeaderFieldsTooLarge";
     case StatusCode::kUnsupportedMediaType: return "UnsupportedMediaType";
     case StatusCode::kInvalid: return "Invalid";
     case StatusCode::kTooManyRequests: return "TooManyRequests";

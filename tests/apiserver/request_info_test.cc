@@ -50,5 +50,27 @@ TEST(QueryParamsTest, DecodesValues) {
   EXPECT_FALSE(q.get("missing").has_value());
 }
 
+TEST(ResourceVersionTest, ParsesExactlyTheUnsigned64BitIntegers) {
+  const std::pair<const char*, std::optional<std::uint64_t>> cases[] = {
+      {"0", 0},
+      {"1", 1},
+      {"007", 7},
+      {"18446744073709551615", 18446744073709551615ULL},
+      // Not a uint64: each is a 400 wherever a resourceVersion is taken.
+      {"18446744073709551616", std::nullopt},
+      {"99999999999999999999999", std::nullopt},
+      {"", std::nullopt},
+      {"-1", std::nullopt},
+      {"+1", std::nullopt},
+      {" 1", std::nullopt},
+      {"1 ", std::nullopt},
+      {"1e3", std::nullopt},
+      {"0x10", std::nullopt},
+      {"12abc", std::nullopt},
+      {"1.0", std::nullopt},
+  };
+  for (const auto& [text, want] : cases) EXPECT_EQ(ParseResourceVersion(text), want) << '"' << text << '"';
+}
+
 }  // namespace
 }  // namespace setpoint::apiserver

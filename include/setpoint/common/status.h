@@ -28,6 +28,8 @@ enum class StatusCode {
   kGone,                  // 410 Gone
   kExpired,               // 410 Expired (too old resource version)
   kRequestEntityTooLarge, // 413 RequestEntityTooLarge
+  kHeadersTooLarge,       // 431 RequestHeaderFieldsTooLarge (upstream has no StatusReason: the
+                          //     transport answers it; the body still says 431)
   kUnsupportedMediaType,  // 415 UnsupportedMediaType
   kInvalid,               // 422 Invalid
   kTooManyRequests,       // 429 TooManyRequests
@@ -60,6 +62,7 @@ class [[nodiscard]] Status {
   static Status Gone(std::string m) { return {StatusCode::kGone, std::move(m)}; }
   static Status Expired(std::string m) { return {StatusCode::kExpired, std::move(m)}; }
   static Status TooLarge(std::string m) { return {StatusCode::kRequestEntityTooLarge, std::move(m)}; }
+  static Status HeadersTooLarge(std::string m) { return {StatusCode::kHeadersTooLarge, std::move(m)}; }
   static Status UnsupportedMediaType(std::string m) { return {StatusCode::kUnsupportedMediaType, std::move(m)}; }
   static Status Invalid(std::string m) { return {StatusCode::kInvalid, std::move(m)}; }
   static Status TooManyRequests(std::string m) { return {StatusCode::kTooManyRequests, std::move(m)}; }
