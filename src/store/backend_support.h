@@ -49,6 +49,12 @@ inline std::optional<std::string> PrefixEnd(std::string_view prefix) {
 }
 
 // Counts one commit of `writes` writes that took `micros` into a backend's CommitStats.
+// Whether a write's error is the backend's own (counted in CommitStats::failed_writes, logged)
+// rather than a precondition the caller's request did not meet.
+inline bool IsBackendFailure(const Status& s) {
+  return s.code() == StatusCode::kInternal || s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kTimeout;
+}
+
 inline void RecordCommit(CommitStats& stats, std::uint64_t writes, std::uint64_t micros) {
   stats.commits++;
   stats.writes += writes;

@@ -75,6 +75,9 @@ struct CommitStats {
   std::uint64_t writes = 0;           // individual writes in them
   std::uint64_t commit_micros_sum = 0;
   std::uint64_t commit_micros_buckets[12] = {};  // latency histogram, see kCommitBucketsMicros
+  // Writes the backend could not commit for a reason of its own (a full disk, I/O errors, etcd
+  // away or out of quota) — not failed preconditions, which are the caller's.
+  std::uint64_t failed_writes = 0;
 };
 inline constexpr std::uint64_t kCommitBucketsMicros[12] = {100,   250,    500,    1000,   2500,   5000,
                                                             10000, 25000, 50000, 100000, 250000, 1000000};

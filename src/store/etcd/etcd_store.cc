@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "setpoint/common/log_limiter.h"
 #include "store/backend_support.h"
 #include "store/etcd/etcd_client.h"
 #include "store/etcd/etcd_watch.h"
@@ -274,6 +275,7 @@ class EtcdStore final : public Store {
     grpc::Status st = client_->txn(WriteTxn(op, prefix_ + key, NonNull(std::move(value)), expected), &resp);
     auto result = WriteResult(op, key, expected, st, resp);
     if (result) committed(*result, started);
+    else failed(result.error());
     end_write();
     return result;
   }
@@ -286,9 +288,22 @@ class EtcdStore final : public Store {
                                            const grpc::Status& st, pb::TxnResponse& resp) {
       auto result = WriteResult(op, key, expected, st, resp);
       if (result) committed(*result, started);
+      else failed(result.error());
       done(std::move(result));
       end_write();  // last: close() may destroy the store once no write is in flight
     });
+  }
+
+  // A write etcd refused for a reason of its own (away, out of quota): counted and logged,
+  // rate-limited, since such failures come in floods.
+  void failed(const Status& why) {
+    if (!IsBackendFailure(why)) return;
+    {
+      std::lock_guard<std::mutex> lock(stats_mu_);
+      stats_.failed_writes++;
+    }
+    if (auto held = failure_log_.admit("write"))
+      spdlog::error("etcd: a write failed: {}{}", why.message(), LogLimiter::Suffix(*held));
   }
 
   void committed(Revision rev, Clock::time_point started) {
@@ -429,6 +444,7 @@ class EtcdStore final : public Store {
 
   std::mutex stats_mu_;
   CommitStats stats_;
+  LogLimiter failure_log_;
 
   std::mutex cmu_;
   std::condition_variable ccv_;

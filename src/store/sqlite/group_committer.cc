@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include <spdlog/spdlog.h>
+
 #include "store/backend_support.h"
 
 namespace setpoint::store {
@@ -214,6 +216,7 @@ void GroupCommitter::commit_batch(std::span<WriteRequest* const> batch) {
   if (outcome == Outcome::kFailed) {
     // A purge that keeps failing (disk full, say) must not spin: retry after the next commit.
     if (batch.empty()) purge_paused_ = true;
+    if (!batch.empty()) record_failure(batch.size(), failure);
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (!dropped[i]) batch[i]->result = Err(failure);
       WriteRequest::Finish(batch[i]);
@@ -506,6 +509,15 @@ void GroupCommitter::recover_after_failed_commit(const Pass& pass) {
   last_ts_ = std::max(last_ts_, state->last_ts_millis);
   revision_seen_.store(revision_);
   compacted_seen_.store(compacted_);
+}
+
+void GroupCommitter::record_failure(std::size_t writes, const Status& why) {
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    stats_.failed_writes += writes;
+  }
+  if (auto held = failure_log_.admit("commit"))
+    spdlog::error("sqlite: a commit of {} write(s) failed: {}{}", writes, why.message(), LogLimiter::Suffix(*held));
 }
 
 void GroupCommitter::record_commit(std::chrono::steady_clock::duration took, std::size_t writes) {

@@ -29,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "setpoint/common/log_limiter.h"
 #include "setpoint/store/store.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/schema.h"
@@ -167,6 +168,8 @@ class GroupCommitter {
   void maybe_restart_wal();
   bool purge_pending() const { return purged_ < compacted_ && !purge_paused_ && broken_.ok(); }
   void record_commit(std::chrono::steady_clock::duration took, std::size_t writes);
+  // Counts and logs (rate-limited) a batch the database refused (disk full, I/O error).
+  void record_failure(std::size_t writes, const Status& why);
   static int WalHook(void* self, sqlite3* db, const char* name, int pages);
 
   std::unique_ptr<SqliteConnection> conn_;  // writer thread only (and after stop())
@@ -197,6 +200,7 @@ class GroupCommitter {
 
   mutable std::mutex stats_mu_;
   CommitStats stats_;  // GUARDED_BY(stats_mu_)
+  LogLimiter failure_log_;
 
   std::mutex stop_mu_;
   std::thread writer_;
