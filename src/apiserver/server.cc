@@ -1,5 +1,6 @@
 #include "apiserver/server.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -76,6 +77,9 @@ class ServerImpl final : public Server {
   void set_extra_metrics(std::function<std::string()> render) override {
     if (handler_) handler_->set_extra_metrics(std::move(render));
   }
+  void set_ready_check(const std::string& name, std::function<std::optional<std::string>()> check) override {
+    if (handler_) handler_->set_ready_check(name, std::move(check));
+  }
   std::string kubeconfig_path() const override { return kubeconfig_; }
 
   Status start(ServerOptions options) {
@@ -123,6 +127,7 @@ class ServerImpl final : public Server {
     store::WatchCacheOptions co;
     co.history_max_events = options_.history_max_events;
     co.history_max_age = options_.history_max_age;
+    co.watcher_max_pending = std::max<std::size_t>(1, options_.watch_queue_events);
     co.field_extractor = ExtractFields;
     co.has_fields = HasFields;
     co.ingest_delay = options_.test_cache_delay;
@@ -151,11 +156,13 @@ class ServerImpl final : public Server {
     ho.port = listen->second;
     ho.worker_threads = options_.worker_threads;
     ho.io_threads = options_.io_threads;
+    ho.limits = options_.connection_limits;
     HttpHandler* front = handler_.get();
     if (options_.faults) front = &options_.faults->attach(*handler_);
     http_ = NewHttpServer(ho, *front);
     auto [port, err] = http_->start();
     if (!err.empty()) return Status::Unavailable(err);
+    handler_->set_connection_stats([http = http_.get()] { return http->connection_stats(); });
     port_ = port;
     if (options_.write_kubeconfig) {
       kubeconfig_ = (std::filesystem::path(options_.data_dir) / "kubeconfig").string();
@@ -170,6 +177,7 @@ class ServerImpl final : public Server {
     stopped_ = true;
     handler_->set_ready(false);
     handler_->shutdown();
+    handler_->set_connection_stats(nullptr);
     if (http_) http_->stop();
     // Destroying the transport destroys any connection coroutines still suspended in its
     // io_context, and with them their watch streams, which unregister from the cache: so the

@@ -6,9 +6,11 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
+#include "apiserver/http.h"
 #include "setpoint/common/status.h"
 
 namespace setpoint::apiserver {
@@ -35,7 +37,11 @@ struct ServerOptions {
   int io_threads = 2;
   std::size_t history_max_events = 100000;
   std::chrono::seconds history_max_age{600};
+  // Events one watch may fall behind its client before it is ended with 410 (the client relists).
+  std::size_t watch_queue_events = 10000;
   bool write_kubeconfig = true;
+  // What a client connection may hold, and for how long.
+  ConnectionLimits connection_limits;
   // Fault injection for tests: the watch cache applies each store event this late.
   std::chrono::milliseconds test_cache_delay{0};
   // Fault injection for tests (the test kit's knobs): sits in front of the API handler.
@@ -52,6 +58,9 @@ class Server {
   virtual void stop() = 0;
   // Appends `render`'s text to /metrics (the controller manager's metrics).
   virtual void set_extra_metrics(std::function<std::string()> render) = 0;
+  // A named /readyz check (the controller manager's): the reason it fails, or nullopt when it
+  // passes; a null check removes it.
+  virtual void set_ready_check(const std::string& name, std::function<std::optional<std::string>()> check) = 0;
 };
 
 // Splits "ADDR:PORT"; refuses non-loopback addresses while there is no authentication.

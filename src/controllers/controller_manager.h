@@ -14,10 +14,14 @@
 // it, "-name" to leave it out ("*,-eventttl"). With leader election (default) only the server that
 // holds the Lease kube-system/setpoint-controller-manager runs them; its identity is stable for a
 // data directory, so a server restarted after a crash takes its own Lease back at once instead of
-// waiting for it to expire.
+// waiting for it to expire. A replica that loses the Lease (or whose manager stops by itself)
+// builds a new manager and campaigns again, in process: the API server it shares the process with
+// keeps serving, and /readyz says the controllers are not running meanwhile.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -53,6 +57,12 @@ class ControllerManager {
   // The Prometheus exposition of the manager (controllers, queues, collector, leader gauge).
   virtual std::string metrics_text() const = 0;
   virtual bool leading() const = 0;
+  // Why the controllers are not running, for /readyz: stopped and about to campaign again, or
+  // unable to acquire or renew the Lease. nullopt while they run — or while this replica waits,
+  // healthy, for another that validly holds the Lease.
+  virtual std::optional<std::string> not_running() const = 0;
+  // How often a manager that stopped by itself (its Lease lost) was built again.
+  virtual std::uint64_t restarts() const = 0;
   // Graceful: controllers finish their current reconcile, the Lease is released.
   virtual void stop() = 0;
 };

@@ -18,6 +18,7 @@
 #include "cli/scaffold.h"
 #include "controllers/controller_manager.h"
 #include "setpoint/client/config.h"
+#include "setpoint/common/fd_limit.h"
 #include "store/migrate.h"
 #include "store/revision_floor.h"
 
@@ -59,6 +60,9 @@ sigset_t BlockStopSignals() {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  // A write past the file-size limit (RLIMIT_FSIZE) fails with EFBIG, which the store reports
+  // like a full disk, instead of killing the server.
+  std::signal(SIGXFSZ, SIG_IGN);
   return set;
 }
 
@@ -124,6 +128,28 @@ int main(int argc, char** argv) {
   server->add_option("--history-max-events", opts.history_max_events, "Events kept for watches to resume from")->capture_default_str();
   std::int64_t history_secs = opts.history_max_age.count();
   server->add_option("--history-max-age", history_secs, "Seconds of events kept for watches to resume from")->capture_default_str();
+  server->add_option("--watch-queue-events", opts.watch_queue_events,
+                     "Events a watch may fall behind a slow client before it is ended with 410 Expired")
+      ->capture_default_str();
+  auto& limits = opts.connection_limits;
+  server->add_option("--max-connections", limits.max_connections,
+                     "Client connections open at once (0: the open-file limit less a reserve); beyond it the "
+                     "longest-idle one is closed, or the new one refused with 503")
+      ->capture_default_str();
+  server->add_option("--max-connections-per-client", limits.max_connections_per_client,
+                     "Client connections open at once from one address (0: no limit); beyond it, 503")
+      ->capture_default_str();
+  std::int64_t header_timeout_secs = limits.header_timeout.count();
+  server->add_option("--request-header-timeout", header_timeout_secs,
+                     "Seconds a client has from a request's first byte to the end of its headers")
+      ->capture_default_str();
+  std::int64_t idle_timeout_secs = limits.idle_timeout.count();
+  server->add_option("--idle-timeout", idle_timeout_secs, "Seconds a keep-alive connection may wait between requests")
+      ->capture_default_str();
+  server->add_option("--min-request-body-rate", limits.min_body_bytes_per_second,
+                     "Bytes per second a request body must at least arrive at (its deadline: the header timeout "
+                     "plus its size at this rate)")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
   setpoint::controllers::ControllerManagerOptions cm;
   std::string known;
@@ -270,6 +296,9 @@ int main(int argc, char** argv) {
   if (*logs) return setpoint::cli::Logs(common, logs_opts, std::cout, std::cerr);
   if (*migrate) return RunMigrate(migrate_from, migrate_to, raise_floor, migrate_tls);
   spdlog::set_level(spdlog::level::from_str(log_level));
+  // A server holds a descriptor per connection, watch and file: start with all the kernel allows.
+  if (const setpoint::FdLimit fds = setpoint::RaiseOpenFileLimit(); fds.raised)
+    spdlog::info("open-file limit raised to {} (the hard limit)", fds.soft);
   if (!ParseLabels(agent_labels, agent_opts.labels)) {
     std::cerr << "setpoint: --agent-labels must be k=v,k2=v2\n";
     return 2;
@@ -309,6 +338,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   opts.history_max_age = std::chrono::seconds(history_secs);
+  limits.header_timeout = std::chrono::seconds(std::max<std::int64_t>(1, header_timeout_secs));
+  limits.idle_timeout = std::chrono::seconds(std::max<std::int64_t>(1, idle_timeout_secs));
   opts.etcd_compaction_interval = std::chrono::seconds(etcd_compaction_secs);
   opts.test_cache_delay = std::chrono::milliseconds(cache_delay_ms);
 
@@ -341,6 +372,7 @@ int main(int argc, char** argv) {
     }
     controllers = std::move(*started_cm);
     srv->set_extra_metrics([c = controllers.get()] { return c->metrics_text(); });
+    srv->set_ready_check("controller-manager", [c = controllers.get()] { return c->not_running(); });
   }
   // The embedded agent, a client of this server like any other.
   setpoint::client::RestClientPtr agent_rest;
@@ -374,6 +406,7 @@ int main(int argc, char** argv) {
   if (embedded_agent) embedded_agent->stop();  // its processes keep running, re-adopted next start
   if (controllers) {
     srv->set_extra_metrics(nullptr);
+    srv->set_ready_check("controller-manager", nullptr);
     controllers->stop();  // before the server: it releases its Lease through it
   }
   srv->stop();

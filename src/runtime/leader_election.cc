@@ -136,6 +136,20 @@ void LeaderElector::observe(const LeaderElectionRecord& record) {
 }
 
 LeaderElector::Attempt LeaderElector::try_acquire_or_renew() {
+  Status error;
+  const Attempt a = attempt(error);
+  const bool race = error.code() == StatusCode::kConflict || error.code() == StatusCode::kAlreadyExists;
+  std::lock_guard lock(mu_);
+  last_error_ = a == Attempt::kFailed && !race ? error : Status::Ok();
+  return a;
+}
+
+Status LeaderElector::last_error() const {
+  std::lock_guard lock(mu_);
+  return last_error_;
+}
+
+LeaderElector::Attempt LeaderElector::attempt(Status& error) {
   const SteadyTime started = config_.clock->now();
   const std::string now_text = FormatMicroTime(config_.wall_clock->now());
   const auto duration_seconds = static_cast<std::int64_t>(
@@ -144,13 +158,19 @@ LeaderElector::Attempt LeaderElector::try_acquire_or_renew() {
 
   auto got = client_.get(kLeasesResource, config_.lease_namespace, config_.lease_name);
   if (!got) {
-    if (got.error().code() != StatusCode::kNotFound) return Attempt::kFailed;
+    if (got.error().code() != StatusCode::kNotFound) {
+      error = got.error();
+      return Attempt::kFailed;
+    }
     json::object lease{{"apiVersion", kLeasesResource.api_version()},
                        {"kind", "Lease"},
                        {"metadata", {{"name", config_.lease_name}, {"namespace", config_.lease_namespace}}}};
     WriteRecord(lease, next);
     auto created = client_.create(kLeasesResource, config_.lease_namespace, lease);
-    if (!created) return Attempt::kFailed;  // AlreadyExists: another candidate won the race
+    if (!created) {  // AlreadyExists: another candidate won the race
+      error = created.error();
+      return Attempt::kFailed;
+    }
     observed_object_ = std::move(*created);
     observe(next);
     std::lock_guard lock(mu_);
@@ -178,7 +198,10 @@ LeaderElector::Attempt LeaderElector::try_acquire_or_renew() {
   json::object lease = std::move(*got);
   WriteRecord(lease, next);  // metadata.resourceVersion stays: the update is conditional
   auto updated = client_.update(kLeasesResource, config_.lease_namespace, lease);
-  if (!updated) return Attempt::kFailed;  // Conflict: someone else wrote; re-read next time
+  if (!updated) {  // Conflict: someone else wrote; re-read next time
+    error = updated.error();
+    return Attempt::kFailed;
+  }
   observed_object_ = std::move(*updated);
   observe(next);
   std::lock_guard lock(mu_);

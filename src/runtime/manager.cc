@@ -271,6 +271,8 @@ bool Manager::ready() const {
   return true;
 }
 
+Status Manager::election_error() const { return elector_ ? elector_->last_error() : Status::Ok(); }
+
 bool Manager::leading() const {
   if (elector_) return elector_->is_leader();
   std::lock_guard lock(mu_);

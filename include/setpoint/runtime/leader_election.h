@@ -99,12 +99,18 @@ class LeaderElector {
   // The holder identity last observed in the Lease ("" if none yet or
   // released).
   std::string leader() const;
+  // Why the last attempt to acquire or renew the Lease failed (the API unreachable, its store
+  // refusing writes); OK once an attempt succeeds or finds the Lease validly held by another. A
+  // lost race (Conflict, AlreadyExists) is contention, not failure, and leaves it OK. Unavailable
+  // before the first attempt.
+  Status last_error() const;
 
  private:
   LeaderElector(client::DynamicClient& client, LeaderElectionConfig config);
 
   enum class Attempt { kAcquired, kHeldByOther, kFailed };
   Attempt try_acquire_or_renew();
+  Attempt attempt(Status& error);  // try_acquire_or_renew's work; `error` says why on kFailed
   void release();
   void observe(const LeaderElectionRecord& record);
   // Waits until `deadline` on the injected clock; false when `stop` was
@@ -128,6 +134,8 @@ class LeaderElector {
   bool leading_ = false;        // GUARDED_BY(mu_)
   SteadyTime last_renew_{};     // GUARDED_BY(mu_)
   std::string leader_;          // GUARDED_BY(mu_)
+  // Until the first attempt: a replica that has not reached the Lease yet is not running.
+  Status last_error_ = Status::Unavailable("no attempt at the Lease yet");  // GUARDED_BY(mu_)
 };
 using LeaderElectorPtr = std::unique_ptr<LeaderElector>;
 

@@ -95,6 +95,9 @@ class Manager {
   // Caches synced, and controllers running or this replica waiting for the Lease.
   bool ready() const;
   bool leading() const;
+  // With leader election: why the last attempt at the Lease failed (OK when it succeeded or found
+  // the Lease held by another replica). Without: OK.
+  Status election_error() const;
   unsigned short health_port() const { return health_ ? health_->port() : 0; }
   // Every controller's and work queue's metrics, the leader gauge and the recorder's counters.
   std::string metrics_text() const;
