@@ -10,6 +10,17 @@ import harness
 from harness import Server, ServerTestCase, create_namespace, install_crd, wait_until, widget
 
 NS = "bad"
+# Free-form spec: where a number out of double range used to be taken and stored.
+GIZMO_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "gizmos.example.com"},
+    "spec": {"group": "example.com", "scope": "Namespaced",
+             "names": {"plural": "gizmos", "singular": "gizmo", "kind": "Gizmo", "listKind": "GizmoList"},
+             "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
+                           "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                               "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                               "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}}}]},
+}
 WIDGETS = f"/apis/example.com/v1/namespaces/{NS}/widgets"
 
 
@@ -190,6 +201,121 @@ class BadInputTest(ServerTestCase):
         self.assertEqual((status["code"], status["reason"]), (504, "Timeout"), status)
         self.assertTrue(2.0 <= elapsed <= 15.0, f"answered after {elapsed:.1f}s, upstream waits ~3s")
 
+    # ----- numbers no double holds, on every decode path (issue: 1e400 was stored, then served as
+    # the non-JSON token Infinity) -----
+
+    def test_out_of_range_numbers_are_400_on_every_decode_path(self):
+        install_crd(self.api, GIZMO_CRD)
+        gizmos = f"/apis/example.com/v1/namespaces/{NS}/gizmos"
+        configmaps = f"/api/v1/namespaces/{NS}/configmaps"
+        made = self.api.post(gizmos, {"apiVersion": "example.com/v1", "kind": "Gizmo",
+                                       "metadata": {"name": "g0"}, "spec": {"free": 1}})
+        self.assertEqual(made.status, 201, made)
+        self.assertEqual(self.api.post(configmaps, {"apiVersion": "v1", "kind": "ConfigMap",
+                                                    "metadata": {"name": "cm0"}}).status, 201)
+        rv = made.json()["metadata"]["resourceVersion"]
+        for n, number in enumerate(("1e400", "-1e400", "1" + "0" * 400, "1E309")):
+            doc = ('{"apiVersion":"example.com/v1","kind":"Gizmo","metadata":{"name":"%s"%s},'
+                   '"spec":{"free":{"deep":[1,%s]}}}')
+            paths = [
+                ("create", "POST", gizmos, doc % ("g1", "", number), "application/json"),
+                ("create dry run", "POST", gizmos + "?dryRun=All", doc % ("g1", "", number), "application/json"),
+                ("update", "PUT", gizmos + "/g0", doc % ("g0", ',"resourceVersion":"%s"' % rv, number),
+                 "application/json"),
+                ("merge patch", "PATCH", gizmos + "/g0", '{"spec":{"free":%s}}' % number,
+                 "application/merge-patch+json"),
+                ("json patch", "PATCH", gizmos + "/g0", '[{"op":"add","path":"/spec/x","value":%s}]' % number,
+                 "application/json-patch+json"),
+                ("strategic merge patch", "PATCH", configmaps + "/cm0", '{"metadata":{"labels":{"a":%s}}}' % number,
+                 "application/strategic-merge-patch+json"),
+                ("status update", "PUT", gizmos + "/g0/status", doc % ("g0", ',"resourceVersion":"%s"' % rv, number),
+                 "application/json"),
+            ]
+            for what, method, path, body, ctype in paths:
+                with self.subTest(number=number[:12], path=what):
+                    resp = self.api.request(method, path, body, content_type=ctype)
+                    self.assertStatus(resp, 400, "BadRequest", "out of the range of a 64-bit float")
+            # YAML reads such a scalar as go-yaml does: not a float, so a string; valid JSON either way.
+            with self.subTest(number=number[:12], path="yaml create"):
+                resp = self.api.post(gizmos, "apiVersion: example.com/v1\nkind: Gizmo\nmetadata: {name: gy%d}\n"
+                                     "spec: {free: %s}\n" % (n, number), content_type="application/yaml")
+                self.assertIn(resp.status, (201, 400), resp)
+        # Nothing that is not JSON was stored or is served.
+        strict = lambda body: json.loads(body, parse_constant=lambda c: self.fail(f"non-JSON token {c} served"))
+        for path in (gizmos, gizmos + "/g0", configmaps + "/cm0"):
+            resp = self.api.get(path)
+            self.assertEqual(resp.status, 200, resp)
+            strict(resp.body)
+
+    def test_integers_beyond_int64_are_rejected_where_the_schema_says_integer(self):
+        for number in ("9223372036854775808", "18446744073709551615", "18446744073709551616"):
+            with self.subTest(number=number):
+                body = ('{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"big"},'
+                        '"spec":{"size":%s}}' % number)
+                resp = self.api.post(WIDGETS, body)
+                status = self.assertStatus(resp, 422, "Invalid")
+                self.assertIn("must be of type integer", status["message"])
+        self.assertEqual(self.api.get(f"{WIDGETS}/big").status, 404)
+
+    # ----- resourceVersions that are not uint64: 400 at once, for every parameter that carries one
+    # (issue: 18446744073709551616 was clamped and waited 3 s for a version "from the future") -----
+
+    BAD_RVS = ("18446744073709551616", "99999999999999999999999", "-1", "+1", "%201", "1e3", "0x10", "12abc")
+
+    def test_malformed_resource_versions_are_400_on_every_read(self):
+        self.existing("rvread")
+        for rv in self.BAD_RVS:
+            for what, query in (("list", f"resourceVersion={rv}"),
+                                ("list NotOlderThan", f"resourceVersion={rv}&resourceVersionMatch=NotOlderThan"),
+                                ("list Exact", f"resourceVersion={rv}&resourceVersionMatch=Exact"),
+                                ("list limit", f"resourceVersion={rv}&limit=1"),
+                                ("watch", f"watch=true&resourceVersion={rv}"),
+                                ("watch list", f"watch=true&resourceVersion={rv}&sendInitialEvents=true"
+                                               "&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true")):
+                with self.subTest(rv=rv, read=what):
+                    self.assertStatus(self.api.get(f"{WIDGETS}?{query}", timeout=10), 400, "BadRequest",
+                                      "invalid resource version")
+            with self.subTest(rv=rv, read="get"):
+                self.assertStatus(self.api.get(f"{WIDGETS}/rvread?resourceVersion={rv}"), 400, "BadRequest")
+
+    def test_continue_tokens_with_out_of_range_versions_are_400(self):
+        import base64
+        for rv in ("18446744073709551616", "-5", "9223372036854775808", '"12"'):
+            token = base64.b64encode(('{"v":"meta.k8s.io/v1","rv":%s,"start":"a"}' % rv).encode()).decode()
+            with self.subTest(rv=rv):
+                self.assertStatus(self.api.get(f"{WIDGETS}?limit=1&continue={token}"), 400, "BadRequest",
+                                  "continue key is not valid")
+
+    def test_malformed_resource_versions_are_400_on_every_write(self):
+        obj = self.existing("rvwrite")
+        for rv in [r for r in self.BAD_RVS if "%" not in r] + [" 1", "0"]:
+            with self.subTest(rv=rv, write="update"):
+                body = json.loads(json.dumps(obj))
+                body["metadata"]["resourceVersion"] = rv
+                self.assertStatus(self.api.put(f"{WIDGETS}/rvwrite", body), 400, "BadRequest", "invalid resourceVersion")
+            with self.subTest(rv=rv, write="merge patch precondition"):
+                resp = self.api.patch(f"{WIDGETS}/rvwrite", {"metadata": {"resourceVersion": rv}, "spec": {"size": 5}})
+                self.assertStatus(resp, 400, "BadRequest", "invalid resourceVersion")
+            with self.subTest(rv=rv, write="delete precondition"):
+                resp = self.api.request("DELETE", f"{WIDGETS}/rvwrite",
+                                        {"kind": "DeleteOptions", "apiVersion": "v1",
+                                         "preconditions": {"resourceVersion": rv}})
+                self.assertStatus(resp, 400, "BadRequest", "invalid resourceVersion")
+        self.assertEqual(self.api.get(f"{WIDGETS}/rvwrite").json()["spec"], obj["spec"], "a write got through")
+
+    def test_resource_versions_no_revision_can_reach_are_answered_at_once(self):
+        # A uint64 past int64 parses, but the store never gets there: reads say too large at once,
+        # writes conflict, with no wait.
+        obj = self.existing("rvhuge")
+        huge = "9223372036854775808"
+        started = time.monotonic()
+        status = self.assertStatus(self.api.get(f"{WIDGETS}?resourceVersion={huge}&resourceVersionMatch=NotOlderThan"),
+                                   504, "Timeout")
+        self.assertIn("ResourceVersionTooLarge", [c.get("reason") for c in status["details"].get("causes", [])])
+        obj["metadata"]["resourceVersion"] = huge
+        self.assertStatus(self.api.put(f"{WIDGETS}/rvhuge", obj), 409, "Conflict")
+        self.assertLess(time.monotonic() - started, 2.5, "waited for a version the store can never reach")
+
     # ----- patches -----
 
     def test_bad_json_patch(self):
@@ -224,6 +350,29 @@ class BadInputTest(ServerTestCase):
         self.assertStatus(resp, 415, "UnsupportedMediaType")
 
     # ----- namespaces and concurrency -----
+
+    def test_the_system_namespaces_may_not_be_deleted(self):
+        # Found by the fuzzer: a DELETE of the namespace collection took kube-system, and the
+        # controllers' Lease with it.
+        for name in ("default", "kube-system", "kube-public"):
+            with self.subTest(namespace=name):
+                self.assertStatus(self.api.delete(f"/api/v1/namespaces/{name}"), 403, "Forbidden",
+                                  "this namespace may not be deleted")
+        made = self.api.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                    "metadata": {"name": "mortal", "labels": {"doomed": "yes"}}})
+        self.assertEqual(made.status, 201, made)
+        self.assertEqual(self.api.patch("/api/v1/namespaces/kube-system",
+                                        {"metadata": {"labels": {"doomed": "yes"}}}).status, 200)
+        resp = self.api.delete("/api/v1/namespaces?labelSelector=doomed%3Dyes")
+        self.assertStatus(resp, 403, "Forbidden", "this namespace may not be deleted")
+        self.api.patch("/api/v1/namespaces/kube-system", {"metadata": {"labels": {"doomed": None}}})
+        for name in ("default", "kube-system", "kube-public"):
+            ns = self.api.get(f"/api/v1/namespaces/{name}").json()
+            self.assertNotIn("deletionTimestamp", ns["metadata"], ns)
+        # The others in the collection are deleted all the same, as upstream.
+        wait_until(lambda: self.api.get("/api/v1/namespaces/mortal").status == 404
+                   or "deletionTimestamp" in self.api.get("/api/v1/namespaces/mortal").json()["metadata"],
+                   10, "the mortal namespace to be deleted")
 
     def test_create_in_missing_namespace_is_404(self):
         resp = self.api.post("/apis/example.com/v1/namespaces/nowhere/widgets", widget("lost", "nowhere"))
@@ -262,6 +411,48 @@ class BadInputTest(ServerTestCase):
         self.assertStatus(resp, 409, "Conflict", "the object has been modified")
 
     # ----- transport -----
+
+    def raw_exchange(self, payload):
+        """Sends raw bytes; returns (status code, Status body) of the answer."""
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as s:
+            try:
+                s.sendall(payload)
+            except OSError:
+                pass  # the server may answer and close before reading everything
+            data = b""
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                    if b"\r\n\r\n" in data:
+                        head, _, body = data.partition(b"\r\n\r\n")
+                        length = [int(l.split(b":")[1]) for l in head.split(b"\r\n")
+                                  if l.lower().startswith(b"content-length:")]
+                        if length and len(body) >= length[0]:
+                            break
+            except OSError:
+                pass
+        head, _, body = data.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 "), data[:200])
+        return int(head.split(b" ")[1]), json.loads(body)
+
+    def test_header_limits_are_431_in_the_status_line_and_the_body(self):
+        cases = {
+            "one huge header": b"GET /api HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (70 * 1024) + b"\r\n\r\n",
+            "too many headers": b"GET /api HTTP/1.1\r\nHost: x\r\n" +
+                                b"".join(b"X-H%d: v\r\n" % i for i in range(1000)) + b"\r\n",
+            "100 KiB request line": b"GET /api?" + b"q" * (100 * 1024) + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        }
+        for what, payload in cases.items():
+            with self.subTest(case=what):
+                code, status = self.raw_exchange(payload)
+                self.assertEqual(code, 431, status)
+                self.assertEqual(status.get("kind"), "Status", status)
+                self.assertEqual(status.get("code"), 431, status)
+                self.assertEqual(status.get("reason"), "RequestHeaderFieldsTooLarge", status)
+        self.assertTrue(self.api.ready())
 
     def test_garbage_http_does_not_hurt(self):
         for payload in (b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",

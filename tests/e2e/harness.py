@@ -225,13 +225,14 @@ class Api:
 class Server:
     """One `setpoint server` process. The data dir survives restarts; the port is kept too."""
 
-    def __init__(self, name="setpoint", store="sqlite", extra_args=(), workdir=None):
+    def __init__(self, name="setpoint", store="sqlite", extra_args=(), workdir=None, preexec_fn=None):
         self.workdir = workdir or tempfile.mkdtemp(prefix=f"e2e-{name}-")
         self.data_dir = os.path.join(self.workdir, "data")
         self.log_path = os.path.join(self.workdir, "server.log")
         self.stdout_path = os.path.join(self.workdir, "server.stdout")
         self.store = store
         self.extra_args = list(extra_args)
+        self.preexec_fn = preexec_fn  # runs in the child before exec (resource limits, say)
         # SETPOINT_TEST_CACHE_DELAY_MS runs every suite against a watch cache that lags the store.
         lag = os.environ.get("SETPOINT_TEST_CACHE_DELAY_MS")
         if lag and "--test-cache-delay-ms" not in self.extra_args:
@@ -259,7 +260,8 @@ class Server:
             stdout_offset = out.tell()
             cmd = [binary(), "server", "--data-dir", self.data_dir,
                    "--listen", f"127.0.0.1:{self.port}", "--store", self.store] + self.extra_args
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=log, stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=log, stdin=subprocess.DEVNULL,
+                                         preexec_fn=self.preexec_fn)
 
         def ready_line():
             with open(self.stdout_path, "rb") as f:
@@ -313,6 +315,17 @@ class Server:
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def log_lines(self):
+        """Every line the server logged so far (spdlog writes to stdout, errors to stderr)."""
+        lines = []
+        for path in (self.log_path, self.stdout_path):
+            try:
+                with open(path, "rb") as f:
+                    lines += f.read().decode("utf-8", "replace").splitlines()
+            except OSError:
+                pass
+        return lines
 
     def log_tail(self, max_bytes=20000):
         parts = []
