@@ -9,7 +9,8 @@ DEBS := build-essential cmake ninja-build pkg-config \
   libsqlite3-dev sqlite3 libssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev \
   libexpected-dev libgtest-dev libgmock-dev googletest libbenchmark-dev libgoogle-perftools-dev \
   python3 python3-kubernetes python3-yaml curl etcd-server memcached \
-  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc \
+  prometheus
 
 .PHONY: deps build run test unit e2e bench clean
 

@@ -69,7 +69,9 @@ class Setpoint:
         t0 = time.monotonic()
         self.proc = subprocess.Popen(
             [os.path.join(BUILD, "setpoint"), "server", "--data-dir", self.data_dir, "--store", self.store,
-             "--listen", f"127.0.0.1:{self.port}", "--no-agent"], stdout=log, stderr=log)
+             "--listen", f"127.0.0.1:{self.port}", "--no-agent",
+             # Every load generator connects from 127.0.0.1: no per-client cap.
+             "--max-connections-per-client", "0"], stdout=log, stderr=log)
         if not wait_for(self.url + "/readyz", 300):
             raise SystemExit("setpoint did not become ready; see " + self.data_dir)
         return time.monotonic() - t0

@@ -227,6 +227,12 @@ HttpResponse ApiHandler::transport_error(int http_code, std::string_view message
   return error(s, nullptr);
 }
 
+RequestLabels ApiHandler::RequestLabelsOf(const HttpRequest& request, const Ctx* ctx) {
+  if (!ctx) return LabelsFor(request.method, nullptr, false, false, false, "");
+  return LabelsFor(request.method, &ctx->ri, ctx->res != nullptr, ctx->q.flag("watch") || ctx->ri.verb == "watch",
+                   ctx->dry_run, request.header("content-type"));
+}
+
 HttpResponse ApiHandler::handle(HttpRequest& request) {
   auto start = std::chrono::steady_clock::now();
   Ctx* ctx = nullptr;
@@ -239,14 +245,7 @@ HttpResponse ApiHandler::handle(HttpRequest& request) {
     spdlog::error("internal error serving {} {}: {}", request.method, request.target, e.what());
     resp = error(Status::Internal(std::string("internal error: ") + e.what()), ctx);
   }
-  if (ctx && ctx->ri.is_resource) {
-    std::string verb = ctx->ri.verb;
-    if (verb == "list" && ctx->q.flag("watch")) verb = "watch";
-    metrics_.observe(verb, ctx->ri.group, ctx->ri.resource + (ctx->ri.subresource.empty() ? "" : "/" + ctx->ri.subresource),
-                     resp.status, std::chrono::steady_clock::now() - start);
-  } else {
-    metrics_.observe(request.method, "", "", resp.status, std::chrono::steady_clock::now() - start);
-  }
+  metrics_.observe(RequestLabelsOf(request, ctx), resp.status, std::chrono::steady_clock::now() - start);
   return resp;
 }
 

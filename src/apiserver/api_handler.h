@@ -101,6 +101,9 @@ class ApiHandler final : public HttpHandler {
   struct Ctx;
   friend class WatchStream;
 
+  // The bounded metric labels of a request (ctx null: it never got past routing).
+  static RequestLabels RequestLabelsOf(const HttpRequest& request, const Ctx* ctx);
+
   HttpResponse route(HttpRequest& request, Ctx*& ctx_out, std::unique_ptr<Ctx>& holder);
   HttpResponse non_resource(HttpRequest& request);
   HttpResponse resource_request(Ctx& ctx);

@@ -106,7 +106,7 @@ struct ConnectionLimits {
   // less a reserve for the store, logs and watches' files.
   std::size_t max_connections = 0;
   // Open connections from one client address; beyond it, 503. 0: no per-client limit.
-  std::size_t max_connections_per_client = 1024;
+  std::size_t max_connections_per_client = 4096;
   // From a request's first byte (a new connection's accept) to the end of its headers
   // (kube-apiserver's ReadHeaderTimeout is 32 s): a slowloris client is cut off after this.
   std::chrono::seconds header_timeout{32};

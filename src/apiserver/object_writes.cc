@@ -988,8 +988,7 @@ void ApiHandler::handle_async(HttpRequest& request, std::function<void(HttpRespo
   ctx->res = ctx->reg->find(ctx->ri.group, ctx->ri.resource);
   if (!ctx->res || ctx->res->special == SpecialKind::kCustomResourceDefinition) return run_blocking_(blocking);
   auto finish = [this, ctx, respond](HttpResponse r) {
-    std::string resource = ctx->ri.resource + (ctx->ri.subresource.empty() ? "" : "/" + ctx->ri.subresource);
-    metrics_.observe(ctx->ri.verb, ctx->ri.group, resource, r.status, std::chrono::steady_clock::now() - ctx->started);
+    metrics_.observe(RequestLabelsOf(ctx->req, ctx.get()), r.status, std::chrono::steady_clock::now() - ctx->started);
     respond(std::move(r));
   };
   try {

@@ -412,6 +412,30 @@ class BadInputTest(ServerTestCase):
 
     # ----- transport -----
 
+    # ----- /metrics under made-up names (issue: unescaped label values broke the scrape, and each
+    # made-up resource added a series for good) -----
+
+    def test_metrics_stay_parseable_and_bounded_under_made_up_names(self):
+        import subprocess
+        import urllib.parse
+        def series():
+            return [l for l in self.api.get("/metrics").body.decode().splitlines() if l.startswith("apiserver_request")]
+        for name in ('q"uote', "back\\slash", "new\nline", "tab\tand}brace", "{x=\"y\"}"):
+            quoted = urllib.parse.quote(name, safe="")
+            for path in (f"/apis/example.com/v1/{quoted}", f"/api/v1/namespaces/{NS}/{quoted}",
+                         f"/apis/{quoted}/v1/things", f"{WIDGETS}/x/{quoted}"):
+                with self.subTest(name=name, path=path):
+                    self.assertStatus(self.api.get(path), 404, "NotFound")
+        scrape = self.api.get("/metrics").body
+        checked = subprocess.run(["promtool", "check", "metrics"], input=scrape, capture_output=True, timeout=60)
+        self.assertEqual(checked.returncode, 0, (checked.stdout + checked.stderr).decode()[:2000])
+        before = len(series())
+        for i in range(1000):
+            self.api.get(f"/apis/example.com/v1/made-up-{i}")
+            self.api.request(f"M{i}", "/api")  # a made-up method too
+        grown = len(series()) - before
+        self.assertLessEqual(grown, 60, "1,000 made-up resources and methods added series for each")
+
     def raw_exchange(self, payload):
         """Sends raw bytes; returns (status code, Status body) of the answer."""
         with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as s:
