@@ -30,7 +30,11 @@ struct ApiHandler::Ctx {
   UserInfo user;
   std::vector<std::string> warnings;
   bool dry_run = false;
-  std::string field_validation = "Strict";
+  // What to do with unknown and duplicate fields (the fieldValidation parameter; absent: Warn, as
+  // upstream; the server's own writes: Strict).
+  enum class FieldValidation { kIgnore, kWarn, kStrict };
+  FieldValidation field_validation = FieldValidation::kStrict;
+  bool strict() const { return field_validation == FieldValidation::kStrict; }
   bool name_generated = false;
   int create_attempts = 0;  // create: the name came from generateName (retry on collision)
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
@@ -46,6 +50,9 @@ inline std::string QualifiedResource(const ResourceInfo& r) { return r.qualified
 
 // Serialises an object for storage: everything but metadata.resourceVersion.
 std::string EncodeForStorage(const boost::json::object& obj);
+
+// `{"kind":"PartialObjectMetadata",...,"metadata":<the object's metadata bytes>}`.
+void AppendPartialMetadata(std::string& out, const store::CachedObject& obj, std::string_view api_version);
 
 // Upstream message for a Status with field causes.
 Status InvalidStatus(const ResourceInfo& r, std::string_view name, std::vector<StatusCause> causes);

@@ -32,33 +32,6 @@ class AllowAllAuthorizer final : public Authorizer {
   Status authorize(const UserInfo&, const RequestInfo&) override { return Status::Ok(); }
 };
 
-constexpr std::string_view kAggV2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
-constexpr std::string_view kAggV2beta1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList";
-
-// Which aggregated discovery version the Accept header asks for, exactly (0 = legacy).
-int AggregatedVersion(std::string_view accept) {
-  std::string a;
-  for (char c : accept)
-    if (c != ' ') a.push_back(c);
-  // Walk the comma separated media ranges in order; the first one we can serve wins.
-  std::size_t i = 0;
-  while (i <= a.size()) {
-    std::size_t j = a.find(',', i);
-    if (j == std::string::npos) j = a.size();
-    std::string_view range(a.data() + i, j - i);
-    if (range.find("as=APIGroupDiscoveryList") != std::string_view::npos &&
-        range.find("g=apidiscovery.k8s.io") != std::string_view::npos) {
-      if (range.find("v=v2beta1") != std::string_view::npos) return 1;
-      if (range.find("v=v2;") != std::string_view::npos || range.ends_with("v=v2")) return 2;
-    } else if (range.rfind("application/json", 0) == 0 || range == "*/*" || range.empty()) {
-      return 0;
-    }
-    if (j == a.size()) break;
-    i = j + 1;
-  }
-  return 0;
-}
-
 }  // namespace
 
 AcceptedAs ParseAccept(std::string_view accept) {
@@ -93,38 +66,6 @@ AcceptedAs ParseAccept(std::string_view accept) {
   return {};
 }
 
-namespace {
-
-// `{"kind":"PartialObjectMetadata",...,"metadata":<the object's metadata bytes>}`.
-void AppendPartialMetadata(std::string& out, const store::CachedObject& obj, std::string_view api_version) {
-  out += "{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":\"";
-  out += api_version;
-  out += "\",\"metadata\":";
-  out += obj.metadata_json();
-  out += '}';
-}
-
-// Upstream's answer to a resourceVersion the server has not reached within 3 s: the reflector
-// relists from scratch.
-Status TooLargeResourceVersion(const std::string& rv, std::int64_t current) {
-  return Status::Timeout("Too large resource version: " + rv + ", current: " + std::to_string(current))
-      .add_cause({"ResourceVersionTooLarge", "Too large resource version", ""})
-      .set_retry_after(1);
-}
-
-// The revision a read's resourceVersion names. Not a uint64: 400 at once. A uint64 beyond any
-// revision the store can reach (int64): the too-large answer at once, with no wait that cannot end
-// well.
-Result<store::Revision> ReadRevision(const std::string& rv, store::Revision current) {
-  auto v = ParseResourceVersion(rv);
-  if (!v) return Err(Status::BadRequest("invalid resource version: \"" + rv + "\""));
-  if (*v > static_cast<std::uint64_t>(std::numeric_limits<store::Revision>::max()))
-    return Err(TooLargeResourceVersion(rv, current));
-  return static_cast<store::Revision>(*v);
-}
-
-}  // namespace
-
 std::unique_ptr<Authenticator> NewLocalAdminAuthenticator() { return std::make_unique<LocalAdminAuthenticator>(); }
 std::unique_ptr<Authorizer> NewAllowAllAuthorizer() { return std::make_unique<AllowAllAuthorizer>(); }
 
@@ -152,6 +93,15 @@ Status InvalidStatus(const ResourceInfo& r, std::string_view name, std::vector<S
   Status s = Status::Invalid(msg);
   for (auto& c : causes) s.add_cause(std::move(c));
   return s;
+}
+
+// `{"kind":"PartialObjectMetadata",...,"metadata":<the object's metadata bytes>}`.
+void AppendPartialMetadata(std::string& out, const store::CachedObject& obj, std::string_view api_version) {
+  out += "{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":\"";
+  out += api_version;
+  out += "\",\"metadata\":";
+  out += obj.metadata_json();
+  out += '}';
 }
 
 ApiHandler::ApiHandler(store::Store& store, store::WatchCache& cache, Registry& registry, ClockPtr clock)
@@ -265,166 +215,6 @@ HttpResponse ApiHandler::route(HttpRequest& request, Ctx*& ctx_out, std::unique_
   return resource_request(ctx);
 }
 
-HttpResponse ApiHandler::non_resource(HttpRequest& request) {
-  const std::string& p = request.path;
-  auto text = [](int code, std::string body) {
-    HttpResponse r;
-    r.status = code;
-    r.content_type = "text/plain; charset=utf-8";
-    r.body = std::move(body);
-    return r;
-  };
-  if (request.method != "GET" && request.method != "HEAD")
-    return error(Status::MethodNotAllowed("the server does not allow this method on the requested resource"), nullptr);
-  if (p == "/healthz" || p == "/livez") return text(200, "ok");
-  if (p == "/readyz") {
-    if (!ready_ || shutting_down_ || !cache_.healthy()) return text(503, "[-]store not ready\nreadyz check failed");
-    // A store that cannot be reached or has raised an alarm (etcd's NOSPACE) takes no writes.
-    if (store::StoreHealth h = store_.health(); !h.ok()) {
-      std::string why = h.reachable ? "alarm " + h.alarms.front() + " raised" : h.detail;
-      return text(503, "[-]etcd failed: " + why + "\nreadyz check failed");
-    }
-    std::map<std::string, ReadyCheck> checks;
-    {
-      std::lock_guard lock(extra_metrics_mu_);
-      checks = ready_checks_;
-    }
-    std::string failed;
-    for (const auto& [name, check] : checks)
-      if (auto why = check()) failed += "[-]" + name + " failed: " + *why + "\n";
-    if (!failed.empty()) return text(503, failed + "readyz check failed");
-    return text(200, "ok");
-  }
-  if (p == "/version" || p == "/version/") {
-    HttpResponse r;
-    r.body = json::serialize(json::object{{"major", "1"}, {"minor", "32"}, {"gitVersion", "v1.32.0-setpoint.0.1.0"},
-                                          {"gitCommit", ""}, {"gitTreeState", "clean"}, {"buildDate", ""},
-                                          {"goVersion", "n/a (C++)"}, {"compiler", "gcc"}, {"platform", "linux/amd64"}});
-    return r;
-  }
-  if (p == "/metrics") {
-    std::string out;
-    metrics_.render(out);
-    {
-      store::StoreHealth h = store_.health();
-      out += "# HELP setpoint_store_reachable Whether the store backend answers (1) or not (0).\n"
-             "# TYPE setpoint_store_reachable gauge\nsetpoint_store_reachable " + std::string(h.reachable ? "1" : "0") + "\n";
-      out += "# HELP setpoint_store_alarm An alarm the store backend raised (etcd: NOSPACE, CORRUPT).\n"
-             "# TYPE setpoint_store_alarm gauge\n";
-      for (const auto& a : h.alarms) out += "setpoint_store_alarm{alarm=\"" + a + "\"} 1\n";
-    }
-    {
-      std::function<std::string()> extra;
-      std::function<ConnectionStats()> connections;
-      {
-        std::lock_guard lock(extra_metrics_mu_);
-        extra = extra_metrics_;
-        connections = connection_stats_;
-      }
-      if (extra) out += extra();
-      if (connections) {
-        const ConnectionStats c = connections();
-        auto family = [&out](const char* name, const char* type, const char* help, std::uint64_t v) {
-          out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
-                 std::to_string(v) + "\n";
-        };
-        family("setpoint_http_connections_open", "gauge", "Client connections open.", c.open);
-        family("setpoint_http_connections_max", "gauge", "The limit on client connections open at once.", c.max);
-        family("setpoint_http_connections_refused_total", "counter",
-               "Connections refused with 503 because a connection limit was reached.", c.refused);
-        family("setpoint_http_connections_reclaimed_total", "counter",
-               "Idle keep-alive connections closed to make room for new ones.", c.reclaimed);
-        family("setpoint_http_accept_failures_total", "counter",
-               "accept() failures (out of descriptors, say), each followed by a pause.", c.accept_failures);
-      }
-    }
-    auto st = store_.commit_stats();
-    out += "# HELP setpoint_store_commits_total Store transactions committed.\n# TYPE setpoint_store_commits_total counter\n";
-    out += "setpoint_store_commits_total " + std::to_string(st.commits) + "\n";
-    out += "# HELP setpoint_store_writes_total Writes committed (a commit batches several).\n# TYPE setpoint_store_writes_total counter\n";
-    out += "setpoint_store_writes_total " + std::to_string(st.writes) + "\n";
-    out += "# HELP setpoint_store_write_failures_total Writes the store could not commit for a reason of its own "
-           "(a full disk, an I/O error, etcd away or out of quota).\n# TYPE setpoint_store_write_failures_total counter\n";
-    out += "setpoint_store_write_failures_total " + std::to_string(st.failed_writes) + "\n";
-    out += "# HELP setpoint_store_commit_batch_size_average Average writes per commit.\n# TYPE setpoint_store_commit_batch_size_average gauge\n";
-    out += "setpoint_store_commit_batch_size_average " +
-           std::to_string(st.commits ? static_cast<double>(st.writes) / static_cast<double>(st.commits) : 0.0) + "\n";
-    out += "# HELP setpoint_store_commit_duration_seconds Latency of store commits (fsync included).\n# TYPE setpoint_store_commit_duration_seconds histogram\n";
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i < 12; ++i) {
-      cumulative += st.commit_micros_buckets[i];
-      out += "setpoint_store_commit_duration_seconds_bucket{le=\"" + std::to_string(static_cast<double>(store::kCommitBucketsMicros[i]) / 1e6) +
-             "\"} " + std::to_string(cumulative) + "\n";
-    }
-    out += "setpoint_store_commit_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(st.commits) + "\n";
-    out += "setpoint_store_commit_duration_seconds_sum " + std::to_string(static_cast<double>(st.commit_micros_sum) / 1e6) + "\n";
-    out += "setpoint_store_commit_duration_seconds_count " + std::to_string(st.commits) + "\n";
-    out += "# HELP apiserver_registered_watchers Open watch streams.\n# TYPE apiserver_registered_watchers gauge\n";
-    out += "apiserver_registered_watchers " + std::to_string(open_watches()) + "\n";
-    out += "# HELP setpoint_store_objects Objects in the watch cache.\n# TYPE setpoint_store_objects gauge\n";
-    out += "setpoint_store_objects " + std::to_string(cache_.object_count()) + "\n";
-    out += "# HELP setpoint_store_revision Current store revision.\n# TYPE setpoint_store_revision gauge\n";
-    out += "setpoint_store_revision " + std::to_string(cache_.revision()) + "\n";
-    HttpResponse r = text(200, std::move(out));
-    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    return r;
-  }
-  auto reg = registry_.snapshot();
-  std::string_view accept = request.header("accept");
-  auto serve = [&](const std::string& legacy, const std::string& v2, const std::string& v2beta1) {
-    HttpResponse r;
-    int agg = AggregatedVersion(accept);
-    if (agg == 2) {
-      r.body = v2;
-      r.content_type = std::string(kAggV2);
-    } else if (agg == 1) {
-      r.body = v2beta1;
-      r.content_type = std::string(kAggV2beta1);
-    } else {
-      r.body = legacy;
-    }
-    r.headers.emplace_back("Vary", "Accept");
-    return r;
-  };
-  std::string path = p;
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
-  if (path == "/api") return serve(reg->api_legacy, reg->api_aggregated_v2, reg->api_aggregated_v2beta1);
-  if (path == "/apis") return serve(reg->apis_legacy, reg->apis_aggregated_v2, reg->apis_aggregated_v2beta1);
-  if (auto it = reg->resource_lists.find(path); it != reg->resource_lists.end()) {
-    HttpResponse r;
-    r.body = it->second;
-    return r;
-  }
-  if (auto it = reg->group_docs.find(path); it != reg->group_docs.end()) {
-    HttpResponse r;
-    r.body = it->second;
-    return r;
-  }
-  if (path == "/openapi/v3") {
-    HttpResponse r;
-    r.body = reg->openapi_root;
-    return r;
-  }
-  if (path.rfind("/openapi/v3/", 0) == 0) {
-    auto it = reg->openapi_docs.find(path.substr(12));
-    if (it != reg->openapi_docs.end()) {
-      HttpResponse r;
-      r.body = it->second;
-      return r;
-    }
-  }
-  if (path == "/") {
-    HttpResponse r;
-    json::array paths{"/api", "/api/v1", "/apis", "/healthz", "/livez", "/metrics", "/openapi/v3", "/readyz", "/version"};
-    for (auto& [k, _] : reg->group_docs) paths.emplace_back(k);
-    for (auto& [k, _] : reg->resource_lists) paths.emplace_back(k);
-    r.body = json::serialize(json::object{{"paths", std::move(paths)}});
-    return r;
-  }
-  // /openapi/v2 (JSON or protobuf) is deliberately absent: kubectl 1.29+ tolerates the 404.
-  return error(Status::NotFound("the server could not find the requested resource"), nullptr);
-}
-
 std::optional<HttpResponse> ApiHandler::check_resource_request(Ctx& ctx, bool may_block) {
   ctx.res = ctx.reg->find(ctx.ri.group, ctx.ri.resource);
   if (!ctx.res && may_block) {
@@ -465,11 +255,13 @@ std::optional<HttpResponse> ApiHandler::check_resource_request(Ctx& ctx, bool ma
       return error(Status::BadRequest("Invalid dryRun value: \"" + *dr + "\"; supported values: \"All\""), &ctx);
   }
   if (auto fv = ctx.q.get("fieldValidation")) {
-    if (*fv == "Strict" || *fv == "Warn" || *fv == "Ignore") ctx.field_validation = *fv;
+    if (*fv == "Strict") ctx.field_validation = Ctx::FieldValidation::kStrict;
+    else if (*fv == "Warn") ctx.field_validation = Ctx::FieldValidation::kWarn;
+    else if (*fv == "Ignore") ctx.field_validation = Ctx::FieldValidation::kIgnore;
     else if (!fv->empty())
       return error(Status::BadRequest("fieldValidation must be one of \"Ignore\", \"Warn\" or \"Strict\", got \"" + *fv + "\""), &ctx);
   } else {
-    ctx.field_validation = "Warn";
+    ctx.field_validation = Ctx::FieldValidation::kWarn;
   }
   return std::nullopt;
 }
@@ -603,235 +395,6 @@ Result<store::Filter> ApiHandler::make_filter(Ctx& ctx, const std::string& prefi
     };
   }
   return filter;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reads
-
-HttpResponse ApiHandler::do_get(Ctx& ctx) {
-  const ResourceInfo& res = *ctx.res;
-  auto rv = ctx.q.get("resourceVersion");
-  if (!rv || rv->empty()) wait_consistent();
-  else if (auto parsed = ReadRevision(*rv, cache_.revision()); !parsed) return error(parsed.error(), &ctx);
-  auto obj = cache_.get(res.key(ctx.ri.ns, ctx.ri.name));
-  if (!obj) return error(Status::NotFound(QualifiedResource(res) + " \"" + ctx.ri.name + "\" not found"), &ctx, ctx.ri.name);
-  if (ctx.ri.subresource == "log") return do_log(ctx, obj->json);
-  if (ctx.ri.subresource == "scale") {
-    auto parsed = ParseJson(obj->json);
-    if (!parsed) return error(parsed.error(), &ctx);
-    json::object scale;
-    const json::object& o = parsed->get_object();
-    scale["kind"] = "Scale";
-    scale["apiVersion"] = "autoscaling/v1";
-    const json::object* meta = GetObject(o, "metadata");
-    json::object smeta;
-    for (const char* k : {"name", "namespace", "uid", "resourceVersion", "creationTimestamp"})
-      if (meta && meta->contains(k)) smeta[k] = meta->at(k);
-    scale["metadata"] = std::move(smeta);
-    auto spec_r = EvalJsonPath(*parsed, res.spec_replicas_path);
-    auto status_r = EvalJsonPath(*parsed, res.status_replicas_path);
-    scale["spec"] = {{"replicas", !spec_r.empty() && spec_r[0]->is_number() ? *spec_r[0] : json::value(0)}};
-    json::object status{{"replicas", !status_r.empty() && status_r[0]->is_number() ? *status_r[0] : json::value(0)}};
-    if (!res.label_selector_path.empty()) {
-      auto sel = EvalJsonPath(*parsed, res.label_selector_path);
-      if (!sel.empty() && sel[0]->is_string()) status["selector"] = *sel[0];
-    }
-    scale["status"] = std::move(status);
-    return json_response(ctx, 200, scale);
-  }
-  return object_response(ctx, 200, obj);
-}
-
-HttpResponse ApiHandler::do_list(Ctx& ctx) {
-  const ResourceInfo& res = *ctx.res;
-  std::string prefix = res.key_prefix();
-  if (res.namespaced && !ctx.ri.ns.empty()) prefix += ctx.ri.ns + "/";
-  auto filter = make_filter(ctx, prefix);
-  if (!filter) return error(filter.error(), &ctx);
-
-  std::size_t limit = 0;
-  if (auto l = ctx.q.get("limit"); l && !l->empty()) {
-    auto v = ParseUnsigned(*l);
-    if (!v) return error(Status::BadRequest("invalid limit: \"" + *l + "\""), &ctx);
-    limit = static_cast<std::size_t>(std::min<std::uint64_t>(*v, std::numeric_limits<std::size_t>::max()));
-  }
-  auto rv_param = ctx.q.get("resourceVersion");
-  auto match = ctx.q.get("resourceVersionMatch").value_or("");
-  store::Revision at = 0;
-  std::string after_key;
-  if (!match.empty() && match != "Exact" && match != "NotOlderThan")
-    return error(Status::BadRequest("resourceVersionMatch: Unsupported value: \"" + match + "\""), &ctx);
-  if (!match.empty() && (!rv_param || rv_param->empty()))
-    return error(InvalidStatus(res, "", {{"FieldValueForbidden", "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided", "resourceVersionMatch"}}), &ctx);
-  if (auto cont = ctx.q.get("continue"); cont && !cont->empty()) {
-    if (rv_param && !rv_param->empty())
-      return error(Status::BadRequest("specifying resource version is not allowed when using continue"), &ctx);
-    auto decoded = Base64Decode(*cont);
-    auto token = decoded ? ParseJson(*decoded) : Result<json::value>(Err(decoded.error()));
-    if (!token || !token->is_object())
-      return error(Status::BadRequest("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"), &ctx);
-    auto rv = GetInt(token->get_object(), "rv");
-    auto start = GetString(token->get_object(), "start");
-    if (!rv || !start || *rv <= 0)
-      return error(Status::BadRequest("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"), &ctx);
-    at = *rv;
-    after_key = prefix + std::string(*start);
-  } else if (rv_param && !rv_param->empty()) {
-    auto parsed = ReadRevision(*rv_param, cache_.revision());
-    if (!parsed) return error(parsed.error(), &ctx);
-    const store::Revision v = *parsed;
-    if (v > 0) {
-      if (!cache_.wait_for(v, std::chrono::seconds(3)))
-        return error(TooLargeResourceVersion(*rv_param, cache_.revision()), &ctx);
-      // An RV with a limit means Exact in the legacy semantics (KEP-2523).
-      if (match == "Exact" || (match.empty() && limit > 0)) at = v;
-    }
-  } else {
-    wait_consistent();
-  }
-  if (at && at == cache_.revision()) at = 0;
-  auto page = cache_.list(*filter, at, after_key, limit);
-  if (!page) {
-    if (page.error().code() == StatusCode::kExpired && ctx.q.has("continue"))
-      return error(Status::Expired("The provided continue parameter is too old to display a consistent list result. "
-                                   "You can start a new list without the continue parameter."), &ctx);
-    return error(page.error(), &ctx);
-  }
-  std::string cont;
-  if (!page->continue_after.empty()) {
-    json::object token{{"v", "meta.k8s.io/v1"}, {"rv", page->revision}, {"start", page->continue_after.substr(prefix.size()) + std::string(1, '\0')}};
-    cont = Base64Encode(json::serialize(token));
-  }
-  HttpResponse r;
-  if (wants_table(ctx)) {
-    if (Status s = table_from(ctx, page->items, page->revision, cont, r.body); !s.ok()) return error(s, &ctx);
-    return r;
-  }
-  const std::optional<std::string> meta_version = wants_metadata(ctx, true);
-  std::string head = "{\"kind\":\"" + (meta_version ? std::string("PartialObjectMetadataList") : res.list_kind) +
-                     "\",\"apiVersion\":\"" + (meta_version ? *meta_version : ctx.api_version()) +
-                     "\",\"metadata\":{\"resourceVersion\":\"" + std::to_string(page->revision) + "\"";
-  if (!cont.empty()) {
-    head += ",\"continue\":\"" + cont + "\"";
-    if (page->remaining >= 0) head += ",\"remainingItemCount\":" + std::to_string(page->remaining);
-  }
-  head += "},\"items\":[";
-  if (!meta_version && ctx.ri.version == res.storage_version) {
-    // The cached bytes of each object as they are: the body is gathered from them when written,
-    // so a list of any size is neither copied nor held twice.
-    static const auto kComma = std::make_shared<const std::string>(",");
-    static const auto kTail = std::make_shared<const std::string>("]}");
-    r.pieces.reserve(page->items.size() * 2 + 2);
-    r.pieces.push_back(std::make_shared<const std::string>(std::move(head)));
-    for (std::size_t i = 0; i < page->items.size(); ++i) {
-      if (i) r.pieces.push_back(kComma);
-      r.pieces.emplace_back(page->items[i], page->items[i]->json);
-    }
-    r.pieces.push_back(kTail);
-    return r;
-  }
-  std::string& out = r.body;
-  std::size_t total = head.size() + 2;
-  for (const auto& o : page->items) total += (meta_version ? o->metadata_json().size() + 80 : o->json.size()) + 1;
-  out.reserve(total);
-  out += head;
-  bool first = true;
-  for (const auto& o : page->items) {
-    if (!first) out.push_back(',');
-    first = false;
-    if (meta_version) AppendPartialMetadata(out, *o, *meta_version);
-    else out += render_for_version(ctx, *o);
-  }
-  out += "]}";
-  return r;
-}
-
-HttpResponse ApiHandler::do_watch(Ctx& ctx) {
-  if (shutting_down_) return error(Status::Unavailable("the server is shutting down"), &ctx);
-  const ResourceInfo& res = *ctx.res;
-  std::string prefix = res.key_prefix();
-  if (res.namespaced && !ctx.ri.ns.empty()) prefix += ctx.ri.ns + "/";
-  auto filter = make_filter(ctx, prefix);
-  if (!filter) return error(filter.error(), &ctx);
-  if (!ctx.ri.name.empty()) {
-    // GET .../widgets/foo?watch=true: the old per-object watch form.
-    std::string name = ctx.ri.name;
-    auto inner = filter->matches;
-    filter->matches = [name, inner](const store::CachedObject& o) { return o.name() == name && (!inner || inner(o)); };
-  }
-  WatchOptions opts;
-  opts.bookmarks = ctx.q.flag("allowWatchBookmarks");
-  auto rv_param = ctx.q.get("resourceVersion").value_or("");
-  auto match = ctx.q.get("resourceVersionMatch").value_or("");
-  bool send_initial = ctx.q.flag("sendInitialEvents");
-  if (auto t = ctx.q.get("timeoutSeconds"); t && !t->empty()) {
-    auto v = ParseUnsigned(*t);
-    if (!v) return error(Status::BadRequest("invalid timeoutSeconds: \"" + *t + "\""), &ctx);
-    opts.timeout = std::chrono::seconds(std::min<std::uint64_t>(*v, 10ULL * 365 * 24 * 3600));
-  } else {
-    opts.timeout = std::chrono::seconds(1800);
-  }
-  store::Revision rv = 0;
-  if (!rv_param.empty()) {
-    auto parsed = ReadRevision(rv_param, cache_.revision());
-    if (!parsed) return error(parsed.error(), &ctx);
-    rv = *parsed;
-  }
-  store::WatchCache::WatchStart start;
-  if (ctx.q.has("sendInitialEvents")) {
-    if (match != "NotOlderThan")
-      return error(InvalidStatus(res, "", {{"FieldValueForbidden", "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan", "sendInitialEvents"}}), &ctx);
-    if (send_initial && !opts.bookmarks)
-      return error(InvalidStatus(res, "", {{"FieldValueForbidden", "Forbidden: sendInitialEvents requires allowWatchBookmarks=true", "allowWatchBookmarks"}}), &ctx);
-  } else if (!match.empty()) {
-    return error(InvalidStatus(res, "", {{"FieldValueForbidden", "Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided", "resourceVersionMatch"}}), &ctx);
-  }
-  if (send_initial || rv_param.empty() || rv == 0) {
-    // Current state first: an empty RV means a consistent snapshot, "0" any recent state.
-    if (rv > 0 && !cache_.wait_for(rv, std::chrono::seconds(3)))
-      return error(TooLargeResourceVersion(rv_param, cache_.revision()), &ctx);
-    if (rv_param.empty()) wait_consistent();
-    if (send_initial || !ctx.q.has("sendInitialEvents")) {
-      start.initial_state = true;
-      start.initial_end_bookmark = send_initial;
-    } else {
-      // sendInitialEvents=false: start watching from the given (or current) revision.
-      start.after = rv ? rv : cache_.revision();
-    }
-  } else {
-    if (!cache_.wait_for(rv, std::chrono::seconds(3)))
-      return error(TooLargeResourceVersion(rv_param, cache_.revision()), &ctx);
-    start.after = rv;
-  }
-  opts.table = wants_table(ctx);
-  opts.kind = res.kind;
-  opts.api_version = ctx.api_version();
-  if (auto meta_version = wants_metadata(ctx, false)) {
-    opts.metadata_only = true;
-    opts.kind = "PartialObjectMetadata";
-    opts.api_version = *meta_version;
-  }
-  opts.convert_version = ctx.ri.version != res.storage_version;
-  opts.columns = ctx.ver->columns;
-  opts.include_object = ctx.q.get("includeObject").value_or("Metadata") != "None";
-  auto stream = std::make_shared<WatchStream>(*this, cache_, clock_, std::move(opts));
-  auto started = stream->start(std::move(*filter), start);
-  HttpResponse r;
-  r.status = 200;
-  r.content_type = "application/json";
-  r.headers.emplace_back("Transfer-Encoding", "chunked");
-  if (!started.ok()) {
-    if (started.code() != StatusCode::kExpired) return error(started, &ctx);
-    // Upstream answers 200 and then an ERROR event with the 410 Status.
-    stream->fail_with(started);
-  }
-  {
-    std::lock_guard lock(watches_mu_);
-    watches_.insert(stream.get());
-  }
-  r.headers.clear();
-  r.stream = stream;
-  return r;
 }
 
 }  // namespace setpoint::apiserver

@@ -99,7 +99,6 @@ class ApiHandler final : public HttpHandler {
 
  private:
   struct Ctx;
-  friend class WatchStream;
 
   // The bounded metric labels of a request (ctx null: it never got past routing).
   static RequestLabels RequestLabelsOf(const HttpRequest& request, const Ctx* ctx);

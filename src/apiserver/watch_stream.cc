@@ -2,7 +2,6 @@
 
 #include <boost/json.hpp>
 
-#include "apiserver/api_handler.h"
 #include "apiserver/table.h"
 #include "setpoint/common/json.h"
 
@@ -18,8 +17,9 @@ const auto kDeleted = std::make_shared<const std::string>("{\"type\":\"DELETED\"
 const auto kSuffix = std::make_shared<const std::string>("}\n");
 }  // namespace
 
-WatchStream::WatchStream(ApiHandler& owner, store::WatchCache& cache, ClockPtr clock, WatchOptions options)
-    : owner_(owner), cache_(cache), clock_(std::move(clock)), options_(std::move(options)) {
+WatchStream::WatchStream(std::function<void(WatchStream*)> on_close, store::WatchCache& cache, ClockPtr clock,
+                         WatchOptions options)
+    : on_close_(std::move(on_close)), cache_(cache), clock_(std::move(clock)), options_(std::move(options)) {
   auto now = SteadyClock::now();
   deadline_ = now + options_.timeout;
   next_bookmark_ = now + options_.bookmark_period;
@@ -178,7 +178,7 @@ void WatchStream::close() {
     std::lock_guard lock(waker_mu_);
     waker_ = nullptr;
   }
-  owner_.forget_watch(this);
+  if (on_close_) on_close_(this);
 }
 
 }  // namespace setpoint::apiserver

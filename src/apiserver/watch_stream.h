@@ -22,8 +22,6 @@
 
 namespace setpoint::apiserver {
 
-class ApiHandler;
-
 struct WatchOptions {
   bool bookmarks = false;
   std::chrono::seconds timeout{1800};
@@ -39,7 +37,9 @@ struct WatchOptions {
 
 class WatchStream final : public StreamSource, public std::enable_shared_from_this<WatchStream> {
  public:
-  WatchStream(ApiHandler& owner, store::WatchCache& cache, ClockPtr clock, WatchOptions options);
+  // `on_close` runs once, from close(), with this stream (the handler forgets it then).
+  WatchStream(std::function<void(WatchStream*)> on_close, store::WatchCache& cache, ClockPtr clock,
+              WatchOptions options);
   ~WatchStream() override;
 
   Status start(store::Filter filter, store::WatchCache::WatchStart start);
@@ -60,7 +60,7 @@ class WatchStream final : public StreamSource, public std::enable_shared_from_th
   std::shared_ptr<const std::string> error_event(const Status& status) const;
   void emit(const store::WatchItem& item, std::vector<SharedBytes>& out);
 
-  ApiHandler& owner_;
+  std::function<void(WatchStream*)> on_close_;
   store::WatchCache& cache_;
   ClockPtr clock_;
   const WatchOptions options_;
