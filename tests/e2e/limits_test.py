@@ -11,7 +11,6 @@ import os
 import resource
 import socket
 import threading
-import time
 
 import harness
 from harness import Server, ServerTestCase, create_namespace, wait_until
@@ -201,16 +200,15 @@ class SlowClientsTest(ServerTestCase):
             for s in socks:
                 s.sendall(b"GET /api HTTP/1.1\r\nHost: x\r\n")
             with Prober(self.api) as prober:
-                # One more header line every 0.3 s: never finishing, always sending.
+                # One more header line at every check (0.3 s apart): never finishing, always sending.
                 def trickled_and_closed():
                     for s in socks:
                         try:
                             s.sendall(b"X-Slow: 1\r\n")
                         except OSError:
                             pass
-                    time.sleep(0.3)
                     return all(closed_by_server(s) for s in socks)
-                wait_until(trickled_and_closed, 20, "the slowloris connections to be closed")
+                wait_until(trickled_and_closed, 20, "the slowloris connections to be closed", interval=0.3)
                 prober.wait_for(5)
                 self.assertEqual(prober.failures, [])
         finally:

@@ -382,12 +382,19 @@ TEST_F(ManagerTest, MetadataOnlyCacheKeepsNoSpec) {
   ASSERT_TRUE(live.has_value());
   EXPECT_TRUE(live->contains("spec"));
 
-  // metadata_fields: a cache of exactly what a graph of owners needs.
+  // metadata_fields: a cache of exactly what a graph of owners needs. The owner must exist: the
+  // server's garbage collector deletes a dependent whose owner is gone, and did so before the
+  // informer saw it (a flake of this test under load).
+  const GroupVersionResource configmaps{"", "v1", "configmaps", true, "ConfigMap"};
+  auto owner = m->client().create(configmaps, "default",
+                                  json::object{{"apiVersion", "v1"}, {"kind", "ConfigMap"},
+                                               {"metadata", {{"name", "o"}, {"namespace", "default"}}}});
+  ASSERT_TRUE(owner.has_value()) << owner.error().to_string();
   json::object labelled = child;
   labelled["metadata"].as_object()["name"] = "owned";
   labelled["metadata"].as_object()["labels"] = {{"app", "x"}};
   labelled["metadata"].as_object()["ownerReferences"] = json::array{
-      {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"name", "o"}, {"uid", "u-1"}}};
+      {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"name", "o"}, {"uid", owner->at("metadata").at("uid")}}};
   ASSERT_TRUE(m->client().create(kChildren, "default", labelled).has_value());
   auto graph = m->informers().get(kChildren, {.metadata_only = true, .metadata_fields = {"ownerReferences"}});
   ASSERT_TRUE(graph->cache().wait_for_sync(10s));
