@@ -71,19 +71,19 @@ class ApiHandler final : public HttpHandler {
   void set_ready(bool ready) { ready_ = ready; }
   // More Prometheus text for /metrics (the controller manager's); set once, before it is scraped.
   void set_extra_metrics(std::function<std::string()> render) {
-    std::lock_guard lock(extra_metrics_mu_);
+    std::lock_guard lock(hooks_mu_);
     extra_metrics_ = std::move(render);
   }
   // The transport's connection counters, for /metrics; set once, before it is scraped.
   void set_connection_stats(std::function<ConnectionStats()> stats) {
-    std::lock_guard lock(extra_metrics_mu_);
+    std::lock_guard lock(hooks_mu_);
     connection_stats_ = std::move(stats);
   }
   // A named check for /readyz besides the store's: the reason it fails, or nullopt when it
   // passes. A null check removes the name. Called on every /readyz; must not block.
   using ReadyCheck = std::function<std::optional<std::string>()>;
   void set_ready_check(const std::string& name, ReadyCheck check) {
-    std::lock_guard lock(extra_metrics_mu_);
+    std::lock_guard lock(hooks_mu_);
     if (check) ready_checks_[name] = std::move(check);
     else ready_checks_.erase(name);
   }
@@ -197,10 +197,10 @@ class ApiHandler final : public HttpHandler {
   std::atomic<bool> shutting_down_{false};
   mutable std::mutex watches_mu_;
   std::set<WatchStream*> watches_;
-  std::mutex extra_metrics_mu_;
-  std::function<std::string()> extra_metrics_;  // GUARDED_BY(extra_metrics_mu_)
-  std::map<std::string, ReadyCheck> ready_checks_;  // GUARDED_BY(extra_metrics_mu_)
-  std::function<ConnectionStats()> connection_stats_;  // GUARDED_BY(extra_metrics_mu_)
+  std::mutex hooks_mu_;  // guards what the server plugs in: extra metrics, ready checks, connection stats
+  std::function<std::string()> extra_metrics_;  // GUARDED_BY(hooks_mu_)
+  std::map<std::string, ReadyCheck> ready_checks_;  // GUARDED_BY(hooks_mu_)
+  std::function<ConnectionStats()> connection_stats_;  // GUARDED_BY(hooks_mu_)
 };
 
 }  // namespace setpoint::apiserver

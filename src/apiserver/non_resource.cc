@@ -63,7 +63,7 @@ HttpResponse ApiHandler::non_resource(HttpRequest& request) {
     }
     std::map<std::string, ReadyCheck> checks;
     {
-      std::lock_guard lock(extra_metrics_mu_);
+      std::lock_guard lock(hooks_mu_);
       checks = ready_checks_;
     }
     std::string failed;
@@ -94,7 +94,7 @@ HttpResponse ApiHandler::non_resource(HttpRequest& request) {
       std::function<std::string()> extra;
       std::function<ConnectionStats()> connections;
       {
-        std::lock_guard lock(extra_metrics_mu_);
+        std::lock_guard lock(hooks_mu_);
         extra = extra_metrics_;
         connections = connection_stats_;
       }

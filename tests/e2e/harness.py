@@ -208,12 +208,19 @@ class Api:
     def delete(self, path, **kw):
         return self.request("DELETE", path, **kw)
 
+    def metric(self, name):
+        """The value of the first sample of `name` in /metrics, or None when it is not exported."""
+        for line in self.get("/metrics").body.decode().splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.split()[-1])
+        return None
+
     def watchers(self):
         """The server's count of open watch streams (apiserver_registered_watchers)."""
-        for line in self.get("/metrics").body.decode().splitlines():
-            if line.startswith("apiserver_registered_watchers"):
-                return int(float(line.split()[-1]))
-        raise AssertionError("no apiserver_registered_watchers in /metrics")
+        value = self.metric("apiserver_registered_watchers")
+        if value is None:
+            raise AssertionError("no apiserver_registered_watchers in /metrics")
+        return int(value)
 
     def ready(self):
         try:

@@ -103,14 +103,6 @@ def finalizers_of(obj):
     return obj["metadata"].get("finalizers") or []
 
 
-def metric(api, name):
-    """The value of an unlabelled sample in /metrics, or None when it is not exported."""
-    for line in api.get("/metrics").body.decode().splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
-            return float(line.split()[-1])
-    return None
-
-
 class Lifecycle:
     """Helpers shared by the kubectl scenarios and the catch-up test."""
 
@@ -480,7 +472,7 @@ class GarbageCollectorCatchUpTest(Lifecycle, ServerTestCase):
     def test_dependents_collected_after_restart(self):
         if not KUBECTL_MINORS:
             self.skipTest(f"no kubectl in {harness.KUBECTL_DIR}")
-        self.assertIsNone(metric(self.api, "setpoint_gc_deleted_total"), "the collector runs although it is off")
+        self.assertIsNone(self.api.metric("setpoint_gc_deleted_total"), "the collector runs although it is off")
         dependents = []  # API paths of the dependents
         for minor in sorted({KUBECTL_MINORS[0], KUBECTL_MINORS[-1]}):
             self.k = Kubectl(minor, self.server)
@@ -515,7 +507,7 @@ class GarbageCollectorCatchUpTest(Lifecycle, ServerTestCase):
         self.server.start()
         for p in dependents:
             self.wait_gone(p)
-        wait_until(lambda: (metric(self.api, "setpoint_gc_deleted_total") or 0) >= len(dependents),
+        wait_until(lambda: (self.api.metric("setpoint_gc_deleted_total") or 0) >= len(dependents),
                    GC_TIMEOUT, f"setpoint_gc_deleted_total >= {len(dependents)}")
 
 

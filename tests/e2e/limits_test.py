@@ -127,7 +127,7 @@ class DescriptorExhaustionTest(ServerTestCase):
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
         flood = []
-        baseline = metric(self.api.get("/metrics").body.decode(), "setpoint_http_connections_open")
+        baseline = self.api.metric("setpoint_http_connections_open")
         try:
             with Prober(self.api) as prober:
                 for i in range(4):
@@ -140,21 +140,13 @@ class DescriptorExhaustionTest(ServerTestCase):
             # Rate-limited: a line per 10 s at most, however often accept() failed.
             self.assertLess(len(ran_out), 20, ran_out[:5])
             # Idle connections were closed to make room.
-            metrics = self.api.get("/metrics").body.decode()
-            self.assertGreater(metric(metrics, "setpoint_http_connections_reclaimed_total"), 0)
+            self.assertGreater(self.api.metric("setpoint_http_connections_reclaimed_total"), 0)
         finally:
             for s in flood:
                 s.close()
         # The server's own clients (the controllers' watches) stay; the flood's connections go.
-        wait_until(lambda: metric(self.api.get("/metrics").body.decode(), "setpoint_http_connections_open")
+        wait_until(lambda: self.api.metric("setpoint_http_connections_open")
                    <= baseline + 5, 30, "the flood's connections to be gone")
-
-
-def metric(text, name):
-    for line in text.splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
-            return float(line.split()[-1])
-    raise AssertionError(f"no {name} in /metrics")
 
 
 class SlowClientsTest(ServerTestCase):
@@ -280,16 +272,13 @@ class StoreWriteFailureTest(ServerTestCase):
         resource.prlimit(cls.server.proc.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
         cls.stop_server_cleanly()
 
-    def metrics(self):
-        return self.api.get("/metrics").body.decode()
-
     def readyz(self):
         resp = self.api.get("/readyz", timeout=5)
         return resp.status, resp.body.decode()
 
     def test_controllers_come_back_after_the_store_refused_writes_past_the_lease(self):
         cms = f"/api/v1/namespaces/{NS}/configmaps"
-        wait_until(lambda: metric(self.metrics(), "leader_election_master_status") == 1, 30, "the controllers to lead")
+        wait_until(lambda: self.api.metric("leader_election_master_status") == 1, 30, "the controllers to lead")
         self.assertEqual(self.readyz()[0], 200)
         pid = self.server.proc.pid
         resource.prlimit(pid, resource.RLIMIT_FSIZE, (0, resource.RLIM_INFINITY))
@@ -297,18 +286,18 @@ class StoreWriteFailureTest(ServerTestCase):
             # Writes fail; the failures are counted; readyz says the controllers cannot hold their Lease.
             resp = self.api.post(cms, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "lost"}})
             self.assertGreaterEqual(resp.status, 500, resp)
-            self.assertGreater(metric(self.metrics(), "setpoint_store_write_failures_total"), 0)
+            self.assertGreater(self.api.metric("setpoint_store_write_failures_total"), 0)
             wait_until(lambda: "controller-manager failed" in self.readyz()[1], 30, "readyz to report the controllers")
             self.assertEqual(self.readyz()[0], 503)
             # Past the renew deadline the Lease is lost and the manager stops; it is rebuilt and
             # campaigns again (and fails while the store still refuses).
-            wait_until(lambda: metric(self.metrics(), "setpoint_controller_manager_restarts_total") >= 1, 60,
+            wait_until(lambda: self.api.metric("setpoint_controller_manager_restarts_total") >= 1, 60,
                        "the controller manager to start again after losing its Lease")
             self.assertEqual(self.readyz()[0], 503)
         finally:
             resource.prlimit(pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
         wait_until(lambda: self.readyz()[0] == 200, 60, "readyz to be ok again")
-        wait_until(lambda: metric(self.metrics(), "leader_election_master_status") == 1, 60, "the controllers to lead again")
+        wait_until(lambda: self.api.metric("leader_election_master_status") == 1, 60, "the controllers to lead again")
         # And they work: owner-reference garbage collection deletes a dependent of a deleted owner.
         owner = self.api.post(cms, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owner"}})
         self.assertEqual(owner.status, 201, owner)
