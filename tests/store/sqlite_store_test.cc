@@ -413,12 +413,16 @@ TEST_F(SqliteStoreTest, EachValueIsWrittenOnceAndEveryEventStillHasIt) {
 
 // A file written by schema version 1 (every history row carries its value; `current` keyed by its
 // key) opens, is upgraded to version 3, reads the same, and takes new writes in the new layout.
+// Its rows are stamped with the time of the test: older ones would be compacted by age (600 s) as
+// soon as the maintenance thread runs, and the replays below would find them gone.
 TEST_F(SqliteStoreTest, OpensAVersionOneFile) {
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
     const char* v1 = R"sql(
       PRAGMA journal_mode=WAL;
+      CREATE TEMP TABLE now(ms INTEGER);
+      INSERT INTO now VALUES (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
       CREATE TABLE meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
       CREATE TABLE current(key BLOB PRIMARY KEY, rev INTEGER NOT NULL, value BLOB NOT NULL);
       CREATE TABLE history(rev INTEGER PRIMARY KEY, ts INTEGER NOT NULL, op INTEGER NOT NULL,
@@ -426,11 +430,11 @@ TEST_F(SqliteStoreTest, OpensAVersionOneFile) {
       INSERT INTO meta VALUES ('schema_version', 1), ('revision', 5), ('compacted', 0);
       INSERT INTO current VALUES (CAST('/a' AS BLOB), 4, CAST('a3' AS BLOB));
       INSERT INTO history VALUES
-        (1, 1000, 0, 0, CAST('/a' AS BLOB), CAST('a1' AS BLOB), NULL),
-        (2, 1000, 1, 1, CAST('/a' AS BLOB), CAST('a2' AS BLOB), CAST('a1' AS BLOB)),
-        (3, 1000, 0, 0, CAST('/b' AS BLOB), CAST('b1' AS BLOB), NULL),
-        (4, 1000, 1, 2, CAST('/a' AS BLOB), CAST('a3' AS BLOB), CAST('a2' AS BLOB)),
-        (5, 1000, 2, 3, CAST('/b' AS BLOB), CAST('b1' AS BLOB), NULL);
+        (1, (SELECT ms FROM now), 0, 0, CAST('/a' AS BLOB), CAST('a1' AS BLOB), NULL),
+        (2, (SELECT ms FROM now), 1, 1, CAST('/a' AS BLOB), CAST('a2' AS BLOB), CAST('a1' AS BLOB)),
+        (3, (SELECT ms FROM now), 0, 0, CAST('/b' AS BLOB), CAST('b1' AS BLOB), NULL),
+        (4, (SELECT ms FROM now), 1, 2, CAST('/a' AS BLOB), CAST('a3' AS BLOB), CAST('a2' AS BLOB)),
+        (5, (SELECT ms FROM now), 2, 3, CAST('/b' AS BLOB), CAST('b1' AS BLOB), NULL);
     )sql";
     char* err = nullptr;
     ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
