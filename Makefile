@@ -10,9 +10,9 @@ DEBS := build-essential cmake ninja-build pkg-config \
   libexpected-dev libgtest-dev libgmock-dev googletest libbenchmark-dev libgoogle-perftools-dev \
   python3 python3-kubernetes python3-yaml curl etcd-server memcached \
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc \
-  prometheus
+  prometheus clang-format
 
-.PHONY: deps build run test unit e2e bench clean
+.PHONY: deps build run test unit e2e bench clean format format-check
 
 # Installs only what is missing, so a second run is quick and needs no network.
 deps:
@@ -42,13 +42,23 @@ unit: build
 e2e: build
 	cd $(BUILD) && ctest --output-on-failure -L e2e
 
-test: build
+test: format-check build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 	@echo "== the API end-to-end suites again, with the watch cache lagging the store by 10 ms =="
 	cd $(BUILD) && SETPOINT_TEST_CACHE_DELAY_MS=10 ctest --output-on-failure -j $(JOBS) --timeout 900 -R 'e2e_(python_client|bad_input|cli|crash)'
 
 bench: build
 	BUILD=$(BUILD) bash bench/run.sh
+
+# Every C++ file the project tracks, in the format .clang-format fixes (Debian's clang-format 14).
+SOURCES = { git ls-files -z -- '*.cc' '*.h' 2>/dev/null || \
+  find src include tests bench examples \( -name '*.cc' -o -name '*.h' \) -print0; }
+format: deps
+	$(SOURCES) | xargs -0 clang-format -i
+
+format-check: deps
+	@$(SOURCES) | xargs -0 clang-format --dry-run --Werror || \
+	  { echo "the files above are not formatted as .clang-format says: run 'make format'"; exit 1; }
 
 clean:
 	rm -rf $(BUILD)

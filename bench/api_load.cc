@@ -22,12 +22,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <optional>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -56,9 +56,10 @@ struct Options {
 };
 
 std::string EtcdPut(const Options& o, const std::string& key, const std::string& value) {
-  const std::string json = "{\"key\":\"" + setpoint::Base64Encode(o.prefix + key) + "\",\"value\":\"" + setpoint::Base64Encode(value) + "\"}";
-  return "POST /v3/kv/put HTTP/1.1\r\nHost: " + o.host + "\r\nContent-Type: application/json\r\nContent-Length: " +
-         std::to_string(json.size()) + "\r\n\r\n" + json;
+  const std::string json = "{\"key\":\"" + setpoint::Base64Encode(o.prefix + key) + "\",\"value\":\"" +
+                           setpoint::Base64Encode(value) + "\"}";
+  return "POST /v3/kv/put HTTP/1.1\r\nHost: " + o.host +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(json.size()) + "\r\n\r\n" + json;
 }
 
 int Connect(const Options& o) {
@@ -92,8 +93,8 @@ long ResponseEnd(const std::string& buf, int& status) {
 }
 
 std::string Post(const Options& o, const std::string& json) {
-  return "POST " + o.path + " HTTP/1.1\r\nHost: " + o.host + "\r\nContent-Type: application/json\r\nContent-Length: " +
-         std::to_string(json.size()) + "\r\n\r\n" + json;
+  return "POST " + o.path + " HTTP/1.1\r\nHost: " + o.host +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(json.size()) + "\r\n\r\n" + json;
 }
 
 std::string Put(const Options& o, const std::string& name, const std::string& json) {
@@ -123,8 +124,8 @@ struct Shared {
 struct Conn {
   int index = 0;
   int fd = -1;
-  long seq = 0;               // creates this connection has issued
-  bool updating = false;      // the request in flight is the update of `name`
+  long seq = 0;           // creates this connection has issued
+  bool updating = false;  // the request in flight is the update of `name`
   bool in_flight = false;
   bool done = false;
   std::string name, buf;
@@ -261,8 +262,10 @@ void RunLoop(Shared& sh, std::vector<Conn>& conns, std::vector<double>& lat) {
     due.clear();
     for (auto it = waiting.begin(); it != waiting.end();) {
       Conn& c = conns[*it];
-      if (c.done || next(c, "")) it = waiting.erase(it);
-      else ++it;
+      if (c.done || next(c, ""))
+        it = waiting.erase(it);
+      else
+        ++it;
     }
   }
   for (auto& c : conns)
@@ -283,18 +286,30 @@ int main(int argc, char** argv) {
       auto colon = s.rfind(':');
       o.host = s.substr(0, colon);
       o.port = std::atoi(s.c_str() + colon + 1);
-    } else if (a == "--connections") o.connections = std::atoi(next().c_str());
-    else if (a == "--seconds") o.seconds = std::atoi(next().c_str());
-    else if (a == "--bytes") o.bytes = std::strtoul(next().c_str(), nullptr, 10);
-    else if (a == "--path") o.path = next();
-    else if (a == "--kind") o.kind = next();
-    else if (a == "--api-version") o.api_version = next();
-    else if (a == "--update") o.update = true;
-    else if (a == "--etcd") o.etcd = true;
-    else if (a == "--prefix") o.prefix = next();
-    else if (a == "--rate") o.rate = std::strtod(next().c_str(), nullptr);
-    else if (a == "--count") o.count = std::atol(next().c_str());
-    else if (a == "--threads") o.threads = std::atoi(next().c_str());
+    } else if (a == "--connections")
+      o.connections = std::atoi(next().c_str());
+    else if (a == "--seconds")
+      o.seconds = std::atoi(next().c_str());
+    else if (a == "--bytes")
+      o.bytes = std::strtoul(next().c_str(), nullptr, 10);
+    else if (a == "--path")
+      o.path = next();
+    else if (a == "--kind")
+      o.kind = next();
+    else if (a == "--api-version")
+      o.api_version = next();
+    else if (a == "--update")
+      o.update = true;
+    else if (a == "--etcd")
+      o.etcd = true;
+    else if (a == "--prefix")
+      o.prefix = next();
+    else if (a == "--rate")
+      o.rate = std::strtod(next().c_str(), nullptr);
+    else if (a == "--count")
+      o.count = std::atol(next().c_str());
+    else if (a == "--threads")
+      o.threads = std::atoi(next().c_str());
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
@@ -303,8 +318,7 @@ int main(int argc, char** argv) {
   std::size_t overhead = Object(o, "load-000-0000000", "", "").size();
   // A Kubernetes object of about --bytes of JSON; an etcd value of exactly --bytes.
   std::string pad(o.etcd ? o.bytes : (o.bytes > overhead ? o.bytes - overhead : 0), 'x');
-  const std::string run_id =
-      std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 100000);
+  const std::string run_id = std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 100000);
   Shared sh{o, pad, run_id};
   sh.start = SteadyClock::now();
   // Paced: each connection's share of --rate, each request at its slot (not after the last
@@ -323,7 +337,8 @@ int main(int argc, char** argv) {
   std::vector<std::vector<double>> latencies(static_cast<std::size_t>(loops));
   std::vector<std::thread> threads;
   for (int l = 0; l < loops; ++l)
-    threads.emplace_back([&, l] { RunLoop(sh, conns[static_cast<std::size_t>(l)], latencies[static_cast<std::size_t>(l)]); });
+    threads.emplace_back(
+        [&, l] { RunLoop(sh, conns[static_cast<std::size_t>(l)], latencies[static_cast<std::size_t>(l)]); });
   if (o.count == 0) {
     std::this_thread::sleep_for(std::chrono::seconds(o.seconds));  // the measurement window itself
     sh.stop = true;
@@ -334,15 +349,19 @@ int main(int argc, char** argv) {
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
-  auto pct = [&](double p) { return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<std::size_t>(p * static_cast<double>(all.size())))]; };
+  auto pct = [&](double p) {
+    return all.empty() ? 0.0
+                       : all[std::min(all.size() - 1, static_cast<std::size_t>(p * static_cast<double>(all.size())))];
+  };
   std::printf("connections=%d bytes=%zu %s: %zu acknowledged in %.1fs = %.0f req/s, errors=%ld\n", o.connections,
               o.bytes, o.update ? "create+update" : "create", all.size(), elapsed,
               static_cast<double>(all.size()) / elapsed, errors);
   std::printf("latency ms: p50=%.2f p90=%.2f p99=%.2f p999=%.2f max=%.2f\n", pct(0.5), pct(0.9), pct(0.99), pct(0.999),
               all.empty() ? 0.0 : all.back());
-  std::printf("RESULT target=%s op=%s connections=%d bytes=%zu rate=%.0f ops_per_s=%.1f p50_ms=%.3f p90_ms=%.3f "
-              "p99_ms=%.3f p999_ms=%.3f errors=%ld\n",
-              o.etcd ? "etcd" : "setpoint", o.update ? "create+update" : "create", o.connections, o.bytes, o.rate,
-              static_cast<double>(all.size()) / elapsed, pct(0.5), pct(0.9), pct(0.99), pct(0.999), errors);
+  std::printf(
+      "RESULT target=%s op=%s connections=%d bytes=%zu rate=%.0f ops_per_s=%.1f p50_ms=%.3f p90_ms=%.3f "
+      "p99_ms=%.3f p999_ms=%.3f errors=%ld\n",
+      o.etcd ? "etcd" : "setpoint", o.update ? "create+update" : "create", o.connections, o.bytes, o.rate,
+      static_cast<double>(all.size()) / elapsed, pct(0.5), pct(0.9), pct(0.99), pct(0.999), errors);
   return errors > 0 && all.empty() ? 1 : 0;
 }

@@ -109,14 +109,14 @@ json::object ItemCrd() {
        {{"group", "bench.setpoint.dev"},
         {"scope", "Namespaced"},
         {"names", {{"plural", "items"}, {"singular", "item"}, {"kind", "Item"}}},
-        {"versions", json::array{json::object{
-                         {"name", "v1"},
-                         {"served", true},
-                         {"storage", true},
-                         {"subresources", {{"status", json::object{}}}},
-                         {"schema", {{"openAPIV3Schema",
-                                      {{"type", "object"},
-                                       {"properties", {{"spec", open}, {"status", open}}}}}}}}}}}}};
+        {"versions",
+         json::array{json::object{
+             {"name", "v1"},
+             {"served", true},
+             {"storage", true},
+             {"subresources", {{"status", json::object{}}}},
+             {"schema",
+              {{"openAPIV3Schema", {{"type", "object"}, {"properties", {{"spec", open}, {"status", open}}}}}}}}}}}}};
 }
 
 bool StatusSet(const json::object& obj) {
@@ -178,8 +178,8 @@ class BenchReconciler : public Reconciler {
       std::lock_guard lock(mu_);
       first_ = Clock::now();
     }
-    setpoint::Result<ObjectPtr> got = cache_ ? setpoint::Result<ObjectPtr>(cache_->get(req.ns, req.name))
-                                              : m_.client().get(kItems, req.ns, req.name);
+    setpoint::Result<ObjectPtr> got =
+        cache_ ? setpoint::Result<ObjectPtr>(cache_->get(req.ns, req.name)) : m_.client().get(kItems, req.ns, req.name);
     if (got && !*got) return ReconcileResult::Done();  // gone from the raw cache
     if (!got) {
       if (got.error().code() == StatusCode::kNotFound) return ReconcileResult::Done();
@@ -198,8 +198,8 @@ class BenchReconciler : public Reconciler {
     }
     json::object updated = obj;
     const auto* meta = setpoint::GetObject(obj, "metadata");
-    updated["status"] = json::object{{"observedGeneration", setpoint::GetInt(*meta, "generation").value_or(1)},
-                                     {"ready", true}};
+    updated["status"] =
+        json::object{{"observedGeneration", setpoint::GetInt(*meta, "generation").value_or(1)}, {"ready", true}};
     auto r = m_.client().update_status(kItems, req.ns, updated);
     if (!r) {
       (r.error().code() == StatusCode::kConflict ? conflicts_ : write_errors_).fetch_add(1);
@@ -255,7 +255,8 @@ int CreateItems(setpoint::client::RestClient& rest, const std::string& ns, int n
                           {"spec", {{"index", i}}}};
         auto r = api.create(kItems, ns, item);
         if (!r && r.error().code() != StatusCode::kAlreadyExists) {
-          if (failed.fetch_add(1) < 5) std::fprintf(stderr, "create %s: %s\n", ItemName(i).c_str(), r.error().to_string().c_str());
+          if (failed.fetch_add(1) < 5)
+            std::fprintf(stderr, "create %s: %s\n", ItemName(i).c_str(), r.error().to_string().c_str());
         }
       }
     });
@@ -298,17 +299,27 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--server") o.server = next();
-    else if (a == "--objects") o.objects = std::atoi(next().c_str());
-    else if (a == "--workers") o.workers = std::atoi(next().c_str());
-    else if (a == "--mode") o.mode = next();
-    else if (a == "--read") o.read = next();
-    else if (a == "--create-threads") o.create_threads = std::atoi(next().c_str());
-    else if (a == "--timeout") o.timeout_seconds = std::atoi(next().c_str());
-    else if (a == "--keep") o.keep = true;
-    else return Usage(argv[0]);
+    if (a == "--server")
+      o.server = next();
+    else if (a == "--objects")
+      o.objects = std::atoi(next().c_str());
+    else if (a == "--workers")
+      o.workers = std::atoi(next().c_str());
+    else if (a == "--mode")
+      o.mode = next();
+    else if (a == "--read")
+      o.read = next();
+    else if (a == "--create-threads")
+      o.create_threads = std::atoi(next().c_str());
+    else if (a == "--timeout")
+      o.timeout_seconds = std::atoi(next().c_str());
+    else if (a == "--keep")
+      o.keep = true;
+    else
+      return Usage(argv[0]);
   }
-  if ((o.mode != "noop" && o.mode != "status") || (o.read != "client" && o.read != "cache") || o.objects < 1 || o.workers < 1 || o.create_threads < 1)
+  if ((o.mode != "noop" && o.mode != "status") || (o.read != "client" && o.read != "cache") || o.objects < 1 ||
+      o.workers < 1 || o.create_threads < 1)
     return Usage(argv[0]);
   const bool status_mode = o.mode == "status";
   spdlog::set_level(spdlog::level::warn);
@@ -344,7 +355,8 @@ int main(int argc, char** argv) {
   }
   const std::string ns = "cbench-" + std::to_string(getpid()) + "-" +
                          std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 1000000);
-  if (auto r = api.create(kNamespaces, "", json::object{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}});
+  if (auto r = api.create(kNamespaces, "",
+                          json::object{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}});
       !r) {
     std::fprintf(stderr, "namespace: %s\n", r.error().to_string().c_str());
     return 1;
@@ -435,8 +447,9 @@ int main(int argc, char** argv) {
               o.server.empty() ? "in-process(memory store)" : o.server.c_str());
   std::printf("  create      %d objects in %.2f s (%.0f/s, %d threads; before the controller)\n", o.objects, create_s,
               o.objects / create_s, o.create_threads);
-  std::printf("  sync        %.2f s  from start() to the first reconcile: initial list of %d into the cache, keys queued\n",
-              sync_s, o.objects);
+  std::printf(
+      "  sync        %.2f s  from start() to the first reconcile: initial list of %d into the cache, keys queued\n",
+      sync_s, o.objects);
   if (!converged)
     std::printf("  NOT CONVERGED after %d s: %d/%d objects\n", o.timeout_seconds, reconciler.reached().count(),
                 o.objects);
@@ -452,30 +465,30 @@ int main(int argc, char** argv) {
                 settled ? "" : " (NOT SETTLED)", static_cast<unsigned long long>(settle_reconciles));
     std::printf("  verify      %ld/%ld objects with status set (one uncached list)\n", verified, listed);
   }
-  std::printf("  errors      %llu (conflicts %llu, other write errors %llu, read errors %llu, panics %llu)\n",
-              static_cast<unsigned long long>(end.reconcile_error),
-              static_cast<unsigned long long>(reconciler.conflicts()),
-              static_cast<unsigned long long>(reconciler.write_errors()),
-              static_cast<unsigned long long>(reconciler.read_errors()),
-              static_cast<unsigned long long>(end.panics_total));
+  std::printf(
+      "  errors      %llu (conflicts %llu, other write errors %llu, read errors %llu, panics %llu)\n",
+      static_cast<unsigned long long>(end.reconcile_error), static_cast<unsigned long long>(reconciler.conflicts()),
+      static_cast<unsigned long long>(reconciler.write_errors()),
+      static_cast<unsigned long long>(reconciler.read_errors()), static_cast<unsigned long long>(end.panics_total));
   std::printf("  skips       %llu stale_sync_skips; workqueue retries %llu, adds %llu\n",
               static_cast<unsigned long long>(end.stale_sync_skips_total),
               static_cast<unsigned long long>(queue.retries_total), static_cast<unsigned long long>(queue.adds_total));
-  std::printf("  latency     reconcile mean %.2f ms; queue wait mean %.1f ms\n",
-              end.reconcile_time_seconds.count ? 1e3 * end.reconcile_time_seconds.sum / end.reconcile_time_seconds.count
-                                               : 0.0,
-              queue.queue_duration_seconds.count ? 1e3 * queue.queue_duration_seconds.sum / queue.queue_duration_seconds.count
-                                                 : 0.0);
+  std::printf(
+      "  latency     reconcile mean %.2f ms; queue wait mean %.1f ms\n",
+      end.reconcile_time_seconds.count ? 1e3 * end.reconcile_time_seconds.sum / end.reconcile_time_seconds.count : 0.0,
+      queue.queue_duration_seconds.count ? 1e3 * queue.queue_duration_seconds.sum / queue.queue_duration_seconds.count
+                                         : 0.0);
   std::printf("  cpu         %.2f s of this process from start() to converge%s\n", cpu2 - cpu0,
               o.server.empty() ? " (server included)" : " (client side only)");
   if (!stopped.ok()) std::printf("  stop        %s\n", stopped.to_string().c_str());
   // One line for scripts (bench/run.py). reconciles_per_s counts from the first reconcile, so the
   // initial list is not in it; converge_s is from start().
-  std::printf("RESULT mode=%s objects=%d workers=%d converged=%d converge_s=%.3f reconciles_per_s=%.1f errors=%llu "
-              "stale_sync_skips=%llu\n",
-              o.mode.c_str(), o.objects, o.workers, converged ? 1 : 0, converge_s, work_s > 0 ? n_at / work_s : 0.0,
-              static_cast<unsigned long long>(end.reconcile_error),
-              static_cast<unsigned long long>(end.stale_sync_skips_total));
+  std::printf(
+      "RESULT mode=%s objects=%d workers=%d converged=%d converge_s=%.3f reconciles_per_s=%.1f errors=%llu "
+      "stale_sync_skips=%llu\n",
+      o.mode.c_str(), o.objects, o.workers, converged ? 1 : 0, converge_s, work_s > 0 ? n_at / work_s : 0.0,
+      static_cast<unsigned long long>(end.reconcile_error),
+      static_cast<unsigned long long>(end.stale_sync_skips_total));
 
   if (!o.keep && !o.server.empty()) {
     // The namespace and its Items go with it (the server's namespace lifecycle). Waited for, so

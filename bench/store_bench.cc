@@ -41,12 +41,18 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
-    if (a == "--store") kind = next();
-    else if (a == "--path") path = next();
-    else if (a == "--threads") threads = std::atoi(next().c_str());
-    else if (a == "--writes") writes = std::atol(next().c_str());
-    else if (a == "--value-bytes") value_bytes = static_cast<std::size_t>(std::atol(next().c_str()));
-    else if (a == "--watch") watch = true;
+    if (a == "--store")
+      kind = next();
+    else if (a == "--path")
+      path = next();
+    else if (a == "--threads")
+      threads = std::atoi(next().c_str());
+    else if (a == "--writes")
+      writes = std::atol(next().c_str());
+    else if (a == "--value-bytes")
+      value_bytes = static_cast<std::size_t>(std::atol(next().c_str()));
+    else if (a == "--watch")
+      watch = true;
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
@@ -99,8 +105,8 @@ int main(int argc, char** argv) {
   std::sort(all.begin(), all.end());
   auto pct = [&](double p) { return all.empty() ? 0u : all[static_cast<std::size_t>(p * (all.size() - 1))]; };
   CommitStats stats = store->commit_stats();
-  std::printf("%s: %ld creates of %zu B from %d threads in %.2f s = %.0f writes/s (%ld failed)\n", kind.c_str(),
-              writes, value_bytes, threads, seconds, static_cast<double>(writes) / seconds, failures.load());
+  std::printf("%s: %ld creates of %zu B from %d threads in %.2f s = %.0f writes/s (%ld failed)\n", kind.c_str(), writes,
+              value_bytes, threads, seconds, static_cast<double>(writes) / seconds, failures.load());
   std::printf("write latency us: p50 %u  p90 %u  p99 %u  max %u\n", pct(0.5), pct(0.9), pct(0.99), pct(1.0));
   if (stats.commits > 0) {
     std::printf("commits %llu, writes/commit %.1f, commit latency avg %.0f us\n",

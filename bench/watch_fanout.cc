@@ -126,12 +126,12 @@ struct Shared {
   Options o;
   bool etcd = false;
   tcp::resolver::results_type endpoints;
-  std::string run;             // distinguishes this run's objects from earlier ones
-  std::string name_prefix;     // k8s: w<run>-   etcd: <prefix><run>-
-  std::string name_needle;     // k8s: "name":"w<run>-
-  std::string watch_request;   // serialized once, sent by every watcher
+  std::string run;            // distinguishes this run's objects from earlier ones
+  std::string name_prefix;    // k8s: w<run>-   etcd: <prefix><run>-
+  std::string name_needle;    // k8s: "name":"w<run>-
+  std::string watch_request;  // serialized once, sent by every watcher
   std::int64_t total_writes = 0;
-  std::size_t n = 0;           // watchers
+  std::size_t n = 0;  // watchers
 
   // deliver[seq * n + w]: NowStamp() of the first delivery of write seq to watcher w, 0 if none.
   std::vector<std::uint32_t> deliver;
@@ -291,7 +291,8 @@ std::string WriteRequest(Shared& s, std::int64_t seq) {
   const auto& o = s.o;
   if (s.etcd) {
     target = "/v3/kv/put";
-    body = "{\"key\":\"" + setpoint::Base64Encode(s.name_prefix + std::to_string(seq)) + "\",\"value\":\"" + s.etcd_value_b64 + "\"}";
+    body = "{\"key\":\"" + setpoint::Base64Encode(s.name_prefix + std::to_string(seq)) + "\",\"value\":\"" +
+           s.etcd_value_b64 + "\"}";
   } else {
     target = o.path;
     body = "{\"apiVersion\":\"" + o.api_version + "\",\"kind\":\"" + o.kind + "\",\"metadata\":{\"name\":\"" +
@@ -314,7 +315,8 @@ asio::awaitable<void> RunWriter(Shared& s, int c) {
   const double ns_per_write = 1e9 / s.o.rate;
   while (s.next_seq < s.total_writes) {
     std::int64_t seq = s.next_seq++;
-    auto due = s.write_start + std::chrono::nanoseconds(static_cast<std::int64_t>(static_cast<double>(seq) * ns_per_write));
+    auto due =
+        s.write_start + std::chrono::nanoseconds(static_cast<std::int64_t>(static_cast<double>(seq) * ns_per_write));
     s.due_us[seq] = Us(due);
     if (due > SteadyClock::now()) {
       timer.expires_at(due);
@@ -404,18 +406,30 @@ int main(int argc, char** argv) {
       auto colon = v.rfind(':');
       o.host = v.substr(0, colon);
       o.port = colon == std::string::npos ? "80" : v.substr(colon + 1);
-    } else if (a == "--mode") o.mode = next();
-    else if (a == "--watchers") o.watchers = std::atoi(next().c_str());
-    else if (a == "--rate") o.rate = std::atoi(next().c_str());
-    else if (a == "--seconds") o.seconds = std::atoi(next().c_str());
-    else if (a == "--value-bytes") o.value_bytes = std::strtoul(next().c_str(), nullptr, 10);
-    else if (a == "--path") o.path = next();
-    else if (a == "--kind") o.kind = next();
-    else if (a == "--api-version") o.api_version = next();
-    else if (a == "--prefix") o.prefix = next();
-    else if (a == "--writers") o.writers = std::atoi(next().c_str());
-    else if (a == "--io-threads") o.io_threads = std::atoi(next().c_str());
-    else if (a == "--drain-seconds") o.drain_seconds = std::atof(next().c_str());
+    } else if (a == "--mode")
+      o.mode = next();
+    else if (a == "--watchers")
+      o.watchers = std::atoi(next().c_str());
+    else if (a == "--rate")
+      o.rate = std::atoi(next().c_str());
+    else if (a == "--seconds")
+      o.seconds = std::atoi(next().c_str());
+    else if (a == "--value-bytes")
+      o.value_bytes = std::strtoul(next().c_str(), nullptr, 10);
+    else if (a == "--path")
+      o.path = next();
+    else if (a == "--kind")
+      o.kind = next();
+    else if (a == "--api-version")
+      o.api_version = next();
+    else if (a == "--prefix")
+      o.prefix = next();
+    else if (a == "--writers")
+      o.writers = std::atoi(next().c_str());
+    else if (a == "--io-threads")
+      o.io_threads = std::atoi(next().c_str());
+    else if (a == "--drain-seconds")
+      o.drain_seconds = std::atof(next().c_str());
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
@@ -439,8 +453,8 @@ int main(int argc, char** argv) {
     s.name_prefix = "w" + s.run + "-";
     s.name_needle = "\"name\":\"" + s.name_prefix;
     // Pad so that the object we send is about --value-bytes of JSON, as api_load does.
-    std::string shell = "{\"apiVersion\":\"" + o.api_version + "\",\"kind\":\"" + o.kind + "\",\"metadata\":{\"name\":\"" +
-                        s.name_prefix + "0000000\"},\"data\":{\"pad\":\"\"}}";
+    std::string shell = "{\"apiVersion\":\"" + o.api_version + "\",\"kind\":\"" + o.kind +
+                        "\",\"metadata\":{\"name\":\"" + s.name_prefix + "0000000\"},\"data\":{\"pad\":\"\"}}";
     s.k8s_pad = std::string(o.value_bytes > shell.size() ? o.value_bytes - shell.size() : 0, 'x');
   }
 
@@ -456,7 +470,8 @@ int main(int argc, char** argv) {
   if (s.etcd) {
     std::string end = o.prefix;
     end.back() = static_cast<char>(end.back() + 1);  // the prefix's range end (prefixes end in a printable byte)
-    std::string body = "{\"create_request\":{\"key\":\"" + setpoint::Base64Encode(o.prefix) + "\",\"range_end\":\"" + setpoint::Base64Encode(end) + "\"}}";
+    std::string body = "{\"create_request\":{\"key\":\"" + setpoint::Base64Encode(o.prefix) + "\",\"range_end\":\"" +
+                       setpoint::Base64Encode(end) + "\"}}";
     s.watch_request = "POST /v3/watch HTTP/1.1\r\nHost: " + host +
                       "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
                       "\r\n\r\n" + body;
@@ -465,7 +480,8 @@ int main(int argc, char** argv) {
     try {
       auto res = Fetch(s, http::verb::get, o.path + "?limit=1");
       if (res.result_int() != 200) {
-        std::fprintf(stderr, "list %s: HTTP %u %s\n", o.path.c_str(), res.result_int(), res.body().substr(0, 400).c_str());
+        std::fprintf(stderr, "list %s: HTTP %u %s\n", o.path.c_str(), res.result_int(),
+                     res.body().substr(0, 400).c_str());
         return 1;
       }
       // The list's own resourceVersion: in its metadata, which comes before "items" (or after it).
@@ -484,8 +500,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "list %s: %s\n", o.path.c_str(), e.what());
       return 1;
     }
-    s.watch_request = "GET " + o.path + "?watch=1&resourceVersion=" + rv + "&allowWatchBookmarks=false HTTP/1.1\r\nHost: " +
-                      host + "\r\nAccept: application/json\r\n\r\n";
+    s.watch_request = "GET " + o.path + "?watch=1&resourceVersion=" + rv +
+                      "&allowWatchBookmarks=false HTTP/1.1\r\nHost: " + host + "\r\nAccept: application/json\r\n\r\n";
   }
 
   s.deliver.assign(static_cast<std::size_t>(s.total_writes) * s.n, 0);
@@ -508,7 +524,8 @@ int main(int argc, char** argv) {
   auto open_start = SteadyClock::now();
   constexpr int kOpening = 64;  // streams being opened at once
   for (std::size_t w = 0; w < s.n; ++w) {
-    while (static_cast<int>(w) - s.ready - s.failed >= kOpening) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    while (static_cast<int>(w) - s.ready - s.failed >= kOpening)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     std::size_t t = w % ios.size();
     watchers.push_back(std::make_unique<Watcher>(Watcher{s, w, *s.counters[t]}));
     asio::co_spawn(*ios[t], watchers.back()->run(), asio::detached);
@@ -599,24 +616,25 @@ int main(int argc, char** argv) {
 
   std::printf("mode=%s watchers=%d rate=%d/s seconds=%d value-bytes=%zu writers=%d io-threads=%d\n", o.mode.c_str(),
               o.watchers, o.rate, o.seconds, o.value_bytes, o.writers, o.io_threads);
-  std::printf("writes: %lld acknowledged of %lld scheduled (%lld failed, %lld not sent in time), %.0f writes/s "
-              "achieved over %.2fs\n",
-              static_cast<long long>(acked), static_cast<long long>(s.total_writes),
-              static_cast<long long>(s.write_failures), static_cast<long long>(unsent),
-              write_secs > 0 ? static_cast<double>(acked) / write_secs : 0.0, write_secs);
+  std::printf(
+      "writes: %lld acknowledged of %lld scheduled (%lld failed, %lld not sent in time), %.0f writes/s "
+      "achieved over %.2fs\n",
+      static_cast<long long>(acked), static_cast<long long>(s.total_writes), static_cast<long long>(s.write_failures),
+      static_cast<long long>(unsent), write_secs > 0 ? static_cast<double>(acked) / write_secs : 0.0, write_secs);
   std::printf("write ack ms: p50=%.2f p99=%.2f max=%.2f; sent behind schedule ms: p50=%.2f p99=%.2f max=%.2f\n",
               Pct(ack_lat, 0.5), Pct(ack_lat, 0.99), ack_lat.empty() ? 0.0 : ack_lat.back(), Pct(send_lag, 0.5),
               Pct(send_lag, 0.99), send_lag.empty() ? 0.0 : send_lag.back());
-  std::printf("events: expected %llu, delivered %llu, lost %llu (not delivered %.2fs after the last write), "
-              "duplicates %llu, before ack %llu (counted as 0 ms)\n",
-              static_cast<unsigned long long>(expected), static_cast<unsigned long long>(received),
-              static_cast<unsigned long long>(expected - std::min(expected, received)), drain_secs,
-              static_cast<unsigned long long>(dups), static_cast<unsigned long long>(early));
+  std::printf(
+      "events: expected %llu, delivered %llu, lost %llu (not delivered %.2fs after the last write), "
+      "duplicates %llu, before ack %llu (counted as 0 ms)\n",
+      static_cast<unsigned long long>(expected), static_cast<unsigned long long>(received),
+      static_cast<unsigned long long>(expected - std::min(expected, received)), drain_secs,
+      static_cast<unsigned long long>(dups), static_cast<unsigned long long>(early));
   std::printf("streams: opened in %.2fs, ended early %d, error events %d", open_seconds, s.ended.load(),
               s.watch_errors.load());
   if (orphan + unknown > 0) {
-    std::printf(", events of unacknowledged writes %llu, unknown sequence %llu", static_cast<unsigned long long>(orphan),
-                static_cast<unsigned long long>(unknown));
+    std::printf(", events of unacknowledged writes %llu, unknown sequence %llu",
+                static_cast<unsigned long long>(orphan), static_cast<unsigned long long>(unknown));
   }
   std::printf("\n");
   std::printf("latency ms (ack -> delivery)   p50      p90      p99      max\n");
@@ -626,10 +644,11 @@ int main(int argc, char** argv) {
                 v->empty() ? 0.0 : v->back());
   }
   // One line for scripts (bench/run.py): key=value, numbers only.
-  std::printf("RESULT mode=%s watchers=%d rate=%d writes_per_s=%.1f first_p99_ms=%.3f median_p99_ms=%.3f "
-              "last_p50_ms=%.3f last_p99_ms=%.3f lost=%llu ended_early=%d\n",
-              o.mode.c_str(), o.watchers, o.rate, write_secs > 0 ? static_cast<double>(acked) / write_secs : 0.0,
-              Pct(first, 0.99), Pct(median, 0.99), Pct(last, 0.5), Pct(last, 0.99),
-              static_cast<unsigned long long>(expected - std::min(expected, received)), s.ended.load());
+  std::printf(
+      "RESULT mode=%s watchers=%d rate=%d writes_per_s=%.1f first_p99_ms=%.3f median_p99_ms=%.3f "
+      "last_p50_ms=%.3f last_p99_ms=%.3f lost=%llu ended_early=%d\n",
+      o.mode.c_str(), o.watchers, o.rate, write_secs > 0 ? static_cast<double>(acked) / write_secs : 0.0,
+      Pct(first, 0.99), Pct(median, 0.99), Pct(last, 0.5), Pct(last, 0.99),
+      static_cast<unsigned long long>(expected - std::min(expected, received)), s.ended.load());
   return expected > 0 && received == 0 ? 1 : 0;
 }

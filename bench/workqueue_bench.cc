@@ -101,7 +101,13 @@ void BM_AddGetDoneThreads(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_AddGetDoneThreads)->Setup(MakeQueue)->Teardown(DropQueue)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+BENCHMARK(BM_AddGetDoneThreads)
+    ->Setup(MakeQueue)
+    ->Teardown(DropQueue)
+    ->Threads(1)
+    ->Threads(2)
+    ->Threads(4)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace setpoint::runtime

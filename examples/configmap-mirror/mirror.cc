@@ -11,9 +11,9 @@ namespace mirror {
 
 namespace json = boost::json;
 namespace runtime = setpoint::runtime;
+using runtime::ReconcileResult;
 using setpoint::Status;
 using setpoint::StatusCode;
-using runtime::ReconcileResult;
 
 namespace {
 

@@ -29,11 +29,16 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
-    if (arg == "--kubeconfig" && has_value) kubeconfig.path = argv[++i];
-    else if (arg == "--namespace" && has_value) ns = argv[++i];
-    else if (arg == "--health" && has_value) health = argv[++i];
-    else if (arg == "--memcached-binary" && has_value) options.binary = argv[++i];
-    else if (arg == "--leader-elect") leader_elect = true;
+    if (arg == "--kubeconfig" && has_value)
+      kubeconfig.path = argv[++i];
+    else if (arg == "--namespace" && has_value)
+      ns = argv[++i];
+    else if (arg == "--health" && has_value)
+      health = argv[++i];
+    else if (arg == "--memcached-binary" && has_value)
+      options.binary = argv[++i];
+    else if (arg == "--leader-elect")
+      leader_elect = true;
     else {
       std::cerr << "usage: " << argv[0] << " [--kubeconfig FILE] [--namespace NS] [--health ADDR:PORT]"
                 << " [--leader-elect] [--memcached-binary PATH]\n";

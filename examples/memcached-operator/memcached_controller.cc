@@ -29,7 +29,9 @@ const json::object& Obj(const json::object& o, std::string_view key) {
 
 std::int64_t Int(const json::object& o, std::string_view key, std::int64_t fallback) {
   const json::value* v = o.if_contains(key);
-  return v && v->is_int64() ? v->as_int64() : v && v->is_uint64() ? static_cast<std::int64_t>(v->as_uint64()) : fallback;
+  return v && v->is_int64()    ? v->as_int64()
+         : v && v->is_uint64() ? static_cast<std::int64_t>(v->as_uint64())
+                               : fallback;
 }
 
 std::string Str(const json::object& o, std::string_view key) {
@@ -71,9 +73,10 @@ json::object Labels(const std::string& name) {
 setpoint::Result<json::object> SetCondition(runtime::CachedClient& client, json::object cr, std::string_view type,
                                             std::string_view status, std::string_view reason, std::string message) {
   json::object& st = cr["status"].is_object() ? cr["status"].as_object() : (cr["status"] = json::object()).as_object();
-  json::array conditions = st.contains("conditions") && st["conditions"].is_array() ? st["conditions"].as_array() : json::array();
-  runtime::Condition c{std::string(type), std::string(status), std::string(reason), std::move(message), Generation(cr),
-                       std::nullopt};
+  json::array conditions =
+      st.contains("conditions") && st["conditions"].is_array() ? st["conditions"].as_array() : json::array();
+  runtime::Condition c{std::string(type),  std::string(status), std::string(reason),
+                       std::move(message), Generation(cr),      std::nullopt};
   if (!runtime::set_condition(conditions, c, std::chrono::system_clock::now())) return cr;
   st["conditions"] = std::move(conditions);
   const std::string ns = Str(Obj(cr, "metadata"), "namespace");
@@ -83,30 +86,33 @@ setpoint::Result<json::object> SetCondition(runtime::CachedClient& client, json:
 }  // namespace
 
 setpoint::Result<json::object> ProcessSetFor(const json::object& cr, const Options& options) {
-  if (options.binary.empty()) return setpoint::Err(Status::Invalid("no memcached binary configured (MEMCACHED_BINARY is empty)"));
+  if (options.binary.empty())
+    return setpoint::Err(Status::Invalid("no memcached binary configured (MEMCACHED_BINARY is empty)"));
   const json::object& meta = Obj(cr, "metadata");
   const json::object& spec = Obj(cr, "spec");
   const std::string name = Str(meta, "name");
   const json::object labels = Labels(name);
-  json::array command{json::string(options.binary), "-p", "$(PORT_MEMCACHED)", "-l", "127.0.0.1", "-U", "0",
-                      "-m", json::string(std::to_string(Int(spec, "memoryMB", 64))), "-o", "modern", "-v",
+  json::array command{json::string(options.binary), "-p", "$(PORT_MEMCACHED)", "-l", "127.0.0.1", "-U", "0", "-m",
+                      json::string(std::to_string(Int(spec, "memoryMB", 64))), "-o", "modern", "-v",
                       // memcached refuses to run as root without -u, and ignores it otherwise.
                       "-u", "nobody"};
   json::object process_spec{
       {"command", std::move(command)},
-      {"ports", json::array{json::object{{"name", "memcached"}, {"port", Int(spec, "port", 11211)}, {"indexed", true}}}},
+      {"ports",
+       json::array{json::object{{"name", "memcached"}, {"port", Int(spec, "port", 11211)}, {"indexed", true}}}},
       {"readinessProbe", {{"tcpSocket", {{"port", "memcached"}}}, {"periodSeconds", 1}}},
       {"livenessProbe", {{"tcpSocket", {{"port", "memcached"}}}, {"periodSeconds", 10}, {"failureThreshold", 3}}},
       {"terminationGracePeriodSeconds", 10}};
-  json::object set{{"apiVersion", "setpoint.dev/v1alpha1"},
-                   {"kind", "ProcessSet"},
-                   {"metadata", {{"name", name}, {"namespace", Str(meta, "namespace")}, {"labels", labels}}},
-                   {"spec",
-                    {{"replicas", Int(spec, "size", 1)},
-                     {"selector", {{"matchLabels", labels}}},
-                     // Each server has a fixed port of its own: replace them one at a time.
-                     {"strategy", {{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxSurge", 0}, {"maxUnavailable", 1}}}}},
-                     {"template", {{"metadata", {{"labels", labels}}}, {"spec", std::move(process_spec)}}}}}};
+  json::object set{
+      {"apiVersion", "setpoint.dev/v1alpha1"},
+      {"kind", "ProcessSet"},
+      {"metadata", {{"name", name}, {"namespace", Str(meta, "namespace")}, {"labels", labels}}},
+      {"spec",
+       {{"replicas", Int(spec, "size", 1)},
+        {"selector", {{"matchLabels", labels}}},
+        // Each server has a fixed port of its own: replace them one at a time.
+        {"strategy", {{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxSurge", 0}, {"maxUnavailable", 1}}}}},
+        {"template", {{"metadata", {{"labels", labels}}}, {"spec", std::move(process_spec)}}}}}};
   json::object owner = cr;
   owner["apiVersion"] = "cache.example.com/v1alpha1";
   owner["kind"] = "Memcached";
@@ -128,7 +134,8 @@ ReconcileResult MemcachedReconciler::reconcile(const runtime::Request& req) {
   // 2. First sight: say so before anything else, then work from what the server returned (the
   //    tutorial re-fetches here to avoid a conflict on the next write).
   const json::object& status = Obj(cr, "status");
-  if (!status.contains("conditions") || !status.at("conditions").is_array() || status.at("conditions").as_array().empty()) {
+  if (!status.contains("conditions") || !status.at("conditions").is_array() ||
+      status.at("conditions").as_array().empty()) {
     auto updated = SetCondition(client_, cr, kAvailable, "Unknown", "Reconciling", "Starting reconciliation");
     if (!updated) return ReconcileResult::Retry(updated.error());
     cr = std::move(*updated);
@@ -149,8 +156,9 @@ ReconcileResult MemcachedReconciler::reconcile(const runtime::Request& req) {
     if (!degraded) return ReconcileResult::Retry(degraded.error());
     recorder_.event(cr, "Warning", "Deleting",
                     "Custom Resource " + req.name + " is being deleted from the namespace " + req.ns);
-    auto done = SetCondition(client_, *degraded, kDegraded, "True", "Finalizing",
-                             "Finalizer operations for custom resource " + req.name + " name were successfully accomplished");
+    auto done =
+        SetCondition(client_, *degraded, kDegraded, "True", "Finalizing",
+                     "Finalizer operations for custom resource " + req.name + " name were successfully accomplished");
     if (!done) return ReconcileResult::Retry(done.error());
     json::object last = std::move(*done);
     runtime::remove_finalizer(last, kFinalizer);
@@ -171,9 +179,9 @@ ReconcileResult MemcachedReconciler::reconcile(const runtime::Request& req) {
       if (created) return ReconcileResult::RequeueAfter(std::chrono::minutes(1));
       failure = created.error();
     }
-    auto reported = SetCondition(client_, cr, kAvailable, "False", "Reconciling",
-                                 "Failed to create ProcessSet for the custom resource (" + req.name + "): (" +
-                                     failure.message() + ")");
+    auto reported = SetCondition(
+        client_, cr, kAvailable, "False", "Reconciling",
+        "Failed to create ProcessSet for the custom resource (" + req.name + "): (" + failure.message() + ")");
     (void)reported;
     return ReconcileResult::Retry(failure);
   }
@@ -190,9 +198,9 @@ ReconcileResult MemcachedReconciler::reconcile(const runtime::Request& req) {
     if (!updated) {
       auto fresh = client_.get(kMemcacheds, req.ns, req.name);
       json::object latest = fresh ? **fresh : cr;
-      auto reported = SetCondition(client_, latest, kAvailable, "False", "Resizing",
-                                   "Failed to update the size for the custom resource (" + req.name + "): (" +
-                                       updated.error().message() + ")");
+      auto reported = SetCondition(
+          client_, latest, kAvailable, "False", "Resizing",
+          "Failed to update the size for the custom resource (" + req.name + "): (" + updated.error().message() + ")");
       (void)reported;
       return ReconcileResult::Retry(updated.error());
     }
@@ -214,20 +222,26 @@ ReconcileResult MemcachedReconciler::reconcile(const runtime::Request& req) {
   std::sort(nodes.begin(), nodes.end());
   const std::int64_t ready = static_cast<std::int64_t>(nodes.size());
   json::object next = cr;
-  json::object& next_status = next["status"].is_object() ? next["status"].as_object() : (next["status"] = json::object()).as_object();
+  json::object& next_status =
+      next["status"].is_object() ? next["status"].as_object() : (next["status"] = json::object()).as_object();
   json::array node_array;
   for (const auto& n : nodes) node_array.emplace_back(n);
   next_status["nodes"] = std::move(node_array);
   next_status["readyReplicas"] = ready;
   next_status["observedGeneration"] = Generation(cr);
   json::array conditions = next_status.contains("conditions") && next_status["conditions"].is_array()
-                               ? next_status["conditions"].as_array() : json::array();
+                               ? next_status["conditions"].as_array()
+                               : json::array();
   const bool all_ready = ready == size;
   runtime::Condition available{
-      std::string(kAvailable), all_ready ? "True" : "Unknown", "Reconciling",
-      all_ready ? "ProcessSet for custom resource (" + req.name + ") with " + std::to_string(size) + " replicas created successfully"
+      std::string(kAvailable),
+      all_ready ? "True" : "Unknown",
+      "Reconciling",
+      all_ready ? "ProcessSet for custom resource (" + req.name + ") with " + std::to_string(size) +
+                      " replicas created successfully"
                 : "Waiting for memcached servers: " + std::to_string(ready) + " of " + std::to_string(size) + " ready",
-      Generation(cr), std::nullopt};
+      Generation(cr),
+      std::nullopt};
   runtime::set_condition(conditions, available, std::chrono::system_clock::now());
   next_status["conditions"] = std::move(conditions);
   if (next_status != Obj(cr, "status")) {

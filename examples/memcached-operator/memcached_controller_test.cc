@@ -90,7 +90,9 @@ class MemcachedTest : public ::testing::Test {
     if (manager_) (void)manager_->stop();
   }
 
-  runtime::ReconcileResult Reconcile(const std::string& name = "m") { return reconciler_->reconcile({"default", name}); }
+  runtime::ReconcileResult Reconcile(const std::string& name = "m") {
+    return reconciler_->reconcile({"default", name});
+  }
 
   void CreateMemcached(int size, const std::string& name = "m") {
     json::object cr{{"apiVersion", "cache.example.com/v1alpha1"},
@@ -307,8 +309,7 @@ TEST_F(MemcachedTest, S4_09_AFailedResizeSaysResizing) {
 TEST_F(MemcachedTest, S4_10_DeletionRunsTheFinalizerSequence) {
   CreateMemcached(1);
   Settle();
-  auto watch = api_->watch(kMemcacheds, "default",
-                           {.resource_version = ResourceVersion(Get(kMemcacheds))});
+  auto watch = api_->watch(kMemcacheds, "default", {.resource_version = ResourceVersion(Get(kMemcacheds))});
   ASSERT_TRUE(watch.has_value());
   ASSERT_TRUE(api_->remove(kMemcacheds, "default", "m").has_value());
   ASSERT_FALSE(Get(kMemcacheds).empty()) << "the finalizer holds it";

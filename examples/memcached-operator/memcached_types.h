@@ -12,8 +12,8 @@ inline const setpoint::client::GroupVersionResource kMemcacheds{"cache.example.c
                                                                 "Memcached"};
 // The setpoint kinds it runs memcached with: a ProcessSet (like the tutorial's Deployment) whose
 // Processes the agent keeps running.
-using setpoint::client::kProcessSets;
 using setpoint::client::kProcesses;
+using setpoint::client::kProcessSets;
 
 inline constexpr std::string_view kFinalizer = "cache.example.com/finalizer";
 inline constexpr std::string_view kAvailable = "Available";

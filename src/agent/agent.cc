@@ -37,7 +37,8 @@ Status AgentImpl::start() {
   if (ec) return Status::Unavailable("agent: cannot create " + root_ + "/processes: " + ec.message());
   state_path_ = root_ + "/state.json";
 
-  auto w = ExitWatcher::Start([this](const ProcessIdentity& id, ExitInfo info) { post([=, this] { on_exit(id, info); }); });
+  auto w =
+      ExitWatcher::Start([this](const ProcessIdentity& id, ExitInfo info) { post([=, this] { on_exit(id, info); }); });
   if (!w) return w.error();
   watcher_ = std::move(*w);
   probes_ = std::make_unique<ProbePool>(options_.probe_workers);
@@ -80,8 +81,8 @@ Status AgentImpl::start() {
   std::thread([this, id] {
     if (informer_->wait_for_sync(id, std::chrono::hours(24))) post([this] { sweep_orphans(); });
   }).detach();
-  spdlog::info("agent {}: supervising, logs on port {}, {} process(es) re-adopted", options_.name,
-               log_server_->port(), sups_.size());
+  spdlog::info("agent {}: supervising, logs on port {}, {} process(es) re-adopted", options_.name, log_server_->port(),
+               sups_.size());
   return Status::Ok();
 }
 
@@ -113,8 +114,10 @@ void AgentImpl::loop(std::stop_token st) {
       std::unique_lock lock(mu_);
       auto deadline = next_deadline();
       auto ready = [&] { return !inbox_.empty() || st.stop_requested(); };
-      if (deadline) cv_.wait_until(lock, *deadline, ready);
-      else cv_.wait_for(lock, std::chrono::seconds(1), ready);
+      if (deadline)
+        cv_.wait_until(lock, *deadline, ready);
+      else
+        cv_.wait_for(lock, std::chrono::seconds(1), ready);
       batch.swap(inbox_);
     }
     if (st.stop_requested()) return;
@@ -129,7 +132,8 @@ void AgentImpl::loop(std::stop_token st) {
       finish_if_done(uid);
     }
     flush_statuses();
-    supervised_count_ = static_cast<int>(std::count_if(sups_.begin(), sups_.end(), [](auto& kv) { return !kv.second.epochs.empty(); }));
+    supervised_count_ =
+        static_cast<int>(std::count_if(sups_.begin(), sups_.end(), [](auto& kv) { return !kv.second.epochs.empty(); }));
   }
 }
 
@@ -165,7 +169,8 @@ void AgentImpl::due(Supervised& s, SteadyTime now) {
     }
     if (e.kill_at && *e.kill_at <= now) {
       e.kill_at.reset();
-      spdlog::info("agent {}: {} epoch {} (pid {}) outlived its grace period: SIGKILL", options_.name, s.key(), n, e.id.pid);
+      spdlog::info("agent {}: {} epoch {} (pid {}) outlived its grace period: SIGKILL", options_.name, s.key(), n,
+                   e.id.pid);
       SignalGroup(e.id.pid, SIGKILL);
     }
     if (!e.spec || e.draining || e.aborted) continue;
@@ -256,8 +261,10 @@ Status AgentImpl::ensure_finalizer(Supervised& s, bool present) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     auto fresh = api_.get(kProcesses, s.ns, s.name);
     if (!fresh) return fresh.error().code() == StatusCode::kNotFound && !present ? Status::Ok() : fresh.error();
-    if (MetaString(*fresh, "uid") != s.uid) return present ? Status::NotFound("the process was replaced") : Status::Ok();
-    bool changed = present ? runtime::add_finalizer(*fresh, kAgentFinalizer) : runtime::remove_finalizer(*fresh, kAgentFinalizer);
+    if (MetaString(*fresh, "uid") != s.uid)
+      return present ? Status::NotFound("the process was replaced") : Status::Ok();
+    bool changed =
+        present ? runtime::add_finalizer(*fresh, kAgentFinalizer) : runtime::remove_finalizer(*fresh, kAgentFinalizer);
     if (!changed) {
       s.finalizer_added = present;
       return Status::Ok();

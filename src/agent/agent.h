@@ -26,8 +26,8 @@
 namespace setpoint::agent {
 
 struct AgentOptions {
-  std::string name;      // required: the Agent object's name
-  std::string data_dir;  // required: state file, process directories and logs live under it
+  std::string name;                    // required: the Agent object's name
+  std::string data_dir;                // required: state file, process directories and logs live under it
   std::string listen = "127.0.0.1:0";  // the log endpoint the API server proxies to
   std::string advertise_address;       // published in status.endpoint; empty: listen's address
   std::map<std::string, std::string> labels;

@@ -39,13 +39,11 @@ inline std::int64_t Generation(const boost::json::object& obj) {
   return meta ? GetInt(*meta, "generation").value_or(0) : 0;
 }
 
-
 // A small pool for blocking probe calls.
 class ProbePool {
  public:
   explicit ProbePool(int threads) {
-    for (int i = 0; i < std::max(1, threads); ++i)
-      threads_.emplace_back([this](std::stop_token st) { work(st); });
+    for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this](std::stop_token st) { work(st); });
   }
   ~ProbePool() {
     for (auto& t : threads_) t.request_stop();

@@ -20,9 +20,7 @@ constexpr double kTokenEpsilon = 1e-9;
 }  // namespace
 
 RestartEpochs::RestartEpochs(RetryPolicy policy)
-    : policy_(std::move(policy)),
-      budget_(policy_.max_retries),
-      tokens_(static_cast<double>(policy_.burst)) {}
+    : policy_(std::move(policy)), budget_(policy_.max_retries), tokens_(static_cast<double>(policy_.burst)) {}
 
 EpochActions RestartEpochs::set_desired(std::string config, SteadyTime now) {
   // After terminate() the same config must come back, so equality only counts before it.
@@ -152,9 +150,8 @@ std::optional<SteadyTime> RestartEpochs::next_wake() const {
   if (reconcile_pending_ && tokens_at_ && policy_.rate_per_second > 0) {
     const double missing = std::max(0.0, 1.0 - tokens_);
     // Round up so that tick() at this instant finds the token, never one nanosecond short.
-    const SteadyTime at =
-        *tokens_at_ + std::chrono::ceil<SteadyTime::duration>(
-                          std::chrono::duration<double>(missing / policy_.rate_per_second));
+    const SteadyTime at = *tokens_at_ + std::chrono::ceil<SteadyTime::duration>(
+                                            std::chrono::duration<double>(missing / policy_.rate_per_second));
     if (!wake || at < *wake) wake = at;
   }
   return wake;
@@ -168,9 +165,7 @@ MachineState RestartEpochs::state() const {
   return MachineState::kIdle;
 }
 
-int RestartEpochs::latest_epoch() const {
-  return epochs_.empty() ? -1 : epochs_.rbegin()->first;
-}
+int RestartEpochs::latest_epoch() const { return epochs_.empty() ? -1 : epochs_.rbegin()->first; }
 
 std::set<int> RestartEpochs::running_epochs() const {
   std::set<int> out;
@@ -229,8 +224,7 @@ void RestartEpochs::refill_tokens(SteadyTime now) {
   }
   if (now <= *tokens_at_) return;  // a clock that steps back earns no tokens
   const double elapsed = std::chrono::duration<double>(now - *tokens_at_).count();
-  tokens_ = std::min(static_cast<double>(policy_.burst),
-                     tokens_ + elapsed * std::max(0.0, policy_.rate_per_second));
+  tokens_ = std::min(static_cast<double>(policy_.burst), tokens_ + elapsed * std::max(0.0, policy_.rate_per_second));
   tokens_at_ = now;
 }
 

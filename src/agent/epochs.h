@@ -33,8 +33,8 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 enum class RestartPolicy { kAlways, kOnFailure, kNever };
 
 struct RetryPolicy {
-  int max_retries = 10;                                    // DefaultRetry.MaxRetries
-  std::chrono::milliseconds initial_interval{200};         // DefaultRetry.InitialInterval
+  int max_retries = 10;                             // DefaultRetry.MaxRetries
+  std::chrono::milliseconds initial_interval{200};  // DefaultRetry.InitialInterval
   std::chrono::milliseconds reset_after{std::chrono::minutes(10)};
   RestartPolicy restart = RestartPolicy::kAlways;
   // The control loop's rate limiter (rate.NewLimiter(1, 10)): new epochs started by config
@@ -59,18 +59,18 @@ struct EpochAction {
   };
   Type type;
   int epoch = -1;
-  std::string config;  // kStart only
+  std::string config;    // kStart only
   bool restart = false;  // kStart only: a retry after a failure, counts as a restart
   friend bool operator==(const EpochAction&, const EpochAction&) = default;
 };
 using EpochActions = std::vector<EpochAction>;
 
 enum class MachineState {
-  kIdle,        // nothing desired or nothing running and nothing to do
-  kRunning,     // at least one epoch runs
-  kBackoff,     // a retry is scheduled
-  kFailed,      // panicked: waits for a new desired config
-  kSucceeded,   // the newest epoch exited normally and the policy does not restart it
+  kIdle,       // nothing desired or nothing running and nothing to do
+  kRunning,    // at least one epoch runs
+  kBackoff,    // a retry is scheduled
+  kFailed,     // panicked: waits for a new desired config
+  kSucceeded,  // the newest epoch exited normally and the policy does not restart it
 };
 
 class RestartEpochs {
@@ -111,7 +111,7 @@ class RestartEpochs {
   std::optional<SteadyTime> next_wake() const;
 
   MachineState state() const;
-  int latest_epoch() const;                 // -1 when none runs
+  int latest_epoch() const;  // -1 when none runs
   std::set<int> running_epochs() const;
   const std::optional<std::string>& desired() const { return desired_; }
   // Config of the newest running epoch that is not draining: a draining epoch is on its way out,

@@ -32,8 +32,8 @@ std::string MicroTime(WallTime t) {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(us % 1000000));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(us % 1000000));
   return buf;
 }
 
@@ -48,8 +48,9 @@ Heartbeat::Heartbeat(client::DynamicClient& api, const AgentOptions& options, st
       processes_(std::move(processes)) {}
 
 void Heartbeat::run(std::stop_token stop) {
-  const auto period = std::max<std::chrono::milliseconds>(std::chrono::milliseconds(250),
-                                                          std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease_duration) / 4);
+  const auto period = std::max<std::chrono::milliseconds>(
+      std::chrono::milliseconds(250),
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease_duration) / 4);
   std::mutex mu;
   std::condition_variable_any cv;
   while (!stop.stop_requested()) {
@@ -107,7 +108,8 @@ Status Heartbeat::ensure_agent() {
       {"addresses", json::array{json::object{{"type", "Hostname"}, {"address", Hostname()}},
                                 json::object{{"type", "InternalIP"}, {"address", endpoint_address_}}}},
       {"endpoint", {{"address", endpoint_address_}, {"port", log_port_}}},
-      {"agentInfo", {{"version", options_.version}, {"bootID", BootId()}, {"hostname", Hostname()}, {"dataDir", options_.data_dir}}},
+      {"agentInfo",
+       {{"version", options_.version}, {"bootID", BootId()}, {"hostname", Hostname()}, {"dataDir", options_.data_dir}}},
       {"conditions", std::move(conditions)}};
   auto patched = api_.patch(kAgents, "", options_.name, client::PatchType::kMerge,
                             json::serialize(json::object{{"status", std::move(status)}}), "status");
@@ -126,8 +128,11 @@ Status Heartbeat::renew_lease() {
     json::object obj{{"apiVersion", "coordination.k8s.io/v1"},
                      {"kind", "Lease"},
                      {"metadata", {{"name", options_.name}, {"namespace", kAgentLeaseNamespace}}},
-                     {"spec", {{"holderIdentity", options_.name}, {"leaseDurationSeconds", seconds},
-                               {"acquireTime", now}, {"renewTime", now}}}};
+                     {"spec",
+                      {{"holderIdentity", options_.name},
+                       {"leaseDurationSeconds", seconds},
+                       {"acquireTime", now},
+                       {"renewTime", now}}}};
     auto created = api_.create(kLeases, kAgentLeaseNamespace, obj);
     return created ? Status::Ok() : created.error();
   }

@@ -30,7 +30,9 @@ std::string ErrnoText(int err) {
 
 struct FdCloser {
   int fd;
-  ~FdCloser() { if (fd >= 0) close(fd); }
+  ~FdCloser() {
+    if (fd >= 0) close(fd);
+  }
 };
 
 Status OpenError(const std::string& path, int err) {
@@ -150,9 +152,7 @@ Result<std::string> ReadTail(const std::string& path, std::optional<std::int64_t
   const std::int64_t limit = limit_bytes ? std::max<std::int64_t>(0, *limit_bytes) : size;
   const std::int64_t lower = std::max<std::int64_t>(0, size - limit);
   if (lines && *lines <= 0) return std::string();
-  auto read_error = [&](int err) {
-    return Err(Status::Internal("read " + path + ": " + ErrnoText(err)));
-  };
+  auto read_error = [&](int err) { return Err(Status::Internal("read " + path + ": " + ErrnoText(err))); };
   if (!lines) {
     std::string out(static_cast<size_t>(size - lower), '\0');
     if (int err = PreadAll(fd, out, lower)) return read_error(err);
@@ -187,8 +187,7 @@ Result<std::string> ReadTail(const std::string& path, std::optional<std::int64_t
   return out;
 }
 
-LogFollower::LogFollower(std::string path, std::uint64_t offset)
-    : path_(std::move(path)), offset_(offset) {}
+LogFollower::LogFollower(std::string path, std::uint64_t offset) : path_(std::move(path)), offset_(offset) {}
 
 Result<std::string> LogFollower::read(std::size_t max_bytes) {
   int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);

@@ -31,8 +31,8 @@ constexpr int kMaxRequests = 64;
 
 void SendStatus(int fd, const Status& s) {
   int code = s.http_code();
-  json::object body{{"kind", "Status"},        {"apiVersion", "v1"},       {"metadata", json::object{}},
-                    {"status", "Failure"},     {"message", s.message()},   {"reason", s.reason()},
+  json::object body{{"kind", "Status"},    {"apiVersion", "v1"},     {"metadata", json::object{}},
+                    {"status", "Failure"}, {"message", s.message()}, {"reason", s.reason()},
                     {"code", code}};
   std::string text = json::serialize(body);
   SendAll(fd, "HTTP/1.1 " + std::to_string(code) + " Error\r\nContent-Type: application/json\r\nContent-Length: " +
@@ -81,7 +81,8 @@ Result<LogQuery> ParseRequest(std::string_view head) {
   LogQuery q;
   q.ns = Decode(rest.substr(0, slash));
   q.name = Decode(rest.substr(slash + 1));
-  if (q.ns.empty() || q.name.empty() || q.name.find('/') != std::string::npos) return Err(Status::NotFound("404 page not found"));
+  if (q.ns.empty() || q.name.empty() || q.name.find('/') != std::string::npos)
+    return Err(Status::NotFound("404 page not found"));
   while (!query.empty()) {
     auto amp = query.find('&');
     std::string_view kv = query.substr(0, amp);
@@ -89,13 +90,17 @@ Result<LogQuery> ParseRequest(std::string_view head) {
     auto eq = kv.find('=');
     std::string k = Decode(kv.substr(0, eq));
     std::string v = eq == std::string_view::npos ? "" : Decode(kv.substr(eq + 1));
-    if (k == "follow") q.follow = v == "true" || v == "1";
+    if (k == "follow")
+      q.follow = v == "true" || v == "1";
     else if (k == "tailLines" || k == "limitBytes" || k == "epoch") {
       auto n = ParseInt(k, v);
       if (!n) return Err(n.error());
-      if (k == "tailLines") q.tail_lines = *n;
-      else if (k == "limitBytes") q.limit_bytes = *n;
-      else q.epoch = static_cast<int>(*n);
+      if (k == "tailLines")
+        q.tail_lines = *n;
+      else if (k == "limitBytes")
+        q.limit_bytes = *n;
+      else
+        q.epoch = static_cast<int>(*n);
     }
   }
   return q;
@@ -192,7 +197,7 @@ class LogServerImpl final : public LogServer {
     if (!q) return SendStatus(fd, q.error());
     auto source = resolver_(*q);
     if (!source) return SendStatus(fd, source.error());
-    struct stat st{};
+    struct stat st {};
     std::uint64_t size = ::stat(source->path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
     std::optional<std::int64_t> tail = q->tail_lines;
     // limitBytes counts from where the output starts (kubelet semantics), after tailLines chose it.
@@ -210,7 +215,8 @@ class LogServerImpl final : public LogServer {
       auto more = follower.read();
       if (more && !more->empty()) {
         std::string_view out = *more;
-        if (budget >= 0 && static_cast<std::int64_t>(out.size()) > budget) out = out.substr(0, static_cast<std::size_t>(budget));
+        if (budget >= 0 && static_cast<std::int64_t>(out.size()) > budget)
+          out = out.substr(0, static_cast<std::size_t>(budget));
         if (!SendAll(fd, out)) return;
         if (budget >= 0 && (budget -= static_cast<std::int64_t>(out.size())) <= 0) return;
         continue;

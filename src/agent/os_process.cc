@@ -96,8 +96,7 @@ Result<std::string> LookPath(const std::string& file, std::string_view path_list
     if (!dir.empty() && dir[0] == '/') {
       std::string candidate = std::string(dir) + "/" + file;
       struct stat st;
-      if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-          access(candidate.c_str(), X_OK) == 0) {
+      if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(candidate.c_str(), X_OK) == 0) {
         return candidate;
       }
     }
@@ -115,14 +114,14 @@ struct ChildPlan {
   char* const* argv;
   char* const* envp;
   const char* dir;
-  const char* out_path;    // unused when output_fd >= 0
-  const char* err_path;    // nullptr: same file as stdout
-  int output_fd;           // already moved above every target fd
-  const int* moved_fds;    // pass_fds, already moved above every target fd
+  const char* out_path;  // unused when output_fd >= 0
+  const char* err_path;  // nullptr: same file as stdout
+  int output_fd;         // already moved above every target fd
+  const int* moved_fds;  // pass_fds, already moved above every target fd
   int n_pass;
-  char* listen_pid_digits; // inside the LISTEN_PID= env entry, room for 20 digits; or nullptr
-  int report_fd;           // CLOEXEC write end of the error pipe, above every target fd
-  long max_fd;             // for the close loop when close_range is missing
+  char* listen_pid_digits;  // inside the LISTEN_PID= env entry, room for 20 digits; or nullptr
+  int report_fd;            // CLOEXEC write end of the error pipe, above every target fd
+  long max_fd;              // for the close loop when close_range is missing
 };
 
 [[noreturn]] void ChildFail(int report_fd, int stage) {
@@ -155,8 +154,7 @@ bool PlaceFd(int fd, int target, bool keep) {
 
   int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (in < 0 || !PlaceFd(in, 0, false)) ChildFail(p.report_fd, kStageStdin);
-  int out = p.output_fd >= 0 ? p.output_fd
-                             : open(p.out_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  int out = p.output_fd >= 0 ? p.output_fd : open(p.out_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (out < 0 || !PlaceFd(out, 1, p.output_fd >= 0)) ChildFail(p.report_fd, kStageStdout);
   if (p.err_path == nullptr) {
     if (dup2(1, 2) < 0) ChildFail(p.report_fd, kStageStderr);
@@ -211,7 +209,8 @@ Status ChildError(int stage, int err, const LaunchSpec& spec, const ChildPlan& p
 }
 
 void CloseAll(const std::vector<int>& fds) {
-  for (int fd : fds) if (fd >= 0) close(fd);
+  for (int fd : fds)
+    if (fd >= 0) close(fd);
 }
 
 }  // namespace
@@ -298,8 +297,8 @@ Result<ProcessIdentity> Launch(const LaunchSpec& spec) {
   plan.envp = envp.data();
   plan.dir = spec.working_dir.empty() ? "/" : spec.working_dir.c_str();
   plan.out_path = spec.stdout_path.empty() ? "/dev/null" : spec.stdout_path.c_str();
-  plan.err_path = (spec.stderr_path.empty() || spec.stderr_path == spec.stdout_path)
-                      ? nullptr : spec.stderr_path.c_str();
+  plan.err_path =
+      (spec.stderr_path.empty() || spec.stderr_path == spec.stdout_path) ? nullptr : spec.stderr_path.c_str();
   plan.output_fd = output_fd;
   plan.moved_fds = moved.data();
   plan.n_pass = static_cast<int>(n_pass);
@@ -375,14 +374,13 @@ void SignalGroup(pid_t pgid, int sig) {
 
 namespace {
 constexpr std::array<std::pair<int, const char*>, 31> kSignals{{
-    {SIGHUP, "HUP"},     {SIGINT, "INT"},       {SIGQUIT, "QUIT"},   {SIGILL, "ILL"},
-    {SIGTRAP, "TRAP"},   {SIGABRT, "ABRT"},     {SIGBUS, "BUS"},     {SIGFPE, "FPE"},
-    {SIGKILL, "KILL"},   {SIGUSR1, "USR1"},     {SIGSEGV, "SEGV"},   {SIGUSR2, "USR2"},
-    {SIGPIPE, "PIPE"},   {SIGALRM, "ALRM"},     {SIGTERM, "TERM"},   {SIGSTKFLT, "STKFLT"},
-    {SIGCHLD, "CHLD"},   {SIGCONT, "CONT"},     {SIGSTOP, "STOP"},   {SIGTSTP, "TSTP"},
-    {SIGTTIN, "TTIN"},   {SIGTTOU, "TTOU"},     {SIGURG, "URG"},     {SIGXCPU, "XCPU"},
-    {SIGXFSZ, "XFSZ"},   {SIGVTALRM, "VTALRM"}, {SIGPROF, "PROF"},   {SIGWINCH, "WINCH"},
-    {SIGIO, "IO"},       {SIGPWR, "PWR"},       {SIGSYS, "SYS"},
+    {SIGHUP, "HUP"},       {SIGINT, "INT"},   {SIGQUIT, "QUIT"},   {SIGILL, "ILL"},   {SIGTRAP, "TRAP"},
+    {SIGABRT, "ABRT"},     {SIGBUS, "BUS"},   {SIGFPE, "FPE"},     {SIGKILL, "KILL"}, {SIGUSR1, "USR1"},
+    {SIGSEGV, "SEGV"},     {SIGUSR2, "USR2"}, {SIGPIPE, "PIPE"},   {SIGALRM, "ALRM"}, {SIGTERM, "TERM"},
+    {SIGSTKFLT, "STKFLT"}, {SIGCHLD, "CHLD"}, {SIGCONT, "CONT"},   {SIGSTOP, "STOP"}, {SIGTSTP, "TSTP"},
+    {SIGTTIN, "TTIN"},     {SIGTTOU, "TTOU"}, {SIGURG, "URG"},     {SIGXCPU, "XCPU"}, {SIGXFSZ, "XFSZ"},
+    {SIGVTALRM, "VTALRM"}, {SIGPROF, "PROF"}, {SIGWINCH, "WINCH"}, {SIGIO, "IO"},     {SIGPWR, "PWR"},
+    {SIGSYS, "SYS"},
 }};
 }  // namespace
 
@@ -416,8 +414,7 @@ namespace {
 
 class PidfdExitWatcher final : public ExitWatcher {
  public:
-  PidfdExitWatcher(Callback cb, int epfd, int wakefd)
-      : cb_(std::move(cb)), epfd_(epfd), wakefd_(wakefd) {
+  PidfdExitWatcher(Callback cb, int epfd, int wakefd) : cb_(std::move(cb)), epfd_(epfd), wakefd_(wakefd) {
     thread_ = std::jthread([this](std::stop_token st) { Loop(st); });
   }
   ~PidfdExitWatcher() override { stop(); }
@@ -438,8 +435,8 @@ class PidfdExitWatcher final : public ExitWatcher {
       return Status::NotFound(who + " not found (pid reused)");
     }
     std::lock_guard lock(mu_);
-    bool duplicate = std::any_of(watched_.begin(), watched_.end(),
-                                 [&](const auto& entry) { return entry.second == id; });
+    bool duplicate =
+        std::any_of(watched_.begin(), watched_.end(), [&](const auto& entry) { return entry.second == id; });
     if (stopped_ || duplicate) {
       close(pidfd);
       return stopped_ ? Status::Unavailable("exit watcher stopped") : Status::Ok();
@@ -561,8 +558,7 @@ Result<std::unique_ptr<ExitWatcher>> ExitWatcher::Start(Callback on_exit) {
 namespace {
 
 // A bound TCP socket, listening when `backlog` > 0. Errors read like Go's net.Listen.
-Result<ListeningSocket> BindTcp(const std::string& address, unsigned short port, bool reuse_port,
-                                int backlog) {
+Result<ListeningSocket> BindTcp(const std::string& address, unsigned short port, bool reuse_port, int backlog) {
   std::string host = address.empty() ? "0.0.0.0" : address == "localhost" ? "127.0.0.1" : address;
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   sockaddr_storage ss{};

@@ -28,9 +28,9 @@ struct LaunchSpec {
   std::vector<std::string> argv;
   // The complete environment of the program (nothing is inherited from the agent).
   std::vector<std::pair<std::string, std::string>> env;
-  std::string working_dir;   // must exist; empty: "/"
-  std::string stdout_path;   // opened O_WRONLY|O_APPEND|O_CREAT 0640; parent dirs must exist
-  std::string stderr_path;   // may equal stdout_path
+  std::string working_dir;  // must exist; empty: "/"
+  std::string stdout_path;  // opened O_WRONLY|O_APPEND|O_CREAT 0640; parent dirs must exist
+  std::string stderr_path;  // may equal stdout_path
   // Listening sockets passed systemd-style: they become fds 3, 4, ... in the child, which also
   // gets LISTEN_FDS=<n>, LISTEN_PID=<its own pid> and LISTEN_FDNAMES=<names joined by ':'>.
   std::vector<int> pass_fds;

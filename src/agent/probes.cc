@@ -171,8 +171,7 @@ ProbeResult TcpProbe(const ProbeSpec& spec, Clock::time_point deadline) {
 
 bool HasHeader(const ProbeSpec& spec, std::string_view name) {
   return std::any_of(spec.http_headers.begin(), spec.http_headers.end(), [&](const auto& h) {
-    return h.first.size() == name.size() &&
-           strncasecmp(h.first.c_str(), name.data(), name.size()) == 0;
+    return h.first.size() == name.size() && strncasecmp(h.first.c_str(), name.data(), name.size()) == 0;
   });
 }
 
@@ -189,8 +188,7 @@ ProbeResult HttpProbe(const ProbeSpec& spec, Clock::time_point deadline) {
   for (const auto& [name, value] : spec.http_headers) request += name + ": " + value + "\r\n";
   request += "\r\n";
 
-  const std::string timeout =
-      url + "context deadline exceeded (Client.Timeout exceeded while awaiting headers)";
+  const std::string timeout = url + "context deadline exceeded (Client.Timeout exceeded while awaiting headers)";
   ProbeResult result;
   size_t sent = 0;
   while (sent < request.size() && result.message.empty()) {
@@ -239,9 +237,12 @@ ProbeResult RunProbe(const ProbeSpec& spec) {
   auto timeout = spec.timeout.count() > 0 ? spec.timeout : std::chrono::milliseconds(1000);
   auto deadline = Clock::now() + timeout;
   switch (spec.kind) {
-    case ProbeSpec::Kind::kExec: return ExecProbe(spec, deadline);
-    case ProbeSpec::Kind::kTcp: return TcpProbe(spec, deadline);
-    case ProbeSpec::Kind::kHttpGet: return HttpProbe(spec, deadline);
+    case ProbeSpec::Kind::kExec:
+      return ExecProbe(spec, deadline);
+    case ProbeSpec::Kind::kTcp:
+      return TcpProbe(spec, deadline);
+    case ProbeSpec::Kind::kHttpGet:
+      return HttpProbe(spec, deadline);
   }
   return Fail("unknown probe kind");
 }

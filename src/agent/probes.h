@@ -17,9 +17,9 @@ struct ProbeSpec {
   std::vector<std::string> command;  // kExec: argv, run with `env`, in `working_dir`
   std::vector<std::pair<std::string, std::string>> env;
   std::string working_dir;
-  std::string host = "127.0.0.1";    // kTcp, kHttpGet
+  std::string host = "127.0.0.1";  // kTcp, kHttpGet
   unsigned short port = 0;
-  std::string path = "/";            // kHttpGet
+  std::string path = "/";  // kHttpGet
   std::vector<std::pair<std::string, std::string>> http_headers;
   std::chrono::milliseconds timeout{1000};
 };

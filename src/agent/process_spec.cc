@@ -172,7 +172,8 @@ Result<ProcessConfig> ParseProcessSpec(const json::object& spec) {
       pc.port = IntOr(p, "port", 0);
       if (pc.port < 0 || pc.port > 65535) return Err(Invalid(field + ".port", "must be between 0 and 65535"));
       pc.address = std::string(GetStringOr(p, "address", "127.0.0.1"));
-      if (auto it = p.find("passSocket"); it != p.end() && it->value().is_bool()) pc.pass_socket = it->value().get_bool();
+      if (auto it = p.find("passSocket"); it != p.end() && it->value().is_bool())
+        pc.pass_socket = it->value().get_bool();
       if (auto it = p.find("indexed"); it != p.end() && it->value().is_bool()) pc.indexed = it->value().get_bool();
       for (const auto& other : c.ports)
         if (other.name == pc.name) return Err(Invalid(field + ".name", "Duplicate value: \"" + pc.name + "\""));
@@ -180,10 +181,14 @@ Result<ProcessConfig> ParseProcessSpec(const json::object& spec) {
     }
   }
   std::string_view policy = GetStringOr(spec, "restartPolicy", "Always");
-  if (policy == "Always") c.restart = RestartPolicy::kAlways;
-  else if (policy == "OnFailure") c.restart = RestartPolicy::kOnFailure;
-  else if (policy == "Never") c.restart = RestartPolicy::kNever;
-  else return Err(Invalid("spec.restartPolicy", "Unsupported value: \"" + std::string(policy) + "\""));
+  if (policy == "Always")
+    c.restart = RestartPolicy::kAlways;
+  else if (policy == "OnFailure")
+    c.restart = RestartPolicy::kOnFailure;
+  else if (policy == "Never")
+    c.restart = RestartPolicy::kNever;
+  else
+    return Err(Invalid("spec.restartPolicy", "Unsupported value: \"" + std::string(policy) + "\""));
   auto readiness = ParseProbe(spec, "readinessProbe");
   if (!readiness) return Err(readiness.error());
   c.readiness = std::move(*readiness);
@@ -277,8 +282,10 @@ Result<std::vector<std::pair<std::string, std::string>>> BuildEnvironment(
     }
     vars[v.name] = value;
     auto it = std::find_if(env.begin(), env.end(), [&](auto& kv) { return kv.first == v.name; });
-    if (it != env.end()) it->second = value;
-    else env.emplace_back(v.name, std::move(value));
+    if (it != env.end())
+      it->second = value;
+    else
+      env.emplace_back(v.name, std::move(value));
   }
   return env;
 }

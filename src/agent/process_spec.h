@@ -25,7 +25,7 @@ struct PortConfig {
   int port = 0;  // 0: allocated by the agent
   std::string address = "127.0.0.1";
   bool pass_socket = false;
-  bool indexed = false;  // the fixed port is port + the replica's index
+  bool indexed = false;          // the fixed port is port + the replica's index
   std::string env_name() const;  // "PORT_" + upper-cased name, '-' → '_'
 };
 

@@ -17,10 +17,14 @@ std::string PhaseOf(const Supervised& s) {
   if (s.deleting) return "Terminating";
   if (!s.invalid.empty()) return "Failed";
   switch (s.machine->state()) {
-    case MachineState::kFailed: return "Failed";
-    case MachineState::kSucceeded: return "Succeeded";
-    case MachineState::kBackoff: return "BackOff";
-    default: break;
+    case MachineState::kFailed:
+      return "Failed";
+    case MachineState::kSucceeded:
+      return "Succeeded";
+    case MachineState::kBackoff:
+      return "BackOff";
+    default:
+      break;
   }
   const RunningEpoch* e = s.newest();
   if (e && e->ready && !e->draining) return "Running";
@@ -48,14 +52,17 @@ json::object BuildStatus(const Supervised& s, const std::string& agent, WallTime
   for (const auto& [n, e] : s.epochs)
     epochs.push_back({{"epoch", n},
                       {"pid", e.id.pid},
-                      {"state", e.draining ? "Draining" : e.ready ? "Ready" : "Starting"},
+                      {"state", e.draining ? "Draining"
+                                : e.ready  ? "Ready"
+                                           : "Starting"},
                       {"ready", e.ready},
                       {"startTime", FormatRfc3339(e.started_wall)},
                       {"generation", e.generation}});
   st["epochs"] = std::move(epochs);
   if (s.last_termination) {
     const auto& t = *s.last_termination;
-    json::object lt{{"epoch", t.epoch}, {"reason", t.reason}, {"message", t.message}, {"finishedAt", FormatRfc3339(t.finished)}};
+    json::object lt{
+        {"epoch", t.epoch}, {"reason", t.reason}, {"message", t.message}, {"finishedAt", FormatRfc3339(t.finished)}};
     lt["exitCode"] = t.exit_code >= 0 ? json::value(t.exit_code) : json::value(nullptr);
     lt["signal"] = t.signal ? json::value(t.signal) : json::value(nullptr);
     st["lastTermination"] = std::move(lt);
@@ -90,9 +97,12 @@ json::object BuildStatus(const Supervised& s, const std::string& agent, WallTime
   c.observed_generation = generation;
   runtime::set_condition(conditions, c, now);
   if (s.flooding) {
-    runtime::Condition f{"LogFlood", *s.flooding ? "True" : "False", *s.flooding ? "OutputFlood" : "OutputCalm",
+    runtime::Condition f{"LogFlood",
+                         *s.flooding ? "True" : "False",
+                         *s.flooding ? "OutputFlood" : "OutputCalm",
                          *s.flooding ? "the process writes faster than its log may grow; older output is dropped" : "",
-                         generation, std::nullopt};
+                         generation,
+                         std::nullopt};
     runtime::set_condition(conditions, f, now);
   }
   st["conditions"] = std::move(conditions);

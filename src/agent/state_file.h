@@ -19,8 +19,8 @@ namespace setpoint::agent {
 struct EpochRecord {
   int epoch = 0;
   ProcessIdentity id;
-  std::string config;          // the epoch config it runs (EpochConfig)
-  std::int64_t generation = 0; // metadata.generation of that spec
+  std::string config;           // the epoch config it runs (EpochConfig)
+  std::int64_t generation = 0;  // metadata.generation of that spec
   std::int64_t started_unix_ms = 0;
 };
 

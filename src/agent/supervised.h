@@ -42,7 +42,7 @@ struct RunningEpoch {
   std::optional<SteadyTime> kill_at;  // grace period over: SIGKILL the group
   int stop_signal = 15;
   int grace_seconds = 30;
-  std::optional<ProcessConfig> spec;  // null for adopted epochs whose config no longer parses
+  std::optional<ProcessConfig> spec;                     // null for adopted epochs whose config no longer parses
   std::vector<std::pair<std::string, std::string>> env;  // for exec probes
   std::string working_dir;
   ProbeState readiness, liveness;
@@ -73,7 +73,7 @@ struct Supervised {
   std::vector<PortAllocation> ports;
   std::optional<Termination> last_termination;
   int restarts = 0;
-  bool deleting = false;   // stopping for good: deletion, reassignment, orphan
+  bool deleting = false;  // stopping for good: deletion, reassignment, orphan
   bool has_object = false;
   bool finalizer_added = false;
   std::string reason, message;  // why it is where it is (StartFailed, CrashLoopBackOff, ...)
@@ -82,7 +82,7 @@ struct Supervised {
   std::string last_status;      // the status body last handed to the writer
   std::optional<SteadyTime> finalize_retry_at;
   std::optional<bool> flooding;  // set once a flood was seen: the LogFlood condition
-  std::string dir;              // <data>/processes/<uid>: logs/ and work/
+  std::string dir;               // <data>/processes/<uid>: logs/ and work/
 
   std::string key() const { return ns + "/" + name; }
   const RunningEpoch* newest() const { return epochs.empty() ? nullptr : &epochs.rbegin()->second; }

@@ -1,8 +1,8 @@
 // The agent's hands: carrying out what each Process's RestartEpochs machine decides — starting
 // an epoch as an OS process group, draining, aborting, noticing exits, probing — plus its ports
 // and the state file that lets a restarted agent re-adopt what runs.
-#include <sys/stat.h>
 #include <csignal>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -100,8 +100,9 @@ void AgentImpl::save_state() {
     r.restarts = s.restarts;
     for (const auto& p : s.ports) r.ports.push_back({p.name, p.port, p.address});
     for (const auto& [n, e] : s.epochs)
-      r.epochs.push_back({n, e.id, e.config, e.generation,
-                          std::chrono::duration_cast<std::chrono::milliseconds>(e.started_wall.time_since_epoch()).count()});
+      r.epochs.push_back(
+          {n, e.id, e.config, e.generation,
+           std::chrono::duration_cast<std::chrono::milliseconds>(e.started_wall.time_since_epoch()).count()});
     records.push_back(std::move(r));
   }
   if (!state_thread_.joinable()) {
@@ -165,8 +166,10 @@ void AgentImpl::log_janitor(std::stop_token st) {
     const auto now = SteadyClock::now();
     for (const auto& [key, path] : files) {
       auto rotated = RotateIfNeeded(path, options_.rotation);
-      if (!rotated) spdlog::warn("agent {}: rotating {}: {}", options_.name, path, rotated.error().to_string());
-      else if (*rotated) rotations[key].push_back(now);
+      if (!rotated)
+        spdlog::warn("agent {}: rotating {}: {}", options_.name, path, rotated.error().to_string());
+      else if (*rotated)
+        rotations[key].push_back(now);
     }
     bool any = false;
     for (auto it = rotations.begin(); it != rotations.end();) {
@@ -201,8 +204,9 @@ void AgentImpl::on_flood(const std::string& key, bool flooding) {
     s.dirty = true;
     if (flooding)
       event(s, "Warning", "LogFlood",
-            "output exceeds " + std::to_string(options_.rotation.max_bytes >> 20) + " MiB several times in 10s; "
-            "only the newest output is kept");
+            "output exceeds " + std::to_string(options_.rotation.max_bytes >> 20) +
+                " MiB several times in 10s; "
+                "only the newest output is kept");
     return;
   }
 }
@@ -239,11 +243,12 @@ void AgentImpl::apply(Supervised& s, EpochActions actions) {
       case EpochAction::Type::kCleanup:
         break;  // the exit handler already forgot the OS process; logs stay for `setpoint logs`
       case EpochAction::Type::kPanic: {
-        const bool never = s.machine->desired() && s.epochs.empty() &&
-                           s.object.contains("spec") && GetStringOr(s.object.at("spec").as_object(), "restartPolicy", "") == "Never";
+        const bool never = s.machine->desired() && s.epochs.empty() && s.object.contains("spec") &&
+                           GetStringOr(s.object.at("spec").as_object(), "restartPolicy", "") == "Never";
         s.reason = never ? "Failed" : "RetryBudgetExhausted";
-        s.message = never ? "the process failed and its restartPolicy is Never"
-                          : "gave up after " + std::to_string(s.restarts) + " restarts; a change of the spec tries again";
+        s.message = never
+                        ? "the process failed and its restartPolicy is Never"
+                        : "gave up after " + std::to_string(s.restarts) + " restarts; a change of the spec tries again";
         if (s.last_termination && !s.last_termination->message.empty()) s.message += ": " + s.last_termination->message;
         event(s, "Warning", "Failed", s.message);
         break;
@@ -258,11 +263,13 @@ Status AgentImpl::ensure_ports(Supervised& s, const ProcessConfig& config, int i
   const bool others_running = !s.epochs.empty();
   for (auto want : config.ports) {
     if (want.indexed && want.port > 0) {
-      if (index < 0) return Status::Invalid("spec.ports: \"" + want.name + "\" is indexed but the process has no index");
+      if (index < 0)
+        return Status::Invalid("spec.ports: \"" + want.name + "\" is indexed but the process has no index");
       want.port += index;
       if (want.port > 65535) return Status::Invalid("spec.ports: \"" + want.name + "\" + index is past 65535");
     }
-    auto have = std::find_if(s.ports.begin(), s.ports.end(), [&](const PortAllocation& p) { return p.name == want.name; });
+    auto have =
+        std::find_if(s.ports.begin(), s.ports.end(), [&](const PortAllocation& p) { return p.name == want.name; });
     const bool reusable = have != s.ports.end() && have->address == want.address &&
                           (want.port == 0 ? have->requested == 0 || have->port != 0 : have->port == want.port);
     PortAllocation p;
@@ -313,25 +320,29 @@ bool AgentImpl::start_epoch(Supervised& s, const EpochAction& a) {
   if (!config) return fail("InvalidSpec", config.error().message());
   std::string index;
   if (const json::object* meta = GetObject(s.object, "metadata"))
-    if (const json::object* labels = GetObject(*meta, "labels")) index = std::string(GetStringOr(*labels, kIndexLabel, ""));
-  const int index_number = !index.empty() && index.find_first_not_of("0123456789") == std::string::npos && index.size() < 6
-                               ? std::stoi(index) : -1;
+    if (const json::object* labels = GetObject(*meta, "labels"))
+      index = std::string(GetStringOr(*labels, kIndexLabel, ""));
+  const int index_number =
+      !index.empty() && index.find_first_not_of("0123456789") == std::string::npos && index.size() < 6
+          ? std::stoi(index)
+          : -1;
   if (Status st = ensure_ports(s, *config, index_number); !st.ok())
-    return fail(st.code() == StatusCode::kAlreadyExists ? "PortConflict" : st.code() == StatusCode::kInvalid ? "InvalidSpec" : "StartFailed",
+    return fail(st.code() == StatusCode::kAlreadyExists ? "PortConflict"
+                : st.code() == StatusCode::kInvalid     ? "InvalidSpec"
+                                                        : "StartFailed",
                 st.message());
   std::error_code ec;
   fs::create_directories(s.dir + "/logs", ec);
   fs::create_directories(s.dir + "/work", ec);
   if (ec) return fail("StartFailed", "cannot create " + s.dir + ": " + ec.message());
 
-  std::vector<std::pair<std::string, std::string>> base = {
-      {"PATH", Env("PATH", "/usr/local/bin:/usr/bin:/bin")},
-      {"HOME", Env("HOME", "/")},
-      {"PROCESS_NAME", s.name},
-      {"PROCESS_NAMESPACE", s.ns},
-      {"PROCESS_INDEX", index},
-      {"PROCESS_EPOCH", std::to_string(a.epoch)},
-      {"AGENT_NAME", options_.name}};
+  std::vector<std::pair<std::string, std::string>> base = {{"PATH", Env("PATH", "/usr/local/bin:/usr/bin:/bin")},
+                                                           {"HOME", Env("HOME", "/")},
+                                                           {"PROCESS_NAME", s.name},
+                                                           {"PROCESS_NAMESPACE", s.ns},
+                                                           {"PROCESS_INDEX", index},
+                                                           {"PROCESS_EPOCH", std::to_string(a.epoch)},
+                                                           {"AGENT_NAME", options_.name}};
   for (const auto& p : s.ports) base.emplace_back(PortConfig{p.name, 0, "", false}.env_name(), std::to_string(p.port));
   auto env = BuildEnvironment(*config, s.object, base);
   if (!env) return fail("InvalidSpec", env.error().message());
@@ -350,7 +361,8 @@ bool AgentImpl::start_epoch(Supervised& s, const EpochAction& a) {
     }
   auto id = Launch(launch);
   if (!id) return fail("StartFailed", id.error().message());
-  if (Status st = watcher_->watch(*id); !st.ok()) spdlog::warn("agent {}: watching pid {}: {}", options_.name, id->pid, st.to_string());
+  if (Status st = watcher_->watch(*id); !st.ok())
+    spdlog::warn("agent {}: watching pid {}: {}", options_.name, id->pid, st.to_string());
 
   RunningEpoch e;
   e.number = a.epoch;
@@ -372,7 +384,8 @@ bool AgentImpl::start_epoch(Supervised& s, const EpochAction& a) {
   s.reason = "Started";
   s.message.clear();
   event(s, "Normal", "Started",
-        "Started epoch " + std::to_string(a.epoch) + " (pid " + std::to_string(id->pid) + ")" + (a.restart ? " after a failure" : ""));
+        "Started epoch " + std::to_string(a.epoch) + " (pid " + std::to_string(id->pid) + ")" +
+            (a.restart ? " after a failure" : ""));
   if (ready_now) {
     auto more = s.machine->ready(a.epoch, now);
     for (const auto& m : more)
@@ -416,7 +429,8 @@ void AgentImpl::on_exit(const ProcessIdentity& id, ExitInfo info) {
   // Whatever is left in its process group goes with it: children never outlive their epoch.
   SignalGroup(e.id.pid, SIGKILL);
   ExitKind kind;
-  Termination t{n, info.known ? info.exit_code : -1, info.signal, "", DescribeExit(info), std::chrono::system_clock::now()};
+  Termination t{
+      n, info.known ? info.exit_code : -1, info.signal, "", DescribeExit(info), std::chrono::system_clock::now()};
   if (e.aborted) {
     kind = ExitKind::kAborted;
     t.reason = "Aborted";
@@ -433,7 +447,8 @@ void AgentImpl::on_exit(const ProcessIdentity& id, ExitInfo info) {
     kind = ExitKind::kFailed;
     t.reason = info.known ? "Error" : "Unknown";
   }
-  spdlog::info("agent {}: {} epoch {} (pid {}) exited: {} ({})", options_.name, s->key(), n, id.pid, t.message, t.reason);
+  spdlog::info("agent {}: {} epoch {} (pid {}) exited: {} ({})", options_.name, s->key(), n, id.pid, t.message,
+               t.reason);
   s->last_termination = t;
   auto actions = s->machine->exited(n, kind, Clock::now());
   if (kind == ExitKind::kFailed && s->machine->state() == MachineState::kBackoff) {
@@ -462,7 +477,8 @@ void AgentImpl::run_probe(Supervised& s, RunningEpoch& e, bool liveness) {
       for (const auto& p : s.ports)
         if (p.name == pc.port) port = p.port;
     if (port <= 0 || port > 65535) {
-      on_probe(s.uid, e.number, liveness, {false, "port \"" + pc.port + "\" is neither a number nor a port of the process"});
+      on_probe(s.uid, e.number, liveness,
+               {false, "port \"" + pc.port + "\" is neither a number nor a port of the process"});
       return;
     }
     spec.port = static_cast<unsigned short>(port);

@@ -87,7 +87,6 @@ json::value* Walk(json::value& doc, const Pointer& p, std::size_t n) {
   return cur;
 }
 
-
 Status Missing(std::string_view op, const Pointer& p) {
   return Status::Invalid(std::string(op) +
                          " operation does not apply: doc is missing path: " + internal::GoQuote(p.text));

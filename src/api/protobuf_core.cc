@@ -62,11 +62,16 @@ class Reader {
     std::uint64_t v;
     std::string_view s;
     switch (wire) {
-      case 0: return varint(v);
-      case 1: return advance(8);
-      case 2: return bytes(s);
-      case 5: return advance(4);
-      default: return fail("unsupported wire type " + std::to_string(wire));
+      case 0:
+        return varint(v);
+      case 1:
+        return advance(8);
+      case 2:
+        return bytes(s);
+      case 5:
+        return advance(4);
+      default:
+        return fail("unsupported wire type " + std::to_string(wire));
     }
   }
 
@@ -148,12 +153,30 @@ Result<json::object> OwnerReference(std::string_view msg) {
     std::string_view s;
     std::uint64_t v = 0;
     switch (field) {
-      case 1: SP_READ_BYTES(r, wire, s); out["kind"] = s; break;
-      case 3: SP_READ_BYTES(r, wire, s); out["name"] = s; break;
-      case 4: SP_READ_BYTES(r, wire, s); out["uid"] = s; break;
-      case 5: SP_READ_BYTES(r, wire, s); out["apiVersion"] = s; break;
-      case 6: SP_READ_VARINT(r, wire, v); out["controller"] = v != 0; break;
-      case 7: SP_READ_VARINT(r, wire, v); out["blockOwnerDeletion"] = v != 0; break;
+      case 1:
+        SP_READ_BYTES(r, wire, s);
+        out["kind"] = s;
+        break;
+      case 3:
+        SP_READ_BYTES(r, wire, s);
+        out["name"] = s;
+        break;
+      case 4:
+        SP_READ_BYTES(r, wire, s);
+        out["uid"] = s;
+        break;
+      case 5:
+        SP_READ_BYTES(r, wire, s);
+        out["apiVersion"] = s;
+        break;
+      case 6:
+        SP_READ_VARINT(r, wire, v);
+        out["controller"] = v != 0;
+        break;
+      case 7:
+        SP_READ_VARINT(r, wire, v);
+        out["blockOwnerDeletion"] = v != 0;
+        break;
       default:
         if (!r.skip(wire)) return Err(Malformed(r.error()));
     }
@@ -176,11 +199,26 @@ Result<json::object> ObjectMeta(std::string_view msg) {
     std::string_view s;
     std::uint64_t v = 0;
     switch (field) {
-      case 1: SP_READ_BYTES(r, wire, s); set_string("name", s); break;
-      case 2: SP_READ_BYTES(r, wire, s); set_string("generateName", s); break;
-      case 3: SP_READ_BYTES(r, wire, s); set_string("namespace", s); break;
-      case 5: SP_READ_BYTES(r, wire, s); set_string("uid", s); break;
-      case 6: SP_READ_BYTES(r, wire, s); set_string("resourceVersion", s); break;
+      case 1:
+        SP_READ_BYTES(r, wire, s);
+        set_string("name", s);
+        break;
+      case 2:
+        SP_READ_BYTES(r, wire, s);
+        set_string("generateName", s);
+        break;
+      case 3:
+        SP_READ_BYTES(r, wire, s);
+        set_string("namespace", s);
+        break;
+      case 5:
+        SP_READ_BYTES(r, wire, s);
+        set_string("uid", s);
+        break;
+      case 6:
+        SP_READ_BYTES(r, wire, s);
+        set_string("resourceVersion", s);
+        break;
       case 7:
         SP_READ_VARINT(r, wire, v);
         if (v != 0) out["generation"] = static_cast<std::int64_t>(v);
@@ -194,7 +232,10 @@ Result<json::object> ObjectMeta(std::string_view msg) {
         if (field == 9 || !s.empty()) out[field == 8 ? "creationTimestamp" : "deletionTimestamp"] = *t;
         break;
       }
-      case 10: SP_READ_VARINT(r, wire, v); out["deletionGracePeriodSeconds"] = static_cast<std::int64_t>(v); break;
+      case 10:
+        SP_READ_VARINT(r, wire, v);
+        out["deletionGracePeriodSeconds"] = static_cast<std::int64_t>(v);
+        break;
       case 11:
       case 12: {
         SP_READ_BYTES(r, wire, s);
@@ -210,7 +251,10 @@ Result<json::object> ObjectMeta(std::string_view msg) {
         owners.push_back(std::move(*o));
         break;
       }
-      case 14: SP_READ_BYTES(r, wire, s); finalizers.emplace_back(s); break;
+      case 14:
+        SP_READ_BYTES(r, wire, s);
+        finalizers.emplace_back(s);
+        break;
       default:  // selfLink (4), managedFields (17) and anything newer
         if (!r.skip(wire)) return Err(Malformed(r.error()));
     }
@@ -226,12 +270,12 @@ Result<json::object> ObjectMeta(std::string_view msg) {
 // Field numbers of the object messages, from k8s.io/api/core/v1/generated.proto.
 struct KindLayout {
   std::string_view kind;
-  int string_map;      // map<string, string>: ConfigMap.data, Secret.stringData
+  int string_map;  // map<string, string>: ConfigMap.data, Secret.stringData
   const char* string_map_name;
-  int bytes_map;       // map<string, bytes>: ConfigMap.binaryData, Secret.data
+  int bytes_map;  // map<string, bytes>: ConfigMap.binaryData, Secret.data
   const char* bytes_map_name;
-  int immutable;       // optional bool
-  int type;            // Secret.type (string); 0 for none
+  int immutable;  // optional bool
+  int type;       // Secret.type (string); 0 for none
 };
 
 constexpr KindLayout kConfigMap{"ConfigMap", 2, "data", 3, "binaryData", 4, 0};
@@ -256,8 +300,10 @@ Result<json::object> Object(const KindLayout& layout, std::string_view api_versi
       SP_READ_BYTES(r, wire, s);
       auto e = MapEntry(s);
       if (!e) return Err(e.error());
-      if (static_cast<int>(field) == layout.string_map) strings[e->first] = e->second;
-      else bytes[e->first] = Base64Encode(e->second);
+      if (static_cast<int>(field) == layout.string_map)
+        strings[e->first] = e->second;
+      else
+        bytes[e->first] = Base64Encode(e->second);
     } else if (static_cast<int>(field) == layout.immutable) {
       SP_READ_VARINT(r, wire, v);
       out["immutable"] = v != 0;
@@ -281,7 +327,8 @@ Result<json::object> Object(const KindLayout& layout, std::string_view api_versi
 
 Result<json::object> DecodeProtobufObject(std::string_view body) {
   if (!body.starts_with(kMagic))
-    return Err(Status::BadRequest("provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]"));
+    return Err(
+        Status::BadRequest("provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]"));
   Reader r(body.substr(kMagic.size()));
   std::string api_version, kind;
   std::string_view raw;

@@ -37,12 +37,18 @@ constexpr FieldType kSecretFields[] = {
 // encoding/json's name for the JSON kind of a value in "cannot unmarshal <kind> into ...".
 std::string_view JsonKind(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::object: return "object";
-    case json::kind::array: return "array";
-    case json::kind::string: return "string";
-    case json::kind::bool_: return "bool";
-    case json::kind::null: return "null";
-    default: return "number";
+    case json::kind::object:
+      return "object";
+    case json::kind::array:
+      return "array";
+    case json::kind::string:
+      return "string";
+    case json::kind::bool_:
+      return "bool";
+    case json::kind::null:
+      return "null";
+    default:
+      return "number";
   }
 }
 
@@ -102,7 +108,8 @@ Status NormalizeFields(std::string_view kind, const FieldType (&fields)[N], json
   std::vector<std::string> empty;
   for (const auto& kv : obj) {
     if (kv.key() == "apiVersion" || kv.key() == "kind" || kv.key() == "metadata") continue;
-    if (kv.value().is_null() || (kv.value().is_object() && kv.value().get_object().empty())) empty.emplace_back(kv.key());
+    if (kv.value().is_null() || (kv.value().is_object() && kv.value().get_object().empty()))
+      empty.emplace_back(kv.key());
   }
   for (const auto& k : empty) obj.erase(k);
   return Status::Ok();
@@ -199,17 +206,20 @@ std::vector<std::string> IsConfigMapKey(std::string_view key) {
     errs.push_back("must be no more than " + std::to_string(kConfigMapKeyMaxLength) + " characters");
   bool matches = !key.empty();
   for (char c : key) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-              c == '_';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
     if (!ok) matches = false;
   }
   if (!matches)
     errs.push_back(
         "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or "
         "'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')");
-  if (key == ".") errs.push_back("must not be '.'");
-  else if (key == "..") errs.push_back("must not be '..'");
-  else if (key.starts_with("..")) errs.push_back("must not start with '..'");
+  if (key == ".")
+    errs.push_back("must not be '.'");
+  else if (key == "..")
+    errs.push_back("must not be '..'");
+  else if (key.starts_with(".."))
+    errs.push_back("must not start with '..'");
   return errs;
 }
 
@@ -308,8 +318,8 @@ void ValidateConfigMap(const json::object& cm, const json::object* old, std::vec
                  "data[" + std::string(kv.key()) + "]");
   total += ValidateKeys(binary, "binaryData", true, causes);
   if (total > kMaxConfigDataSize)  // upstream reports it against the whole object: field ""
-    AddCause(causes, "FieldValueTooLong", "Too long: must have at most " + std::to_string(kMaxConfigDataSize) + " bytes",
-             "");
+    AddCause(causes, "FieldValueTooLong",
+             "Too long: must have at most " + std::to_string(kMaxConfigDataSize) + " bytes", "");
 }
 
 void ValidateSecret(const json::object& secret, const json::object* old, std::vector<StatusCause>& causes) {
@@ -323,8 +333,8 @@ void ValidateSecret(const json::object& secret, const json::object* old, std::ve
   const json::object* data = MapField(secret, "data");
   std::size_t total = ValidateKeys(data, "data", true, causes);
   if (total > kMaxConfigDataSize)
-    AddCause(causes, "FieldValueTooLong", "Too long: must have at most " + std::to_string(kMaxConfigDataSize) + " bytes",
-             "data");
+    AddCause(causes, "FieldValueTooLong",
+             "Too long: must have at most " + std::to_string(kMaxConfigDataSize) + " bytes", "data");
 
   auto has = [&](std::string_view key) { return data != nullptr && data->contains(key); };
   auto decoded = [&](std::string_view key) -> std::string {
@@ -336,12 +346,14 @@ void ValidateSecret(const json::object& secret, const json::object* old, std::ve
     std::string path = "data[" + std::string(key) + "]";
     if (!has(key)) return AddRequired(causes, path);
     std::string err = JsonObjectError(decoded(key));
-    if (!err.empty()) AddCause(causes, "FieldValueInvalid", "Invalid value: \"<secret contents redacted>\": " + err, path);
+    if (!err.empty())
+      AddCause(causes, "FieldValueInvalid", "Invalid value: \"<secret contents redacted>\": " + err, path);
   };
   if (type == "kubernetes.io/service-account-token") {
     std::string sa;
     if (const json::object* meta = MapField(secret, "metadata"))
-      if (const json::object* ann = MapField(*meta, "annotations")) sa = StringOf(*ann, "kubernetes.io/service-account.name");
+      if (const json::object* ann = MapField(*meta, "annotations"))
+        sa = StringOf(*ann, "kubernetes.io/service-account.name");
     if (sa.empty()) AddRequired(causes, "metadata.annotations[kubernetes.io/service-account.name]");
   } else if (type == "kubernetes.io/dockercfg") {
     require_json(".dockercfg");

@@ -55,8 +55,7 @@ Status NormalizeSecret(boost::json::object& obj, std::vector<std::string>* unkno
 // Appends the causes ValidateConfigMap (old == nullptr) or ValidateConfigMapUpdate would
 // report: keys, a key in both data and binaryData, the 1 MiB total, and with a stored
 // `immutable: true` any change to data, binaryData or immutable. Both objects normalized.
-void ValidateConfigMap(const boost::json::object& cm, const boost::json::object* old,
-                       std::vector<StatusCause>& causes);
+void ValidateConfigMap(const boost::json::object& cm, const boost::json::object* old, std::vector<StatusCause>& causes);
 
 // Appends the causes ValidateSecret / ValidateSecretUpdate would report: keys, the 1 MiB total,
 // the keys each well-known type requires (tls.crt and tls.key for kubernetes.io/tls,

@@ -188,7 +188,6 @@ json::value ResolveScalar(const std::string& tag, const std::string& value, int 
   return json::string(value);  // "!" (quoted or block scalars), !!str, and unknown tags
 }
 
-
 // Builds one JSON value from yaml-cpp's parse events.
 class Builder : public YAML::EventHandler {
  public:

@@ -5,10 +5,10 @@
 
 #include <boost/json.hpp>
 
+#include "api/validation_core.h"
 #include "apiserver/api_context.h"
 #include "apiserver/api_handler.h"
 #include "apiserver/write_support.h"
-#include "api/validation_core.h"
 #include "setpoint/api/finalizers.h"
 #include "setpoint/api/validation.h"
 #include "setpoint/common/json.h"
@@ -67,8 +67,10 @@ void ApiHandler::apply_crd_status(json::object& crd, const RegistrySnapshot& reg
   std::string conflict;
   for (const auto& r : reg.resources) {
     if (r->group != group || r->crd_name == my_name) continue;
-    if (r->resource == plural) conflict = "\"" + plural + "\" is already in use";
-    else if (r->kind == kind) conflict = "\"" + kind + "\" is already in use";
+    if (r->resource == plural)
+      conflict = "\"" + plural + "\" is already in use";
+    else if (r->kind == kind)
+      conflict = "\"" + kind + "\" is already in use";
   }
   std::string now = FormatRfc3339(clock_->now());
   json::object& status = EnsureObject(crd, "status");
@@ -81,19 +83,25 @@ void ApiHandler::apply_crd_status(json::object& crd, const RegistrySnapshot& reg
       if (c.is_object() && GetStringOr(c.get_object(), "type", "") == type &&
           GetStringOr(c.get_object(), "status", "") == st)
         ltt = std::string(GetStringOr(c.get_object(), "lastTransitionTime", now));
-    return json::object{{"type", type}, {"status", st}, {"lastTransitionTime", ltt}, {"reason", reason}, {"message", std::move(message)}};
+    return json::object{{"type", type},
+                        {"status", st},
+                        {"lastTransitionTime", ltt},
+                        {"reason", reason},
+                        {"message", std::move(message)}};
   };
   json::array conditions;
   if (conflict.empty()) {
     conditions.push_back(condition("NamesAccepted", true, "NoConflicts", "no conflicts found"));
-    conditions.push_back(condition("Established", true, "InitialNamesAccepted", "the initial names have been accepted"));
+    conditions.push_back(
+        condition("Established", true, "InitialNamesAccepted", "the initial names have been accepted"));
     if (names) status["acceptedNames"] = *names;
   } else {
     conditions.push_back(condition("NamesAccepted", false, "NameConflict", conflict));
     conditions.push_back(condition("Established", false, "NotAccepted", "not all names are accepted"));
   }
   if (IsDeleting(crd))
-    conditions.push_back(condition("Terminating", true, "InstanceDeletionInProgress", "CustomResource deletion is in progress"));
+    conditions.push_back(
+        condition("Terminating", true, "InstanceDeletionInProgress", "CustomResource deletion is in progress"));
   status["conditions"] = std::move(conditions);
   json::array stored;
   if (spec)
@@ -125,7 +133,8 @@ Status ApiHandler::admit(Ctx& ctx, const ResourceInfo& res, json::object& obj, c
   if (!unknown.empty()) {
     if (ctx.strict()) {
       std::string msg = "strict decoding error: ";
-      for (std::size_t i = 0; i < unknown.size(); ++i) msg += (i ? ", " : "") + std::string("unknown field \"") + unknown[i] + "\"";
+      for (std::size_t i = 0; i < unknown.size(); ++i)
+        msg += (i ? ", " : "") + std::string("unknown field \"") + unknown[i] + "\"";
       return Status::BadRequest(msg);
     }
     if (ctx.field_validation == Ctx::FieldValidation::kWarn)
@@ -134,7 +143,8 @@ Status ApiHandler::admit(Ctx& ctx, const ResourceInfo& res, json::object& obj, c
   const json::object* meta = GetObject(obj, "metadata");
   std::string name(meta ? GetStringOr(*meta, "name", "") : "");
   if (meta) {
-    api::NameRule rule = res.special == SpecialKind::kNamespace ? api::NameRule::kDNS1123Label : api::NameRule::kDNS1123Subdomain;
+    api::NameRule rule =
+        res.special == SpecialKind::kNamespace ? api::NameRule::kDNS1123Label : api::NameRule::kDNS1123Subdomain;
     api::ValidateObjectMeta(*meta, res.namespaced, rule, causes);
   }
   if (res.special == SpecialKind::kConfigMap) api::ValidateConfigMap(obj, old, causes);
@@ -152,9 +162,11 @@ Status ApiHandler::admit(Ctx& ctx, const ResourceInfo& res, json::object& obj, c
     if (!added.empty()) {
       std::string list;
       for (std::size_t i = 0; i < added.size(); ++i) list += (i ? ", " : "") + added[i];
-      causes.push_back({"FieldValueForbidden",
-                        "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{" + list + "}",
-                        "metadata.finalizers"});
+      causes.push_back(
+          {"FieldValueForbidden",
+           "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{" +
+               list + "}",
+           "metadata.finalizers"});
     }
   }
   if (!causes.empty()) return InvalidStatus(res, name, std::move(causes));

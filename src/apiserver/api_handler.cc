@@ -49,10 +49,14 @@ AcceptedAs ParseAccept(std::string_view accept) {
       std::string_view part = range.substr(k, e - k);
       while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
       while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
-      if (first) type = part;
-      else if (part.starts_with("as=")) out.as = std::string(part.substr(3));
-      else if (part.starts_with("g=")) group = part.substr(2);
-      else if (part.starts_with("v=")) out.version = std::string(part.substr(2));
+      if (first)
+        type = part;
+      else if (part.starts_with("as="))
+        out.as = std::string(part.substr(3));
+      else if (part.starts_with("g="))
+        group = part.substr(2);
+      else if (part.starts_with("v="))
+        out.version = std::string(part.substr(2));
       k = e + 1;
     }
     const bool json_type = type.empty() || type == "application/json" || type == "*/*" || type == "application/*";
@@ -250,16 +254,22 @@ std::optional<HttpResponse> ApiHandler::check_resource_request(Ctx& ctx, bool ma
   }
   if (Status s = authz_->authorize(ctx.user, ctx.ri); !s.ok()) return error(s, &ctx, ctx.ri.name);
   if (auto dr = ctx.q.get("dryRun")) {
-    if (*dr == "All") ctx.dry_run = true;
+    if (*dr == "All")
+      ctx.dry_run = true;
     else if (!dr->empty())
       return error(Status::BadRequest("Invalid dryRun value: \"" + *dr + "\"; supported values: \"All\""), &ctx);
   }
   if (auto fv = ctx.q.get("fieldValidation")) {
-    if (*fv == "Strict") ctx.field_validation = Ctx::FieldValidation::kStrict;
-    else if (*fv == "Warn") ctx.field_validation = Ctx::FieldValidation::kWarn;
-    else if (*fv == "Ignore") ctx.field_validation = Ctx::FieldValidation::kIgnore;
+    if (*fv == "Strict")
+      ctx.field_validation = Ctx::FieldValidation::kStrict;
+    else if (*fv == "Warn")
+      ctx.field_validation = Ctx::FieldValidation::kWarn;
+    else if (*fv == "Ignore")
+      ctx.field_validation = Ctx::FieldValidation::kIgnore;
     else if (!fv->empty())
-      return error(Status::BadRequest("fieldValidation must be one of \"Ignore\", \"Warn\" or \"Strict\", got \"" + *fv + "\""), &ctx);
+      return error(
+          Status::BadRequest("fieldValidation must be one of \"Ignore\", \"Warn\" or \"Strict\", got \"" + *fv + "\""),
+          &ctx);
   } else {
     ctx.field_validation = Ctx::FieldValidation::kWarn;
   }
@@ -286,9 +296,7 @@ HttpResponse ApiHandler::resource_request(Ctx& ctx) {
   return error(Status::MethodNotAllowed("the server does not allow this method on the requested resource"), &ctx);
 }
 
-void ApiHandler::wait_consistent() {
-  cache_.wait_for(store_.current_revision(), std::chrono::seconds(3));
-}
+void ApiHandler::wait_consistent() { cache_.wait_for(store_.current_revision(), std::chrono::seconds(3)); }
 
 bool ApiHandler::wants_table(const Ctx& ctx) const { return ctx.accept.as == "Table"; }
 
@@ -303,9 +311,10 @@ std::optional<Status> ApiHandler::unacceptable(const Ctx& ctx, bool list) const 
   if (a.as.empty() || a.as == "Table") return std::nullopt;
   const std::string_view want = list ? "PartialObjectMetadataList" : "PartialObjectMetadata";
   if (a.as == want && (a.version == "v1" || a.version == "v1beta1")) return std::nullopt;
-  return Status::NotAcceptable("only the following media types are accepted: application/json, "
-                               "application/json;as=Table;g=meta.k8s.io;v=v1, application/json;as=" +
-                               std::string(want) + ";g=meta.k8s.io;v=v1");
+  return Status::NotAcceptable(
+      "only the following media types are accepted: application/json, "
+      "application/json;as=Table;g=meta.k8s.io;v=v1, application/json;as=" +
+      std::string(want) + ";g=meta.k8s.io;v=v1");
 }
 
 std::string ApiHandler::render_for_version(const Ctx& ctx, const store::CachedObject& obj) const {
@@ -382,7 +391,8 @@ Result<store::Filter> ApiHandler::make_filter(Ctx& ctx, const std::string& prefi
     auto parsed = api::FieldSelector::Parse(*fs);
     if (!parsed) return Err(parsed.error());
     for (const auto& req : parsed->requirements()) {
-      if (req.field != "metadata.name" && req.field != "metadata.namespace" && !ctx.res->selectable_fields.count(req.field))
+      if (req.field != "metadata.name" && req.field != "metadata.namespace" &&
+          !ctx.res->selectable_fields.count(req.field))
         return Err(Status::BadRequest("field label not supported: " + req.field));
     }
     if (!parsed->empty()) fields = std::make_shared<api::FieldSelector>(std::move(*parsed));

@@ -10,11 +10,11 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
-#include <memory>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -84,8 +84,10 @@ class ApiHandler final : public HttpHandler {
   using ReadyCheck = std::function<std::optional<std::string>()>;
   void set_ready_check(const std::string& name, ReadyCheck check) {
     std::lock_guard lock(hooks_mu_);
-    if (check) ready_checks_[name] = std::move(check);
-    else ready_checks_.erase(name);
+    if (check)
+      ready_checks_[name] = std::move(check);
+    else
+      ready_checks_.erase(name);
   }
   // Ends every open watch (cleanly, with the terminating chunk) and refuses new ones.
   void shutdown();
@@ -93,9 +95,8 @@ class ApiHandler final : public HttpHandler {
   void forget_watch(WatchStream* stream);
 
   // Creates an object as a client would (used for the built-in namespaces at start-up).
-  Status create_internal(const std::string& group, const std::string& resource,
-                         const std::string& ns, boost::json::object object);
-
+  Status create_internal(const std::string& group, const std::string& resource, const std::string& ns,
+                         boost::json::object object);
 
  private:
   struct Ctx;
@@ -135,8 +136,8 @@ class ApiHandler final : public HttpHandler {
     std::string body;               // when object is null: the serialised result (dry run)
     bool deleted = false;
   };
-  Result<UpdateOutcome> write_update(Ctx& ctx, const store::CachedObjectPtr& old,
-                                     boost::json::object incoming, const std::string& subresource);
+  Result<UpdateOutcome> write_update(Ctx& ctx, const store::CachedObjectPtr& old, boost::json::object incoming,
+                                     const std::string& subresource);
   // Everything an update does before the store. `finished` when no write is needed (a no-op, a
   // dry run: `outcome` is the answer); `finalize` when the write is the object's removal.
   struct PreparedUpdate {
@@ -148,14 +149,14 @@ class ApiHandler final : public HttpHandler {
     std::string bytes;
     boost::json::object result;
   };
-  Result<PreparedUpdate> prepare_update(Ctx& ctx, const store::CachedObjectPtr& old,
-                                        boost::json::object incoming, const std::string& subresource);
+  Result<PreparedUpdate> prepare_update(Ctx& ctx, const store::CachedObjectPtr& old, boost::json::object incoming,
+                                        const std::string& subresource);
   static Status UpdateError(const ResourceInfo& res, const std::string& name, const Status& store_error);
   // The non-blocking PUT path (main resource or /status), run on an I/O thread.
   void update_async(std::shared_ptr<Ctx> ctx, boost::json::object body, std::function<void()> blocking,
                     std::function<void(HttpResponse)> respond);
-  Result<UpdateOutcome> delete_object(Ctx& ctx, const ResourceInfo& res, const std::string& ns,
-                                      const std::string& name, const boost::json::object& options);
+  Result<UpdateOutcome> delete_object(Ctx& ctx, const ResourceInfo& res, const std::string& ns, const std::string& name,
+                                      const boost::json::object& options);
   Status admit(Ctx& ctx, const ResourceInfo& res, boost::json::object& obj, const boost::json::object* old);
   void apply_crd_status(boost::json::object& crd, const RegistrySnapshot& reg);
   store::CachedObjectPtr written(const std::string& key, store::Revision rev, boost::json::object& obj);
@@ -198,8 +199,8 @@ class ApiHandler final : public HttpHandler {
   mutable std::mutex watches_mu_;
   std::set<WatchStream*> watches_;
   std::mutex hooks_mu_;  // guards what the server plugs in: extra metrics, ready checks, connection stats
-  std::function<std::string()> extra_metrics_;  // GUARDED_BY(hooks_mu_)
-  std::map<std::string, ReadyCheck> ready_checks_;  // GUARDED_BY(hooks_mu_)
+  std::function<std::string()> extra_metrics_;         // GUARDED_BY(hooks_mu_)
+  std::map<std::string, ReadyCheck> ready_checks_;     // GUARDED_BY(hooks_mu_)
   std::function<ConnectionStats()> connection_stats_;  // GUARDED_BY(hooks_mu_)
 };
 

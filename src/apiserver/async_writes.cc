@@ -76,7 +76,8 @@ void ApiHandler::create_async(std::shared_ptr<Ctx> ctx, json::object obj, std::f
         meta["name"] = generate + RandomNameSuffix();
         return create_async(ctx, std::move(*state), std::move(respond));
       }
-      return respond(error(Status::AlreadyExists(ctx->res->qualified() + " \"" + name + "\" already exists"), ctx.get(), name));
+      return respond(
+          error(Status::AlreadyExists(ctx->res->qualified() + " \"" + name + "\" already exists"), ctx.get(), name));
     }
     respond(error(rev.error(), ctx.get(), name));
   });
@@ -89,22 +90,30 @@ void ApiHandler::update_async(std::shared_ptr<Ctx> ctx, json::object body, std::
   json::object& meta = EnsureObject(body, "metadata");
   std::string body_name(GetStringOr(meta, "name", ""));
   if (!body_name.empty() && body_name != name)
-    return respond(error(Status::BadRequest("the name of the object (" + body_name + ") does not match the name on the URL (" + name + ")"), ctx.get(), name));
+    return respond(error(Status::BadRequest("the name of the object (" + body_name +
+                                            ") does not match the name on the URL (" + name + ")"),
+                         ctx.get(), name));
   if (res.namespaced) {
     auto ns = GetString(meta, "namespace");
     if (ns && !ns->empty() && *ns != ctx->ri.ns)
-      return respond(error(Status::BadRequest("the namespace of the provided object does not match the namespace sent on the request"), ctx.get(), name));
+      return respond(error(
+          Status::BadRequest("the namespace of the provided object does not match the namespace sent on the request"),
+          ctx.get(), name));
   }
   std::string rv(GetStringOr(meta, "resourceVersion", ""));
   if (rv.empty())
-    return respond(error(InvalidStatus(res, name, {{"FieldValueInvalid", "Invalid value: 0x0: must be specified for an update", "metadata.resourceVersion"}}), ctx.get(), name));
+    return respond(error(InvalidStatus(res, name,
+                                       {{"FieldValueInvalid", "Invalid value: 0x0: must be specified for an update",
+                                         "metadata.resourceVersion"}}),
+                         ctx.get(), name));
   auto parsed_rv = WriteRevision(rv);
   if (!parsed_rv) return respond(error(parsed_rv.error(), ctx.get(), name));
   const store::Revision want = *parsed_rv;
   auto old = cache_.get(res.key(ctx->ri.ns, name));
   // A miss or a different version may only mean the cache is a moment behind: the blocking path
   // waits for it before answering 404 or 409. Removal by the last finalizer also goes there.
-  if (!old || old->revision != want || res.special == SpecialKind::kCustomResourceDefinition) return run_blocking_(blocking);
+  if (!old || old->revision != want || res.special == SpecialKind::kCustomResourceDefinition)
+    return run_blocking_(blocking);
   auto p = prepare_update(*ctx, old, std::move(body), ctx->ri.subresource);
   if (!p) return respond(error(p.error(), ctx.get(), name));
   if (p->stale) return run_blocking_(blocking);  // must wait for the cache: not on this thread

@@ -19,9 +19,11 @@ namespace json = boost::json;
 Result<bool> ApiHandler::prepare_create(Ctx& ctx, json::object& obj, bool may_block) {
   const ResourceInfo& res = *ctx.res;
   if (auto k = GetString(obj, "kind"); k && *k != res.kind)
-    return Err(Status::BadRequest("the kind of the provided object \"" + std::string(*k) + "\" does not match the resource kind \"" + res.kind + "\""));
+    return Err(Status::BadRequest("the kind of the provided object \"" + std::string(*k) +
+                                  "\" does not match the resource kind \"" + res.kind + "\""));
   if (auto av = GetString(obj, "apiVersion"); av && *av != ctx.api_version())
-    return Err(Status::BadRequest("the API version in the data (" + std::string(*av) + ") does not match the expected API version (" + ctx.api_version() + ")"));
+    return Err(Status::BadRequest("the API version in the data (" + std::string(*av) +
+                                  ") does not match the expected API version (" + ctx.api_version() + ")"));
   obj["apiVersion"] = res.api_version(res.storage_version);
   obj["kind"] = res.kind;
   if (res.status_subresource && res.special != SpecialKind::kNamespace) obj.erase("status");
@@ -36,7 +38,8 @@ Result<bool> ApiHandler::prepare_create(Ctx& ctx, json::object& obj, bool may_bl
   if (res.namespaced) {
     auto ns = GetString(meta, "namespace");
     if (ns && !ns->empty() && *ns != ctx.ri.ns)
-      return Err(Status::BadRequest("the namespace of the provided object does not match the namespace sent on the request"));
+      return Err(
+          Status::BadRequest("the namespace of the provided object does not match the namespace sent on the request"));
     meta["namespace"] = ctx.ri.ns;
   } else {
     meta.erase("namespace");
@@ -44,14 +47,16 @@ Result<bool> ApiHandler::prepare_create(Ctx& ctx, json::object& obj, bool may_bl
   if (auto rv = GetString(meta, "resourceVersion"); rv && !rv->empty())
     return Err(Status::BadRequest("resourceVersion should not be set on objects to be created"));
   meta.erase("resourceVersion");
-  for (const char* k : {"uid", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields"}) meta.erase(k);
+  for (const char* k : {"uid", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields"})
+    meta.erase(k);
   meta["uid"] = NewUuid();
   meta["creationTimestamp"] = FormatRfc3339(clock_->now());
   if (res.generation) meta["generation"] = 1;
   std::string name(GetStringOr(meta, "name", ""));
   std::string generate(GetStringOr(meta, "generateName", ""));
   if (name.empty() && generate.empty())
-    return Err(InvalidStatus(res, "", {{"FieldValueRequired", "Required value: name or generateName is required", "metadata.name"}}));
+    return Err(InvalidStatus(
+        res, "", {{"FieldValueRequired", "Required value: name or generateName is required", "metadata.name"}}));
   if (name.empty()) {
     meta["name"] = generate + RandomNameSuffix();
     ctx.name_generated = true;
@@ -77,7 +82,8 @@ Result<bool> ApiHandler::prepare_create(Ctx& ctx, json::object& obj, bool may_bl
     if (!ns_obj) return Err(Status::NotFound("namespaces \"" + ctx.ri.ns + "\" not found"));
     auto parsed = ParseCached(*ns_obj);
     if (parsed && IsDeleting(*parsed))
-      return Err(Status::Forbidden(res.qualified() + " \"" + std::string(GetStringOr(EnsureObject(obj, "metadata"), "name", "")) +
+      return Err(Status::Forbidden(res.qualified() + " \"" +
+                                   std::string(GetStringOr(EnsureObject(obj, "metadata"), "name", "")) +
                                    "\" is forbidden: unable to create new content in namespace " + ctx.ri.ns +
                                    " because it is being terminated"));
   }

@@ -42,12 +42,14 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const Reso
     json::object& meta = EnsureObject(*obj, "metadata");
     std::string uid(GetStringOr(meta, "uid", ""));
     if (!want_uid.empty() && want_uid != uid)
-      return Err(Status::Conflict("Precondition failed: UID in precondition: " + want_uid + ", UID in object meta: " + uid));
+      return Err(
+          Status::Conflict("Precondition failed: UID in precondition: " + want_uid + ", UID in object meta: " + uid));
     if (want_rev && want_rev != old->revision && attempt == 0 && WorthWaitingFor(want_rev, old->revision) &&
         cache_.wait_for(want_rev, std::chrono::seconds(3)))
       continue;
     if (!want_rv.empty() && want_rv != std::to_string(old->revision))
-      return Err(Status::Conflict("Precondition failed: ResourceVersion in precondition: " + want_rv + ", ResourceVersion in object meta: " + std::to_string(old->revision)));
+      return Err(Status::Conflict("Precondition failed: ResourceVersion in precondition: " + want_rv +
+                                  ", ResourceVersion in object meta: " + std::to_string(old->revision)));
     UpdateOutcome out;
     // Garbage collection: the propagation policy becomes a finalizer the collector acts on
     // (Orphan: `orphan`, Foreground: `foregroundDeletion`; Background: neither), as upstream's
@@ -136,8 +138,8 @@ Result<json::object> DeleteOptions(const HttpRequest& req, const QueryParams& q)
   if (auto p = opts.find("propagationPolicy"); p != opts.end() && !p->value().is_null()) {
     std::string v = p->value().is_string() ? std::string(p->value().get_string()) : "";
     if (v != "Orphan" && v != "Background" && v != "Foreground")
-      return Err(Status::Invalid("DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"" + v +
-                                 "\": supported values: \"Foreground\", \"Background\", \"Orphan\""));
+      return Err(Status::Invalid("DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"" +
+                                 v + "\": supported values: \"Foreground\", \"Background\", \"Orphan\""));
   }
   if (auto g = q.get("gracePeriodSeconds")) {
     std::int64_t v = 0;
@@ -169,8 +171,13 @@ HttpResponse ApiHandler::do_delete(Ctx& ctx) {
     if (!res.group.empty()) details["group"] = res.group;
     auto parsed = ParseCached(*out->object);
     if (parsed)
-      if (const json::object* meta = GetObject(*parsed, "metadata")) details["uid"] = std::string(GetStringOr(*meta, "uid", ""));
-    json::object st{{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()}, {"status", "Success"}, {"details", std::move(details)}};
+      if (const json::object* meta = GetObject(*parsed, "metadata"))
+        details["uid"] = std::string(GetStringOr(*meta, "uid", ""));
+    json::object st{{"kind", "Status"},
+                    {"apiVersion", "v1"},
+                    {"metadata", json::object()},
+                    {"status", "Success"},
+                    {"details", std::move(details)}};
     return json_response(ctx, 200, st);
   }
   return object_response(ctx, 200, out->object);

@@ -11,8 +11,8 @@ namespace {
 namespace json = boost::json;
 
 std::string StatusBody(int code, std::string_view reason, std::string message, json::object details = {}) {
-  json::object st{{"kind", "Status"},           {"apiVersion", "v1"},  {"metadata", json::object()},
-                  {"status", "Failure"},        {"message", message},  {"reason", reason},
+  json::object st{{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", json::object()},
+                  {"status", "Failure"}, {"message", message}, {"reason", reason},
                   {"code", code}};
   if (!details.empty()) st["details"] = std::move(details);
   return ToJson(st);

@@ -53,8 +53,8 @@ class FaultInjector final : public HttpHandler {
   std::shared_ptr<std::atomic<std::int64_t>> cache_delay_ms_;
   std::atomic<int> fail_watches_{0};
   std::mutex mu_;
-  int conflicts_ = 0;                                   // GUARDED_BY(mu_)
-  std::string conflict_resource_;                       // GUARDED_BY(mu_)
+  int conflicts_ = 0;                                    // GUARDED_BY(mu_)
+  std::string conflict_resource_;                        // GUARDED_BY(mu_)
   std::vector<std::weak_ptr<DroppableStream>> streams_;  // GUARDED_BY(mu_)
   std::atomic<std::uint64_t> watches_dropped_{0}, watches_failed_{0}, conflicts_injected_{0};
 };

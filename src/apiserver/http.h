@@ -16,13 +16,13 @@
 namespace setpoint::apiserver {
 
 struct HttpRequest {
-  std::string method;     // "GET", "POST", ...
-  std::string target;     // raw request target, path plus query
-  std::string path;       // percent-decoded path
-  std::string query;      // raw query string (without '?')
+  std::string method;                                        // "GET", "POST", ...
+  std::string target;                                        // raw request target, path plus query
+  std::string path;                                          // percent-decoded path
+  std::string query;                                         // raw query string (without '?')
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
-  std::string remote;     // peer address
+  std::string remote;  // peer address
 
   std::string_view header(std::string_view name) const;  // "" when absent; name lower-case
 };
@@ -37,8 +37,8 @@ struct SharedBytes {
   SharedBytes() = default;
   SharedBytes(std::shared_ptr<const void> o, std::string_view b) : owner(std::move(o)), bytes(b) {}
   template <class S>
-    requires std::is_convertible_v<S*, const std::string*>
-  SharedBytes(std::shared_ptr<S> s)  // NOLINT(google-explicit-constructor): a shared string is bytes
+  requires std::is_convertible_v<S*, const std::string*> SharedBytes(
+      std::shared_ptr<S> s)  // NOLINT(google-explicit-constructor): a shared string is bytes
       : bytes(s ? std::string_view(*s) : std::string_view()) {
     owner = std::move(s);
   }
@@ -74,7 +74,7 @@ struct HttpResponse {
   // Used instead of both when not empty: the body is these pieces in order (a list of cached
   // objects), never concatenated whole; the transport writes them through a bounded buffer.
   std::vector<SharedBytes> pieces;
-  std::shared_ptr<StreamSource> stream;             // chunked streaming response when set
+  std::shared_ptr<StreamSource> stream;  // chunked streaming response when set
 };
 
 // Implemented by the API layer. handle() runs on a worker thread and may block on the store.
@@ -130,10 +130,10 @@ struct HttpServerOptions {
 };
 
 struct ConnectionStats {
-  std::size_t open = 0;             // client connections now
-  std::size_t max = 0;              // the limit in effect
-  std::uint64_t refused = 0;        // refused with 503 (a cap reached)
-  std::uint64_t reclaimed = 0;      // idle ones closed to make room
+  std::size_t open = 0;               // client connections now
+  std::size_t max = 0;                // the limit in effect
+  std::uint64_t refused = 0;          // refused with 503 (a cap reached)
+  std::uint64_t reclaimed = 0;        // idle ones closed to make room
   std::uint64_t accept_failures = 0;  // accept() errors (EMFILE, ENFILE, ...)
 };
 

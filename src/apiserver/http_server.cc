@@ -97,7 +97,8 @@ class BeastHttpServer final : public HttpServer {
     if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor_.bind(ep, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return {0, "cannot listen on " + options_.address + ":" + std::to_string(options_.port) + ": " + ec.message()};
+    if (ec)
+      return {0, "cannot listen on " + options_.address + ":" + std::to_string(options_.port) + ": " + ec.message()};
     unsigned short port = acceptor_.local_endpoint().port();
     asio::co_spawn(ioc_, accept_loop(), asio::detached);
     for (int i = 0; i < options_.io_threads; ++i) threads_.emplace_back([this] { ioc_.run(); });
@@ -235,7 +236,8 @@ class BeastHttpServer final : public HttpServer {
   // A 503 with a Status body, written once without waiting (a new socket's send buffer is empty),
   // then the connection is closed: a refusal holds no descriptor and no coroutine.
   void refuse(tcp::socket& socket, const std::string& why) {
-    if (auto held = log_limits_.admit("refuse")) spdlog::warn("refused a connection: {}{}", why, LogLimiter::Suffix(*held));
+    if (auto held = log_limits_.admit("refuse"))
+      spdlog::warn("refused a connection: {}{}", why, LogLimiter::Suffix(*held));
     refused_.fetch_add(1, std::memory_order_relaxed);
     HttpResponse resp = handler_.transport_error(503, why);
     http::response<http::string_body> res;
@@ -278,9 +280,10 @@ class BeastHttpServer final : public HttpServer {
       if (timer) asio::post(stream->get_executor(), [t = timer] { t->cancel(); });
     }
     void close_idle() override {
-      if (idle) asio::post(stream->get_executor(), [s = stream, this] {
-        if (idle) s->socket().close();
-      });
+      if (idle)
+        asio::post(stream->get_executor(), [s = stream, this] {
+          if (idle) s->socket().close();
+        });
     }
   };
 
@@ -336,16 +339,16 @@ class BeastHttpServer final : public HttpServer {
       bool keep_alive = false;
       if (ec) {
         if (ec == http::error::body_limit) {
-          resp = handler_.transport_error(413, "the request body is larger than " +
-                                                   std::to_string(options_.max_body_bytes) + " bytes");
+          resp = handler_.transport_error(
+              413, "the request body is larger than " + std::to_string(options_.max_body_bytes) + " bytes");
         } else if (ec == http::error::header_limit) {
           resp = handler_.transport_error(431, "request headers too large");
         } else {
           resp = handler_.transport_error(400, "malformed HTTP request: " + ec.message());
         }
       } else if (std::distance(parser.get().begin(), parser.get().end()) > kMaxHeaderFields) {
-        resp = handler_.transport_error(431, "too many request headers (the limit is " +
-                                                 std::to_string(kMaxHeaderFields) + ")");
+        resp = handler_.transport_error(
+            431, "too many request headers (the limit is " + std::to_string(kMaxHeaderFields) + ")");
       } else {
         auto& msg = parser.get();
         keep_alive = msg.keep_alive();
@@ -381,8 +384,7 @@ class BeastHttpServer final : public HttpServer {
               use_awaitable);
         } else {
           resp = co_await asio::co_spawn(
-              pool_.get_executor(),
-              [this, &req]() -> awaitable<HttpResponse> { co_return handler_.handle(req); },
+              pool_.get_executor(), [this, &req]() -> awaitable<HttpResponse> { co_return handler_.handle(req); },
               use_awaitable);
         }
         {
@@ -569,7 +571,7 @@ class BeastHttpServer final : public HttpServer {
   mutable std::mutex mu_;
   std::set<Conn*> streams_;
   std::set<Conn*> sessions_;
-  std::size_t open_ = 0;                                // sessions running
+  std::size_t open_ = 0;                                     // sessions running
   std::unordered_map<std::string, std::size_t> per_client_;  // sessions per client address
   int active_ = 0;
 };

@@ -18,11 +18,12 @@ bool KnownSubresource(std::string_view s) {
 }
 
 std::string Labels(const RequestLabels& l) {
-  return fmt::format("verb=\"{}\",dry_run=\"{}\",group=\"{}\",version=\"{}\",resource=\"{}\",subresource=\"{}\","
-                     "scope=\"{}\",component=\"{}\"",
-                     EscapeLabelValue(l.verb), EscapeLabelValue(l.dry_run), EscapeLabelValue(l.group),
-                     EscapeLabelValue(l.version), EscapeLabelValue(l.resource), EscapeLabelValue(l.subresource),
-                     EscapeLabelValue(l.scope), EscapeLabelValue(l.component));
+  return fmt::format(
+      "verb=\"{}\",dry_run=\"{}\",group=\"{}\",version=\"{}\",resource=\"{}\",subresource=\"{}\","
+      "scope=\"{}\",component=\"{}\"",
+      EscapeLabelValue(l.verb), EscapeLabelValue(l.dry_run), EscapeLabelValue(l.group), EscapeLabelValue(l.version),
+      EscapeLabelValue(l.resource), EscapeLabelValue(l.subresource), EscapeLabelValue(l.scope),
+      EscapeLabelValue(l.component));
 }
 
 }  // namespace
@@ -31,10 +32,14 @@ std::string EscapeLabelValue(std::string_view v) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out.push_back(c);
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out.push_back(c);
   }
   return out;
 }
@@ -52,8 +57,10 @@ RequestLabels LabelsFor(std::string_view method, const RequestInfo* ri, bool ser
   l.scope = !ri->name.empty() ? "resource" : !ri->ns.empty() ? "namespace" : "cluster";
   // kube-apiserver's reported verb: GET of a collection is LIST, a watch is WATCH, an apply
   // patch is APPLY; the rest is the method.
-  if (method == "GET" || method == "HEAD") l.verb = watch ? "WATCH" : ri->name.empty() ? "LIST" : "GET";
-  else if (method == "PATCH" && content_type.starts_with("application/apply-patch")) l.verb = "APPLY";
+  if (method == "GET" || method == "HEAD")
+    l.verb = watch ? "WATCH" : ri->name.empty() ? "LIST" : "GET";
+  else if (method == "PATCH" && content_type.starts_with("application/apply-patch"))
+    l.verb = "APPLY";
   return l;
 }
 
@@ -70,18 +77,21 @@ void RequestMetrics::observe(const RequestLabels& labels, int code, std::chrono:
 
 void RequestMetrics::render(std::string& out) const {
   std::lock_guard lock(mu_);
-  out += "# HELP apiserver_request_total Counter of apiserver requests broken out for each verb, dry run value, "
-         "group, version, resource, scope, component, and HTTP response code.\n";
+  out +=
+      "# HELP apiserver_request_total Counter of apiserver requests broken out for each verb, dry run value, "
+      "group, version, resource, scope, component, and HTTP response code.\n";
   out += "# TYPE apiserver_request_total counter\n";
   for (const auto& [k, v] : totals_)
     out += fmt::format("apiserver_request_total{{{},code=\"{}\"}} {}\n", Labels(k.first), k.second, v);
-  out += "# HELP apiserver_request_duration_seconds Response latency distribution in seconds for each verb, dry run "
-         "value, group, version, resource, subresource, scope and component.\n";
+  out +=
+      "# HELP apiserver_request_duration_seconds Response latency distribution in seconds for each verb, dry run "
+      "value, group, version, resource, subresource, scope and component.\n";
   out += "# TYPE apiserver_request_duration_seconds histogram\n";
   for (const auto& [k, h] : latency_) {
     const std::string labels = Labels(k);
     for (std::size_t i = 0; i < kBuckets.size(); ++i)  // observe() keeps the buckets cumulative
-      out += fmt::format("apiserver_request_duration_seconds_bucket{{{},le=\"{}\"}} {}\n", labels, kBuckets[i], h.buckets[i]);
+      out += fmt::format("apiserver_request_duration_seconds_bucket{{{},le=\"{}\"}} {}\n", labels, kBuckets[i],
+                         h.buckets[i]);
     out += fmt::format("apiserver_request_duration_seconds_bucket{{{},le=\"+Inf\"}} {}\n", labels, h.count);
     out += fmt::format("apiserver_request_duration_seconds_sum{{{}}} {}\n", labels, h.sum);
     out += fmt::format("apiserver_request_duration_seconds_count{{{}}} {}\n", labels, h.count);

@@ -21,10 +21,10 @@
 namespace setpoint::apiserver {
 
 struct RequestLabels {
-  std::string verb;         // GET LIST WATCH POST PUT PATCH APPLY DELETE, or the method for the rest
-  std::string dry_run;      // "All" or ""
+  std::string verb;     // GET LIST WATCH POST PUT PATCH APPLY DELETE, or the method for the rest
+  std::string dry_run;  // "All" or ""
   std::string group, version, resource, subresource;
-  std::string scope;        // resource | namespace | cluster, "" for non-resource requests
+  std::string scope;  // resource | namespace | cluster, "" for non-resource requests
   std::string component = "apiserver";
   auto tie() const { return std::tie(verb, dry_run, group, version, resource, subresource, scope, component); }
   bool operator<(const RequestLabels& o) const { return tie() < o.tie(); }

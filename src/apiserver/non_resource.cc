@@ -74,9 +74,15 @@ HttpResponse ApiHandler::non_resource(HttpRequest& request) {
   }
   if (p == "/version" || p == "/version/") {
     HttpResponse r;
-    r.body = json::serialize(json::object{{"major", "1"}, {"minor", "32"}, {"gitVersion", "v1.32.0-setpoint.0.1.0"},
-                                          {"gitCommit", ""}, {"gitTreeState", "clean"}, {"buildDate", ""},
-                                          {"goVersion", "n/a (C++)"}, {"compiler", "gcc"}, {"platform", "linux/amd64"}});
+    r.body = json::serialize(json::object{{"major", "1"},
+                                          {"minor", "32"},
+                                          {"gitVersion", "v1.32.0-setpoint.0.1.0"},
+                                          {"gitCommit", ""},
+                                          {"gitTreeState", "clean"},
+                                          {"buildDate", ""},
+                                          {"goVersion", "n/a (C++)"},
+                                          {"compiler", "gcc"},
+                                          {"platform", "linux/amd64"}});
     return r;
   }
   if (p == "/metrics") {
@@ -84,10 +90,13 @@ HttpResponse ApiHandler::non_resource(HttpRequest& request) {
     metrics_.render(out);
     {
       store::StoreHealth h = store_.health();
-      out += "# HELP setpoint_store_reachable Whether the store backend answers (1) or not (0).\n"
-             "# TYPE setpoint_store_reachable gauge\nsetpoint_store_reachable " + std::string(h.reachable ? "1" : "0") + "\n";
-      out += "# HELP setpoint_store_alarm An alarm the store backend raised (etcd: NOSPACE, CORRUPT).\n"
-             "# TYPE setpoint_store_alarm gauge\n";
+      out +=
+          "# HELP setpoint_store_reachable Whether the store backend answers (1) or not (0).\n"
+          "# TYPE setpoint_store_reachable gauge\nsetpoint_store_reachable " +
+          std::string(h.reachable ? "1" : "0") + "\n";
+      out +=
+          "# HELP setpoint_store_alarm An alarm the store backend raised (etcd: NOSPACE, CORRUPT).\n"
+          "# TYPE setpoint_store_alarm gauge\n";
       for (const auto& a : h.alarms) out += "setpoint_store_alarm{alarm=\"" + a + "\"} 1\n";
     }
     {
@@ -116,25 +125,36 @@ HttpResponse ApiHandler::non_resource(HttpRequest& request) {
       }
     }
     auto st = store_.commit_stats();
-    out += "# HELP setpoint_store_commits_total Store transactions committed.\n# TYPE setpoint_store_commits_total counter\n";
+    out +=
+        "# HELP setpoint_store_commits_total Store transactions committed.\n# TYPE setpoint_store_commits_total "
+        "counter\n";
     out += "setpoint_store_commits_total " + std::to_string(st.commits) + "\n";
-    out += "# HELP setpoint_store_writes_total Writes committed (a commit batches several).\n# TYPE setpoint_store_writes_total counter\n";
+    out +=
+        "# HELP setpoint_store_writes_total Writes committed (a commit batches several).\n# TYPE "
+        "setpoint_store_writes_total counter\n";
     out += "setpoint_store_writes_total " + std::to_string(st.writes) + "\n";
-    out += "# HELP setpoint_store_write_failures_total Writes the store could not commit for a reason of its own "
-           "(a full disk, an I/O error, etcd away or out of quota).\n# TYPE setpoint_store_write_failures_total counter\n";
+    out +=
+        "# HELP setpoint_store_write_failures_total Writes the store could not commit for a reason of its own "
+        "(a full disk, an I/O error, etcd away or out of quota).\n# TYPE setpoint_store_write_failures_total counter\n";
     out += "setpoint_store_write_failures_total " + std::to_string(st.failed_writes) + "\n";
-    out += "# HELP setpoint_store_commit_batch_size_average Average writes per commit.\n# TYPE setpoint_store_commit_batch_size_average gauge\n";
+    out +=
+        "# HELP setpoint_store_commit_batch_size_average Average writes per commit.\n# TYPE "
+        "setpoint_store_commit_batch_size_average gauge\n";
     out += "setpoint_store_commit_batch_size_average " +
            std::to_string(st.commits ? static_cast<double>(st.writes) / static_cast<double>(st.commits) : 0.0) + "\n";
-    out += "# HELP setpoint_store_commit_duration_seconds Latency of store commits (fsync included).\n# TYPE setpoint_store_commit_duration_seconds histogram\n";
+    out +=
+        "# HELP setpoint_store_commit_duration_seconds Latency of store commits (fsync included).\n# TYPE "
+        "setpoint_store_commit_duration_seconds histogram\n";
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < 12; ++i) {
       cumulative += st.commit_micros_buckets[i];
-      out += "setpoint_store_commit_duration_seconds_bucket{le=\"" + std::to_string(static_cast<double>(store::kCommitBucketsMicros[i]) / 1e6) +
-             "\"} " + std::to_string(cumulative) + "\n";
+      out += "setpoint_store_commit_duration_seconds_bucket{le=\"" +
+             std::to_string(static_cast<double>(store::kCommitBucketsMicros[i]) / 1e6) + "\"} " +
+             std::to_string(cumulative) + "\n";
     }
     out += "setpoint_store_commit_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(st.commits) + "\n";
-    out += "setpoint_store_commit_duration_seconds_sum " + std::to_string(static_cast<double>(st.commit_micros_sum) / 1e6) + "\n";
+    out += "setpoint_store_commit_duration_seconds_sum " +
+           std::to_string(static_cast<double>(st.commit_micros_sum) / 1e6) + "\n";
     out += "setpoint_store_commit_duration_seconds_count " + std::to_string(st.commits) + "\n";
     out += "# HELP apiserver_registered_watchers Open watch streams.\n# TYPE apiserver_registered_watchers gauge\n";
     out += "apiserver_registered_watchers " + std::to_string(open_watches()) + "\n";
@@ -192,7 +212,8 @@ HttpResponse ApiHandler::non_resource(HttpRequest& request) {
   }
   if (path == "/") {
     HttpResponse r;
-    json::array paths{"/api", "/api/v1", "/apis", "/healthz", "/livez", "/metrics", "/openapi/v3", "/readyz", "/version"};
+    json::array paths{"/api",     "/api/v1",     "/apis",   "/healthz", "/livez",
+                      "/metrics", "/openapi/v3", "/readyz", "/version"};
     for (auto& [k, _] : reg->group_docs) paths.emplace_back(k);
     for (auto& [k, _] : reg->resource_lists) paths.emplace_back(k);
     r.body = json::serialize(json::object{{"paths", std::move(paths)}});

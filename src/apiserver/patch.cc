@@ -18,15 +18,24 @@ HttpResponse ApiHandler::do_patch(Ctx& ctx) {
   const ResourceInfo& res = *ctx.res;
   std::string type = MediaType(ctx.req.header("content-type"));
   bool strategic = type == "application/strategic-merge-patch+json";
-  std::string accepted = res.builtin
-      ? "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"
-      : "application/json-patch+json, application/merge-patch+json";
+  std::string accepted =
+      res.builtin ? "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"
+                  : "application/json-patch+json, application/merge-patch+json";
   if (type == "application/apply-patch+yaml" || type == "application/apply-patch+cbor")
-    return error(Status::UnsupportedMediaType(type + " is not supported yet (server-side apply is not implemented): the body of the request was in an unknown format - accepted media types include: " + accepted), &ctx, ctx.ri.name);
+    return error(
+        Status::UnsupportedMediaType(type +
+                                     " is not supported yet (server-side apply is not implemented): the body of the "
+                                     "request was in an unknown format - accepted media types include: " +
+                                     accepted),
+        &ctx, ctx.ri.name);
   if (strategic && !res.builtin)
-    return error(Status::UnsupportedMediaType("the body of the request was in an unknown format - accepted media types include: " + accepted), &ctx, ctx.ri.name);
+    return error(Status::UnsupportedMediaType(
+                     "the body of the request was in an unknown format - accepted media types include: " + accepted),
+                 &ctx, ctx.ri.name);
   if (type != "application/merge-patch+json" && type != "application/json-patch+json" && !strategic)
-    return error(Status::UnsupportedMediaType("the body of the request was in an unknown format - accepted media types include: " + accepted), &ctx, ctx.ri.name);
+    return error(Status::UnsupportedMediaType(
+                     "the body of the request was in an unknown format - accepted media types include: " + accepted),
+                 &ctx, ctx.ri.name);
   auto patch = ParseJson(ctx.req.body);
   if (!patch) return error(patch.error(), &ctx, ctx.ri.name);
   if (type != "application/json-patch+json" && !patch->is_object())
@@ -35,10 +44,12 @@ HttpResponse ApiHandler::do_patch(Ctx& ctx) {
   // unconditional and is re-applied to the newest version after a write race.
   bool rv_precondition = false;
   if (patch->is_object()) {
-    if (const json::object* m = GetObject(patch->get_object(), "metadata")) rv_precondition = m->contains("resourceVersion");
+    if (const json::object* m = GetObject(patch->get_object(), "metadata"))
+      rv_precondition = m->contains("resourceVersion");
   } else if (patch->is_array()) {
     for (const auto& op : patch->get_array())
-      if (op.is_object() && GetStringOr(op.get_object(), "path", "").starts_with("/metadata/resourceVersion")) rv_precondition = true;
+      if (op.is_object() && GetStringOr(op.get_object(), "path", "").starts_with("/metadata/resourceVersion"))
+        rv_precondition = true;
   }
   bool lost_race = false;
   for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
@@ -52,18 +63,23 @@ HttpResponse ApiHandler::do_patch(Ctx& ctx) {
     if (scale) {
       json::value whole(*base);
       auto spec_r = EvalJsonPath(whole, res.spec_replicas_path);
-      json::object s{{"kind", "Scale"}, {"apiVersion", "autoscaling/v1"},
-                     {"metadata", {{"name", old->name()}, {"namespace", old->ns()}, {"resourceVersion", std::to_string(old->revision)}}},
-                     {"spec", {{"replicas", !spec_r.empty() ? *spec_r[0] : json::value(0)}}}};
+      json::object s{
+          {"kind", "Scale"},
+          {"apiVersion", "autoscaling/v1"},
+          {"metadata",
+           {{"name", old->name()}, {"namespace", old->ns()}, {"resourceVersion", std::to_string(old->revision)}}},
+          {"spec", {{"replicas", !spec_r.empty() ? *spec_r[0] : json::value(0)}}}};
       target = std::move(s);
     } else {
       target = *base;
     }
-    Result<json::value> patched = type == "application/merge-patch+json" ? api::ApplyMergePatch(target, *patch)
-                                  : strategic ? api::ApplyStrategicMergePatch(target, *patch, api::DefaultStrategicMergeSchema())
-                                              : api::ApplyJsonPatch(target, *patch);
+    Result<json::value> patched =
+        type == "application/merge-patch+json" ? api::ApplyMergePatch(target, *patch)
+        : strategic ? api::ApplyStrategicMergePatch(target, *patch, api::DefaultStrategicMergeSchema())
+                    : api::ApplyJsonPatch(target, *patch);
     if (!patched) return error(patched.error(), &ctx, ctx.ri.name);
-    if (!patched->is_object()) return error(Status::BadRequest("the patched object is not a JSON object"), &ctx, ctx.ri.name);
+    if (!patched->is_object())
+      return error(Status::BadRequest("the patched object is not a JSON object"), &ctx, ctx.ri.name);
     json::object& pobj = patched->get_object();
     json::object& pmeta = EnsureObject(pobj, "metadata");
     std::string prv(GetStringOr(pmeta, "resourceVersion", ""));
@@ -71,18 +87,24 @@ HttpResponse ApiHandler::do_patch(Ctx& ctx) {
       auto want = WriteRevision(prv);
       if (!want) return error(want.error(), &ctx, ctx.ri.name);
       // A precondition newer than the cache (the client's own, just-answered write): wait once.
-      if (WorthWaitingFor(*want, old->revision) && attempt == 0 && cache_.wait_for(*want, std::chrono::seconds(3))) continue;
+      if (WorthWaitingFor(*want, old->revision) && attempt == 0 && cache_.wait_for(*want, std::chrono::seconds(3)))
+        continue;
       return error(ConflictStatus(res, ctx.ri.name), &ctx, ctx.ri.name);
     }
     if (auto n = GetString(pmeta, "name"); n && *n != ctx.ri.name)
-      return error(Status::BadRequest("the name of the object (" + std::string(*n) + ") does not match the name on the URL (" + ctx.ri.name + ")"), &ctx, ctx.ri.name);
+      return error(Status::BadRequest("the name of the object (" + std::string(*n) +
+                                      ") does not match the name on the URL (" + ctx.ri.name + ")"),
+                   &ctx, ctx.ri.name);
     if (auto av = GetString(pobj, "apiVersion"); !scale && av && *av == ctx.api_version())
       pobj["apiVersion"] = res.api_version(res.storage_version);
     if (scale) {
       const json::object* spec = GetObject(pobj, "spec");
       auto replicas = spec ? GetInt(*spec, "replicas") : std::nullopt;
       if (!replicas || *replicas < 0)
-        return error(InvalidStatus(res, ctx.ri.name, {{"FieldValueInvalid", "Invalid value: must be greater than or equal to 0", "spec.replicas"}}), &ctx, ctx.ri.name);
+        return error(InvalidStatus(
+                         res, ctx.ri.name,
+                         {{"FieldValueInvalid", "Invalid value: must be greater than or equal to 0", "spec.replicas"}}),
+                     &ctx, ctx.ri.name);
       SetPath(*base, res.spec_replicas_path, *replicas);
       pobj = *base;
     }

@@ -111,8 +111,10 @@ class AgentLogStream final : public StreamSource {
       std::function<void()> wake;
       {
         std::lock_guard lock(mu_);
-        if (n > 0) chunks_.emplace_back(buf, static_cast<std::size_t>(n));
-        else done_ = true;
+        if (n > 0)
+          chunks_.emplace_back(buf, static_cast<std::size_t>(n));
+        else
+          done_ = true;
         wake = waker_;
       }
       if (wake) wake();
@@ -143,7 +145,9 @@ HttpResponse ApiHandler::do_log(Ctx& ctx, std::string_view process_json) {
     return error(Status::BadRequest("process \"" + ctx.ri.name + "\" is waiting to be scheduled to an agent"), &ctx);
   ResourceInfoPtr agents = ctx.reg->find("setpoint.dev", "agents");
   auto agent_obj = agents ? cache_.get(agents->key("", agent)) : nullptr;
-  if (!agent_obj) return error(Status::BadRequest("agent \"" + agent + "\" of process \"" + ctx.ri.name + "\" is not registered"), &ctx);
+  if (!agent_obj)
+    return error(Status::BadRequest("agent \"" + agent + "\" of process \"" + ctx.ri.name + "\" is not registered"),
+                 &ctx);
   auto agent_parsed = ParseJson(agent_obj->json);
   const json::object* endpoint = nullptr;
   if (agent_parsed && agent_parsed->is_object())
@@ -164,7 +168,8 @@ HttpResponse ApiHandler::do_log(Ctx& ctx, std::string_view process_json) {
       continue;
     }
     if (v->find_first_not_of("0123456789") != std::string::npos || v->size() > 12)
-      return error(Status::BadRequest(std::string(name) + ": must be a non-negative integer, got \"" + *v + "\""), &ctx);
+      return error(Status::BadRequest(std::string(name) + ": must be a non-negative integer, got \"" + *v + "\""),
+                   &ctx);
     query += "&" + std::string(name) + "=" + *v;
   }
   if (!query.empty()) query[0] = '?';
@@ -186,7 +191,8 @@ HttpResponse ApiHandler::do_log(Ctx& ctx, std::string_view process_json) {
   if (header_end == std::string::npos) {
     ::close(*fd);
     return error(Status::Unavailable("agent \"" + agent + "\" at " + host + ":" + std::to_string(port) +
-                                     " did not answer the log request"), &ctx);
+                                     " did not answer the log request"),
+                 &ctx);
   }
   int code = 0;
   if (head.size() > 12) code = std::atoi(head.c_str() + 9);

@@ -41,10 +41,13 @@ Result<store::Revision> ReadRevision(const std::string& rv, store::Revision curr
 HttpResponse ApiHandler::do_get(Ctx& ctx) {
   const ResourceInfo& res = *ctx.res;
   auto rv = ctx.q.get("resourceVersion");
-  if (!rv || rv->empty()) wait_consistent();
-  else if (auto parsed = ReadRevision(*rv, cache_.revision()); !parsed) return error(parsed.error(), &ctx);
+  if (!rv || rv->empty())
+    wait_consistent();
+  else if (auto parsed = ReadRevision(*rv, cache_.revision()); !parsed)
+    return error(parsed.error(), &ctx);
   auto obj = cache_.get(res.key(ctx.ri.ns, ctx.ri.name));
-  if (!obj) return error(Status::NotFound(QualifiedResource(res) + " \"" + ctx.ri.name + "\" not found"), &ctx, ctx.ri.name);
+  if (!obj)
+    return error(Status::NotFound(QualifiedResource(res) + " \"" + ctx.ri.name + "\" not found"), &ctx, ctx.ri.name);
   if (ctx.ri.subresource == "log") return do_log(ctx, obj->json);
   if (ctx.ri.subresource == "scale") {
     auto parsed = ParseJson(obj->json);
@@ -92,18 +95,26 @@ HttpResponse ApiHandler::do_list(Ctx& ctx) {
   if (!match.empty() && match != "Exact" && match != "NotOlderThan")
     return error(Status::BadRequest("resourceVersionMatch: Unsupported value: \"" + match + "\""), &ctx);
   if (!match.empty() && (!rv_param || rv_param->empty()))
-    return error(InvalidStatus(res, "", {{"FieldValueForbidden", "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided", "resourceVersionMatch"}}), &ctx);
+    return error(InvalidStatus(res, "",
+                               {{"FieldValueForbidden",
+                                 "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided",
+                                 "resourceVersionMatch"}}),
+                 &ctx);
   if (auto cont = ctx.q.get("continue"); cont && !cont->empty()) {
     if (rv_param && !rv_param->empty())
       return error(Status::BadRequest("specifying resource version is not allowed when using continue"), &ctx);
     auto decoded = Base64Decode(*cont);
     auto token = decoded ? ParseJson(*decoded) : Result<json::value>(Err(decoded.error()));
     if (!token || !token->is_object())
-      return error(Status::BadRequest("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"), &ctx);
+      return error(Status::BadRequest(
+                       "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"),
+                   &ctx);
     auto rv = GetInt(token->get_object(), "rv");
     auto start = GetString(token->get_object(), "start");
     if (!rv || !start || *rv <= 0)
-      return error(Status::BadRequest("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"), &ctx);
+      return error(Status::BadRequest(
+                       "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"),
+                   &ctx);
     at = *rv;
     after_key = prefix + std::string(*start);
   } else if (rv_param && !rv_param->empty()) {
@@ -124,12 +135,15 @@ HttpResponse ApiHandler::do_list(Ctx& ctx) {
   if (!page) {
     if (page.error().code() == StatusCode::kExpired && ctx.q.has("continue"))
       return error(Status::Expired("The provided continue parameter is too old to display a consistent list result. "
-                                   "You can start a new list without the continue parameter."), &ctx);
+                                   "You can start a new list without the continue parameter."),
+                   &ctx);
     return error(page.error(), &ctx);
   }
   std::string cont;
   if (!page->continue_after.empty()) {
-    json::object token{{"v", "meta.k8s.io/v1"}, {"rv", page->revision}, {"start", page->continue_after.substr(prefix.size()) + std::string(1, '\0')}};
+    json::object token{{"v", "meta.k8s.io/v1"},
+                       {"rv", page->revision},
+                       {"start", page->continue_after.substr(prefix.size()) + std::string(1, '\0')}};
     cont = Base64Encode(json::serialize(token));
   }
   HttpResponse r;
@@ -169,8 +183,10 @@ HttpResponse ApiHandler::do_list(Ctx& ctx) {
   for (const auto& o : page->items) {
     if (!first) out.push_back(',');
     first = false;
-    if (meta_version) AppendPartialMetadata(out, *o, *meta_version);
-    else out += render_for_version(ctx, *o);
+    if (meta_version)
+      AppendPartialMetadata(out, *o, *meta_version);
+    else
+      out += render_for_version(ctx, *o);
   }
   out += "]}";
   return r;
@@ -210,11 +226,24 @@ HttpResponse ApiHandler::do_watch(Ctx& ctx) {
   store::WatchCache::WatchStart start;
   if (ctx.q.has("sendInitialEvents")) {
     if (match != "NotOlderThan")
-      return error(InvalidStatus(res, "", {{"FieldValueForbidden", "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan", "sendInitialEvents"}}), &ctx);
+      return error(InvalidStatus(res, "",
+                                 {{"FieldValueForbidden",
+                                   "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+                                   "sendInitialEvents"}}),
+                   &ctx);
     if (send_initial && !opts.bookmarks)
-      return error(InvalidStatus(res, "", {{"FieldValueForbidden", "Forbidden: sendInitialEvents requires allowWatchBookmarks=true", "allowWatchBookmarks"}}), &ctx);
+      return error(
+          InvalidStatus(res, "",
+                        {{"FieldValueForbidden", "Forbidden: sendInitialEvents requires allowWatchBookmarks=true",
+                          "allowWatchBookmarks"}}),
+          &ctx);
   } else if (!match.empty()) {
-    return error(InvalidStatus(res, "", {{"FieldValueForbidden", "Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided", "resourceVersionMatch"}}), &ctx);
+    return error(
+        InvalidStatus(res, "",
+                      {{"FieldValueForbidden",
+                        "Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+                        "resourceVersionMatch"}}),
+        &ctx);
   }
   if (send_initial || rv_param.empty() || rv == 0) {
     // Current state first: an empty RV means a consistent snapshot, "0" any recent state.
@@ -244,7 +273,8 @@ HttpResponse ApiHandler::do_watch(Ctx& ctx) {
   opts.convert_version = ctx.ri.version != res.storage_version;
   opts.columns = ctx.ver->columns;
   opts.include_object = ctx.q.get("includeObject").value_or("Metadata") != "None";
-  auto stream = std::make_shared<WatchStream>([this](WatchStream* s) { forget_watch(s); }, cache_, clock_, std::move(opts));
+  auto stream =
+      std::make_shared<WatchStream>([this](WatchStream* s) { forget_watch(s); }, cache_, clock_, std::move(opts));
   auto started = stream->start(std::move(*filter), start);
   HttpResponse r;
   r.status = 200;

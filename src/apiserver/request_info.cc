@@ -19,8 +19,7 @@ std::vector<std::string> SplitPath(std::string_view path) {
 }
 }  // namespace
 
-std::optional<RequestInfo> ParseRequestInfo(std::string_view method, std::string_view path,
-                                            bool watch_param) {
+std::optional<RequestInfo> ParseRequestInfo(std::string_view method, std::string_view path, bool watch_param) {
   auto parts = SplitPath(path);
   RequestInfo ri;
   std::size_t pos;
@@ -48,8 +47,10 @@ std::optional<RequestInfo> ParseRequestInfo(std::string_view method, std::string
   if (rest.size() >= 2) ri.name = rest[1];
   if (rest.size() >= 3) ri.subresource = rest[2];
   if (method == "GET" || method == "HEAD") {
-    if (ri.name.empty()) ri.verb = watch_param ? "watch" : "list";
-    else ri.verb = watch_param ? "watch" : "get";
+    if (ri.name.empty())
+      ri.verb = watch_param ? "watch" : "list";
+    else
+      ri.verb = watch_param ? "watch" : "get";
   } else if (method == "POST") {
     ri.verb = "create";
   } else if (method == "PUT") {

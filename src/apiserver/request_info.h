@@ -24,8 +24,7 @@ struct RequestInfo {
 };
 
 // Parses "/api/v1/..." and "/apis/<g>/<v>/..." paths; nullopt for anything else.
-std::optional<RequestInfo> ParseRequestInfo(std::string_view method, std::string_view path,
-                                            bool watch_param);
+std::optional<RequestInfo> ParseRequestInfo(std::string_view method, std::string_view path, bool watch_param);
 
 class QueryParams {
  public:

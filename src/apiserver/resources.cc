@@ -44,14 +44,16 @@ ResourceInfoPtr RegistrySnapshot::find(std::string_view group, std::string_view 
 namespace {
 
 PrinterColumn AgeColumn() {
-  return {"Age", "date", "",
+  return {"Age",
+          "date",
+          "",
           "CreationTimestamp is a timestamp representing the server time when this object was created.",
-          ".metadata.creationTimestamp", 0};
+          ".metadata.creationTimestamp",
+          0};
 }
 
-ResourceInfoPtr Builtin(std::string group, std::string version, std::string resource,
-                        std::string singular, std::string kind, bool namespaced,
-                        std::vector<std::string> short_names, SpecialKind special,
+ResourceInfoPtr Builtin(std::string group, std::string version, std::string resource, std::string singular,
+                        std::string kind, bool namespaced, std::vector<std::string> short_names, SpecialKind special,
                         std::vector<PrinterColumn> columns) {
   auto r = std::make_shared<ResourceInfo>();
   r->group = std::move(group);
@@ -107,8 +109,8 @@ constexpr std::string_view kSecretOpenApi = R"({
 ResourceInfoPtr ConfigKind(std::string resource, std::string singular, std::string kind,
                            std::vector<std::string> short_names, SpecialKind special,
                            std::vector<PrinterColumn> columns, std::string_view openapi) {
-  auto r = Builtin("", "v1", std::move(resource), std::move(singular), std::move(kind), true,
-                   std::move(short_names), special, std::move(columns));
+  auto r = Builtin("", "v1", std::move(resource), std::move(singular), std::move(kind), true, std::move(short_names),
+                   special, std::move(columns));
   auto m = std::const_pointer_cast<ResourceInfo>(r);
   m->generation = false;
   m->versions[0].openapi = json::parse(openapi);
@@ -120,8 +122,7 @@ ResourceInfoPtr ConfigKind(std::string resource, std::string singular, std::stri
 std::vector<ResourceInfoPtr> BuiltinResources() {
   std::vector<ResourceInfoPtr> out;
   {
-    auto ns = Builtin("", "v1", "namespaces", "namespace", "Namespace", false, {"ns"},
-                      SpecialKind::kNamespace,
+    auto ns = Builtin("", "v1", "namespaces", "namespace", "Namespace", false, {"ns"}, SpecialKind::kNamespace,
                       {{"Status", "string", "", "The phase of the namespace", ".status.phase", 0}, AgeColumn()});
     auto m = std::const_pointer_cast<ResourceInfo>(ns);
     m->status_subresource = true;
@@ -136,15 +137,23 @@ std::vector<ResourceInfoPtr> BuiltinResources() {
                        {"Object", "string", "", "", ".involvedObject.name", 0},
                        {"Message", "string", "", "", ".message", 0}});
     auto m = std::const_pointer_cast<ResourceInfo>(ev);
-    m->selectable_fields = {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
-                            "involvedObject.uid", "involvedObject.apiVersion",
-                            "involvedObject.resourceVersion", "involvedObject.fieldPath",
-                            "reason", "reportingComponent", "source", "type"};
+    m->selectable_fields = {"involvedObject.kind",
+                            "involvedObject.namespace",
+                            "involvedObject.name",
+                            "involvedObject.uid",
+                            "involvedObject.apiVersion",
+                            "involvedObject.resourceVersion",
+                            "involvedObject.fieldPath",
+                            "reason",
+                            "reportingComponent",
+                            "source",
+                            "type"};
     out.push_back(ev);
   }
   {
     // As kubectl prints them: NAME DATA AGE and NAME TYPE DATA AGE, DATA counting keys.
-    PrinterColumn cm_data{"Data", "integer", "", "Number of keys in data and binaryData.", "", 0, {".data", ".binaryData"}};
+    PrinterColumn cm_data{
+        "Data", "integer", "", "Number of keys in data and binaryData.", "", 0, {".data", ".binaryData"}};
     out.push_back(ConfigKind("configmaps", "configmap", "ConfigMap", {"cm"}, SpecialKind::kConfigMap,
                              {cm_data, AgeColumn()}, kConfigMapOpenApi));
     PrinterColumn secret_type{"Type", "string", "", "What the data is for.", ".type", 0, {}};
@@ -152,13 +161,11 @@ std::vector<ResourceInfoPtr> BuiltinResources() {
     out.push_back(ConfigKind("secrets", "secret", "Secret", {}, SpecialKind::kSecret,
                              {secret_type, secret_data, AgeColumn()}, kSecretOpenApi));
   }
-  out.push_back(Builtin("coordination.k8s.io", "v1", "leases", "lease", "Lease", true, {},
-                        SpecialKind::kLease,
+  out.push_back(Builtin("coordination.k8s.io", "v1", "leases", "lease", "Lease", true, {}, SpecialKind::kLease,
                         {{"Holder", "string", "", "", ".spec.holderIdentity", 0}, AgeColumn()}));
   {
-    auto crd = Builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions",
-                       "customresourcedefinition", "CustomResourceDefinition", false, {"crd", "crds"},
-                       SpecialKind::kCustomResourceDefinition,
+    auto crd = Builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition",
+                       "CustomResourceDefinition", false, {"crd", "crds"}, SpecialKind::kCustomResourceDefinition,
                        {{"Created At", "date", "", "", ".metadata.creationTimestamp", 0}});
     auto m = std::const_pointer_cast<ResourceInfo>(crd);
     m->status_subresource = true;
@@ -182,9 +189,11 @@ Result<ResourceInfoPtr> ResourceFromCrd(const json::object& crd) {
     return Err(invalid);
   }
   r->group = std::string(GetStringOr(*spec, "group", ""));
-  if (r->group.empty()) fail("spec.group", "FieldValueRequired", "Required value");
+  if (r->group.empty())
+    fail("spec.group", "FieldValueRequired", "Required value");
   else if (r->group.find('.') == std::string::npos)
-    fail("spec.group", "FieldValueInvalid", "Invalid value: \"" + r->group + "\": should be a domain with at least one dot");
+    fail("spec.group", "FieldValueInvalid",
+         "Invalid value: \"" + r->group + "\": should be a domain with at least one dot");
   const json::object* names = GetObject(*spec, "names");
   if (!names) {
     fail("spec.names", "FieldValueRequired", "Required value");
@@ -199,9 +208,12 @@ Result<ResourceInfoPtr> ResourceFromCrd(const json::object& crd) {
   }
   r->list_kind = std::string(GetStringOr(*names, "listKind", ""));
   if (r->list_kind.empty()) r->list_kind = r->kind + "List";
-  if (r->resource.empty()) fail("spec.names.plural", "FieldValueRequired", "Required value");
+  if (r->resource.empty())
+    fail("spec.names.plural", "FieldValueRequired", "Required value");
   else if (!api::IsDNS1123Label(r->resource).empty())
-    fail("spec.names.plural", "FieldValueInvalid", "Invalid value: \"" + r->resource + "\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'");
+    fail("spec.names.plural", "FieldValueInvalid",
+         "Invalid value: \"" + r->resource +
+             "\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'");
   if (r->kind.empty()) fail("spec.names.kind", "FieldValueRequired", "Required value");
   if (!r->resource.empty() && !r->group.empty() && name != r->resource + "." + r->group)
     fail("metadata.name", "FieldValueInvalid",
@@ -213,13 +225,18 @@ Result<ResourceInfoPtr> ResourceFromCrd(const json::object& crd) {
     for (const auto& v : *a)
       if (v.is_string()) r->categories.emplace_back(v.get_string());
   std::string scope(GetStringOr(*spec, "scope", ""));
-  if (scope == "Namespaced") r->namespaced = true;
-  else if (scope == "Cluster") r->namespaced = false;
-  else fail("spec.scope", scope.empty() ? "FieldValueRequired" : "FieldValueNotSupported",
-            scope.empty() ? "Required value" : "Unsupported value: \"" + scope + "\": supported values: \"Cluster\", \"Namespaced\"");
+  if (scope == "Namespaced")
+    r->namespaced = true;
+  else if (scope == "Cluster")
+    r->namespaced = false;
+  else
+    fail("spec.scope", scope.empty() ? "FieldValueRequired" : "FieldValueNotSupported",
+         scope.empty() ? "Required value"
+                       : "Unsupported value: \"" + scope + "\": supported values: \"Cluster\", \"Namespaced\"");
   const json::array* versions = GetArray(*spec, "versions");
   if (!versions || versions->empty()) {
-    fail("spec.versions", "FieldValueRequired", "Required value: must have exactly one version marked as storage version");
+    fail("spec.versions", "FieldValueRequired",
+         "Required value: must have exactly one version marked as storage version");
     return Err(invalid);
   }
   int storage_count = 0;
@@ -257,7 +274,8 @@ Result<ResourceInfoPtr> ResourceFromCrd(const json::object& crd) {
         }
       }
     }
-    if (!vi.schema) fail(path + ".schema.openAPIV3Schema", "FieldValueRequired", "Required value: schemas are required");
+    if (!vi.schema)
+      fail(path + ".schema.openAPIV3Schema", "FieldValueRequired", "Required value: schemas are required");
     if (const json::object* sub = GetObject(v, "subresources")) {
       bool has_status = sub->contains("status");
       bool has_scale = GetObject(*sub, "scale") != nullptr;
@@ -272,9 +290,11 @@ Result<ResourceInfoPtr> ResourceFromCrd(const json::object& crd) {
         r->status_replicas_path = std::string(GetStringOr(*scale, "statusReplicasPath", ""));
         r->label_selector_path = std::string(GetStringOr(*scale, "labelSelectorPath", ""));
         if (r->spec_replicas_path.rfind(".spec.", 0) != 0)
-          fail(path + ".subresources.scale.specReplicasPath", "FieldValueInvalid", "Invalid value: \"" + r->spec_replicas_path + "\": should be a json path under .spec");
+          fail(path + ".subresources.scale.specReplicasPath", "FieldValueInvalid",
+               "Invalid value: \"" + r->spec_replicas_path + "\": should be a json path under .spec");
         if (r->status_replicas_path.rfind(".status.", 0) != 0)
-          fail(path + ".subresources.scale.statusReplicasPath", "FieldValueInvalid", "Invalid value: \"" + r->status_replicas_path + "\": should be a json path under .status");
+          fail(path + ".subresources.scale.statusReplicasPath", "FieldValueInvalid",
+               "Invalid value: \"" + r->status_replicas_path + "\": should be a json path under .status");
       }
     }
     if (const json::array* cols = GetArray(v, "additionalPrinterColumns")) {
@@ -293,7 +313,9 @@ Result<ResourceInfoPtr> ResourceFromCrd(const json::object& crd) {
         if (pc.json_path.empty()) fail(cpath + ".jsonPath", "FieldValueRequired", "Required value");
         static const std::set<std::string> kTypes = {"integer", "number", "string", "boolean", "date"};
         if (!kTypes.count(pc.type))
-          fail(cpath + ".type", "FieldValueNotSupported", "Unsupported value: \"" + pc.type + "\": supported values: \"boolean\", \"date\", \"integer\", \"number\", \"string\"");
+          fail(cpath + ".type", "FieldValueNotSupported",
+               "Unsupported value: \"" + pc.type +
+                   "\": supported values: \"boolean\", \"date\", \"integer\", \"number\", \"string\"");
         vi.columns.push_back(std::move(pc));
       }
     } else {
@@ -304,13 +326,14 @@ Result<ResourceInfoPtr> ResourceFromCrd(const json::object& crd) {
   (void)first_status;
   (void)first_scale;
   if (storage_count != 1)
-    fail("spec.versions", "FieldValueInvalid", "Invalid value: must have exactly one version marked as storage version");
+    fail("spec.versions", "FieldValueInvalid",
+         "Invalid value: must have exactly one version marked as storage version");
   bool any_served = std::any_of(r->versions.begin(), r->versions.end(), [](auto& v) { return v.served; });
   if (!any_served) fail("spec.versions", "FieldValueInvalid", "Invalid value: must have at least one served version");
   if (!invalid.causes().empty()) return Err(invalid);
   r->crd_name = name;
-  if (const json::object* m = GetObject(crd, "metadata"); m && m->contains("deletionTimestamp") &&
-                                                            !m->at("deletionTimestamp").is_null())
+  if (const json::object* m = GetObject(crd, "metadata");
+      m && m->contains("deletionTimestamp") && !m->at("deletionTimestamp").is_null())
     r->terminating = true;
   return ResourceInfoPtr(std::move(r));
 }
@@ -327,7 +350,8 @@ std::tuple<int, int, int, std::string> VersionRank(const std::string& v) {
   if (v.size() > 1 && v[0] == 'v' && std::isdigit(static_cast<unsigned char>(v[1]))) {
     std::size_t i = 1;
     while (i < v.size() && std::isdigit(static_cast<unsigned char>(v[i]))) major = major * 10 + (v[i++] - '0');
-    if (i == v.size()) stage = 0;
+    if (i == v.size())
+      stage = 0;
     else if (v.compare(i, 4, "beta") == 0 || v.compare(i, 5, "alpha") == 0) {
       bool beta = v.compare(i, 4, "beta") == 0;
       i += beta ? 4 : 5;
@@ -340,9 +364,7 @@ std::tuple<int, int, int, std::string> VersionRank(const std::string& v) {
   return {stage, -major, -minor, ""};
 }
 
-json::array Verbs() {
-  return {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"};
-}
+json::array Verbs() { return {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}; }
 
 json::array ToArray(const std::vector<std::string>& v) {
   json::array a;
@@ -405,15 +427,32 @@ json::value ObjectMetaSchema() {
   props["namespace"] = str("The namespace the object belongs to.");
   props["uid"] = str("The unique in time and space value for this object, set by the server.");
   props["resourceVersion"] = str("An opaque value that represents the internal version of this object.");
-  props["generation"] = {{"type", "integer"}, {"format", "int64"}, {"description", "A sequence number representing a specific generation of the desired state."}};
-  props["creationTimestamp"] = {{"type", "string"}, {"format", "date-time"}, {"description", "The time this object was created."}};
-  props["deletionTimestamp"] = {{"type", "string"}, {"format", "date-time"}, {"description", "The time after which this resource will be deleted."}};
-  props["labels"] = {{"type", "object"}, {"additionalProperties", {{"type", "string"}}}, {"description", "Map of string keys and values that can be used to organize and categorize objects."}};
-  props["annotations"] = {{"type", "object"}, {"additionalProperties", {{"type", "string"}}}, {"description", "Unstructured key value map stored with a resource."}};
-  props["finalizers"] = {{"type", "array"}, {"items", {{"type", "string"}}}, {"description", "Must be empty before the object is deleted from the registry."}};
-  props["ownerReferences"] = {{"type", "array"}, {"items", {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}}}, {"description", "List of objects depended by this object."}};
-  props["managedFields"] = {{"type", "array"}, {"items", {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}}}};
-  return json::object{{"type", "object"}, {"description", "ObjectMeta is metadata that all persisted resources must have."}, {"properties", std::move(props)}};
+  props["generation"] = {{"type", "integer"},
+                         {"format", "int64"},
+                         {"description", "A sequence number representing a specific generation of the desired state."}};
+  props["creationTimestamp"] = {
+      {"type", "string"}, {"format", "date-time"}, {"description", "The time this object was created."}};
+  props["deletionTimestamp"] = {{"type", "string"},
+                                {"format", "date-time"},
+                                {"description", "The time after which this resource will be deleted."}};
+  props["labels"] = {
+      {"type", "object"},
+      {"additionalProperties", {{"type", "string"}}},
+      {"description", "Map of string keys and values that can be used to organize and categorize objects."}};
+  props["annotations"] = {{"type", "object"},
+                          {"additionalProperties", {{"type", "string"}}},
+                          {"description", "Unstructured key value map stored with a resource."}};
+  props["finalizers"] = {{"type", "array"},
+                         {"items", {{"type", "string"}}},
+                         {"description", "Must be empty before the object is deleted from the registry."}};
+  props["ownerReferences"] = {{"type", "array"},
+                              {"items", {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}}},
+                              {"description", "List of objects depended by this object."}};
+  props["managedFields"] = {{"type", "array"},
+                            {"items", {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}}}};
+  return json::object{{"type", "object"},
+                      {"description", "ObjectMeta is metadata that all persisted resources must have."},
+                      {"properties", std::move(props)}};
 }
 
 std::string SchemaName(const ResourceInfo& r, const std::string& version) {
@@ -436,11 +475,18 @@ std::string SchemaName(const ResourceInfo& r, const std::string& version) {
 json::object Operation(const ResourceInfo& r, const std::string& version, const std::string& action,
                        const std::string& op_id, bool with_validation) {
   json::array params;
-  params.push_back({{"name", "dryRun"}, {"in", "query"}, {"schema", {{"type", "string"}}}, {"description", "When present, indicates that modifications should not be persisted."}});
+  params.push_back({{"name", "dryRun"},
+                    {"in", "query"},
+                    {"schema", {{"type", "string"}}},
+                    {"description", "When present, indicates that modifications should not be persisted."}});
   params.push_back({{"name", "fieldManager"}, {"in", "query"}, {"schema", {{"type", "string"}}}});
   if (with_validation)
-    params.push_back({{"name", "fieldValidation"}, {"in", "query"}, {"schema", {{"type", "string"}}},
-                      {"description", "fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields."}});
+    params.push_back({{"name", "fieldValidation"},
+                      {"in", "query"},
+                      {"schema", {{"type", "string"}}},
+                      {"description",
+                       "fieldValidation instructs the server on how to handle objects in the request containing "
+                       "unknown or duplicate fields."}});
   json::object op;
   op["operationId"] = op_id;
   op["x-kubernetes-action"] = action;
@@ -475,13 +521,20 @@ std::string OpenApiDoc(const std::string& gv_path, const std::vector<std::pair<R
     }
     const VersionInfo* vi = r->version(version);
     json::object schema;
-    if (vi && vi->openapi.is_object()) schema = vi->openapi.get_object();
-    else schema = {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}};
+    if (vi && vi->openapi.is_object())
+      schema = vi->openapi.get_object();
+    else
+      schema = {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}};
     json::object& props = EnsureObject(schema, "properties");
-    props["apiVersion"] = {{"type", "string"}, {"description", "APIVersion defines the versioned schema of this representation of an object."}};
-    props["kind"] = {{"type", "string"}, {"description", "Kind is a string value representing the REST resource this object represents."}};
-    props["metadata"] = {{"$ref", "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}, {"description", "Standard object's metadata."}};
-    schema["x-kubernetes-group-version-kind"] = json::array{{{"group", r->group}, {"kind", r->kind}, {"version", version}}};
+    props["apiVersion"] = {
+        {"type", "string"},
+        {"description", "APIVersion defines the versioned schema of this representation of an object."}};
+    props["kind"] = {{"type", "string"},
+                     {"description", "Kind is a string value representing the REST resource this object represents."}};
+    props["metadata"] = {{"$ref", "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"},
+                         {"description", "Standard object's metadata."}};
+    schema["x-kubernetes-group-version-kind"] =
+        json::array{{{"group", r->group}, {"kind", r->kind}, {"version", version}}};
     schemas[SchemaName(*r, version)] = std::move(schema);
   }
   json::object doc;
@@ -553,15 +606,27 @@ void Registry::rebuild(std::vector<ResourceInfoPtr> crds, std::int64_t crd_revis
         agg_resources.push_back(AggregatedResource(*r, v));
         legacy_resources.push_back(LegacyResource(*r));
         if (r->status_subresource)
-          legacy_resources.push_back({{"name", r->resource + "/status"}, {"singularName", ""}, {"namespaced", r->namespaced}, {"kind", r->kind}, {"verbs", json::array{"get", "patch", "update"}}});
+          legacy_resources.push_back({{"name", r->resource + "/status"},
+                                      {"singularName", ""},
+                                      {"namespaced", r->namespaced},
+                                      {"kind", r->kind},
+                                      {"verbs", json::array{"get", "patch", "update"}}});
         if (r->scale_subresource)
-          legacy_resources.push_back({{"name", r->resource + "/scale"}, {"singularName", ""}, {"namespaced", r->namespaced}, {"group", "autoscaling"}, {"version", "v1"}, {"kind", "Scale"}, {"verbs", json::array{"get", "patch", "update"}}});
+          legacy_resources.push_back({{"name", r->resource + "/scale"},
+                                      {"singularName", ""},
+                                      {"namespaced", r->namespaced},
+                                      {"group", "autoscaling"},
+                                      {"version", "v1"},
+                                      {"kind", "Scale"},
+                                      {"verbs", json::array{"get", "patch", "update"}}});
         for_openapi.emplace_back(r, v);
       }
       agg_versions.push_back({{"version", v}, {"resources", std::move(agg_resources)}, {"freshness", "Current"}});
       std::string list_path = g.empty() ? "/api/" + v : "/apis/" + gv;
-      snap->resource_lists[list_path] = json::serialize(json::object{
-          {"kind", "APIResourceList"}, {"apiVersion", "v1"}, {"groupVersion", gv}, {"resources", std::move(legacy_resources)}});
+      snap->resource_lists[list_path] = json::serialize(json::object{{"kind", "APIResourceList"},
+                                                                     {"apiVersion", "v1"},
+                                                                     {"groupVersion", gv},
+                                                                     {"resources", std::move(legacy_resources)}});
       std::string oa_path = g.empty() ? "api/" + v : "apis/" + gv;
       std::string doc = OpenApiDoc(oa_path, for_openapi);
       std::string hash = HashHex(doc);
@@ -575,17 +640,25 @@ void Registry::rebuild(std::vector<ResourceInfoPtr> crds, std::int64_t crd_revis
       continue;
     }
     json::object preferred{{"groupVersion", g + "/" + vs.front()}, {"version", vs.front()}};
-    json::object group_doc{{"kind", "APIGroup"}, {"apiVersion", "v1"}, {"name", g}, {"versions", gvs}, {"preferredVersion", preferred}};
+    json::object group_doc{
+        {"kind", "APIGroup"}, {"apiVersion", "v1"}, {"name", g}, {"versions", gvs}, {"preferredVersion", preferred}};
     snap->group_docs["/apis/" + g] = json::serialize(group_doc);
     legacy_groups.push_back({{"name", g}, {"versions", gvs}, {"preferredVersion", preferred}});
     json::object item{{"metadata", {{"name", g}, {"creationTimestamp", nullptr}}}, {"versions", agg_versions}};
     agg_v2.push_back(item);
     agg_v2beta1.push_back(std::move(item));
   }
-  snap->apis_legacy = json::serialize(json::object{{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", std::move(legacy_groups)}});
-  snap->api_legacy = json::serialize(json::object{{"kind", "APIVersions"}, {"versions", json::array{"v1"}}, {"serverAddressByClientCIDRs", json::array{{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", ""}}}}});
+  snap->apis_legacy = json::serialize(
+      json::object{{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", std::move(legacy_groups)}});
+  snap->api_legacy = json::serialize(
+      json::object{{"kind", "APIVersions"},
+                   {"versions", json::array{"v1"}},
+                   {"serverAddressByClientCIDRs", json::array{{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", ""}}}}});
   auto agg = [](const char* version, json::array items) {
-    return json::serialize(json::object{{"kind", "APIGroupDiscoveryList"}, {"apiVersion", std::string("apidiscovery.k8s.io/") + version}, {"metadata", json::object{}}, {"items", std::move(items)}});
+    return json::serialize(json::object{{"kind", "APIGroupDiscoveryList"},
+                                        {"apiVersion", std::string("apidiscovery.k8s.io/") + version},
+                                        {"metadata", json::object{}},
+                                        {"items", std::move(items)}});
   };
   snap->apis_aggregated_v2 = agg("v2", agg_v2);
   snap->apis_aggregated_v2beta1 = agg("v2beta1", agg_v2beta1);

@@ -61,20 +61,22 @@ struct ResourceInfo {
   std::string status_replicas_path;  // ".status.replicas"
   std::string label_selector_path;   // ".status.selector"
   SpecialKind special = SpecialKind::kNone;
-  bool builtin = false;              // an upstream built-in kind (strategic merge patch applies)
+  bool builtin = false;  // an upstream built-in kind (strategic merge patch applies)
   // metadata.generation is set to 1 on create and bumped by changes outside metadata and status.
   // False for upstream kinds whose strategy never sets it (ConfigMap, Secret): there it stays
   // whatever the creator sent (normally absent), updates keep the stored value, and deletion
   // bumps it only when it is positive, as kube-apiserver's BeforeUpdate/BeforeDelete do.
   bool generation = true;
   std::set<std::string> selectable_fields;  // beyond metadata.name / metadata.namespace
-  std::string crd_name;              // for custom resources
-  bool terminating = false;          // its CRD is being deleted: no new objects
+  std::string crd_name;                     // for custom resources
+  bool terminating = false;                 // its CRD is being deleted: no new objects
 
   const VersionInfo* version(std::string_view v) const;
   std::string key_prefix() const;  // "/registry/<group|core>/<resource>/"
   std::string key(std::string_view ns, std::string_view name) const;
-  std::string api_version(std::string_view v) const { return group.empty() ? std::string(v) : group + "/" + std::string(v); }
+  std::string api_version(std::string_view v) const {
+    return group.empty() ? std::string(v) : group + "/" + std::string(v);
+  }
   std::string qualified() const { return group.empty() ? resource : resource + "." + group; }
 };
 using ResourceInfoPtr = std::shared_ptr<const ResourceInfo>;
@@ -83,18 +85,18 @@ using ResourceInfoPtr = std::shared_ptr<const ResourceInfo>;
 struct RegistrySnapshot {
   std::vector<ResourceInfoPtr> resources;
   std::map<std::string, ResourceInfoPtr> by_group_resource;  // "<group>/<resource>"
-  std::int64_t crd_revision = 0;  // store revision of the CRD state this snapshot reflects
+  std::int64_t crd_revision = 0;                             // store revision of the CRD state this snapshot reflects
 
-  std::string apis_legacy;          // GET /apis (APIGroupList)
-  std::string api_legacy;           // GET /api (APIVersions)
-  std::string apis_aggregated_v2;   // GET /apis aggregated
+  std::string apis_legacy;         // GET /apis (APIGroupList)
+  std::string api_legacy;          // GET /api (APIVersions)
+  std::string apis_aggregated_v2;  // GET /apis aggregated
   std::string apis_aggregated_v2beta1;
-  std::string api_aggregated_v2;    // GET /api aggregated
+  std::string api_aggregated_v2;  // GET /api aggregated
   std::string api_aggregated_v2beta1;
-  std::map<std::string, std::string> group_docs;          // "/apis/<g>" -> APIGroup
-  std::map<std::string, std::string> resource_lists;      // "/apis/<g>/<v>" or "/api/v1" -> APIResourceList
-  std::string openapi_root;                               // GET /openapi/v3
-  std::map<std::string, std::string> openapi_docs;        // "apis/<g>/<v>" or "api/v1" -> document
+  std::map<std::string, std::string> group_docs;      // "/apis/<g>" -> APIGroup
+  std::map<std::string, std::string> resource_lists;  // "/apis/<g>/<v>" or "/api/v1" -> APIResourceList
+  std::string openapi_root;                           // GET /openapi/v3
+  std::map<std::string, std::string> openapi_docs;    // "apis/<g>/<v>" or "api/v1" -> document
   std::map<std::string, std::string> openapi_hashes;
 
   ResourceInfoPtr find(std::string_view group, std::string_view resource) const;

@@ -14,8 +14,8 @@
 #include "setpoint/common/json.h"
 #include "store/cache/watch_cache.h"
 #include "store/etcd/etcd_store.h"
-#include "store/revision_floor.h"
 #include "store/memory/memory_store.h"
+#include "store/revision_floor.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace setpoint::apiserver {
@@ -48,7 +48,8 @@ bool HasFields(std::string_view key) {
          key.starts_with("/registry/core/namespaces/");
 }
 
-void ExtractFields(std::string_view key, const json::object& obj, std::vector<std::pair<std::string, std::string>>& out) {
+void ExtractFields(std::string_view key, const json::object& obj,
+                   std::vector<std::pair<std::string, std::string>>& out) {
   if (key.rfind("/registry/core/events/", 0) == 0) {
     if (const json::object* io = GetObject(obj, "involvedObject"))
       for (const char* f : {"kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath"})
@@ -212,8 +213,10 @@ class ServerImpl final : public Server {
                 accepted = true;
         if (!accepted) continue;
         auto r = ResourceFromCrd(parsed->get_object());
-        if (r) resources.push_back(*r);
-        else spdlog::warn("CRD {} is not servable: {}", item->name(), r.error().message());
+        if (r)
+          resources.push_back(*r);
+        else
+          spdlog::warn("CRD {} is not servable: {}", item->name(), r.error().message());
       }
     }
     registry_->rebuild(std::move(resources), rev);
@@ -227,20 +230,25 @@ class ServerImpl final : public Server {
       auto rev = cache_->revision();
       items.clear();
       crd_watcher_->take(items);
-      if (!items.empty()) refresh_registry();
-      else registry_->advance(rev);  // nothing changed: waiters on "caught up with rev" finish
+      if (!items.empty())
+        refresh_registry();
+      else
+        registry_->advance(rev);  // nothing changed: waiters on "caught up with rev" finish
     }
   }
 
   Status write_kubeconfig(const std::string& host) {
-    std::string server = "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port_);
+    std::string server =
+        "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port_);
     std::string text =
         "apiVersion: v1\n"
         "kind: Config\n"
         "clusters:\n"
         "- name: setpoint\n"
         "  cluster:\n"
-        "    server: " + server + "\n"
+        "    server: " +
+        server +
+        "\n"
         "users:\n"
         "- name: setpoint-admin\n"
         "  user: {}\n"

@@ -343,8 +343,12 @@ json::value Yaml(std::string_view text) {
 }
 
 json::object& Version0Schema(json::object& crd) {
-  return crd["spec"].as_object()["versions"].as_array()[0].as_object()["schema"].as_object()
-      ["openAPIV3Schema"].as_object();
+  return crd["spec"]
+      .as_object()["versions"]
+      .as_array()[0]
+      .as_object()["schema"]
+      .as_object()["openAPIV3Schema"]
+      .as_object();
 }
 
 json::object& Props(json::object& schema) { return schema["properties"].as_object(); }

@@ -74,8 +74,8 @@ void Step(std::vector<const json::value*>& nodes, std::string_view path, bool& o
             bool pok = true;
             Step(probe, lhs, pok);
             for (auto* p : probe) {
-              bool match = (p->is_string() && p->get_string() == rhs) ||
-                           (!p->is_string() && json::serialize(*p) == rhs);
+              bool match =
+                  (p->is_string() && p->get_string() == rhs) || (!p->is_string() && json::serialize(*p) == rhs);
               if (match) {
                 next.push_back(&e);
                 break;
@@ -134,8 +134,10 @@ json::value CellFor(const PrinterColumn& column, const json::value& object, Wall
     std::int64_t count = 0;
     for (const auto& path : column.count_paths)
       for (const json::value* v : EvalJsonPath(object, path)) {
-        if (v->is_object()) count += static_cast<std::int64_t>(v->get_object().size());
-        else if (v->is_array()) count += static_cast<std::int64_t>(v->get_array().size());
+        if (v->is_object())
+          count += static_cast<std::int64_t>(v->get_object().size());
+        else if (v->is_array())
+          count += static_cast<std::int64_t>(v->get_array().size());
       }
     return count;
   }
@@ -170,15 +172,22 @@ json::value CellFor(const PrinterColumn& column, const json::value& object, Wall
 
 json::array TableColumns(const std::vector<PrinterColumn>& columns) {
   json::array defs;
-  defs.push_back({{"name", "Name"}, {"type", "string"}, {"format", "name"},
-                  {"description", "Name must be unique within a namespace."}, {"priority", 0}});
+  defs.push_back({{"name", "Name"},
+                  {"type", "string"},
+                  {"format", "name"},
+                  {"description", "Name must be unique within a namespace."},
+                  {"priority", 0}});
   for (const auto& c : columns)
-    defs.push_back({{"name", c.name}, {"type", c.type}, {"format", c.format}, {"description", c.description}, {"priority", c.priority}});
+    defs.push_back({{"name", c.name},
+                    {"type", c.type},
+                    {"format", c.format},
+                    {"description", c.description},
+                    {"priority", c.priority}});
   return defs;
 }
 
-json::object TableRow(const std::vector<PrinterColumn>& columns, const json::object& object,
-                      WallTime now, bool include_object) {
+json::object TableRow(const std::vector<PrinterColumn>& columns, const json::object& object, WallTime now,
+                      bool include_object) {
   json::array cells;
   const json::object* meta = GetObject(object, "metadata");
   cells.emplace_back(meta ? json::string(GetStringOr(*meta, "name", "")) : json::string());

@@ -24,7 +24,7 @@ boost::json::value CellFor(const PrinterColumn& column, const boost::json::value
 boost::json::array TableColumns(const std::vector<PrinterColumn>& columns);
 
 // One row: {"cells":[...],"object":PartialObjectMetadata}.
-boost::json::object TableRow(const std::vector<PrinterColumn>& columns, const boost::json::object& object,
-                             WallTime now, bool include_object);
+boost::json::object TableRow(const std::vector<PrinterColumn>& columns, const boost::json::object& object, WallTime now,
+                             bool include_object);
 
 }  // namespace setpoint::apiserver

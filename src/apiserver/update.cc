@@ -23,8 +23,10 @@ Result<ApiHandler::PreparedUpdate> ApiHandler::prepare_update(Ctx& ctx, const st
   if (sub == "status") {
     result = *old_obj;
     auto st = incoming.find("status");
-    if (st != incoming.end()) result["status"] = st->value();
-    else result.erase("status");
+    if (st != incoming.end())
+      result["status"] = st->value();
+    else
+      result.erase("status");
   } else if (sub == "finalize") {
     // A namespace's spec.finalizers, and nothing else (the namespace controller's last step).
     result = *old_obj;
@@ -38,11 +40,14 @@ Result<ApiHandler::PreparedUpdate> ApiHandler::prepare_update(Ctx& ctx, const st
   } else {
     result = std::move(incoming);
     if (auto k = GetString(result, "kind"); k && *k != res.kind)
-      return Err(Status::BadRequest("the kind of the provided object \"" + std::string(*k) + "\" does not match the resource kind \"" + res.kind + "\""));
+      return Err(Status::BadRequest("the kind of the provided object \"" + std::string(*k) +
+                                    "\" does not match the resource kind \"" + res.kind + "\""));
     if (res.status_subresource) {
       auto st = old_obj->find("status");
-      if (st != old_obj->end()) result["status"] = st->value();
-      else result.erase("status");
+      if (st != old_obj->end())
+        result["status"] = st->value();
+      else
+        result.erase("status");
     }
     json::object& meta = EnsureObject(result, "metadata");
     CopySystemMetadata(*GetObject(*old_obj, "metadata"), meta);
@@ -138,21 +143,29 @@ HttpResponse ApiHandler::do_update(Ctx& ctx) {
   json::object& meta = EnsureObject(*body, "metadata");
   std::string body_name(GetStringOr(meta, "name", ""));
   if (!body_name.empty() && body_name != ctx.ri.name)
-    return error(Status::BadRequest("the name of the object (" + body_name + ") does not match the name on the URL (" + ctx.ri.name + ")"), &ctx, ctx.ri.name);
+    return error(Status::BadRequest("the name of the object (" + body_name + ") does not match the name on the URL (" +
+                                    ctx.ri.name + ")"),
+                 &ctx, ctx.ri.name);
   if (res.namespaced) {
     auto ns = GetString(meta, "namespace");
     if (ns && !ns->empty() && *ns != ctx.ri.ns)
-      return error(Status::BadRequest("the namespace of the provided object does not match the namespace sent on the request"), &ctx, ctx.ri.name);
+      return error(
+          Status::BadRequest("the namespace of the provided object does not match the namespace sent on the request"),
+          &ctx, ctx.ri.name);
   }
   std::string rv(GetStringOr(meta, "resourceVersion", ""));
   if (ctx.ri.subresource == "scale") {
     const json::object* spec = GetObject(*body, "spec");
     auto replicas = spec ? GetInt(*spec, "replicas") : std::nullopt;
     if (!replicas || *replicas < 0)
-      return error(InvalidStatus(res, ctx.ri.name, {{"FieldValueInvalid", "Invalid value: must be greater than or equal to 0", "spec.replicas"}}), &ctx, ctx.ri.name);
+      return error(
+          InvalidStatus(res, ctx.ri.name,
+                        {{"FieldValueInvalid", "Invalid value: must be greater than or equal to 0", "spec.replicas"}}),
+          &ctx, ctx.ri.name);
     auto old = get_current(res.key(ctx.ri.ns, ctx.ri.name));
     if (!old) return error(NotFound(res, ctx.ri.name), &ctx, ctx.ri.name);
-    if (!rv.empty() && rv != std::to_string(old->revision)) return error(ConflictStatus(res, ctx.ri.name), &ctx, ctx.ri.name);
+    if (!rv.empty() && rv != std::to_string(old->revision))
+      return error(ConflictStatus(res, ctx.ri.name), &ctx, ctx.ri.name);
     auto obj = ParseCached(*old);
     if (!obj) return error(obj.error(), &ctx);
     SetPath(*obj, res.spec_replicas_path, *replicas);
@@ -166,7 +179,10 @@ HttpResponse ApiHandler::do_update(Ctx& ctx) {
     return do_get(ctx);
   }
   if (rv.empty())
-    return error(InvalidStatus(res, ctx.ri.name, {{"FieldValueInvalid", "Invalid value: 0x0: must be specified for an update", "metadata.resourceVersion"}}), &ctx, ctx.ri.name);
+    return error(InvalidStatus(res, ctx.ri.name,
+                               {{"FieldValueInvalid", "Invalid value: 0x0: must be specified for an update",
+                                 "metadata.resourceVersion"}}),
+                 &ctx, ctx.ri.name);
   // The store's compare-and-swap decides; the cache only has to be as new as the version the
   // client names (waited for below when it is not).
   auto old = get_current(res.key(ctx.ri.ns, ctx.ri.name));

@@ -53,8 +53,10 @@ void WatchStream::set_waker(std::function<void()> waker) {
 
 void WatchStream::wake() {
   std::lock_guard lock(waker_mu_);
-  if (waker_) waker_();
-  else woken_early_ = true;
+  if (waker_)
+    waker_();
+  else
+    woken_early_ = true;
 }
 
 std::chrono::steady_clock::time_point WatchStream::next_deadline() const {
@@ -70,10 +72,11 @@ std::shared_ptr<const std::string> WatchStream::bookmark(store::Revision rev, bo
 }
 
 std::shared_ptr<const std::string> WatchStream::error_event(const Status& status) const {
-  json::object st{{"kind", "Status"},  {"apiVersion", "v1"},          {"metadata", json::object()},
-                  {"status", "Failure"}, {"message", status.message()}, {"reason", std::string(status.reason())},
+  json::object st{{"kind", "Status"},          {"apiVersion", "v1"},          {"metadata", json::object()},
+                  {"status", "Failure"},       {"message", status.message()}, {"reason", std::string(status.reason())},
                   {"code", status.http_code()}};
-  return std::make_shared<const std::string>(json::serialize(json::object{{"type", "ERROR"}, {"object", std::move(st)}}) + "\n");
+  return std::make_shared<const std::string>(
+      json::serialize(json::object{{"type", "ERROR"}, {"object", std::move(st)}}) + "\n");
 }
 
 void WatchStream::emit(const store::WatchItem& item, std::vector<SharedBytes>& out) {
@@ -94,11 +97,13 @@ void WatchStream::emit(const store::WatchItem& item, std::vector<SharedBytes>& o
   if (options_.table) {
     auto parsed = ParseJson(item.object->json);
     if (!parsed || !parsed->is_object()) return;
-    json::object table{{"kind", "Table"}, {"apiVersion", "meta.k8s.io/v1"},
+    json::object table{{"kind", "Table"},
+                       {"apiVersion", "meta.k8s.io/v1"},
                        {"metadata", {{"resourceVersion", std::to_string(item.revision)}}}};
     table["columnDefinitions"] = columns_sent_ ? json::array() : TableColumns(options_.columns);
     columns_sent_ = true;
-    table["rows"] = json::array{TableRow(options_.columns, parsed->get_object(), clock_->now(), options_.include_object)};
+    table["rows"] =
+        json::array{TableRow(options_.columns, parsed->get_object(), clock_->now(), options_.include_object)};
     out.push_back(std::make_shared<const std::string>(
         json::serialize(json::object{{"type", type}, {"object", std::move(table)}}) + "\n"));
     return;
@@ -154,7 +159,8 @@ StreamSource::Poll WatchStream::poll(std::vector<SharedBytes>& out) {
   }
   if (!ok) {
     // Fell too far behind: the client must relist.
-    out.push_back(error_event(Status::Expired("the watch fell too far behind; please re-list (too old resource version)")));
+    out.push_back(
+        error_event(Status::Expired("the watch fell too far behind; please re-list (too old resource version)")));
     return Poll::kEnd;
   }
   auto now = SteadyClock::now();

@@ -19,7 +19,7 @@ Result<store::Revision> WriteRevision(const std::string& rv) {
   auto v = ParseResourceVersion(rv);
   if (!v || *v == 0) return Err(Status::BadRequest("invalid resourceVersion: \"" + rv + "\""));
   return *v >= static_cast<std::uint64_t>(kUnreachableRevision) ? kUnreachableRevision
-                                                                 : static_cast<store::Revision>(*v);
+                                                                : static_cast<store::Revision>(*v);
 }
 
 bool WorthWaitingFor(store::Revision want, store::Revision current) {
@@ -35,7 +35,9 @@ std::string MediaType(std::string_view content_type) {
   return out;
 }
 
-bool IsConfigKind(const ResourceInfo& r) { return r.special == SpecialKind::kConfigMap || r.special == SpecialKind::kSecret; }
+bool IsConfigKind(const ResourceInfo& r) {
+  return r.special == SpecialKind::kConfigMap || r.special == SpecialKind::kSecret;
+}
 
 Result<json::value> DecodeBody(const HttpRequest& req, bool strict, const ResourceInfo* res) {
   std::string type = MediaType(req.header("content-type"));
@@ -59,8 +61,9 @@ Result<json::value> DecodeBody(const HttpRequest& req, bool strict, const Resour
       return Err(Status::BadRequest("strict decoding error: duplicate field \"" + duplicates.front() + "\""));
     return v;
   }
-  return Err(Status::UnsupportedMediaType(
-      "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"));
+  return Err(
+      Status::UnsupportedMediaType("the body of the request was in an unknown format - accepted media types include: "
+                                   "application/json, application/yaml"));
 }
 
 Result<json::object> DecodeObject(const HttpRequest& req, bool strict, const ResourceInfo* res) {
@@ -73,8 +76,10 @@ Result<json::object> DecodeObject(const HttpRequest& req, bool strict, const Res
 void CopySystemMetadata(const json::object& from, json::object& to) {
   for (const char* k : {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"}) {
     auto it = from.find(k);
-    if (it != from.end()) to[k] = it->value();
-    else to.erase(k);
+    if (it != from.end())
+      to[k] = it->value();
+    else
+      to.erase(k);
   }
 }
 
@@ -126,7 +131,8 @@ void SetFinalizers(json::object& meta, const std::vector<std::string>& finalizer
 std::string PropagationPolicy(const json::object& options) {
   if (auto p = GetString(options, "propagationPolicy"); p && !p->empty()) return std::string(*p);
   // The deprecated boolean, still sent by old clients.
-  if (const auto* o = options.if_contains("orphanDependents"); o && o->is_bool()) return o->get_bool() ? "Orphan" : "Background";
+  if (const auto* o = options.if_contains("orphanDependents"); o && o->is_bool())
+    return o->get_bool() ? "Orphan" : "Background";
   return "";
 }
 
@@ -166,8 +172,9 @@ Status NotFound(const ResourceInfo& r, std::string_view name) {
 }
 
 Status ConflictStatus(const ResourceInfo& r, std::string_view name) {
-  return Status::Conflict("Operation cannot be fulfilled on " + r.qualified() + " \"" + std::string(name) +
-                          "\": the object has been modified; please apply your changes to the latest version and try again");
+  return Status::Conflict(
+      "Operation cannot be fulfilled on " + r.qualified() + " \"" + std::string(name) +
+      "\": the object has been modified; please apply your changes to the latest version and try again");
 }
 
 void SetPath(json::object& obj, std::string_view path, json::value v) {

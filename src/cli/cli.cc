@@ -36,8 +36,7 @@ constexpr std::string_view kTableAccept = "application/json;as=Table;v=v1;g=meta
 Result<GroupVersionResource> ResolveManifest(Session& s, const json::object& obj) {
   std::string kind(GetStringOr(obj, "kind", ""));
   std::string api_version(GetStringOr(obj, "apiVersion", ""));
-  if (kind.empty() || api_version.empty())
-    return Err(Status::BadRequest("Object 'Kind' or 'apiVersion' is missing"));
+  if (kind.empty() || api_version.empty()) return Err(Status::BadRequest("Object 'Kind' or 'apiVersion' is missing"));
   auto gvr = client::Discover(*s.rest, kind);
   if (!gvr) return Err(Status::NotFound("no matches for kind \"" + kind + "\" in version \"" + api_version + "\""));
   auto slash = api_version.find('/');
@@ -65,9 +64,9 @@ std::string KindOf(const GroupVersionResource& gvr) {
 // this string: a bool, null or number under YAML 1.1 or 1.2 rules (what kubectl and PyYAML read).
 bool LooksLikeNonString(const std::string& s) {
   static const std::set<std::string> kWords = {
-      "true", "True", "TRUE", "false", "False", "FALSE", "yes", "Yes", "YES", "no",   "No",
-      "NO",   "on",   "On",   "ON",    "off",   "Off",   "OFF", "y",   "Y",   "n",   "N",
-      "null", "Null", "NULL", "~",     ".inf",  ".Inf",  ".INF", "-.inf", "+.inf", ".nan", ".NaN", ".NAN"};
+      "true", "True", "TRUE", "false", "False", "FALSE", "yes",   "Yes",  "YES",  "no",  "No",   "NO",
+      "on",   "On",   "ON",   "off",   "Off",   "OFF",   "y",     "Y",    "n",    "N",   "null", "Null",
+      "NULL", "~",    ".inf", ".Inf",  ".INF",  "-.inf", "+.inf", ".nan", ".NaN", ".NAN"};
   if (kWords.count(s)) return true;
   // Numbers: an optional sign, then digits (with _ , . e E x o b and hex digits as YAML 1.1 allows),
   // starting with a digit or a dot followed by a digit. Quoting a string that merely looks numeric
@@ -79,7 +78,8 @@ bool LooksLikeNonString(const std::string& s) {
     return false;
   for (; i < s.size(); ++i) {
     const char c = s[i];
-    if (!std::isxdigit(static_cast<unsigned char>(c)) && std::string_view("_.:eExXoObB+-").find(c) == std::string_view::npos)
+    if (!std::isxdigit(static_cast<unsigned char>(c)) &&
+        std::string_view("_.:eExXoObB+-").find(c) == std::string_view::npos)
       return false;
   }
   return true;
@@ -106,9 +106,15 @@ void EmitYaml(YAML::Emitter& e, const json::value& v) {
       e << (s.empty() || LooksLikeNonString(s) ? YAML::DoubleQuoted : YAML::Auto) << s;
       break;
     }
-    case json::kind::bool_: e << v.get_bool(); break;
-    case json::kind::null: e << YAML::Null; break;
-    default: e << json::serialize(v); break;
+    case json::kind::bool_:
+      e << v.get_bool();
+      break;
+    case json::kind::null:
+      e << YAML::Null;
+      break;
+    default:
+      e << json::serialize(v);
+      break;
   }
 }
 
@@ -227,7 +233,8 @@ std::string WithQuery(std::string path, const std::vector<std::pair<std::string,
 Result<json::object> GetTable(Session& s, const GroupVersionResource& gvr, const std::string& ns,
                               const std::string& name, const std::string& selector) {
   std::string path = WithQuery(client::ResourcePath(gvr, ns, name), {{"labelSelector", selector}});
-  auto resp = s.rest->request(client::Method::kGet, path, {}, "application/json", {{"Accept", std::string(kTableAccept)}});
+  auto resp =
+      s.rest->request(client::Method::kGet, path, {}, "application/json", {{"Accept", std::string(kTableAccept)}});
   if (!resp) return Err(resp.error());
   auto v = ParseJson(resp->body);
   if (!v || !v->is_object()) return Err(Status::Internal("the server sent an unreadable table"));
@@ -261,8 +268,8 @@ int Get(const CommonOptions& common, const GetOptions& o, std::ostream& out, std
         items.push_back(i);
         arr.push_back(i);
       }
-      result = json::object{{"apiVersion", "v1"}, {"kind", "List"}, {"items", std::move(arr)},
-                            {"metadata", {{"resourceVersion", ""}}}};
+      result = json::object{
+          {"apiVersion", "v1"}, {"kind", "List"}, {"items", std::move(arr)}, {"metadata", {{"resourceVersion", ""}}}};
     }
     if (o.output == "name") {
       for (const auto& i : items) out << KindOf(*gvr) << "/" << NameOf(i) << "\n";
@@ -285,15 +292,18 @@ int Get(const CommonOptions& common, const GetOptions& o, std::ostream& out, std
         last_row[rows.back()[common.all_namespaces && gvr->namespaced ? 1 : 0]] = rows.back();
       }
   if (rows.size() == 1 && o.name.empty()) {
-    if (ns.empty()) err << "No resources found\n";
-    else err << "No resources found in " << ns << " namespace.\n";
+    if (ns.empty())
+      err << "No resources found\n";
+    else
+      err << "No resources found in " << ns << " namespace.\n";
   } else {
     TablePrinter::print(out, rows);
   }
   out.flush();
   if (!o.watch) return 0;
   std::string rv;
-  if (const json::object* meta = GetObject(*table, "metadata")) rv = std::string(GetStringOr(*meta, "resourceVersion", ""));
+  if (const json::object* meta = GetObject(*table, "metadata"))
+    rv = std::string(GetStringOr(*meta, "resourceVersion", ""));
   client::WatchOptions wo;
   wo.resource_version = rv;
   wo.label_selector = o.selector;
@@ -377,7 +387,8 @@ int Apply(const CommonOptions& common, const ApplyOptions& o, std::ostream& out,
     json::object patch = m.object;
     patch.erase("status");
     if (json::object* meta = GetObject(patch, "metadata"))
-      for (const char* k : {"resourceVersion", "uid", "creationTimestamp", "generation", "managedFields"}) meta->erase(k);
+      for (const char* k : {"resourceVersion", "uid", "creationTimestamp", "generation", "managedFields"})
+        meta->erase(k);
     auto patched = s.dynamic->patch(*gvr, ns, name, client::PatchType::kMerge, json::serialize(patch));
     if (!patched) {
       err << "Error from server (" << patched.error().reason() << "): error when applying \"" << m.source
@@ -406,7 +417,8 @@ Result<bool> WaitFor(Session& s, const GroupVersionResource& gvr, const std::str
     if (done(obj ? &*obj : nullptr)) return true;
     client::WatchOptions wo;
     if (obj)
-      if (const json::object* meta = GetObject(*obj, "metadata")) wo.resource_version = std::string(GetStringOr(*meta, "resourceVersion", ""));
+      if (const json::object* meta = GetObject(*obj, "metadata"))
+        wo.resource_version = std::string(GetStringOr(*meta, "resourceVersion", ""));
     wo.field_selector = "metadata.name=" + name;
     auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - SteadyClock::now()).count();
     wo.timeout_seconds = std::max<std::int64_t>(1, left);
@@ -637,8 +649,10 @@ std::string SmartLabel(std::string_view field) {
   int last = 0;
   for (char c : field) {
     int cls = IsLower(c) ? 1 : IsUpper(c) ? 2 : 3;
-    if (cls == last) runs.back() += c;
-    else runs.emplace_back(1, c);
+    if (cls == last)
+      runs.back() += c;
+    else
+      runs.emplace_back(1, c);
     last = cls;
   }
   // An upper-case run followed by a lower-case one gives it its last letter: "APIVersion" →
@@ -653,8 +667,10 @@ std::string SmartLabel(std::string_view field) {
     if (part.empty()) continue;
     std::string upper = part;
     std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
-    if (upper == "API" || upper == "URL" || upper == "UID" || upper == "OSB" || upper == "GUID") part = upper;
-    else if (IsLower(part[0])) part[0] = static_cast<char>(part[0] - 'a' + 'A');
+    if (upper == "API" || upper == "URL" || upper == "UID" || upper == "OSB" || upper == "GUID")
+      part = upper;
+    else if (IsLower(part[0]))
+      part[0] = static_cast<char>(part[0] - 'a' + 'A');
     if (!label.empty()) label += ' ';
     label += part;
   }
@@ -699,15 +715,20 @@ std::string GoFloat(double f) {
 // A JSON value as Go's %v prints the unstructured value kubectl decoded it into.
 std::string GoValue(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::null: return "<nil>";
-    case json::kind::bool_: return v.get_bool() ? "true" : "false";
-    case json::kind::int64: return std::to_string(v.get_int64());
+    case json::kind::null:
+      return "<nil>";
+    case json::kind::bool_:
+      return v.get_bool() ? "true" : "false";
+    case json::kind::int64:
+      return std::to_string(v.get_int64());
     case json::kind::uint64:
       if (v.get_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
         return std::to_string(v.get_uint64());
       return GoFloat(static_cast<double>(v.get_uint64()));
-    case json::kind::double_: return GoFloat(v.get_double());
-    case json::kind::string: return std::string(v.get_string());
+    case json::kind::double_:
+      return GoFloat(v.get_double());
+    case json::kind::string:
+      return std::string(v.get_string());
     case json::kind::array: {
       const auto& a = v.get_array();
       std::string s = "[";
@@ -751,8 +772,10 @@ void DescribeContent(std::string& w, int level, const json::object& content, con
     } else if (value.is_array()) {
       w += Indent(level) + SmartLabel(key) + ":\n";
       for (const auto& item : value.get_array()) {
-        if (item.is_object()) DescribeContent(w, level + 1, item.get_object(), field_path, skip);
-        else w += Indent(level + 1) + GoValue(item) + "\n";
+        if (item.is_object())
+          DescribeContent(w, level + 1, item.get_object(), field_path, skip);
+        else
+          w += Indent(level + 1) + GoValue(item) + "\n";
       }
     } else {
       w += Indent(level) + SmartLabel(key) + ":\t" + GoValue(value) + "\n";
@@ -932,8 +955,10 @@ int Describe(const CommonOptions& common, const DescribeOptions& o, std::ostream
     auto objects = list(o.selector);
     if (!objects) return Fail(err, objects.error());
     if (objects->items.empty()) {
-      if (ns.empty()) err << "No resources found\n";
-      else err << "No resources found in " << ns << " namespace.\n";
+      if (ns.empty())
+        err << "No resources found\n";
+      else
+        err << "No resources found in " << ns << " namespace.\n";
       return 0;
     }
     for (auto& obj : objects->items) print(std::move(obj));

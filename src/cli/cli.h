@@ -17,7 +17,7 @@ namespace setpoint::cli {
 struct CommonOptions {
   std::string kubeconfig;  // empty: $KUBECONFIG, then ~/.kube/config
   std::string context;
-  std::string ns;          // empty: the context's namespace
+  std::string ns;  // empty: the context's namespace
   bool all_namespaces = false;
 };
 

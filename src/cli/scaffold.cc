@@ -37,7 +37,8 @@ bool IsGroupName(std::string_view s) {
   std::size_t start = 0;
   while (true) {
     const std::size_t dot = s.find('.', start);
-    if (!IsDnsLabel(s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start))) return false;
+    if (!IsDnsLabel(s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start)))
+      return false;
     if (dot == std::string_view::npos) return true;
     start = dot + 1;
   }
@@ -153,10 +154,10 @@ Result<OperatorNames> DeriveNames(const InitOperatorOptions& o) {
   n.singular = Lower(o.kind);
   n.plural = o.plural.empty() ? DefaultPlural(n.singular) : o.plural;
   if (!IsPlural(n.plural)) {
-    return Err(Status::Invalid("invalid " + std::string(o.plural.empty() ? "plural (derived from --kind) " : "--plural ") +
-                               Quoted(n.plural) +
-                               ": must be lower case, letters, digits and '-', starting with a letter, at most 63 "
-                               "characters, like memcacheds"));
+    return Err(Status::Invalid(
+        "invalid " + std::string(o.plural.empty() ? "plural (derived from --kind) " : "--plural ") + Quoted(n.plural) +
+        ": must be lower case, letters, digits and '-', starting with a letter, at most 63 "
+        "characters, like memcacheds"));
   }
   if (n.plural == n.singular) {
     return Err(Status::Invalid("invalid --plural " + Quoted(n.plural) + ": must differ from the singular " +
@@ -186,7 +187,8 @@ Result<std::string> ExpandTemplate(std::string_view text, const std::map<std::st
     const std::size_t open = text.find("{%", pos);
     if (open == std::string_view::npos) break;
     const std::size_t close = text.find("%}", open + 2);
-    if (close == std::string_view::npos) return Err(Status::BadRequest("unclosed {% at offset " + std::to_string(open)));
+    if (close == std::string_view::npos)
+      return Err(Status::BadRequest("unclosed {% at offset " + std::to_string(open)));
     const std::string_view tag = text.substr(open + 2, close - open - 2);
     if (tag.empty()) return Err(Status::BadRequest("empty {%%} at offset " + std::to_string(open)));
     if (tag[0] != '#' && tag[0] != '^' && tag[0] != '/') {
@@ -311,9 +313,8 @@ int InitOperator(const InitOperatorOptions& options, std::ostream& out, std::ost
   }
 
   const OperatorNames& n = *names;
-  out << "Created " << n.program << " in " << dir.string() << ": an operator for " << n.kind << " ("
-      << n.group << "/" << n.version << ", " << n.plural << ", " << (n.namespaced ? "namespaced" : "cluster-scoped")
-      << ")\n";
+  out << "Created " << n.program << " in " << dir.string() << ": an operator for " << n.kind << " (" << n.group << "/"
+      << n.version << ", " << n.plural << ", " << (n.namespaced ? "namespaced" : "cluster-scoped") << ")\n";
   for (const ProjectFile& f : *files) out << "  " << f.path << "\n";
   std::string prefix = InstallPrefix();
   const bool guessed = !prefix.empty();

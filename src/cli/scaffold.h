@@ -32,10 +32,10 @@ struct InitOperatorOptions {
 // Every name of the generated project, derived from the options.
 struct OperatorNames {
   std::string group, version, kind;
-  std::string singular;  // lower case kind: "memcached", "storagepolicy"
-  std::string plural;    // "memcacheds", "storagepolicies"
-  std::string snake;     // file and C++ base name: "memcached", "storage_policy"
-  std::string kebab;     // "memcached", "storage-policy"
+  std::string singular;       // lower case kind: "memcached", "storagepolicy"
+  std::string plural;         // "memcacheds", "storagepolicies"
+  std::string snake;          // file and C++ base name: "memcached", "storage_policy"
+  std::string kebab;          // "memcached", "storage-policy"
   std::string cxx_namespace;  // "memcached_operator"
   std::string program;        // the operator's executable and Lease name: "memcached-operator"
   bool namespaced = true;

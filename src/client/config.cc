@@ -43,8 +43,8 @@ struct Merged {
   std::map<std::string, Entry> clusters, users, contexts;
 };
 
-Status MergeList(const YAML::Node& root, const char* list_key, const char* item_key,
-                 const fs::path& dir, const std::string& file, std::map<std::string, Entry>& out) {
+Status MergeList(const YAML::Node& root, const char* list_key, const char* item_key, const fs::path& dir,
+                 const std::string& file, std::map<std::string, Entry>& out) {
   YAML::Node list = root[list_key];
   if (!list || list.IsNull()) return Status::Ok();
   if (!list.IsSequence()) return Status::BadRequest(file + ": '" + list_key + "' is not a list");
@@ -70,9 +70,9 @@ Status MergeFile(const std::string& file, Merged& m) {
     fs::path dir = fs::absolute(fs::path(file)).parent_path();
     if (m.current_context.empty() && root["current-context"] && root["current-context"].IsScalar())
       m.current_context = root["current-context"].as<std::string>();
-    for (auto [list, item, out] : {std::tuple{"clusters", "cluster", &m.clusters},
-                                   std::tuple{"users", "user", &m.users},
-                                   std::tuple{"contexts", "context", &m.contexts}}) {
+    for (auto [list, item, out] :
+         {std::tuple{"clusters", "cluster", &m.clusters}, std::tuple{"users", "user", &m.users},
+          std::tuple{"contexts", "context", &m.contexts}}) {
       if (Status s = MergeList(root, list, item, dir, file, *out); !s.ok()) return s;
     }
   } catch (const YAML::Exception& e) {
@@ -151,7 +151,8 @@ Result<RestConfig> LoadKubeconfig(const KubeconfigOptions& options) {
     std::string cluster_name = Str(ctx->second.node, "cluster");
     auto cluster = m.clusters.find(cluster_name);
     if (cluster == m.clusters.end())
-      return Err(Status::NotFound(where + ": cluster \"" + cluster_name + "\" of context \"" + ctx_name + "\" not found"));
+      return Err(
+          Status::NotFound(where + ": cluster \"" + cluster_name + "\" of context \"" + ctx_name + "\" not found"));
     const YAML::Node& cl = cluster->second.node;
     c.server = Str(cl, "server");
     if (c.server.empty()) return Err(Status::BadRequest(where + ": cluster \"" + cluster_name + "\" has no server"));

@@ -68,9 +68,9 @@ bool Connection::idle_usable() {
   if (!sock.is_open()) return false;
   char byte;
   ssize_t n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0) return false;                                  // peer closed
-  if (n > 0) return false;                                   // unsolicited bytes: out of sync
-  return errno == EAGAIN || errno == EWOULDBLOCK;            // nothing to read: alive
+  if (n == 0) return false;                        // peer closed
+  if (n > 0) return false;                         // unsolicited bytes: out of sync
+  return errno == EAGAIN || errno == EWOULDBLOCK;  // nothing to read: alive
 }
 
 void Connection::close() {

@@ -26,7 +26,7 @@ namespace ssl = asio::ssl;
 
 struct Endpoint {
   bool tls = false;
-  std::string host;       // without brackets
+  std::string host;  // without brackets
   std::string port;
   std::string host_header;
   std::string base_path;  // "" or "/prefix" without a trailing slash
@@ -54,8 +54,10 @@ class Connection {
   // completes; tcp_stream's expiry bounds every operation started with a deadline.
   template <typename Start>
   void run(Start&& start) {
-    if (tls_) start(*tls_);
-    else start(*plain_);
+    if (tls_)
+      start(*tls_);
+    else
+      start(*plain_);
     ioc_.restart();
     ioc_.run();
   }

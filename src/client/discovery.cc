@@ -75,7 +75,8 @@ void FromAggregated(const json::object& list, std::vector<Candidate>& out) {
         Candidate c;
         c.gvr = {group, version, std::string(GetStringOr(ro, "resource", "")),
                  GetStringOr(ro, "scope", "Namespaced") == "Namespaced", ""};
-        if (const json::object* rk = GetObject(ro, "responseKind")) c.gvr.kind = std::string(GetStringOr(*rk, "kind", ""));
+        if (const json::object* rk = GetObject(ro, "responseKind"))
+          c.gvr.kind = std::string(GetStringOr(*rk, "kind", ""));
         c.singular = std::string(GetStringOr(ro, "singularResource", ""));
         c.short_names = StringArray(ro, "shortNames");
         c.verbs = StringArray(ro, "verbs");

@@ -26,9 +26,12 @@ std::string UrlEncode(std::string_view s) {
 
 std::string_view PatchContentType(PatchType t) {
   switch (t) {
-    case PatchType::kMerge: return "application/merge-patch+json";
-    case PatchType::kJson: return "application/json-patch+json";
-    case PatchType::kStrategicMerge: return "application/strategic-merge-patch+json";
+    case PatchType::kMerge:
+      return "application/merge-patch+json";
+    case PatchType::kJson:
+      return "application/json-patch+json";
+    case PatchType::kStrategicMerge:
+      return "application/strategic-merge-patch+json";
   }
   return "application/merge-patch+json";
 }
@@ -66,7 +69,8 @@ class Query {
 Result<json::object> DecodeObject(const Result<Response>& r) {
   if (!r) return Err(r.error());
   auto v = ParseJson(r->body);
-  if (!v || !v->is_object()) return Err(Status::Internal("the server answered with something that is not a JSON object"));
+  if (!v || !v->is_object())
+    return Err(Status::Internal("the server answered with something that is not a JSON object"));
   return std::move(v->as_object());
 }
 
@@ -99,7 +103,8 @@ Result<ObjectList> DynamicClient::list(const GroupVersionResource& gvr, std::str
       .add("resourceVersionMatch", o.resource_version_match);
   Headers headers;
   if (o.metadata_only) headers.emplace_back("Accept", std::string(kAcceptPartialMetadataList));
-  auto body = DecodeObject(rest_.request(Method::kGet, ResourcePath(gvr, ns) + q.str(), {}, "application/json", headers));
+  auto body =
+      DecodeObject(rest_.request(Method::kGet, ResourcePath(gvr, ns) + q.str(), {}, "application/json", headers));
   if (!body) return Err(body.error());
   ObjectList out;
   if (const json::object* meta = GetObject(*body, "metadata")) {
@@ -117,12 +122,14 @@ Result<ObjectList> DynamicClient::list(const GroupVersionResource& gvr, std::str
   return out;
 }
 
-Result<json::object> DynamicClient::create(const GroupVersionResource& gvr, std::string_view ns, const json::object& obj) {
+Result<json::object> DynamicClient::create(const GroupVersionResource& gvr, std::string_view ns,
+                                           const json::object& obj) {
   if (Status s = CheckNamespace(gvr, ns); !s.ok()) return Err(std::move(s));
   return DecodeObject(rest_.request(Method::kPost, ResourcePath(gvr, ns), json::serialize(obj)));
 }
 
-Result<json::object> DynamicClient::update(const GroupVersionResource& gvr, std::string_view ns, const json::object& obj) {
+Result<json::object> DynamicClient::update(const GroupVersionResource& gvr, std::string_view ns,
+                                           const json::object& obj) {
   if (Status s = CheckNamespace(gvr, ns); !s.ok()) return Err(std::move(s));
   auto name = NameOf(obj);
   if (!name) return Err(name.error());
@@ -159,7 +166,8 @@ Result<json::object> DynamicClient::remove(const GroupVersionResource& gvr, std:
   return DecodeObject(rest_.request(Method::kDelete, ResourcePath(gvr, ns, name), json::serialize(body)));
 }
 
-Result<WatchStreamPtr> DynamicClient::watch(const GroupVersionResource& gvr, std::string_view ns, const WatchOptions& o) {
+Result<WatchStreamPtr> DynamicClient::watch(const GroupVersionResource& gvr, std::string_view ns,
+                                            const WatchOptions& o) {
   Query q;
   q.add("watch", "true")
       .add("resourceVersion", o.resource_version)
@@ -178,8 +186,10 @@ void RestoreTypeMeta(const GroupVersionResource& gvr, json::object& obj) {
   const auto* kind = obj.if_contains("kind");
   if (!kind || !kind->is_string() || kind->get_string() != "PartialObjectMetadata") return;
   obj["apiVersion"] = gvr.api_version();
-  if (gvr.kind.empty()) obj.erase("kind");
-  else obj["kind"] = gvr.kind;
+  if (gvr.kind.empty())
+    obj.erase("kind");
+  else
+    obj["kind"] = gvr.kind;
 }
 
 }  // namespace setpoint::client

@@ -21,11 +21,16 @@ using namespace detail;
 
 std::string_view MethodName(Method m) {
   switch (m) {
-    case Method::kGet: return "GET";
-    case Method::kPost: return "POST";
-    case Method::kPut: return "PUT";
-    case Method::kPatch: return "PATCH";
-    case Method::kDelete: return "DELETE";
+    case Method::kGet:
+      return "GET";
+    case Method::kPost:
+      return "POST";
+    case Method::kPut:
+      return "PUT";
+    case Method::kPatch:
+      return "PATCH";
+    case Method::kDelete:
+      return "DELETE";
   }
   return "GET";
 }
@@ -44,11 +49,16 @@ constexpr std::size_t kMaxWatchEvent = 64u << 20;  // one event line; guards aga
 
 http::verb Verb(Method m) {
   switch (m) {
-    case Method::kGet: return http::verb::get;
-    case Method::kPost: return http::verb::post;
-    case Method::kPut: return http::verb::put;
-    case Method::kPatch: return http::verb::patch;
-    case Method::kDelete: return http::verb::delete_;
+    case Method::kGet:
+      return http::verb::get;
+    case Method::kPost:
+      return http::verb::post;
+    case Method::kPut:
+      return http::verb::put;
+    case Method::kPatch:
+      return http::verb::patch;
+    case Method::kDelete:
+      return http::verb::delete_;
   }
   return http::verb::get;
 }
@@ -68,10 +78,14 @@ Result<Endpoint> ParseServer(const std::string& server) {
   if (!u) return Err(Status::BadRequest("server URL \"" + server + "\" is not a URL"));
   Endpoint ep;
   std::string scheme(u->scheme());
-  if (scheme == "https") ep.tls = true;
-  else if (scheme != "http") return Err(Status::BadRequest("server URL \"" + server + "\" must be http:// or https://"));
-  if (u->host_type() == boost::urls::host_type::ipv6) ep.host = u->host_address();
-  else ep.host = u->host();
+  if (scheme == "https")
+    ep.tls = true;
+  else if (scheme != "http")
+    return Err(Status::BadRequest("server URL \"" + server + "\" must be http:// or https://"));
+  if (u->host_type() == boost::urls::host_type::ipv6)
+    ep.host = u->host_address();
+  else
+    ep.host = u->host();
   if (ep.host.empty()) return Err(Status::BadRequest("server URL \"" + server + "\" has no host"));
   ep.port = u->has_port() ? std::string(u->port()) : (ep.tls ? "443" : "80");
   ep.host_header = std::string(u->encoded_host_and_port());
@@ -265,7 +279,10 @@ class RestClientImpl final : public RestClient {
  public:
   RestClientImpl(RestConfig config, RestClientOptions options, Endpoint ep, std::unique_ptr<ssl::context> tls,
                  std::string token)
-      : config_(std::move(config)), options_(std::move(options)), ep_(std::move(ep)), tls_(std::move(tls)),
+      : config_(std::move(config)),
+        options_(std::move(options)),
+        ep_(std::move(ep)),
+        tls_(std::move(tls)),
         token_(std::move(token)) {
     if (!options_.sleep_for) options_.sleep_for = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
     if (!options_.random) {
@@ -539,7 +556,8 @@ Result<std::unique_ptr<ssl::context>> MakeTlsContext(const RestConfig& c) {
     if (!r) return Err(r.error());
     key = std::move(*r);
   }
-  if (cert.empty() != key.empty()) return Err(Status::BadRequest("a client certificate needs both a certificate and a key"));
+  if (cert.empty() != key.empty())
+    return Err(Status::BadRequest("a client certificate needs both a certificate and a key"));
   if (!cert.empty()) {
     ctx->use_certificate_chain(asio::buffer(cert), ec);
     if (ec) return fail("client certificate is not a PEM certificate", ec);
@@ -569,8 +587,8 @@ Result<std::unique_ptr<RestClient>> RestClient::Create(RestConfig config, RestCl
   }
   if (options.retry.max_attempts < 1) options.retry.max_attempts = 1;
   if (options.max_connections < 1) options.max_connections = 1;
-  return std::unique_ptr<RestClient>(
-      std::make_unique<RestClientImpl>(std::move(config), std::move(options), std::move(*ep), std::move(tls), std::move(token)));
+  return std::unique_ptr<RestClient>(std::make_unique<RestClientImpl>(
+      std::move(config), std::move(options), std::move(*ep), std::move(tls), std::move(token)));
 }
 
 }  // namespace setpoint::client

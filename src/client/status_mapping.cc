@@ -37,21 +37,36 @@ namespace {
 
 StatusCode CodeFromHttp(int http) {
   switch (http) {
-    case 400: return StatusCode::kBadRequest;
-    case 401: return StatusCode::kUnauthorized;
-    case 403: return StatusCode::kForbidden;
-    case 404: return StatusCode::kNotFound;
-    case 405: return StatusCode::kMethodNotAllowed;
-    case 406: return StatusCode::kNotAcceptable;
-    case 409: return StatusCode::kConflict;
-    case 410: return StatusCode::kGone;
-    case 413: return StatusCode::kRequestEntityTooLarge;
-    case 431: return StatusCode::kHeadersTooLarge;
-    case 415: return StatusCode::kUnsupportedMediaType;
-    case 422: return StatusCode::kInvalid;
-    case 429: return StatusCode::kTooManyRequests;
-    case 503: return StatusCode::kUnavailable;
-    case 504: return StatusCode::kTimeout;
+    case 400:
+      return StatusCode::kBadRequest;
+    case 401:
+      return StatusCode::kUnauthorized;
+    case 403:
+      return StatusCode::kForbidden;
+    case 404:
+      return StatusCode::kNotFound;
+    case 405:
+      return StatusCode::kMethodNotAllowed;
+    case 406:
+      return StatusCode::kNotAcceptable;
+    case 409:
+      return StatusCode::kConflict;
+    case 410:
+      return StatusCode::kGone;
+    case 413:
+      return StatusCode::kRequestEntityTooLarge;
+    case 431:
+      return StatusCode::kHeadersTooLarge;
+    case 415:
+      return StatusCode::kUnsupportedMediaType;
+    case 422:
+      return StatusCode::kInvalid;
+    case 429:
+      return StatusCode::kTooManyRequests;
+    case 503:
+      return StatusCode::kUnavailable;
+    case 504:
+      return StatusCode::kTimeout;
   }
   return http >= 500 ? StatusCode::kInternal : StatusCode::kBadRequest;
 }

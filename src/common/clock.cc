@@ -10,8 +10,8 @@ std::string FormatRfc3339(WallTime t) {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[80];  // generous: the compiler cannot prove the fields' ranges
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
 }
 
@@ -31,8 +31,8 @@ bool Digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
 std::optional<WallTime> ParseRfc3339(std::string_view s) {
   int y, mo, d, h, mi, se;
   if (!Digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, mo) || s[7] != '-' ||
-      !Digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') || !Digits(s, 11, 2, h) ||
-      s[13] != ':' || !Digits(s, 14, 2, mi) || s[16] != ':' || !Digits(s, 17, 2, se))
+      !Digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') || !Digits(s, 11, 2, h) || s[13] != ':' ||
+      !Digits(s, 14, 2, mi) || s[16] != ':' || !Digits(s, 17, 2, se))
     return std::nullopt;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return std::nullopt;
   std::size_t pos = 19;
@@ -45,8 +45,7 @@ std::optional<WallTime> ParseRfc3339(std::string_view s) {
     ++pos;
   } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
     int oh, om;
-    if (!Digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
-        !Digits(s, pos + 4, 2, om))
+    if (!Digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' || !Digits(s, pos + 4, 2, om))
       return std::nullopt;
     offset_minutes = (oh * 60 + om) * (s[pos] == '+' ? 1 : -1);
     pos += 6;
@@ -84,15 +83,13 @@ std::string HumanDuration(std::chrono::seconds d) {
   if (h < 48) return std::to_string(h) + "h";
   if (h < 24 * 8) {
     long long rh = h % 24;
-    return rh == 0 ? std::to_string(h / 24) + "d"
-                   : std::to_string(h / 24) + "d" + std::to_string(rh) + "h";
+    return rh == 0 ? std::to_string(h / 24) + "d" : std::to_string(h / 24) + "d" + std::to_string(rh) + "h";
   }
   if (h < 24 * 365 * 2) return std::to_string(h / 24) + "d";
   long long days = h / 24;
   if (h < 24 * 365 * 8) {
     long long rd = days % 365;
-    return rd == 0 ? std::to_string(days / 365) + "y"
-                   : std::to_string(days / 365) + "y" + std::to_string(rd) + "d";
+    return rd == 0 ? std::to_string(days / 365) + "y" : std::to_string(days / 365) + "y" + std::to_string(rd) + "d";
   }
   return std::to_string(days / 365) + "y";
 }

@@ -27,7 +27,8 @@ FdLimit RaiseOpenFileLimit() {
   rlim_t want = rl.rlim_max;
   // An unlimited hard limit cannot be the soft one: setrlimit refuses anything above nr_open.
   if (want == RLIM_INFINITY || want > NrOpen()) want = static_cast<rlim_t>(NrOpen());
-  if (rl.rlim_cur >= want) return {static_cast<std::uint64_t>(rl.rlim_cur), static_cast<std::uint64_t>(rl.rlim_max), false};
+  if (rl.rlim_cur >= want)
+    return {static_cast<std::uint64_t>(rl.rlim_cur), static_cast<std::uint64_t>(rl.rlim_max), false};
   rlimit next = rl;
   next.rlim_cur = want;
   if (setrlimit(RLIMIT_NOFILE, &next) != 0)

@@ -18,11 +18,9 @@ Result<json::value> ParseJson(std::string_view text, int max_depth) {
   json::value v = json::parse(text, ec, {}, opts);
   if (ec) {
     if (ec == json::error::too_deep) {
-      return Err(Status::BadRequest("the request body is nested deeper than " +
-                                    std::to_string(max_depth) + " levels"));
+      return Err(Status::BadRequest("the request body is nested deeper than " + std::to_string(max_depth) + " levels"));
     }
-    return Err(Status::BadRequest("the body of the request could not be decoded as JSON: " +
-                                  ec.message()));
+    return Err(Status::BadRequest("the body of the request could not be decoded as JSON: " + ec.message()));
   }
   if (auto where = FindNonFiniteNumber(v)) {
     return Err(Status::BadRequest("the body of the request could not be decoded as JSON: the number at " +
@@ -109,13 +107,15 @@ struct JsonCursor {
           continue;
         }
         ++i;
-        if (c == '{' || c == '[') ++depth;
-        else if ((c == '}' || c == ']') && --depth == 0) return;
+        if (c == '{' || c == '[')
+          ++depth;
+        else if ((c == '}' || c == ']') && --depth == 0)
+          return;
       }
       return;
     }
-    while (i < t.size() && t[i] != ',' && t[i] != '}' && t[i] != ']' && t[i] != ' ' && t[i] != '\t' &&
-           t[i] != '\n' && t[i] != '\r')
+    while (i < t.size() && t[i] != ',' && t[i] != '}' && t[i] != ']' && t[i] != ' ' && t[i] != '\t' && t[i] != '\n' &&
+           t[i] != '\r')
       ++i;
   }
 };

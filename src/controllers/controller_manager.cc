@@ -49,12 +49,16 @@ class ControllerManagerImpl final : public ControllerManager {
       if (manager_) out = manager_->metrics_text();
     }
     const bool running = !not_running();
-    out += "# HELP setpoint_controller_manager_running Whether the built-in controllers run or wait healthily for the "
-           "Lease (1), or are stopped or cannot reach the Lease (0).\n# TYPE setpoint_controller_manager_running gauge\n"
-           "setpoint_controller_manager_running " + std::string(running ? "1" : "0") + "\n";
-    out += "# HELP setpoint_controller_manager_restarts_total Managers built again after one stopped by itself (its "
-           "Lease lost).\n# TYPE setpoint_controller_manager_restarts_total counter\n"
-           "setpoint_controller_manager_restarts_total " + std::to_string(restarts_.load()) + "\n";
+    out +=
+        "# HELP setpoint_controller_manager_running Whether the built-in controllers run or wait healthily for the "
+        "Lease (1), or are stopped or cannot reach the Lease (0).\n# TYPE setpoint_controller_manager_running gauge\n"
+        "setpoint_controller_manager_running " +
+        std::string(running ? "1" : "0") + "\n";
+    out +=
+        "# HELP setpoint_controller_manager_restarts_total Managers built again after one stopped by itself (its "
+        "Lease lost).\n# TYPE setpoint_controller_manager_restarts_total counter\n"
+        "setpoint_controller_manager_restarts_total " +
+        std::to_string(restarts_.load()) + "\n";
     return out;
   }
   bool leading() const override {
@@ -135,7 +139,9 @@ class ControllerManagerImpl final : public ControllerManager {
     auto m = runtime::Manager::Create(*rest_, std::move(mo));
     if (!m) return m.error();
     manager_ = std::move(*m);
-    auto on = [&](std::string_view name) { return std::find(enabled_.begin(), enabled_.end(), name) != enabled_.end(); };
+    auto on = [&](std::string_view name) {
+      return std::find(enabled_.begin(), enabled_.end(), name) != enabled_.end();
+    };
     if (on("garbagecollector")) {
       gc_ = std::make_unique<GarbageCollector>(*manager_, *rest_);
       if (Status s = manager_->add_runnable("garbagecollector", [gc = gc_.get()](std::stop_token st) { gc->run(st); });
@@ -216,8 +222,9 @@ class ControllerManagerImpl final : public ControllerManager {
 }  // namespace
 
 const std::vector<std::string>& KnownControllers() {
-  static const std::vector<std::string> names = {"garbagecollector", "namespace", "customresourcecleanup", "eventttl",
-                                                   "scheduler", "agentlifecycle", "processset"};
+  static const std::vector<std::string> names = {"garbagecollector", "namespace", "customresourcecleanup",
+                                                 "eventttl",         "scheduler", "agentlifecycle",
+                                                 "processset"};
   return names;
 }
 
@@ -254,7 +261,7 @@ Result<std::vector<std::string>> SelectControllers(const std::string& flag) {
 }
 
 Result<std::unique_ptr<ControllerManager>> ControllerManager::Start(const std::string& server_url,
-                                                                      ControllerManagerOptions options) {
+                                                                    ControllerManagerOptions options) {
   auto enabled = SelectControllers(options.controllers);
   if (!enabled) return Err(enabled.error());
   auto m = std::make_unique<ControllerManagerImpl>();

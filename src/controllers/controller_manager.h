@@ -52,7 +52,8 @@ class ControllerManager {
  public:
   // Connects to `server_url` (plain HTTP on loopback), registers the selected controllers and
   // starts running them in the background.
-  static Result<std::unique_ptr<ControllerManager>> Start(const std::string& server_url, ControllerManagerOptions options);
+  static Result<std::unique_ptr<ControllerManager>> Start(const std::string& server_url,
+                                                          ControllerManagerOptions options);
   virtual ~ControllerManager() = default;
   // The Prometheus exposition of the manager (controllers, queues, collector, leader gauge).
   virtual std::string metrics_text() const = 0;

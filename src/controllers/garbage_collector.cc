@@ -352,7 +352,7 @@ void GarbageCollector::remember_absent_locked(const std::string& uid) {
 }
 
 std::optional<client::GroupVersionResource> GarbageCollector::resource_for(std::string_view api_version,
-                                                                            std::string_view kind) const {
+                                                                           std::string_view kind) const {
   std::lock_guard lock(mu_);
   auto it = kinds_.find(GroupOf(api_version) + "/" + std::string(kind));
   if (it == kinds_.end()) return std::nullopt;
@@ -432,7 +432,8 @@ Result<GarbageCollector::OwnerState> GarbageCollector::classify(const Node& depe
     if (!got && got.error().code() != StatusCode::kNotFound) return Err(got.error());
     if (got && GetStringOr(got->at("metadata").as_object(), "uid", "") == ref.uid) {
       track_owner(*got, *owner_gvr);
-      return runtime::deletion_requested(*got) && HasFinalizer(got->at("metadata").as_object(), api::kForegroundFinalizer)
+      return runtime::deletion_requested(*got) &&
+                     HasFinalizer(got->at("metadata").as_object(), api::kForegroundFinalizer)
                  ? OwnerState::kWaiting
                  : OwnerState::kSolid;
     }
@@ -458,9 +459,7 @@ Result<GarbageCollector::OwnerState> GarbageCollector::classify(const Node& depe
   return OwnerState::kDangling;
 }
 
-Result<json::object> GarbageCollector::live(const Node& node) {
-  return api_.get(*node.gvr, node.ns, node.name);
-}
+Result<json::object> GarbageCollector::live(const Node& node) { return api_.get(*node.gvr, node.ns, node.name); }
 
 Status GarbageCollector::patch_owner_refs(const Node& node, const std::function<bool(json::object& ref)>& edit) {
   auto got = live(node);
@@ -651,10 +650,14 @@ std::string GarbageCollector::metrics_text() const {
           "Full lists made by the collector's watches: one per resource at start, then one after each watch "
           "that fell too far behind or expired.",
           lists);
-  out += "# HELP setpoint_gc_graph_objects Objects in the garbage collector's ownership graph.\n"
-         "# TYPE setpoint_gc_graph_objects gauge\nsetpoint_gc_graph_objects " + std::to_string(nodes) + "\n";
-  out += "# HELP setpoint_gc_watched_resources Resources the garbage collector watches.\n"
-         "# TYPE setpoint_gc_watched_resources gauge\nsetpoint_gc_watched_resources " + std::to_string(sources) + "\n";
+  out +=
+      "# HELP setpoint_gc_graph_objects Objects in the garbage collector's ownership graph.\n"
+      "# TYPE setpoint_gc_graph_objects gauge\nsetpoint_gc_graph_objects " +
+      std::to_string(nodes) + "\n";
+  out +=
+      "# HELP setpoint_gc_watched_resources Resources the garbage collector watches.\n"
+      "# TYPE setpoint_gc_watched_resources gauge\nsetpoint_gc_watched_resources " +
+      std::to_string(sources) + "\n";
   std::vector<runtime::NamedWorkQueueMetrics> q{{"garbagecollector", queue_->metrics()}};
   runtime::RenderPrometheus(out, q);
   return out;

@@ -129,13 +129,13 @@ class GarbageCollector {
   std::unique_ptr<runtime::WorkQueue> queue_;
 
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Node> nodes_;                              // GUARDED_BY(mu_); by uid
-  std::unordered_map<std::string, std::set<std::string>> dependents_;        // GUARDED_BY(mu_); owner uid -> uids
-  std::map<std::string, Source> sources_;                                    // GUARDED_BY(mu_); by group/resource
-  std::map<std::string, client::GroupVersionResource> kinds_;                // GUARDED_BY(mu_); "group/Kind"
-  std::list<std::string> absent_lru_;                                        // GUARDED_BY(mu_)
+  std::unordered_map<std::string, Node> nodes_;                               // GUARDED_BY(mu_); by uid
+  std::unordered_map<std::string, std::set<std::string>> dependents_;         // GUARDED_BY(mu_); owner uid -> uids
+  std::map<std::string, Source> sources_;                                     // GUARDED_BY(mu_); by group/resource
+  std::map<std::string, client::GroupVersionResource> kinds_;                 // GUARDED_BY(mu_); "group/Kind"
+  std::list<std::string> absent_lru_;                                         // GUARDED_BY(mu_)
   std::unordered_map<std::string, std::list<std::string>::iterator> absent_;  // GUARDED_BY(mu_)
-  std::set<std::string> warned_;                                             // GUARDED_BY(mu_); invalid-namespace events sent
+  std::set<std::string> warned_;  // GUARDED_BY(mu_); invalid-namespace events sent
 
   std::condition_variable_any synced_cv_;  // with mu_: a source finished its first list
 

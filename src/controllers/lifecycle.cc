@@ -31,8 +31,8 @@ std::string Qualified(const client::GroupVersionResource& gvr) {
 // Counts what is left (including what was just asked to go) and the finalizers holding it.
 struct Sweep {
   std::size_t remaining = 0;
-  std::map<std::string, std::size_t> by_resource;    // "widgets.example.com" -> instances left
-  std::map<std::string, std::size_t> by_finalizer;   // finalizer -> instances holding it
+  std::map<std::string, std::size_t> by_resource;   // "widgets.example.com" -> instances left
+  std::map<std::string, std::size_t> by_finalizer;  // finalizer -> instances holding it
   std::vector<std::string> errors;
 };
 
@@ -51,7 +51,8 @@ void SweepResource(client::DynamicClient& api, const client::GroupVersionResourc
     client::DeleteOptions options;
     options.propagation_policy = "Background";
     options.precondition_uid = std::string(item.at("metadata").at("uid").as_string());
-    auto r = api.remove(gvr, std::string(runtime::ObjectNamespace(item)), std::string(runtime::ObjectName(item)), options);
+    auto r =
+        api.remove(gvr, std::string(runtime::ObjectNamespace(item)), std::string(runtime::ObjectName(item)), options);
     if (!r && !Gone(r.error()) && r.error().code() != StatusCode::kConflict)
       out.errors.push_back("delete " + Qualified(gvr) + " " + std::string(runtime::ObjectName(item)) + ": " +
                            r.error().message());
@@ -98,41 +99,46 @@ ReconcileResult NamespaceReconciler::reconcile(const runtime::Request& req) {
                                 ? updated["status"].as_object()["conditions"].as_array()
                                 : updated["status"].as_object()["conditions"].emplace_array();
   const auto now = std::chrono::system_clock::now();
-  runtime::set_condition(conditions, {"NamespaceDeletionDiscoveryFailure", resources ? "False" : "True",
-                                      resources ? "ResourcesDiscovered" : "DiscoveryFailed",
-                                      resources ? "All resources successfully discovered"
-                                                : "Discovery failed for some groups: " + resources.error().message(),
-                                      0, std::nullopt},
+  runtime::set_condition(conditions,
+                         {"NamespaceDeletionDiscoveryFailure", resources ? "False" : "True",
+                          resources ? "ResourcesDiscovered" : "DiscoveryFailed",
+                          resources ? "All resources successfully discovered"
+                                    : "Discovery failed for some groups: " + resources.error().message(),
+                          0, std::nullopt},
                          now);
-  runtime::set_condition(conditions, {"NamespaceDeletionGroupVersionParsingFailure", "False", "ParsedGroupVersions",
-                                      "All legacy kube types successfully parsed", 0, std::nullopt},
+  runtime::set_condition(conditions,
+                         {"NamespaceDeletionGroupVersionParsingFailure", "False", "ParsedGroupVersions",
+                          "All legacy kube types successfully parsed", 0, std::nullopt},
                          now);
   std::string errors;
   for (const auto& e : sweep.errors) errors += (errors.empty() ? "" : ", ") + e;
-  runtime::set_condition(conditions, {"NamespaceDeletionContentFailure", sweep.errors.empty() ? "False" : "True",
-                                      sweep.errors.empty() ? "ContentDeleted" : "ContentDeletionFailed",
-                                      sweep.errors.empty() ? "All content successfully deleted, may be waiting on finalization"
-                                                           : "Failed to delete all resource types, " + errors,
-                                      0, std::nullopt},
+  runtime::set_condition(conditions,
+                         {"NamespaceDeletionContentFailure", sweep.errors.empty() ? "False" : "True",
+                          sweep.errors.empty() ? "ContentDeleted" : "ContentDeletionFailed",
+                          sweep.errors.empty() ? "All content successfully deleted, may be waiting on finalization"
+                                               : "Failed to delete all resource types, " + errors,
+                          0, std::nullopt},
                          now);
   std::string left;
   for (const auto& [res, n] : sweep.by_resource)
     left += (left.empty() ? "" : ", ") + res + " has " + std::to_string(n) + " resource instances";
-  runtime::set_condition(conditions, {"NamespaceContentRemaining", sweep.remaining ? "True" : "False",
-                                      sweep.remaining ? "SomeResourcesRemain" : "ContentRemoved",
-                                      sweep.remaining ? "Some resources are remaining: " + left
-                                                      : "All content successfully removed",
-                                      0, std::nullopt},
-                         now);
+  runtime::set_condition(
+      conditions,
+      {"NamespaceContentRemaining", sweep.remaining ? "True" : "False",
+       sweep.remaining ? "SomeResourcesRemain" : "ContentRemoved",
+       sweep.remaining ? "Some resources are remaining: " + left : "All content successfully removed", 0, std::nullopt},
+      now);
   std::string held;
   for (const auto& [f, n] : sweep.by_finalizer)
     held += (held.empty() ? "" : ", ") + f + " in " + std::to_string(n) + " resource instances";
-  runtime::set_condition(conditions, {"NamespaceFinalizersRemaining", sweep.by_finalizer.empty() ? "False" : "True",
-                                      sweep.by_finalizer.empty() ? "ContentHasNoFinalizers" : "SomeFinalizersRemain",
-                                      sweep.by_finalizer.empty() ? "All content-preserving finalizers finished"
-                                                                 : "Some content in the namespace has finalizers remaining: " + held,
-                                      0, std::nullopt},
-                         now);
+  runtime::set_condition(
+      conditions,
+      {"NamespaceFinalizersRemaining", sweep.by_finalizer.empty() ? "False" : "True",
+       sweep.by_finalizer.empty() ? "ContentHasNoFinalizers" : "SomeFinalizersRemain",
+       sweep.by_finalizer.empty() ? "All content-preserving finalizers finished"
+                                  : "Some content in the namespace has finalizers remaining: " + held,
+       0, std::nullopt},
+      now);
   if (updated != ns) {
     auto r = manager_.client().update_status(kNamespaces, "", updated);
     if (!r && !Gone(r.error()) && r.error().code() != StatusCode::kConflict) return ReconcileResult::Retry(r.error());
@@ -150,9 +156,11 @@ ReconcileResult NamespaceReconciler::reconcile(const runtime::Request& req) {
       for (const auto& v : *f)
         if (!(v.is_string() && v.get_string() == api::kNamespaceFinalizer)) kept.push_back(v);
   EnsureObject(body, "spec")["finalizers"] = std::move(kept);
-  auto r = rest_.request(client::Method::kPut, client::ResourcePath(kNamespaces, "", req.name, "finalize"), ToJson(body));
+  auto r =
+      rest_.request(client::Method::kPut, client::ResourcePath(kNamespaces, "", req.name, "finalize"), ToJson(body));
   if (!r) return Gone(r.error()) ? ReconcileResult::Done() : ReconcileResult::Retry(r.error());
-  if (r->status >= 300 && r->status != 404) return ReconcileResult::Retry(Status::Internal("finalize answered " + std::to_string(r->status)));
+  if (r->status >= 300 && r->status != 404)
+    return ReconcileResult::Retry(Status::Internal("finalize answered " + std::to_string(r->status)));
   spdlog::info("namespace {} deleted", req.name);
   return ReconcileResult::Done();
 }
@@ -166,11 +174,11 @@ ReconcileResult CrdCleanupReconciler::reconcile(const runtime::Request& req) {
   const json::object* spec = GetObject(crd, "spec");
   const json::object* names = spec ? GetObject(*spec, "names") : nullptr;
   const json::array* versions = spec ? GetArray(*spec, "versions") : nullptr;
-  if (!names || !versions) return ReconcileResult::Terminal(Status::Invalid("CRD " + req.name + " has no names or versions"));
-  client::GroupVersionResource gvr{std::string(GetStringOr(*spec, "group", "")), "",
-                                   std::string(GetStringOr(*names, "plural", "")),
-                                   GetStringOr(*spec, "scope", "Namespaced") == "Namespaced",
-                                   std::string(GetStringOr(*names, "kind", ""))};
+  if (!names || !versions)
+    return ReconcileResult::Terminal(Status::Invalid("CRD " + req.name + " has no names or versions"));
+  client::GroupVersionResource gvr{
+      std::string(GetStringOr(*spec, "group", "")), "", std::string(GetStringOr(*names, "plural", "")),
+      GetStringOr(*spec, "scope", "Namespaced") == "Namespaced", std::string(GetStringOr(*names, "kind", ""))};
   for (const auto& v : *versions)
     if (v.is_object() && v.as_object().contains("served") && v.as_object().at("served") == true && gvr.version.empty())
       gvr.version = std::string(GetStringOr(v.as_object(), "name", ""));
@@ -208,7 +216,8 @@ ReconcileResult EventTtlReconciler::reconcile(const runtime::Request& req) {
   if (!seen) return ReconcileResult::Done();
   const auto age = clock_->now() - *seen;
   if (age < ttl_)
-    return ReconcileResult::RequeueAfter(std::chrono::duration_cast<runtime::Duration>(ttl_ - age) + std::chrono::seconds(1));
+    return ReconcileResult::RequeueAfter(std::chrono::duration_cast<runtime::Duration>(ttl_ - age) +
+                                         std::chrono::seconds(1));
   client::DeleteOptions options;
   options.precondition_uid = std::string(ev.at("metadata").at("uid").as_string());
   auto r = manager_.client().remove(kEvents, req.ns, req.name, options);

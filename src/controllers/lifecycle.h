@@ -39,7 +39,7 @@ class NamespaceReconciler : public runtime::Reconciler {
   runtime::Manager& manager_;
   client::RestClient& rest_;
   std::mutex mu_;
-  std::vector<client::DiscoveredResource> discovered_;  // GUARDED_BY(mu_)
+  std::vector<client::DiscoveredResource> discovered_;     // GUARDED_BY(mu_)
   std::chrono::steady_clock::time_point discovered_at_{};  // GUARDED_BY(mu_)
 };
 

@@ -46,10 +46,13 @@ bool ParseLabels(const std::string& text, std::map<std::string, std::string>& ou
 void AddAgentOptions(CLI::App* cmd, setpoint::agent::AgentOptions& o, std::string& labels, int& lease_secs,
                      std::int64_t& rotate_mb) {
   cmd->add_option("--agent-labels", labels, "Labels of the Agent object, k=v,k2=v2 (matched by spec.agentSelector)");
-  cmd->add_option("--agent-capacity", o.capacity, "Most processes this agent takes (0: no limit)")->capture_default_str();
-  cmd->add_option("--agent-lease-duration", lease_secs, "Seconds without a Lease renewal before the agent counts as lost")
+  cmd->add_option("--agent-capacity", o.capacity, "Most processes this agent takes (0: no limit)")
       ->capture_default_str();
-  cmd->add_option("--agent-log-max-mb", rotate_mb, "Rotate a process's log file past this size (MiB)")->capture_default_str();
+  cmd->add_option("--agent-lease-duration", lease_secs,
+                  "Seconds without a Lease renewal before the agent counts as lost")
+      ->capture_default_str();
+  cmd->add_option("--agent-log-max-mb", rotate_mb, "Rotate a process's log file past this size (MiB)")
+      ->capture_default_str();
 }
 
 // Blocks SIGINT/SIGTERM in every thread (started after this); the main thread sigwait()s them.
@@ -106,62 +109,77 @@ int main(int argc, char** argv) {
   setpoint::apiserver::ServerOptions opts;
   std::string log_level = "info";
   auto* server = app.add_subcommand("server", "Run the API server on an embedded durable store");
-  server->add_option("--data-dir", opts.data_dir, "Directory for the database and the kubeconfig")->capture_default_str();
-  server->add_option("--listen", opts.listen, "ADDR:PORT to listen on (loopback only until authentication exists)")->capture_default_str();
-  server->add_option("--store", opts.store,
-                     "Storage backend: sqlite, memory, or etcd://HOST:PORT[,HOST:PORT...] (etcd+https:// for TLS)")
+  server->add_option("--data-dir", opts.data_dir, "Directory for the database and the kubeconfig")
+      ->capture_default_str();
+  server->add_option("--listen", opts.listen, "ADDR:PORT to listen on (loopback only until authentication exists)")
+      ->capture_default_str();
+  server
+      ->add_option("--store", opts.store,
+                   "Storage backend: sqlite, memory, or etcd://HOST:PORT[,HOST:PORT...] (etcd+https:// for TLS)")
       ->check([](const std::string& v) {
         return v == "sqlite" || v == "memory" || v.rfind("etcd://", 0) == 0 || v.rfind("etcd+https://", 0) == 0
                    ? std::string()
                    : "must be sqlite, memory or etcd://HOST:PORT[,HOST:PORT...]";
       })
       ->capture_default_str();
-  server->add_option("--etcd-cafile", opts.etcd_ca, "etcd: the CA certificate (PEM) that signed the members' certificates");
+  server->add_option("--etcd-cafile", opts.etcd_ca,
+                     "etcd: the CA certificate (PEM) that signed the members' certificates");
   server->add_option("--etcd-certfile", opts.etcd_cert, "etcd: the client certificate (PEM) to authenticate with");
   server->add_option("--etcd-keyfile", opts.etcd_key, "etcd: the client certificate's key (PEM)");
-  server->add_option("--etcd-prefix", opts.etcd_prefix, "etcd: a prefix for every key, to share one etcd between clusters");
+  server->add_option("--etcd-prefix", opts.etcd_prefix,
+                     "etcd: a prefix for every key, to share one etcd between clusters");
   std::int64_t etcd_compaction_secs = opts.etcd_compaction_interval.count();
-  server->add_option("--etcd-compaction-interval", etcd_compaction_secs,
-                     "etcd: seconds between compactions (0: only the --history-max-events bound)")
+  server
+      ->add_option("--etcd-compaction-interval", etcd_compaction_secs,
+                   "etcd: seconds between compactions (0: only the --history-max-events bound)")
       ->capture_default_str();
   server->add_option("--workers", opts.worker_threads, "Request worker threads")->capture_default_str();
-  server->add_option("--history-max-events", opts.history_max_events, "Events kept for watches to resume from")->capture_default_str();
+  server->add_option("--history-max-events", opts.history_max_events, "Events kept for watches to resume from")
+      ->capture_default_str();
   std::int64_t history_secs = opts.history_max_age.count();
-  server->add_option("--history-max-age", history_secs, "Seconds of events kept for watches to resume from")->capture_default_str();
-  server->add_option("--watch-queue-events", opts.watch_queue_events,
-                     "Events a watch may fall behind a slow client before it is ended with 410 Expired")
+  server->add_option("--history-max-age", history_secs, "Seconds of events kept for watches to resume from")
+      ->capture_default_str();
+  server
+      ->add_option("--watch-queue-events", opts.watch_queue_events,
+                   "Events a watch may fall behind a slow client before it is ended with 410 Expired")
       ->capture_default_str();
   auto& limits = opts.connection_limits;
-  server->add_option("--max-connections", limits.max_connections,
-                     "Client connections open at once (0: the open-file limit less a reserve); beyond it the "
-                     "longest-idle one is closed, or the new one refused with 503")
+  server
+      ->add_option("--max-connections", limits.max_connections,
+                   "Client connections open at once (0: the open-file limit less a reserve); beyond it the "
+                   "longest-idle one is closed, or the new one refused with 503")
       ->capture_default_str();
-  server->add_option("--max-connections-per-client", limits.max_connections_per_client,
-                     "Client connections open at once from one address (0: no limit); beyond it, 503")
+  server
+      ->add_option("--max-connections-per-client", limits.max_connections_per_client,
+                   "Client connections open at once from one address (0: no limit); beyond it, 503")
       ->capture_default_str();
   std::int64_t header_timeout_secs = limits.header_timeout.count();
-  server->add_option("--request-header-timeout", header_timeout_secs,
-                     "Seconds a client has from a request's first byte to the end of its headers")
+  server
+      ->add_option("--request-header-timeout", header_timeout_secs,
+                   "Seconds a client has from a request's first byte to the end of its headers")
       ->capture_default_str();
   std::int64_t idle_timeout_secs = limits.idle_timeout.count();
   server->add_option("--idle-timeout", idle_timeout_secs, "Seconds a keep-alive connection may wait between requests")
       ->capture_default_str();
-  server->add_option("--min-request-body-rate", limits.min_body_bytes_per_second,
-                     "Bytes per second a request body must at least arrive at (its deadline: the header timeout "
-                     "plus its size at this rate)")
+  server
+      ->add_option("--min-request-body-rate", limits.min_body_bytes_per_second,
+                   "Bytes per second a request body must at least arrive at (its deadline: the header timeout "
+                   "plus its size at this rate)")
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
   setpoint::controllers::ControllerManagerOptions cm;
   std::string known;
   for (const auto& k : setpoint::controllers::KnownControllers()) known += (known.empty() ? "" : ", ") + k;
-  server->add_option("--controllers", cm.controllers,
-                     "Built-in controllers to run: '*' for all, NAME to add one, -NAME to leave one out, '' for none (" +
-                         known + ")")
+  server
+      ->add_option("--controllers", cm.controllers,
+                   "Built-in controllers to run: '*' for all, NAME to add one, -NAME to leave one out, '' for none (" +
+                       known + ")")
       ->capture_default_str();
   std::int64_t event_ttl_secs = cm.event_ttl.count();
   server->add_option("--event-ttl", event_ttl_secs, "Seconds after which Events are deleted")->capture_default_str();
-  server->add_option("--leader-elect", cm.leader_elect,
-                     "Run the controllers only while holding the Lease kube-system/setpoint-controller-manager")
+  server
+      ->add_option("--leader-elect", cm.leader_elect,
+                   "Run the controllers only while holding the Lease kube-system/setpoint-controller-manager")
       ->capture_default_str();
   bool no_agent = false;
   setpoint::agent::AgentOptions agent_opts;
@@ -170,22 +188,27 @@ int main(int argc, char** argv) {
   int agent_lease_secs = 40;
   std::int64_t agent_rotate_mb = 10;
   server->add_flag("--no-agent", no_agent, "Do not supervise processes in this server (run `setpoint agent`s instead)");
-  server->add_option("--agent-name", agent_opts.name, "Name of the embedded agent's Agent object")->capture_default_str();
+  server->add_option("--agent-name", agent_opts.name, "Name of the embedded agent's Agent object")
+      ->capture_default_str();
   AddAgentOptions(server, agent_opts, agent_labels, agent_lease_secs, agent_rotate_mb);
   int cache_delay_ms = 0;
-  server->add_option("--test-cache-delay-ms", cache_delay_ms,
-                     "Testing only: make the watch cache lag the store by this many milliseconds")
+  server
+      ->add_option("--test-cache-delay-ms", cache_delay_ms,
+                   "Testing only: make the watch cache lag the store by this many milliseconds")
       ->group("");  // hidden
 
   // `setpoint migrate`: move a stopped server's store into etcd, or raise a restored etcd's floor.
-  auto* migrate = app.add_subcommand("migrate", "Copy a stopped server's objects into etcd, keeping resourceVersions growing");
+  auto* migrate =
+      app.add_subcommand("migrate", "Copy a stopped server's objects into etcd, keeping resourceVersions growing");
   std::string migrate_from, migrate_to;
   std::int64_t raise_floor = 0;
   setpoint::store::OpenOptions migrate_tls;
   migrate->add_option("--from", migrate_from, "The source: sqlite:DATA_DIR (a stopped `setpoint server --data-dir`)");
-  migrate->add_option("--to", migrate_to, "The target: etcd://HOST:PORT[,HOST:PORT...] (etcd+https:// for TLS)")->required();
-  migrate->add_option("--raise-revision-floor", raise_floor,
-                      "Instead of copying: make every revision the target hands out higher than this one (after a restore)");
+  migrate->add_option("--to", migrate_to, "The target: etcd://HOST:PORT[,HOST:PORT...] (etcd+https:// for TLS)")
+      ->required();
+  migrate->add_option(
+      "--raise-revision-floor", raise_floor,
+      "Instead of copying: make every revision the target hands out higher than this one (after a restore)");
   migrate->add_option("--etcd-cafile", migrate_tls.ca_file, "etcd: the CA certificate (PEM)");
   migrate->add_option("--etcd-certfile", migrate_tls.cert_file, "etcd: the client certificate (PEM)");
   migrate->add_option("--etcd-keyfile", migrate_tls.key_file, "etcd: the client certificate's key (PEM)");
@@ -205,9 +228,12 @@ int main(int argc, char** argv) {
   agent->add_option("--kubeconfig", agent_kubeconfig, "Path to the kubeconfig of the API server");
   agent->add_option("--context", agent_context, "The kubeconfig context to use");
   agent->add_option("--name", agent_opts.name, "Name of its Agent object")->capture_default_str();
-  agent->add_option("--data-dir", standalone_data_dir, "Directory for its state, process work dirs and logs")->capture_default_str();
-  agent->add_option("--listen", agent_opts.listen, "ADDR:PORT of its log endpoint (port 0: any)")->capture_default_str();
-  agent->add_option("--advertise-address", agent_opts.advertise_address, "Address the API server reaches it on (default: the listen address)");
+  agent->add_option("--data-dir", standalone_data_dir, "Directory for its state, process work dirs and logs")
+      ->capture_default_str();
+  agent->add_option("--listen", agent_opts.listen, "ADDR:PORT of its log endpoint (port 0: any)")
+      ->capture_default_str();
+  agent->add_option("--advertise-address", agent_opts.advertise_address,
+                    "Address the API server reaches it on (default: the listen address)");
   AddAgentOptions(agent, agent_opts, agent_labels, agent_lease_secs, agent_rotate_mb);
   setpoint::cli::LogsOptions logs_opts;
   auto* logs = app.add_subcommand("logs", "Print the output of a process");
@@ -232,7 +258,8 @@ int main(int argc, char** argv) {
   setpoint::cli::DescribeOptions describe_opts;
   auto* describe = app.add_subcommand("describe", "Show the details of one or many resources, with their events");
   add_common(describe);
-  describe->add_option("kind", describe_opts.kind, "Resource type (name, kind, short name or resource.group)")->required();
+  describe->add_option("kind", describe_opts.kind, "Resource type (name, kind, short name or resource.group)")
+      ->required();
   describe->add_option("names", describe_opts.names, "Object names (none: every object)");
   describe->add_flag("-A,--all-namespaces", common.all_namespaces, "Describe across all namespaces");
   describe->add_option("-l,--selector", describe_opts.selector, "Label selector");
@@ -261,16 +288,21 @@ int main(int argc, char** argv) {
   // `setpoint init-operator`: a new operator project (src/cli/scaffold.h).
   setpoint::cli::InitOperatorOptions init_opts;
   bool init_namespaced = false;
-  auto* init_operator =
-      app.add_subcommand("init-operator", "Write a new operator project for a custom kind: CRD, reconciler, test, README");
-  init_operator->add_option("dir", init_opts.dir, "Directory for the project (new, or empty unless --force)")->required();
-  init_operator->add_option("--group", init_opts.group, "API group, a DNS subdomain with a dot: cache.example.com")->required();
+  auto* init_operator = app.add_subcommand(
+      "init-operator", "Write a new operator project for a custom kind: CRD, reconciler, test, README");
+  init_operator->add_option("dir", init_opts.dir, "Directory for the project (new, or empty unless --force)")
+      ->required();
+  init_operator->add_option("--group", init_opts.group, "API group, a DNS subdomain with a dot: cache.example.com")
+      ->required();
   init_operator->add_option("--version", init_opts.version, "API version: v1, v1alpha1, v2beta3")->required();
   init_operator->add_option("--kind", init_opts.kind, "Kind, UpperCamelCase: Memcached")->required();
   init_operator->add_option("--plural", init_opts.plural, "Resource name (default: the lower-case kind, pluralised)");
-  auto* namespaced_flag = init_operator->add_flag("--namespaced", init_namespaced, "Objects live in namespaces (the default)");
-  init_operator->add_flag("--cluster", init_opts.cluster_scoped, "Objects are cluster-scoped")->excludes(namespaced_flag);
-  init_operator->add_flag("--force", init_opts.force, "Write into a non-empty directory, replacing files of the same names");
+  auto* namespaced_flag =
+      init_operator->add_flag("--namespaced", init_namespaced, "Objects live in namespaces (the default)");
+  init_operator->add_flag("--cluster", init_opts.cluster_scoped, "Objects are cluster-scoped")
+      ->excludes(namespaced_flag);
+  init_operator->add_flag("--force", init_opts.force,
+                          "Write into a non-empty directory, replacing files of the same names");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -330,7 +362,8 @@ int main(int argc, char** argv) {
       std::cerr << "setpoint agent: " << running.error().message() << "\n";
       return 1;
     }
-    std::cout << "setpoint agent " << agent_opts.name << " is running (logs on port " << (*running)->log_port() << ")" << std::endl;
+    std::cout << "setpoint agent " << agent_opts.name << " is running (logs on port " << (*running)->log_port() << ")"
+              << std::endl;
     int sig = 0;
     sigwait(&set, &sig);
     spdlog::info("received {}, stopping the agent (its processes keep running)", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -352,14 +385,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto& srv = *started;
-  spdlog::info("setpoint API server listening on {} (port {}), store {} in {}", opts.listen, srv->port(), opts.store, opts.data_dir);
+  spdlog::info("setpoint API server listening on {} (port {}), store {} in {}", opts.listen, srv->port(), opts.store,
+               opts.data_dir);
   std::unique_ptr<setpoint::controllers::ControllerManager> controllers;
   if (!cm.controllers.empty()) {
     cm.event_ttl = std::chrono::seconds(event_ttl_secs);
     // One identity per data directory: a server restarted after a crash takes its own Lease back
     // at once instead of waiting for it to expire.
-    cm.identity = Hostname() + "_" +
-                  std::filesystem::absolute(opts.data_dir).lexically_normal().string();
+    cm.identity = Hostname() + "_" + std::filesystem::absolute(opts.data_dir).lexically_normal().string();
     // The controllers use the API like any client: over HTTP, on the address the server bound.
     std::string bound = setpoint::apiserver::ParseListenAddress(opts.listen).value().first;
     if (bound.find(':') != std::string::npos) bound = "[" + bound + "]";
@@ -399,7 +432,8 @@ int main(int argc, char** argv) {
     }
     embedded_agent = std::move(*running);
   }
-  std::cout << "setpoint is ready: export KUBECONFIG=" << std::filesystem::absolute(srv->kubeconfig_path()).lexically_normal().string() << std::endl;
+  std::cout << "setpoint is ready: export KUBECONFIG="
+            << std::filesystem::absolute(srv->kubeconfig_path()).lexically_normal().string() << std::endl;
   int sig = 0;
   sigwait(&set, &sig);
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");

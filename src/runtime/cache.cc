@@ -18,7 +18,6 @@ std::string_view MetaString(const boost::json::object& obj, std::string_view fie
   return v && v->is_string() ? std::string_view(v->as_string()) : std::string_view();
 }
 
-
 std::vector<std::string> OwnerUidsOf(const boost::json::object& obj) {
   std::vector<std::string> out;
   const auto* m = Meta(obj);
@@ -179,8 +178,10 @@ std::vector<CacheDelta> Cache::replace(std::vector<ObjectPtr> objects, std::stri
   }
   for (const auto& [key, obj] : fresh) {
     auto it = items_.find(key);
-    if (it == items_.end()) deltas.push_back({CacheDelta::Kind::kAdded, nullptr, obj});
-    else deltas.push_back({CacheDelta::Kind::kUpdated, it->second, obj});
+    if (it == items_.end())
+      deltas.push_back({CacheDelta::Kind::kAdded, nullptr, obj});
+    else
+      deltas.push_back({CacheDelta::Kind::kUpdated, it->second, obj});
   }
   items_ = std::move(fresh);
   for (auto& [name, idx] : indexes_) idx.values.clear();

@@ -143,11 +143,12 @@ Status CachedClient::wait_fresh(const Informer& informer, std::string_view key, 
   const auto deadline = std::chrono::steady_clock::now() + options_.read_your_writes_timeout;
   for (const auto& w : pending) {
     while (!CacheHasSeen(informer, w)) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0)
-        return Status::Unavailable("the cache of " + w.resource_key + " has not caught up with this client's write to " +
-                                   w.object_key + " after " + std::to_string(options_.read_your_writes_timeout.count()) +
-                                   " ms");
+        return Status::Unavailable("the cache of " + w.resource_key +
+                                   " has not caught up with this client's write to " + w.object_key + " after " +
+                                   std::to_string(options_.read_your_writes_timeout.count()) + " ms");
       // Any change to the cache moves its rv past the current one and wakes this wait.
       std::string next = informer.cache().last_sync_rv();
       if (auto n = std::strtoull(next.c_str(), nullptr, 10); n > 0) next = std::to_string(n + 1);
@@ -182,8 +183,8 @@ Result<std::vector<ObjectPtr>> CachedClient::list(const client::GroupVersionReso
   return (*informer)->cache().list(ns, selector);
 }
 
-Result<std::vector<ObjectPtr>> CachedClient::by_index(const client::GroupVersionResource& gvr,
-                                                      std::string_view index, std::string_view value) {
+Result<std::vector<ObjectPtr>> CachedClient::by_index(const client::GroupVersionResource& gvr, std::string_view index,
+                                                      std::string_view value) {
   auto informer = informer_for(gvr);
   if (!informer) return Err(informer.error());
   if (Status s = wait_fresh(**informer, {}, {}); !s.ok()) return Err(std::move(s));

@@ -64,12 +64,12 @@ void ConditionAggregator::set(std::string_view type, std::string_view status, st
     existing->message = message;
     return;
   }
-  conditions_.push_back(Condition{std::string(type), std::string(status), std::string(reason),
-                                  std::string(message), generation_, std::nullopt});
+  conditions_.push_back(Condition{std::string(type), std::string(status), std::string(reason), std::string(message),
+                                  generation_, std::nullopt});
 }
 
-void ConditionAggregator::set_if_unset(std::string_view type, std::string_view status,
-                                       std::string_view reason, std::string_view message) {
+void ConditionAggregator::set_if_unset(std::string_view type, std::string_view status, std::string_view reason,
+                                       std::string_view message) {
   if (find(type) == nullptr) set(type, status, reason, message);
 }
 
@@ -124,8 +124,7 @@ bool ConditionAggregator::add_component(std::string_view component, const json::
     } else if (type == kConditionUpgradeable) {
       // Not part of readiness: a component may run fine and still block upgrades.
       if (status == kConditionFalse) {
-        set(kConditionUpgradeable, kConditionFalse, prefix + "NotUpgradeable",
-            name + " is not upgradeable: " + detail);
+        set(kConditionUpgradeable, kConditionFalse, prefix + "NotUpgradeable", name + " is not upgradeable: " + detail);
       }
     }
   }
@@ -171,8 +170,12 @@ bool ConditionAggregator::apply(json::array& status_conditions, WallTime now) co
   bool changed = false;
   for (std::string_view type : kAggregatedConditionTypes) {
     const Condition* c = find(type);
-    const Condition unknown{std::string(type), std::string(kConditionUnknown), std::string(kReasonStatusUnknown),
-                            std::string(kMessageStatusUnknown), generation_, std::nullopt};
+    const Condition unknown{std::string(type),
+                            std::string(kConditionUnknown),
+                            std::string(kReasonStatusUnknown),
+                            std::string(kMessageStatusUnknown),
+                            generation_,
+                            std::nullopt};
     changed = set_condition(status_conditions, c != nullptr ? *c : unknown, now) || changed;
   }
   for (const Condition& c : conditions_) {
@@ -212,8 +215,8 @@ bool set_init_conditions(json::array& conditions, std::int64_t generation, WallT
   };
   bool changed = false;
   for (const auto& [type, status] : init) {
-    const Condition c{std::string(type), std::string(status), std::string(kReasonInit), wording.init_message,
-                      generation, std::nullopt};
+    const Condition c{std::string(type),    std::string(status), std::string(kReasonInit),
+                      wording.init_message, generation,          std::nullopt};
     changed = set_condition(conditions, c, now) || changed;
   }
   return changed;

@@ -51,9 +51,7 @@ bool IsQualifiedNamePart(std::string_view s) {
   return true;
 }
 
-std::string_view StringField(const json::object& o, std::string_view key) {
-  return GetStringOr(o, key, "");
-}
+std::string_view StringField(const json::object& o, std::string_view key) { return GetStringOr(o, key, ""); }
 
 StatusCause Cause(std::string reason, std::string_view path, std::string_view field, std::string message) {
   std::string full(path);
@@ -199,8 +197,8 @@ std::vector<StatusCause> validate_condition(const json::value& value, std::strin
   }
   if (auto status = required_string("status")) {
     if (*status != kConditionTrue && *status != kConditionFalse && *status != kConditionUnknown) {
-      causes.push_back(Cause("FieldValueNotSupported", path, "status",
-                             "supported values: \"True\", \"False\", \"Unknown\""));
+      causes.push_back(
+          Cause("FieldValueNotSupported", path, "status", "supported values: \"True\", \"False\", \"Unknown\""));
     }
   }
   if (auto reason = required_string("reason")) {
@@ -233,8 +231,7 @@ std::vector<StatusCause> validate_condition(const json::value& value, std::strin
   if (const json::value* g = o.if_contains("observedGeneration"); g != nullptr && !g->is_null()) {
     const bool integral = g->is_int64() || g->is_uint64();
     if (!integral || (g->is_int64() && g->get_int64() < 0)) {
-      causes.push_back(Cause("FieldValueInvalid", path, "observedGeneration",
-                             "must be greater than or equal to 0"));
+      causes.push_back(Cause("FieldValueInvalid", path, "observedGeneration", "must be greater than or equal to 0"));
     }
   }
   return causes;
@@ -249,7 +246,8 @@ std::vector<StatusCause> validate_conditions(const json::array& conditions, std:
     if (conditions[i].is_object()) {
       const std::string_view type = StringField(conditions[i].get_object(), "type");
       if (!type.empty() && !seen.insert(std::string(type)).second) {
-        causes.push_back(StatusCause{"FieldValueDuplicate", "Duplicate value: \"" + std::string(type) + "\"", item + ".type"});
+        causes.push_back(
+            StatusCause{"FieldValueDuplicate", "Duplicate value: \"" + std::string(type) + "\"", item + ".type"});
       }
     }
   }

@@ -25,7 +25,8 @@ bool SameResource(const client::GroupVersionResource& a, const client::GroupVers
 
 }  // namespace
 
-Controller::Builder::Builder(std::string name, client::DynamicClient& client) : name_(std::move(name)), client_(client) {}
+Controller::Builder::Builder(std::string name, client::DynamicClient& client)
+    : name_(std::move(name)), client_(client) {}
 
 Controller::Builder& Controller::Builder::For(client::GroupVersionResource gvr, std::vector<Predicate> predicates) {
   specs_.push_back({std::move(gvr), std::move(predicates), Spec::Kind::kFor, false, nullptr});
@@ -88,7 +89,8 @@ Result<ControllerPtr> Controller::Builder::Complete(Reconciler& reconciler) {
       if (s.kind == Spec::Kind::kOwns) return Err(Status::Invalid("Owns() can only be used together with For()"));
     return Err(Status::Invalid("controller " + name_ + ": must provide an object for reconciliation (For())"));
   }
-  if (max_concurrent_ < 1) return Err(Status::Invalid("controller " + name_ + ": max concurrent reconciles must be >= 1"));
+  if (max_concurrent_ < 1)
+    return Err(Status::Invalid("controller " + name_ + ": max concurrent reconciles must be >= 1"));
   const std::string owner_group = for_spec->gvr.group, owner_kind = for_spec->gvr.kind;
   const bool owner_namespaced = for_spec->gvr.namespaced;
   ControllerPtr c(new Controller());

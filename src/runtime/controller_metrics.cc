@@ -29,10 +29,18 @@ void ReconcileTimeHistogram::observe(double seconds) {
 
 void ControllerMetrics::record(const ReconcileResult& result, double seconds) {
   switch (result.kind()) {
-    case ReconcileResult::Kind::kDone: ++reconcile_success; break;
-    case ReconcileResult::Kind::kRequeueAfter: ++reconcile_requeue_after; break;
-    case ReconcileResult::Kind::kRetry: ++reconcile_error, ++errors_total; break;
-    case ReconcileResult::Kind::kTerminal: ++reconcile_error, ++errors_total, ++terminal_errors_total; break;
+    case ReconcileResult::Kind::kDone:
+      ++reconcile_success;
+      break;
+    case ReconcileResult::Kind::kRequeueAfter:
+      ++reconcile_requeue_after;
+      break;
+    case ReconcileResult::Kind::kRetry:
+      ++reconcile_error, ++errors_total;
+      break;
+    case ReconcileResult::Kind::kTerminal:
+      ++reconcile_error, ++errors_total, ++terminal_errors_total;
+      break;
   }
   reconcile_time_seconds.observe(seconds);
 }
@@ -61,8 +69,8 @@ void ControllerMetrics::render_prometheus(std::string& out, std::string_view con
   single("controller_runtime_stale_sync_skips_total", "counter",
          "Reconciles skipped (and requeued) because a cache had not yet seen the controller's own writes",
          std::to_string(stale_sync_skips_total));
-  single("controller_runtime_max_concurrent_reconciles", "gauge", "Maximum number of concurrent reconciles per controller",
-         std::to_string(max_concurrent_reconciles));
+  single("controller_runtime_max_concurrent_reconciles", "gauge",
+         "Maximum number of concurrent reconciles per controller", std::to_string(max_concurrent_reconciles));
   single("controller_runtime_active_workers", "gauge", "Number of currently used workers per controller",
          std::to_string(active_workers));
   const std::string name = "controller_runtime_reconcile_time_seconds";

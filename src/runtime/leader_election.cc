@@ -15,7 +15,6 @@ namespace {
 
 namespace json = boost::json;
 
-
 // Overwrites the fields this elector owns; other spec fields (preferredHolder,
 // strategy) stay.
 void WriteRecord(json::object& lease, const LeaderElectionRecord& r) {

@@ -213,7 +213,7 @@ Status Manager::stop_controllers() {
   if (stopping_.wait_for(options_.graceful_shutdown_timeout) != std::future_status::ready) {
     failed_ = true;
     s = Status::Timeout(options_.name + ": reconciles still running after the graceful shutdown timeout of " +
-                                 std::to_string(options_.graceful_shutdown_timeout.count()) + " ms");
+                        std::to_string(options_.graceful_shutdown_timeout.count()) + " ms");
     spdlog::error("{}", s.message());
   }
   std::lock_guard lock(mu_);
@@ -293,14 +293,16 @@ std::string Manager::metrics_text() const {
   texts.push_back(std::move(q));
   std::string extra;
   if (options_.leader_election) {
-    extra += "# HELP leader_election_master_status Gauge of if the reporting system is master of the relevant lease, "
-             "0 indicates backup, 1 indicates master.\n# TYPE leader_election_master_status gauge\n";
+    extra +=
+        "# HELP leader_election_master_status Gauge of if the reporting system is master of the relevant lease, "
+        "0 indicates backup, 1 indicates master.\n# TYPE leader_election_master_status gauge\n";
     extra += "leader_election_master_status{name=\"" + options_.leader_election->lease_name + "\"} " +
              (leading() ? "1" : "0") + "\n";
   }
-  extra += "# HELP setpoint_events_dropped_total Events not recorded because the recorder's queue was full.\n"
-           "# TYPE setpoint_events_dropped_total counter\nsetpoint_events_dropped_total " +
-           std::to_string(recorder_->dropped()) + "\n";
+  extra +=
+      "# HELP setpoint_events_dropped_total Events not recorded because the recorder's queue was full.\n"
+      "# TYPE setpoint_events_dropped_total counter\nsetpoint_events_dropped_total " +
+      std::to_string(recorder_->dropped()) + "\n";
   texts.push_back(std::move(extra));
   std::vector<std::function<std::string()>> sources;
   {

@@ -7,9 +7,7 @@ MonotonicClockPtr RealMonotonicClockInstance() {
   return clock;
 }
 
-SteadyTime FakeMonotonicClock::now() const {
-  return SteadyTime(Duration(now_ns_.load()));
-}
+SteadyTime FakeMonotonicClock::now() const { return SteadyTime(Duration(now_ns_.load())); }
 
 void FakeMonotonicClock::wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
                                     SteadyTime deadline) const {

@@ -23,8 +23,8 @@ std::string_view GroupOf(std::string_view api_version) {
 }
 
 bool SameOwner(const json::object& a, const json::object& b) {
-  return GroupOf(Str(a, "apiVersion")) == GroupOf(Str(b, "apiVersion")) &&
-         Str(a, "kind") == Str(b, "kind") && Str(a, "name") == Str(b, "name");
+  return GroupOf(Str(a, "apiVersion")) == GroupOf(Str(b, "apiVersion")) && Str(a, "kind") == Str(b, "kind") &&
+         Str(a, "name") == Str(b, "name");
 }
 
 Result<json::object> OwnerRefFor(const json::object& owner, const json::object& object) {
@@ -89,14 +89,13 @@ Status set_controller_reference(const json::object& owner, json::object& object)
   if (!ref) return ref.error();
   (*ref)["blockOwnerDeletion"] = true;
   (*ref)["controller"] = true;
-  if (const json::object* existing = get_controller_of(object);
-      existing != nullptr && !SameOwner(*existing, *ref)) {
+  if (const json::object* existing = get_controller_of(object); existing != nullptr && !SameOwner(*existing, *ref)) {
     std::string where(MetaStr(object, "namespace"));
     if (!where.empty()) where += '/';
     where += MetaStr(object, "name");
-    Status s = Status::Conflict("Object " + where + " is already owned by another " +
-                                std::string(Str(*existing, "kind")) + " controller " +
-                                std::string(Str(*existing, "name")));
+    Status s =
+        Status::Conflict("Object " + where + " is already owned by another " + std::string(Str(*existing, "kind")) +
+                         " controller " + std::string(Str(*existing, "name")));
     s.add_cause(StatusCause{std::string(kAlreadyOwnedReason), s.message(), "metadata.ownerReferences"});
     return s;
   }

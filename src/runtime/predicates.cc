@@ -71,8 +71,7 @@ Request RequestForObject(const boost::json::object& obj) {
 }
 
 std::vector<Request> RequestsForOwners(const boost::json::object& obj, std::string_view owner_group,
-                                       std::string_view owner_kind, bool controller_only,
-                                       bool owner_namespaced) {
+                                       std::string_view owner_kind, bool controller_only, bool owner_namespaced) {
   std::vector<Request> out;
   const auto* refs = MetaField(obj, "ownerReferences");
   if (!refs || !refs->is_array()) return out;

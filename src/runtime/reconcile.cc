@@ -18,10 +18,13 @@ std::optional<Request> Request::FromKey(std::string_view key) {
 
 std::string_view ReconcileResult::metric_result() const {
   switch (kind_) {
-    case Kind::kDone: return "success";
-    case Kind::kRequeueAfter: return "requeue_after";
+    case Kind::kDone:
+      return "success";
+    case Kind::kRequeueAfter:
+      return "requeue_after";
     case Kind::kRetry:
-    case Kind::kTerminal: return "error";
+    case Kind::kTerminal:
+      return "error";
   }
   return "error";
 }

@@ -12,8 +12,8 @@ namespace {
 
 std::string EntryKey(const client::GroupVersionResource& gvr, const CacheOptions& o) {
   // Fields are separated by a byte no selector, namespace or resource name can contain.
-  std::string k = gvr.group + '\x1f' + gvr.version + '\x1f' + gvr.resource + '\x1f' + o.ns + '\x1f' +
-                  o.label_selector + '\x1f' + o.field_selector;
+  std::string k = gvr.group + '\x1f' + gvr.version + '\x1f' + gvr.resource + '\x1f' + o.ns + '\x1f' + o.label_selector +
+                  '\x1f' + o.field_selector;
   k += o.metadata_only ? "\x1fm" : "\x1f-";
   k += o.strip_managed_fields ? "s" : "-";
   for (const auto& f : o.metadata_fields) k += '\x1f' + f;

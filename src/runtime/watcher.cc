@@ -127,7 +127,7 @@ void Watcher::run(std::stop_token stop) {
       bool listed = false;
       err = watch_once(stop, progressed, /*initial=*/true, &listed);
       if (listed) need_list = false;
-      if (!watch_list_ok_.load()) continue;  // not offered: list at once, and from now on
+      if (!watch_list_ok_.load()) continue;         // not offered: list at once, and from now on
       if (listed && IsGone(err)) need_list = true;  // cut after the initial state: start again
     } else if (listing) {
       err = list_all(stop);

@@ -17,22 +17,36 @@ void AppendLabels(std::string& out, std::string_view name, std::string_view extr
   std::string escaped;
   for (char c : name) {
     if (c == '\\' || c == '"') escaped += '\\';
-    if (c == '\n') { escaped += "\\n"; continue; }
+    if (c == '\n') {
+      escaped += "\\n";
+      continue;
+    }
     escaped += c;
   }
   out += "{name=\"" + escaped + "\",controller=\"" + escaped + "\"";
-  if (!extra.empty()) { out += ','; out += extra; }
+  if (!extra.empty()) {
+    out += ',';
+    out += extra;
+  }
   out += '}';
 }
 
 void Header(std::string& out, std::string_view family, std::string_view type, std::string_view help) {
-  out += "# HELP "; out += family; out += ' '; out += help; out += '\n';
-  out += "# TYPE "; out += family; out += ' '; out += type; out += '\n';
+  out += "# HELP ";
+  out += family;
+  out += ' ';
+  out += help;
+  out += '\n';
+  out += "# TYPE ";
+  out += family;
+  out += ' ';
+  out += type;
+  out += '\n';
 }
 
 template <typename Get>
-void Scalar(std::string& out, std::span<const NamedWorkQueueMetrics> qs, std::string_view family,
-            std::string_view type, std::string_view help, Get get) {
+void Scalar(std::string& out, std::span<const NamedWorkQueueMetrics> qs, std::string_view family, std::string_view type,
+            std::string_view help, Get get) {
   Header(out, family, type, help);
   for (const auto& q : qs) {
     out += family;
@@ -57,19 +71,31 @@ void Histogram(std::string& out, std::span<const NamedWorkQueueMetrics> qs, std:
       std::snprintf(buf, sizeof buf, "%g", h.kBounds[i]);
       le += buf;
       le += '"';
-      out += family; out += "_bucket";
+      out += family;
+      out += "_bucket";
       AppendLabels(out, q.name, le);
-      out += ' '; AppendNumber(out, static_cast<double>(cumulative)); out += '\n';
+      out += ' ';
+      AppendNumber(out, static_cast<double>(cumulative));
+      out += '\n';
     }
-    out += family; out += "_bucket";
+    out += family;
+    out += "_bucket";
     AppendLabels(out, q.name, "le=\"+Inf\"");
-    out += ' '; AppendNumber(out, static_cast<double>(h.count)); out += '\n';
-    out += family; out += "_sum";
+    out += ' ';
+    AppendNumber(out, static_cast<double>(h.count));
+    out += '\n';
+    out += family;
+    out += "_sum";
     AppendLabels(out, q.name);
-    out += ' '; AppendNumber(out, h.sum); out += '\n';
-    out += family; out += "_count";
+    out += ' ';
+    AppendNumber(out, h.sum);
+    out += '\n';
+    out += family;
+    out += "_count";
     AppendLabels(out, q.name);
-    out += ' '; AppendNumber(out, static_cast<double>(h.count)); out += '\n';
+    out += ' ';
+    AppendNumber(out, static_cast<double>(h.count));
+    out += '\n';
   }
 }
 
@@ -79,7 +105,10 @@ void LatencyHistogram::observe(double seconds) {
   ++count;
   sum += seconds;
   for (std::size_t i = 0; i < kBounds.size(); ++i) {
-    if (seconds <= kBounds[i]) { ++buckets[i]; return; }
+    if (seconds <= kBounds[i]) {
+      ++buckets[i];
+      return;
+    }
   }
   // Above the last bound: counted only in +Inf (= count).
 }
@@ -91,15 +120,13 @@ void WorkQueueMetrics::render_prometheus(std::string& out, std::string_view name
 
 void RenderPrometheus(std::string& out, std::span<const NamedWorkQueueMetrics> qs) {
   using M = WorkQueueMetrics;
-  Scalar(out, qs, "workqueue_depth", "gauge", "Current depth of workqueue",
-         [](const M& m) { return m.depth; });
+  Scalar(out, qs, "workqueue_depth", "gauge", "Current depth of workqueue", [](const M& m) { return m.depth; });
   Scalar(out, qs, "workqueue_adds_total", "counter", "Total number of adds handled by workqueue",
          [](const M& m) { return m.adds_total; });
   Histogram(out, qs, "workqueue_queue_duration_seconds",
             "How long in seconds an item stays in workqueue before being requested",
             [](const M& m) -> const LatencyHistogram& { return m.queue_duration_seconds; });
-  Histogram(out, qs, "workqueue_work_duration_seconds",
-            "How long in seconds processing an item from workqueue takes",
+  Histogram(out, qs, "workqueue_work_duration_seconds", "How long in seconds processing an item from workqueue takes",
             [](const M& m) -> const LatencyHistogram& { return m.work_duration_seconds; });
   Scalar(out, qs, "workqueue_unfinished_work_seconds", "gauge",
          "How many seconds of work has been done that is in progress and hasn't been observed by "

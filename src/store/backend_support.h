@@ -13,8 +13,7 @@
 namespace setpoint::store {
 
 inline Status TooOldRevision(Revision at, Revision compacted) {
-  return Status::Expired("too old resource version: " + std::to_string(at) + " (" +
-                         std::to_string(compacted) + ")");
+  return Status::Expired("too old resource version: " + std::to_string(at) + " (" + std::to_string(compacted) + ")");
 }
 
 inline Status FutureRevision(Revision at, Revision current) {

@@ -37,7 +37,8 @@ class ShiftingSink final : public WatchSink {
 
 class ShiftedHandle final : public WatchHandle {
  public:
-  ShiftedHandle(std::unique_ptr<ShiftingSink> sink, WatchHandlePtr inner) : sink_(std::move(sink)), inner_(std::move(inner)) {}
+  ShiftedHandle(std::unique_ptr<ShiftingSink> sink, WatchHandlePtr inner)
+      : sink_(std::move(sink)), inner_(std::move(inner)) {}
   ~ShiftedHandle() override { inner_.reset(); }  // the backend stops calling the sink first
 
  private:
@@ -49,14 +50,17 @@ class RevisionFloorStore final : public Store {
  public:
   RevisionFloorStore(StorePtr backend, RevisionFloor f) : b_(std::move(backend)), f_(f) {}
 
-  Result<Revision> create(std::string key, Bytes value) override { return up(b_->create(std::move(key), std::move(value))); }
+  Result<Revision> create(std::string key, Bytes value) override {
+    return up(b_->create(std::move(key), std::move(value)));
+  }
   Result<Revision> update(std::string key, Bytes value, Revision expected) override {
     auto e = down_expected(key, expected);
     if (!e) return Err(e.error());
     return up(b_->update(std::move(key), std::move(value), *e));
   }
   void create_async(std::string key, Bytes value, WriteCallback done) override {
-    b_->create_async(std::move(key), std::move(value), [this, done = std::move(done)](Result<Revision> r) { done(up(std::move(r))); });
+    b_->create_async(std::move(key), std::move(value),
+                     [this, done = std::move(done)](Result<Revision> r) { done(up(std::move(r))); });
   }
   void update_async(std::string key, Bytes value, Revision expected, WriteCallback done) override {
     auto e = down_expected(key, expected);
@@ -105,8 +109,9 @@ class RevisionFloorStore final : public Store {
   // An expected revision at or below the offset names a version the backend never had.
   Result<Revision> down_expected(const std::string& key, Revision expected) const {
     if (expected == 0) return Revision{0};
-    if (expected <= f_.offset) return Err(Status::Conflict("revision mismatch for " + key + ": expected " +
-                                                           std::to_string(expected) + ", which predates this store"));
+    if (expected <= f_.offset)
+      return Err(Status::Conflict("revision mismatch for " + key + ": expected " + std::to_string(expected) +
+                                  ", which predates this store"));
     return expected - f_.offset;
   }
   StorePtr b_;

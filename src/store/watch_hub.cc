@@ -43,8 +43,8 @@ struct WatchHub::Core {
   bool work = false;  // some watch may be behind `last`
   bool closing = false;
   Status close_status;
-  Revision last = 0;            // newest committed revision
-  std::deque<EventBatch> ring;  // consecutive, non-empty batches, newest at the back
+  Revision last = 0;                         // newest committed revision
+  std::deque<EventBatch> ring;               // consecutive, non-empty batches, newest at the back
   std::deque<std::size_t> ring_batch_bytes;  // ring[i]'s keys and values
   std::size_t ring_events = 0, ring_bytes = 0;
   std::vector<std::shared_ptr<Watcher>> watchers;
@@ -115,8 +115,8 @@ Result<std::vector<Piece>> WatchHub::Core::fetch(Revision next, Revision upto) {
   }
   for (std::size_t i = 1; i < events->size(); ++i) {
     if ((*events)[i].revision != next + static_cast<Revision>(i)) {
-      return Err(Status::Internal("store history has a gap after revision " +
-                                  std::to_string((*events)[i - 1].revision)));
+      return Err(
+          Status::Internal("store history has a gap after revision " + std::to_string((*events)[i - 1].revision)));
     }
   }
   if (events->back().revision > read_to) {

@@ -31,8 +31,7 @@ namespace setpoint::store {
 
 // Returns the committed events with revisions in [from, to], at most `limit` of them, starting
 // exactly at `from` and consecutive. kExpired when `from` has been compacted away.
-using EventReader =
-    std::function<Result<std::vector<Event>>(Revision from, Revision to, std::size_t limit)>;
+using EventReader = std::function<Result<std::vector<Event>>(Revision from, Revision to, std::size_t limit)>;
 
 using EventBatch = std::shared_ptr<const std::vector<Event>>;
 
@@ -41,8 +40,7 @@ class WatchHub {
   // `initial` is the newest committed revision when the hub starts. `ring_capacity` bounds the
   // number of recent events kept in memory for live delivery (0 = always use `reader`), and
   // `ring_max_bytes` the bytes of their keys and values (the newest batch is always kept).
-  WatchHub(EventReader reader, Revision initial, std::size_t ring_capacity,
-           std::size_t ring_max_bytes = SIZE_MAX);
+  WatchHub(EventReader reader, Revision initial, std::size_t ring_capacity, std::size_t ring_max_bytes = SIZE_MAX);
   ~WatchHub();  // close(Unavailable) if not closed
   WatchHub(const WatchHub&) = delete;
   WatchHub& operator=(const WatchHub&) = delete;

@@ -92,8 +92,7 @@ TEST(RestartEpochs, S3_04_FailureAbortsEveryOtherEpochAndAllAreCleanedUp) {
   m.set_desired("good1", now);
   m.set_desired("good2", now);
   m.set_desired("bad", now);
-  EXPECT_EQ(m.exited(2, ExitKind::kFailed, now),
-            (EpochActions{abort_(0), abort_(1), cleanup(2)}));
+  EXPECT_EQ(m.exited(2, ExitKind::kFailed, now), (EpochActions{abort_(0), abort_(1), cleanup(2)}));
   EXPECT_EQ(m.exited(0, ExitKind::kAborted, now), (EpochActions{cleanup(0)}));
   EXPECT_EQ(m.exited(1, ExitKind::kAborted, now), (EpochActions{cleanup(1)}));
   EXPECT_EQ(m.state(), MachineState::kBackoff);
@@ -168,8 +167,7 @@ TEST(RestartEpochs, S3_09_CascadingAbortRecoversToTheNewestConfig) {
   m.set_desired("c0", now);
   m.set_desired("c1", now);
   m.set_desired("c2", now);
-  EXPECT_EQ(m.exited(2, ExitKind::kFailed, now),
-            (EpochActions{abort_(0), abort_(1), cleanup(2)}));
+  EXPECT_EQ(m.exited(2, ExitKind::kFailed, now), (EpochActions{abort_(0), abort_(1), cleanup(2)}));
   // Epoch 1 crashed on its own before the kill landed: still no second cascade.
   EXPECT_EQ(m.exited(1, ExitKind::kFailed, now), (EpochActions{cleanup(1)}));
   EXPECT_EQ(m.exited(0, ExitKind::kAborted, now), (EpochActions{cleanup(0)}));
@@ -388,8 +386,7 @@ TEST(RestartEpochs, NeverPanicsOnAFailureWithoutRetry) {
   SteadyTime now = kT0;
   m.set_desired("x", now);
   m.set_desired("y", now);
-  EXPECT_EQ(m.exited(1, ExitKind::kFailed, now),
-            (EpochActions{abort_(0), cleanup(1), panic(1)}));
+  EXPECT_EQ(m.exited(1, ExitKind::kFailed, now), (EpochActions{abort_(0), cleanup(1), panic(1)}));
   EXPECT_EQ(m.state(), MachineState::kFailed);
   EXPECT_EQ(m.next_wake(), std::nullopt);
   EXPECT_EQ(m.exited(0, ExitKind::kAborted, now), (EpochActions{cleanup(0)}));
@@ -503,7 +500,11 @@ TEST(RestartEpochs, SetPolicyAppliesToLaterDecisions) {
   EXPECT_FALSE(m.retry_at().has_value());
   // A smaller budget cuts the one left.
   RestartEpochs n(always);
-  n.set_policy([&] { RetryPolicy p = always; p.max_retries = 2; return p; }());
+  n.set_policy([&] {
+    RetryPolicy p = always;
+    p.max_retries = 2;
+    return p;
+  }());
   EXPECT_EQ(n.budget(), 2);
 }
 

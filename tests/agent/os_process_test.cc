@@ -124,8 +124,7 @@ TEST_F(OsProcessTest, ExecErrorsAreReportedByLaunch) {
   auto missing = Launch(Spec({"no-such-program-setpoint"}));
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code(), StatusCode::kNotFound);
-  EXPECT_EQ(missing.error().message(),
-            "exec: \"no-such-program-setpoint\": executable file not found in $PATH");
+  EXPECT_EQ(missing.error().message(), "exec: \"no-such-program-setpoint\": executable file not found in $PATH");
 
   auto absent = Launch(Spec({dir_ + "/absent"}));
   ASSERT_FALSE(absent.has_value());
@@ -337,8 +336,8 @@ TEST(ListenTcpTest, ReusePortAndReservation) {
   auto taken = ReservePort("127.0.0.1", first->port);
   ASSERT_FALSE(taken.has_value());
   EXPECT_EQ(taken.error().code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(taken.error().message(), "listen tcp 127.0.0.1:" + std::to_string(first->port) +
-                                         ": bind: address already in use");
+  EXPECT_EQ(taken.error().message(),
+            "listen tcp 127.0.0.1:" + std::to_string(first->port) + ": bind: address already in use");
   close(first->fd);
   close(second->fd);
 

@@ -110,7 +110,8 @@ TEST(ProcessSpec, BuildsTheEnvironmentInOrderWithFieldRefs) {
   EXPECT_EQ(m["PATH"], "/opt/bin:/usr/bin");
   EXPECT_EQ(env->front().first, "PATH") << "a redefined variable keeps its place";
 
-  auto bad = ParseProcessSpec(Obj(R"({"command": ["x"], "env": [{"name": "X", "valueFrom": {"fieldRef": {"fieldPath": "status.phase"}}}]})"));
+  auto bad = ParseProcessSpec(
+      Obj(R"({"command": ["x"], "env": [{"name": "X", "valueFrom": {"fieldRef": {"fieldPath": "status.phase"}}}]})"));
   auto rejected = BuildEnvironment(*bad, process, {});
   ASSERT_FALSE(rejected);
   EXPECT_NE(rejected.error().message().find("unsupported fieldPath \"status.phase\""), std::string::npos);

@@ -32,7 +32,8 @@ std::string Entry(int field, std::string_view k, std::string_view v) { return By
 // "6b 38 ..." -> bytes.
 std::string FromHex(std::string_view hex) {
   std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 3) out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 3)
+    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
   return out;
 }
 std::string Envelope(std::string_view api_version, std::string_view kind, std::string_view raw) {
@@ -47,7 +48,8 @@ TEST(ProtobufTest, DecodesWhatKubectl132SendsForCreateConfigmap) {
       "22 00 2a 00 32 00 38 00 42 00 12 06 0a 01 61 12 01 62 1a 00 22 00");
   auto obj = DecodeProtobufObject(body);
   ASSERT_TRUE(obj.has_value()) << obj.error().message();
-  EXPECT_EQ(json::value(*obj), J(R"({"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"x32"},"data":{"a":"b"}})"));
+  EXPECT_EQ(json::value(*obj),
+            J(R"({"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"x32"},"data":{"a":"b"}})"));
 }
 
 TEST(ProtobufTest, DecodesWhatKubectl132SendsForCreateSecret) {
@@ -57,7 +59,8 @@ TEST(ProtobufTest, DecodesWhatKubectl132SendsForCreateSecret) {
       "32 00 38 00 42 00 12 06 0a 01 61 12 01 62 1a 00 1a 00 22 00");
   auto obj = DecodeProtobufObject(body);
   ASSERT_TRUE(obj.has_value()) << obj.error().message();
-  EXPECT_EQ(json::value(*obj), J(R"({"kind":"Secret","apiVersion":"v1","metadata":{"name":"s32"},"data":{"a":"Yg=="}})"));
+  EXPECT_EQ(json::value(*obj),
+            J(R"({"kind":"Secret","apiVersion":"v1","metadata":{"name":"s32"},"data":{"a":"Yg=="}})"));
 }
 
 TEST(ProtobufTest, DecodesObjectMetaAndEveryField) {
@@ -88,7 +91,8 @@ TEST(ProtobufTest, RejectsOtherKindsAndMalformedBodies) {
   auto other = DecodeProtobufObject(Envelope("v1", "Namespace", Bytes(1, Bytes(1, "n"))));
   ASSERT_FALSE(other.has_value());
   EXPECT_EQ(other.error().code(), StatusCode::kUnsupportedMediaType);
-  EXPECT_EQ(DecodeProtobufObject(Envelope("apps/v1", "ConfigMap", "")).error().code(), StatusCode::kUnsupportedMediaType);
+  EXPECT_EQ(DecodeProtobufObject(Envelope("apps/v1", "ConfigMap", "")).error().code(),
+            StatusCode::kUnsupportedMediaType);
 
   auto not_proto = DecodeProtobufObject("{\"kind\":\"ConfigMap\"}");
   ASSERT_FALSE(not_proto.has_value());
@@ -129,9 +133,15 @@ TEST(ProtobufTest, SurvivesMutatedBodies) {
     for (int flips = 1 + static_cast<int>(next() % 4); flips > 0; --flips) {
       std::size_t at = 4 + next() % (body.size() - 4);  // keep the magic
       switch (next() % 3) {
-        case 0: body[at] = static_cast<char>(next()); break;
-        case 1: body.erase(at, 1 + next() % 3); break;
-        default: body.insert(at, 1, static_cast<char>(next())); break;
+        case 0:
+          body[at] = static_cast<char>(next());
+          break;
+        case 1:
+          body.erase(at, 1 + next() % 3);
+          break;
+        default:
+          body.insert(at, 1, static_cast<char>(next()));
+          break;
       }
       if (body.size() <= 4) body = seed;
     }

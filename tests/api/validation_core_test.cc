@@ -70,7 +70,7 @@ TEST(GoBase64Test, DecodesAsGoStdEncoding) {
   EXPECT_EQ(error("YQ="), "illegal base64 data at input byte 3");
   EXPECT_EQ(error("YWJj="), "illegal base64 data at input byte 4");
   EXPECT_EQ(error("YQ==YQ=="), "illegal base64 data at input byte 4");  // trailing garbage
-  EXPECT_EQ(error("YW-j"), "illegal base64 data at input byte 2");       // URL alphabet is not standard
+  EXPECT_EQ(error("YW-j"), "illegal base64 data at input byte 2");      // URL alphabet is not standard
   EXPECT_EQ(error("Y==="), "illegal base64 data at input byte 1");
 }
 
@@ -112,7 +112,8 @@ TEST(NormalizeConfigMapTest, WrongTypesAndBadBase64AreDecodeErrors) {
 TEST(NormalizeSecretTest, MergesStringDataAndDefaultsType) {
   json::object s = O(R"({"kind":"Secret","data":{"k":"b2xk","keep":"eA=="},"stringData":{"k":"new","plain":"text"}})");
   ASSERT_TRUE(NormalizeSecret(s, nullptr).ok());
-  EXPECT_EQ(json::value(s), J(R"({"kind":"Secret","data":{"k":"bmV3","keep":"eA==","plain":"dGV4dA=="},"type":"Opaque"})"));
+  EXPECT_EQ(json::value(s),
+            J(R"({"kind":"Secret","data":{"k":"bmV3","keep":"eA==","plain":"dGV4dA=="},"type":"Opaque"})"));
   json::object only = O(R"({"stringData":{"a":""},"type":""})");
   ASSERT_TRUE(NormalizeSecret(only, nullptr).ok());
   EXPECT_EQ(json::value(only), J(R"({"type":"Opaque","data":{"a":""}})"));
@@ -125,9 +126,10 @@ TEST(NormalizeSecretTest, MergesStringDataAndDefaultsType) {
   EXPECT_EQ(NormalizeSecret(bad, nullptr).message(),
             "Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data at input byte 0");
   json::object bad_type = O(R"({"type":5})");
-  EXPECT_EQ(NormalizeSecret(bad_type, nullptr).message(),
-            "Secret in version \"v1\" cannot be handled as a Secret: json: cannot unmarshal number into Go struct field "
-            "Secret.type of type v1.SecretType");
+  EXPECT_EQ(
+      NormalizeSecret(bad_type, nullptr).message(),
+      "Secret in version \"v1\" cannot be handled as a Secret: json: cannot unmarshal number into Go struct field "
+      "Secret.type of type v1.SecretType");
 }
 
 TEST(ValidateConfigMapTest, KeysDuplicatesAndSize) {
@@ -152,9 +154,10 @@ TEST(ValidateConfigMapTest, KeysDuplicatesAndSize) {
 TEST(ValidateConfigMapTest, ImmutableOnceSet) {
   const char* frozen = R"({"data":{"a":"1"},"binaryData":{"b":"AA=="},"immutable":true})";
   // Metadata changes are fine.
-  EXPECT_TRUE(ConfigMapErrors(R"({"metadata":{"labels":{"x":"y"}},"data":{"a":"1"},"binaryData":{"b":"AA=="},"immutable":true})",
-                              frozen)
-                  .empty());
+  EXPECT_TRUE(
+      ConfigMapErrors(
+          R"({"metadata":{"labels":{"x":"y"}},"data":{"a":"1"},"binaryData":{"b":"AA=="},"immutable":true})", frozen)
+          .empty());
   const std::string forbidden = "Forbidden: field is immutable when `immutable` is set";
   EXPECT_EQ(ConfigMapErrors(R"({"data":{"a":"2"},"binaryData":{"b":"AA=="},"immutable":true})", frozen),
             std::vector<std::string>{"data: " + forbidden});
@@ -165,7 +168,8 @@ TEST(ValidateConfigMapTest, ImmutableOnceSet) {
   EXPECT_EQ(ConfigMapErrors(R"({"data":{"a":"1"},"binaryData":{"b":"AA=="}})", frozen),
             std::vector<std::string>{"immutable: " + forbidden});
   // Not immutable before: anything goes, including becoming immutable.
-  EXPECT_TRUE(ConfigMapErrors(R"({"data":{"a":"2"},"immutable":true})", R"({"data":{"a":"1"},"immutable":false})").empty());
+  EXPECT_TRUE(
+      ConfigMapErrors(R"({"data":{"a":"2"},"immutable":true})", R"({"data":{"a":"1"},"immutable":false})").empty());
   // Key order does not matter.
   EXPECT_TRUE(ConfigMapErrors(R"({"data":{"y":"2","x":"1"},"immutable":true})",
                               R"({"data":{"x":"1","y":"2"},"immutable":true})")
@@ -183,10 +187,13 @@ TEST(ValidateSecretTest, TypeRules) {
   EXPECT_EQ(SecretErrors(R"({"type":"kubernetes.io/dockerconfigjson"})"),
             std::vector<std::string>{"data[.dockerconfigjson]: Required value"});
   // {"auths":{}} and [1] and "{"
-  EXPECT_TRUE(SecretErrors(R"({"type":"kubernetes.io/dockerconfigjson","data":{".dockerconfigjson":"eyJhdXRocyI6e319"}})").empty());
-  EXPECT_EQ(SecretErrors(R"({"type":"kubernetes.io/dockerconfigjson","data":{".dockerconfigjson":"WzFd"}})"),
-            std::vector<std::string>{"data[.dockerconfigjson]: Invalid value: \"<secret contents redacted>\": json: cannot "
-                                     "unmarshal array into Go value of type map[string]interface {}"});
+  EXPECT_TRUE(
+      SecretErrors(R"({"type":"kubernetes.io/dockerconfigjson","data":{".dockerconfigjson":"eyJhdXRocyI6e319"}})")
+          .empty());
+  EXPECT_EQ(
+      SecretErrors(R"({"type":"kubernetes.io/dockerconfigjson","data":{".dockerconfigjson":"WzFd"}})"),
+      std::vector<std::string>{"data[.dockerconfigjson]: Invalid value: \"<secret contents redacted>\": json: cannot "
+                               "unmarshal array into Go value of type map[string]interface {}"});
   EXPECT_EQ(SecretErrors(R"({"type":"kubernetes.io/dockercfg","data":{".dockercfg":"ew=="}})"),
             std::vector<std::string>{
                 "data[.dockercfg]: Invalid value: \"<secret contents redacted>\": unexpected end of JSON input"});
@@ -221,9 +228,11 @@ TEST(ValidateSecretTest, KeysSizeAndUpdates) {
   EXPECT_EQ(SecretErrors(R"({"type":"Opaque","data":{"a":"eQ=="},"immutable":true})",
                          R"({"type":"Opaque","data":{"a":"eA=="},"immutable":true})"),
             std::vector<std::string>{"data: " + forbidden});
-  EXPECT_EQ(SecretErrors(R"({"type":"Opaque","data":{"a":"eA=="}})", R"({"type":"Opaque","data":{"a":"eA=="},"immutable":true})"),
+  EXPECT_EQ(SecretErrors(R"({"type":"Opaque","data":{"a":"eA=="}})",
+                         R"({"type":"Opaque","data":{"a":"eA=="},"immutable":true})"),
             std::vector<std::string>{"immutable: " + forbidden});
-  EXPECT_TRUE(SecretErrors(R"({"type":"Opaque","data":{"a":"eQ=="}})", R"({"type":"Opaque","data":{"a":"eA=="}})").empty());
+  EXPECT_TRUE(
+      SecretErrors(R"({"type":"Opaque","data":{"a":"eQ=="}})", R"({"type":"Opaque","data":{"a":"eA=="}})").empty());
 }
 
 }  // namespace

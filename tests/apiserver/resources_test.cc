@@ -16,7 +16,8 @@ json::object Crd(std::string_view extra_version_fields = "") {
     "metadata":{"name":"widgets.example.com"},
     "spec":{"group":"example.com","scope":"Namespaced",
       "names":{"plural":"widgets","singular":"widget","kind":"Widget","shortNames":["wd"],"categories":["all"]},
-      "versions":[{"name":"v1","served":true,"storage":true)" + std::string(extra_version_fields) + R"(,
+      "versions":[{"name":"v1","served":true,"storage":true)" +
+                     std::string(extra_version_fields) + R"(,
         "schema":{"openAPIV3Schema":{"type":"object","properties":{"spec":{"type":"object","properties":{"size":{"type":"integer"}}}}}},
         "subresources":{"status":{},"scale":{"specReplicasPath":".spec.size","statusReplicasPath":".status.replicas"}},
         "additionalPrinterColumns":[{"name":"Size","type":"integer","jsonPath":".spec.size"}]},
@@ -59,8 +60,8 @@ TEST(ResourceFromCrdTest, RejectsInvalidDefinitions) {
   EXPECT_FALSE(ResourceFromCrd(bad_scope).has_value());
 
   auto not_structural = Crd();
-  not_structural["spec"].as_object()["versions"].as_array()[0].as_object()["schema"] =
-      json::parse(R"({"openAPIV3Schema":{"type":"object","properties":{"spec":{"properties":{"a":{"type":"string"}}}}}})");
+  not_structural["spec"].as_object()["versions"].as_array()[0].as_object()["schema"] = json::parse(
+      R"({"openAPIV3Schema":{"type":"object","properties":{"spec":{"properties":{"a":{"type":"string"}}}}}})");
   EXPECT_FALSE(ResourceFromCrd(not_structural).has_value());
 }
 
@@ -87,11 +88,17 @@ TEST(RegistryTest, RendersDiscoveryWithPreferredVersionFirst) {
   const std::string& doc = snap->openapi_docs.at("apis/example.com/v1");
   EXPECT_NE(doc.find("fieldValidation"), std::string::npos);
   EXPECT_NE(doc.find("com.example.v1.Widget"), std::string::npos);
-  EXPECT_NE(snap->openapi_root.find("/openapi/v3/apis/example.com/v1?hash=" + snap->openapi_hashes.at("apis/example.com/v1")),
-            std::string::npos);
+  EXPECT_NE(
+      snap->openapi_root.find("/openapi/v3/apis/example.com/v1?hash=" + snap->openapi_hashes.at("apis/example.com/v1")),
+      std::string::npos);
   // A different schema changes the hash.
   auto changed = Crd();
-  changed["spec"].as_object()["versions"].as_array()[0].as_object()["schema"].as_object()["openAPIV3Schema"].as_object()["description"] = "x";
+  changed["spec"]
+      .as_object()["versions"]
+      .as_array()[0]
+      .as_object()["schema"]
+      .as_object()["openAPIV3Schema"]
+      .as_object()["description"] = "x";
   Registry reg2;
   reg2.rebuild({*ResourceFromCrd(changed)}, 8);
   EXPECT_NE(reg2.snapshot()->openapi_hashes.at("apis/example.com/v1"), snap->openapi_hashes.at("apis/example.com/v1"));
@@ -137,9 +144,11 @@ TEST(RegistryTest, ServesConfigMapsAndSecretsAsCoreKinds) {
   ASSERT_TRUE(schemas.contains("io.k8s.api.core.v1.ConfigMap"));
   ASSERT_TRUE(schemas.contains("io.k8s.api.core.v1.Secret"));
   auto& cm_schema = schemas["io.k8s.api.core.v1.ConfigMap"].as_object();
-  EXPECT_EQ(cm_schema["x-kubernetes-group-version-kind"], json::parse(R"([{"group":"","kind":"ConfigMap","version":"v1"}])"));
+  EXPECT_EQ(cm_schema["x-kubernetes-group-version-kind"],
+            json::parse(R"([{"group":"","kind":"ConfigMap","version":"v1"}])"));
   auto& cm_props = cm_schema["properties"].as_object();
-  for (const char* f : {"apiVersion", "kind", "metadata", "data", "binaryData", "immutable"}) EXPECT_TRUE(cm_props.contains(f)) << f;
+  for (const char* f : {"apiVersion", "kind", "metadata", "data", "binaryData", "immutable"})
+    EXPECT_TRUE(cm_props.contains(f)) << f;
   EXPECT_EQ(cm_props["binaryData"].as_object()["additionalProperties"].as_object()["format"], "byte");
   auto& secret_props = schemas["io.k8s.api.core.v1.Secret"].as_object()["properties"].as_object();
   for (const char* f : {"data", "stringData", "type", "immutable"}) EXPECT_TRUE(secret_props.contains(f)) << f;

@@ -52,14 +52,17 @@ TEST(TableTest, CountColumnsCountDataKeys) {
   const auto& cm_cols = snap->find("", "configmaps")->versions[0].columns;
   const auto& secret_cols = snap->find("", "secrets")->versions[0].columns;
   json::object cm = json::parse(R"({"metadata":{"name":"c","creationTimestamp":"2026-01-01T00:00:00Z"},
-    "data":{"a":"1","b":"2"},"binaryData":{"c":"AA=="}})").as_object();
+    "data":{"a":"1","b":"2"},"binaryData":{"c":"AA=="}})")
+                        .as_object();
   auto now = *ParseRfc3339("2026-01-01T00:00:05Z");
   auto row = TableRow(cm_cols, cm, now, false);
   EXPECT_EQ(row["cells"], json::parse(R"(["c",3,"5s"])"));
-  json::object empty = json::parse(R"({"metadata":{"name":"e","creationTimestamp":"2026-01-01T00:00:00Z"}})").as_object();
+  json::object empty =
+      json::parse(R"({"metadata":{"name":"e","creationTimestamp":"2026-01-01T00:00:00Z"}})").as_object();
   EXPECT_EQ(TableRow(cm_cols, empty, now, false)["cells"], json::parse(R"(["e",0,"5s"])"));
   json::object secret = json::parse(R"({"metadata":{"name":"s","creationTimestamp":"2026-01-01T00:00:00Z"},
-    "type":"kubernetes.io/tls","data":{"tls.crt":"","tls.key":""}})").as_object();
+    "type":"kubernetes.io/tls","data":{"tls.crt":"","tls.key":""}})")
+                            .as_object();
   EXPECT_EQ(TableRow(secret_cols, secret, now, false)["cells"], json::parse(R"(["s","kubernetes.io/tls",2,"5s"])"));
   auto defs = TableColumns(secret_cols);
   ASSERT_EQ(defs.size(), 4u);

@@ -40,9 +40,8 @@ std::string B64(std::string_view in) {
 class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("client_config_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() / ("client_config_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -152,12 +151,15 @@ clusters:
 - name: k
   cluster:
     server: https://127.0.0.1:6443
-    certificate-authority-data: )") + B64(testing::kTestCertPem) + R"(
+    certificate-authority-data: )") +
+                    B64(testing::kTestCertPem) + R"(
 users:
 - name: u
   user:
-    client-certificate-data: )" + B64(testing::kTestCertPem) + R"(
-    client-key-data: )" + B64(testing::kTestKeyPem) + R"(
+    client-certificate-data: )" +
+                    B64(testing::kTestCertPem) + R"(
+    client-key-data: )" +
+                    B64(testing::kTestKeyPem) + R"(
 contexts:
 - name: c
   context: {cluster: k, user: u}
@@ -197,15 +199,17 @@ TEST_F(ConfigTest, ClearErrors) {
   EXPECT_EQ(unknown.error().code(), StatusCode::kNotFound);
   EXPECT_NE(unknown.error().message().find("\"staging\""), std::string::npos);
 
-  o.path = write("nouser", "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
-                           "clusters: [{name: k, cluster: {server: 'http://x'}}]\n");
+  o.path = write("nouser",
+                 "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                 "clusters: [{name: k, cluster: {server: 'http://x'}}]\n");
   o.context.clear();
   auto nouser = LoadKubeconfig(o);
   ASSERT_FALSE(nouser.has_value());
   EXPECT_NE(nouser.error().message().find("user \"u\""), std::string::npos);
 
-  o.path = write("b64", "current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
-                        "clusters: [{name: k, cluster: {server: 'https://x', certificate-authority-data: '!!!'}}]\n");
+  o.path = write("b64",
+                 "current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
+                 "clusters: [{name: k, cluster: {server: 'https://x', certificate-authority-data: '!!!'}}]\n");
   EXPECT_EQ(LoadKubeconfig(o).error().code(), StatusCode::kBadRequest);
 
   EXPECT_EQ(LoadKubeconfig(env_only((dir_ / "x").string() + ":" + (dir_ / "y").string())).error().code(),

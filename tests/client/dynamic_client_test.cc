@@ -37,7 +37,8 @@ TEST(ResourcePathTest, CoreGroupsScopesAndEncoding) {
   EXPECT_EQ(ResourcePath(kNamespaces, "ignored", "a"), "/api/v1/namespaces/a");
   EXPECT_EQ(ResourcePath(kLeases, "ns", "x", "status"), "/apis/coordination.k8s.io/v1/namespaces/ns/leases/x/status");
   EXPECT_EQ(ResourcePath(kLeases, ""), "/apis/coordination.k8s.io/v1/leases");
-  EXPECT_EQ(ResourcePath({"", "v1", "configmaps", true, ""}, "d", "a b/c"), "/api/v1/namespaces/d/configmaps/a%20b%2Fc");
+  EXPECT_EQ(ResourcePath({"", "v1", "configmaps", true, ""}, "d", "a b/c"),
+            "/api/v1/namespaces/d/configmaps/a%20b%2Fc");
   EXPECT_EQ(UrlEncode("app in (a,b),!x"), "app%20in%20%28a%2Cb%29%2C%21x");
 }
 
@@ -227,11 +228,13 @@ TEST(DiscoverTest, LegacyDocumentsWhenAggregatedIsNotOffered) {
              R"({"name":"pods/log","namespaced":true,"kind":"Pod"},)"
              R"({"name":"nodes","singularName":"node","namespaced":false,"kind":"Node","shortNames":["no"]}]})";
     if (req.target == "/apis")
-      body = R"({"kind":"APIGroupList","groups":[{"name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],)"
-             R"("preferredVersion":{"groupVersion":"apps/v1","version":"v1"}}]})";
+      body =
+          R"({"kind":"APIGroupList","groups":[{"name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],)"
+          R"("preferredVersion":{"groupVersion":"apps/v1","version":"v1"}}]})";
     if (req.target == "/apis/apps/v1")
-      body = R"({"kind":"APIResourceList","groupVersion":"apps/v1","resources":[)"
-             R"({"name":"deployments","singularName":"deployment","namespaced":true,"kind":"Deployment","shortNames":["deploy"]}]})";
+      body =
+          R"({"kind":"APIResourceList","groupVersion":"apps/v1","resources":[)"
+          R"({"name":"deployments","singularName":"deployment","namespaced":true,"kind":"Deployment","shortNames":["deploy"]}]})";
     return testing::FakeReply{.status = 200, .body = body};
   });
   RestConfig c;

@@ -33,10 +33,10 @@ struct FakeReply {
   int status = 200;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
-  bool close = false;  // answer with Connection: close and close the socket
-  std::string raw;     // when set, written verbatim instead of a built response
-  bool hang = false;   // after writing, keep the connection open and silent until shutdown
-  bool silent = false; // write nothing at all, keep the connection open until shutdown
+  bool close = false;   // answer with Connection: close and close the socket
+  std::string raw;      // when set, written verbatim instead of a built response
+  bool hang = false;    // after writing, keep the connection open and silent until shutdown
+  bool silent = false;  // write nothing at all, keep the connection open until shutdown
 };
 
 class FakeHttpServer {

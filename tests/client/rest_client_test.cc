@@ -67,7 +67,8 @@ TEST(RestClientTest, RetriesTooManyRequestsHonouringRetryAfter) {
 
 TEST(RestClientTest, ServerErrorOnPostIsNotRetried) {
   FakeHttpServer server([](const FakeRequest&) {
-    return FakeReply{.status = 500, .body = R"({"kind":"Status","reason":"InternalError","message":"boom","code":500})"};
+    return FakeReply{.status = 500,
+                     .body = R"({"kind":"Status","reason":"InternalError","message":"boom","code":500})"};
   });
   RecordedSleeps sleeps;
   auto client = MakeClient(server.url(), sleeps.options());
@@ -180,7 +181,10 @@ TEST(RestClientTest, ConcurrentRequestsShareTheBoundedPool) {
 
 TEST(RestClientTest, ConnectionRefusedIsRetriedThenUnavailable) {
   unsigned short port;
-  { FakeHttpServer closed([](const FakeRequest&) { return FakeReply{}; }); port = closed.port(); }
+  {
+    FakeHttpServer closed([](const FakeRequest&) { return FakeReply{}; });
+    port = closed.port();
+  }
   RecordedSleeps sleeps;
   auto client = MakeClient("http://127.0.0.1:" + std::to_string(port), sleeps.options());
   auto r = client->request(Method::kPost, "/api/v1/namespaces", "{}");
@@ -220,7 +224,8 @@ TEST(StatusFromResponseTest, MapsReasonsCausesAndPlainBodies) {
   EXPECT_EQ(invalid.causes()[0].reason, "FieldValueRequired");
   EXPECT_EQ(StatusFromResponse(409, R"({"kind":"Status","reason":"AlreadyExists","code":409})").code(),
             StatusCode::kAlreadyExists);
-  EXPECT_EQ(StatusFromResponse(409, R"({"kind":"Status","reason":"Conflict","code":409})").code(), StatusCode::kConflict);
+  EXPECT_EQ(StatusFromResponse(409, R"({"kind":"Status","reason":"Conflict","code":409})").code(),
+            StatusCode::kConflict);
   EXPECT_EQ(StatusFromResponse(410, R"({"kind":"Status","reason":"Expired","code":410})").code(), StatusCode::kExpired);
   EXPECT_EQ(StatusFromResponse(504, R"({"kind":"Status","reason":"Timeout","code":504})").code(), StatusCode::kTimeout);
   EXPECT_EQ(StatusFromResponse(410, "gone").code(), StatusCode::kGone);
@@ -236,12 +241,13 @@ std::string Chunk(const std::string& s) {
 }
 
 TEST(WatchStreamTest, ParsesEventsSplitAcrossChunksThenMapsErrorEvent) {
-  std::string events = R"({"type":"ADDED","object":{"metadata":{"name":"a"}}})"
-                       "\n"
-                       R"({"type":"MODIFIED","object":{"metadata":{"name":"a"}}})"
-                       "\n"
-                       R"({"type":"ERROR","object":{"kind":"Status","reason":"Expired","message":"too old","code":410}})"
-                       "\n";
+  std::string events =
+      R"({"type":"ADDED","object":{"metadata":{"name":"a"}}})"
+      "\n"
+      R"({"type":"MODIFIED","object":{"metadata":{"name":"a"}}})"
+      "\n"
+      R"({"type":"ERROR","object":{"kind":"Status","reason":"Expired","message":"too old","code":410}})"
+      "\n";
   std::string raw = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
   raw += Chunk(events.substr(0, 30)) + Chunk(events.substr(30, 50)) + Chunk(events.substr(80)) + "0\r\n\r\n";
   FakeHttpServer server([&](const FakeRequest&) { return FakeReply{.raw = raw}; });
@@ -262,8 +268,8 @@ TEST(WatchStreamTest, ParsesEventsSplitAcrossChunksThenMapsErrorEvent) {
 }
 
 TEST(WatchStreamTest, IdleTimeoutKeepsStreamThenCancelFromAnotherThreadEndsIt) {
-  std::string raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                    Chunk(R"({"type":"ADDED","object":{}})" "\n");
+  std::string raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + Chunk(R"({"type":"ADDED","object":{}})"
+                                                                                    "\n");
   FakeHttpServer server([&](const FakeRequest&) { return FakeReply{.raw = raw, .hang = true}; });
   auto client = MakeClient(server.url());
   auto w = client->watch("/api/v1/namespaces?watch=true");

@@ -17,13 +17,16 @@ namespace setpoint::client::testing {
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("client_server_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = std::filesystem::temp_directory_path() / ("client_server_test_" + std::to_string(::getpid()) + "_" +
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    auto s = apiserver::Server::Start({.data_dir = dir_.string(), .listen = "127.0.0.1:0", .store = "memory",
-                                       .worker_threads = 4, .io_threads = 1, .write_kubeconfig = false});
+    auto s = apiserver::Server::Start({.data_dir = dir_.string(),
+                                       .listen = "127.0.0.1:0",
+                                       .store = "memory",
+                                       .worker_threads = 4,
+                                       .io_threads = 1,
+                                       .write_kubeconfig = false});
     ASSERT_TRUE(s.has_value()) << s.error().to_string();
     server_ = std::move(*s);
     RestConfig c;

@@ -63,12 +63,15 @@ class LifecycleTest : public ::testing::Test {
       for (auto& x : finalizers) f.emplace_back(x);
       meta["finalizers"] = std::move(f);
     }
-    auto r = api_->create(kNodes, ns, json::object{{"apiVersion", "gc.setpoint.dev/v1"}, {"kind", "Node"}, {"metadata", meta}});
+    auto r = api_->create(kNodes, ns,
+                          json::object{{"apiVersion", "gc.setpoint.dev/v1"}, {"kind", "Node"}, {"metadata", meta}});
     EXPECT_TRUE(r.has_value()) << name << ": " << r.error().to_string();
     return r ? *r : json::object{};
   }
 
-  bool Exists(const std::string& name, const std::string& ns = "default") { return api_->get(kNodes, ns, name).has_value(); }
+  bool Exists(const std::string& name, const std::string& ns = "default") {
+    return api_->get(kNodes, ns, name).has_value();
+  }
   bool Gone(const std::string& name, const std::string& ns = "default") {
     auto r = api_->get(kNodes, ns, name);
     return !r && r.error().code() == StatusCode::kNotFound;
@@ -121,10 +124,13 @@ TEST_F(LifecycleTest, ForegroundDeletesDependentsFirstAndAFinalizerHoldsTheChain
   Node("c", {b}, true, "default", {"test.setpoint.dev/hold"});
   ASSERT_TRUE(Delete("a", "Foreground").ok());
   // a waits (foregroundDeletion) for b, which waits for c, which a finalizer holds.
-  ASSERT_TRUE(test::Eventually([&] {
-    auto c = api_->get(kNodes, "default", "c");
-    return c && runtime::deletion_requested(*c);
-  }, 20s)) << "c was never asked to go";
+  ASSERT_TRUE(test::Eventually(
+      [&] {
+        auto c = api_->get(kNodes, "default", "c");
+        return c && runtime::deletion_requested(*c);
+      },
+      20s))
+      << "c was never asked to go";
   auto got_a = api_->get(kNodes, "default", "a");
   ASSERT_TRUE(got_a.has_value()) << "a went before its blocking dependents";
   EXPECT_TRUE(runtime::has_finalizer(*got_a, "foregroundDeletion"));
@@ -140,11 +146,13 @@ TEST_F(LifecycleTest, ForegroundWaitsOnlyForBlockingDependents) {
   Node("free", {a}, false, "default", {"test.setpoint.dev/hold"});
   ASSERT_TRUE(Delete("a", "Foreground").ok());
   // Both dependents are asked to go; a waits only for the one with blockOwnerDeletion.
-  ASSERT_TRUE(test::Eventually([&] {
-    auto f = api_->get(kNodes, "default", "free");
-    auto b = api_->get(kNodes, "default", "blocking");
-    return f && b && runtime::deletion_requested(*f) && runtime::deletion_requested(*b);
-  }, 20s));
+  ASSERT_TRUE(test::Eventually(
+      [&] {
+        auto f = api_->get(kNodes, "default", "free");
+        auto b = api_->get(kNodes, "default", "blocking");
+        return f && b && runtime::deletion_requested(*f) && runtime::deletion_requested(*b);
+      },
+      20s));
   EXPECT_TRUE(test::StaysFalse([&] { return Gone("a"); }, 500ms));
   RemoveFinalizers("blocking");
   ASSERT_TRUE(test::Eventually([&] { return Gone("a") && Gone("blocking"); }, 20s))
@@ -236,18 +244,22 @@ TEST_F(LifecycleTest, CollectorCatchesUpOnWhatHappenedWhileItWasDown) {
 
 TEST_F(LifecycleTest, CrossNamespaceOwnerIsInvalidAndReported) {
   Start();
-  ASSERT_TRUE(api_->create(kNamespacesGvr, "", json::object{{"apiVersion", "v1"}, {"kind", "Namespace"},
-                                                            {"metadata", {{"name", "other"}}}}).has_value());
+  ASSERT_TRUE(api_->create(kNamespacesGvr, "",
+                           json::object{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "other"}}}})
+                  .has_value());
   auto owner = Node("owner");  // in default
   auto dep = Node("dep", {owner}, true, "other");
   ASSERT_TRUE(test::Eventually([&] { return Gone("dep", "other"); }, 20s))
       << "an owner in another namespace does not own";
   EXPECT_TRUE(Exists("owner"));
-  ASSERT_TRUE(test::Eventually([&] {
-    auto ev = api_->list(kEventsGvr, "other", {.field_selector = "reason=OwnerRefInvalidNamespace"});
-    return ev && !ev->items.empty() && ev->items[0].at("involvedObject").at("name") == "dep" &&
-           ev->items[0].at("type") == "Warning";
-  }, 20s)) << "no OwnerRefInvalidNamespace event";
+  ASSERT_TRUE(test::Eventually(
+      [&] {
+        auto ev = api_->list(kEventsGvr, "other", {.field_selector = "reason=OwnerRefInvalidNamespace"});
+        return ev && !ev->items.empty() && ev->items[0].at("involvedObject").at("name") == "dep" &&
+               ev->items[0].at("type") == "Warning";
+      },
+      20s))
+      << "no OwnerRefInvalidNamespace event";
 }
 
 TEST_F(LifecycleTest, TenThousandDependentsOfOneOwner) {
@@ -285,12 +297,15 @@ TEST_F(LifecycleTest, TenThousandDependentsOfOneOwner) {
   ASSERT_TRUE(Delete("owner", "Background").ok());
   // Progress shows in the metrics while it works.
   std::vector<double> samples;
-  ASSERT_TRUE(test::Eventually([&] {
-    const double d = Metric("setpoint_gc_deleted_total");
-    if (samples.empty() || samples.back() != d) samples.push_back(d);
-    auto list = api_->list(kNodes, "default", {.limit = 1});
-    return list && list->items.empty();
-  }, 120s, 20ms)) << "not every dependent was collected";
+  ASSERT_TRUE(test::Eventually(
+      [&] {
+        const double d = Metric("setpoint_gc_deleted_total");
+        if (samples.empty() || samples.back() != d) samples.push_back(d);
+        auto list = api_->list(kNodes, "default", {.limit = 1});
+        return list && list->items.empty();
+      },
+      120s, 20ms))
+      << "not every dependent was collected";
   EXPECT_GE(Metric("setpoint_gc_deleted_total"), kDependents);
   EXPECT_GE(samples.size(), 3u) << "no intermediate progress was visible in /metrics";
   // One owner, looked up live a handful of times (workers racing), then remembered as absent.
@@ -306,9 +321,9 @@ TEST_F(LifecycleTest, GraphHoldsOnlyOwnersAndDependents) {
   Node("dep", {owner});
   // The dependent comes after the plain objects on the same watch, so once the collector has
   // looked its owner up, it has seen them all: none is in the graph.
-  ASSERT_TRUE(test::Eventually([&] {
-    return Metric("setpoint_gc_owner_lookups_total") >= 1 && Metric("setpoint_gc_graph_objects") == 2;
-  }, 20s)) << "graph: " << Metric("setpoint_gc_graph_objects");
+  ASSERT_TRUE(test::Eventually(
+      [&] { return Metric("setpoint_gc_owner_lookups_total") >= 1 && Metric("setpoint_gc_graph_objects") == 2; }, 20s))
+      << "graph: " << Metric("setpoint_gc_graph_objects");
   EXPECT_TRUE(test::StaysFalse([&] { return Metric("setpoint_gc_graph_objects") != 2; }, 200ms));
   // The owner, looked up once, is tracked: its deletion reaches the dependent without a lookup.
   ASSERT_TRUE(Delete("owner", "Background").ok());
@@ -321,10 +336,13 @@ TEST_F(LifecycleTest, GraphHoldsOnlyOwnersAndDependents) {
 
 TEST_F(LifecycleTest, NamespaceDeletionWaitsForFinalizersAndSaysWhy) {
   Start();
-  ASSERT_TRUE(api_->create(kNamespacesGvr, "", json::object{{"apiVersion", "v1"}, {"kind", "Namespace"},
-                                                            {"metadata", {{"name", "doomed"}}}}).has_value());
-  ASSERT_TRUE(api_->create(kConfigMaps, "doomed", json::object{{"apiVersion", "v1"}, {"kind", "ConfigMap"},
-                                                               {"metadata", {{"name", "cm"}}}}).has_value());
+  ASSERT_TRUE(
+      api_->create(kNamespacesGvr, "",
+                   json::object{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "doomed"}}}})
+          .has_value());
+  ASSERT_TRUE(api_->create(kConfigMaps, "doomed",
+                           json::object{{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "cm"}}}})
+                  .has_value());
   Node("held", {}, true, "doomed", {"test.setpoint.dev/hold"});
   Node("plain", {}, true, "doomed");
   ASSERT_TRUE(api_->remove(kNamespacesGvr, "", "doomed").has_value());
@@ -339,24 +357,31 @@ TEST_F(LifecycleTest, NamespaceDeletionWaitsForFinalizersAndSaysWhy) {
     return {};
   };
   // Everything deletable goes; the held object stays, and the conditions say so.
-  ASSERT_TRUE(test::Eventually([&] {
-    auto c = condition("NamespaceContentRemaining");
-    return !c.empty() && c.at("status") == "True" && c.at("reason") == "SomeResourcesRemain" &&
-           GetStringOr(c, "message", "") == "Some resources are remaining: nodes.gc.setpoint.dev has 1 resource instances";
-  }, 20s)) << ToJson(condition("NamespaceContentRemaining"));
+  ASSERT_TRUE(test::Eventually(
+      [&] {
+        auto c = condition("NamespaceContentRemaining");
+        return !c.empty() && c.at("status") == "True" && c.at("reason") == "SomeResourcesRemain" &&
+               GetStringOr(c, "message", "") ==
+                   "Some resources are remaining: nodes.gc.setpoint.dev has 1 resource instances";
+      },
+      20s))
+      << ToJson(condition("NamespaceContentRemaining"));
   EXPECT_TRUE(Gone("plain", "doomed"));
   EXPECT_EQ(condition("NamespaceFinalizersRemaining").at("status"), "True");
-  EXPECT_NE(std::string(condition("NamespaceFinalizersRemaining").at("message").as_string()).find("test.setpoint.dev/hold"),
-            std::string::npos);
+  EXPECT_NE(
+      std::string(condition("NamespaceFinalizersRemaining").at("message").as_string()).find("test.setpoint.dev/hold"),
+      std::string::npos);
   auto ns = api_->get(kNamespacesGvr, "", "doomed");
   ASSERT_TRUE(ns.has_value());
   EXPECT_EQ(ns->at("status").at("phase"), "Terminating");
   EXPECT_FALSE(api_->get(kConfigMaps, "doomed", "cm").has_value());
   RemoveFinalizers("held", "doomed");
-  ASSERT_TRUE(test::Eventually([&] {
-    auto r = api_->get(kNamespacesGvr, "", "doomed");
-    return !r && r.error().code() == StatusCode::kNotFound;
-  }, 20s));
+  ASSERT_TRUE(test::Eventually(
+      [&] {
+        auto r = api_->get(kNamespacesGvr, "", "doomed");
+        return !r && r.error().code() == StatusCode::kNotFound;
+      },
+      20s));
 }
 
 TEST_F(LifecycleTest, CrdDeletionWaitsForItsResources) {
@@ -371,15 +396,18 @@ TEST_F(LifecycleTest, CrdDeletionWaitsForItsResources) {
   for (const auto& c : crd->at("status").at("conditions").as_array())
     terminating = terminating || (c.at("type") == "Terminating" && c.at("status") == "True");
   EXPECT_TRUE(terminating);
-  auto refused = api_->create(kNodes, "default", json::object{{"apiVersion", "gc.setpoint.dev/v1"}, {"kind", "Node"},
-                                                              {"metadata", {{"name", "late"}}}});
+  auto refused = api_->create(
+      kNodes, "default",
+      json::object{{"apiVersion", "gc.setpoint.dev/v1"}, {"kind", "Node"}, {"metadata", {{"name", "late"}}}});
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code(), StatusCode::kMethodNotAllowed);
   RemoveFinalizers("held");
-  ASSERT_TRUE(test::Eventually([&] {
-    auto r = api_->get(kCrds, "", "nodes.gc.setpoint.dev");
-    return !r && r.error().code() == StatusCode::kNotFound;
-  }, 20s));
+  ASSERT_TRUE(test::Eventually(
+      [&] {
+        auto r = api_->get(kCrds, "", "nodes.gc.setpoint.dev");
+        return !r && r.error().code() == StatusCode::kNotFound;
+      },
+      20s));
 }
 
 TEST_F(LifecycleTest, EventsExpireAfterTheirTtl) {
@@ -394,10 +422,12 @@ TEST_F(LifecycleTest, EventsExpireAfterTheirTtl) {
   ASSERT_TRUE(api_->create(kEventsGvr, "default", ev).has_value());
   EXPECT_TRUE(test::StaysFalse([&] { return !api_->get(kEventsGvr, "default", "e1").has_value(); }, 1s))
       << "deleted before its TTL";
-  ASSERT_TRUE(test::Eventually([&] {
-    auto r = api_->get(kEventsGvr, "default", "e1");
-    return !r && r.error().code() == StatusCode::kNotFound;
-  }, 15s));
+  ASSERT_TRUE(test::Eventually(
+      [&] {
+        auto r = api_->get(kEventsGvr, "default", "e1");
+        return !r && r.error().code() == StatusCode::kNotFound;
+      },
+      15s));
 }
 
 TEST(SelectControllersTest, FollowsKubeControllerManagerFlagRules) {

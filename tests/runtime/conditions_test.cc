@@ -18,9 +18,7 @@ Condition Available(std::string status, std::string reason, std::int64_t generat
   return Condition{"Available", std::move(status), std::move(reason), "msg", generation, std::nullopt};
 }
 
-std::string_view Field(const json::object* c, std::string_view key) {
-  return c->at(key).as_string();
-}
+std::string_view Field(const json::object* c, std::string_view key) { return c->at(key).as_string(); }
 
 TEST(ConditionsTest, SetAppendsWithNowAsTransitionTime) {
   json::array conds;
@@ -91,7 +89,8 @@ TEST(ConditionsTest, TypeRules) {
   for (const char* ok : {"Ready", "Available", "example.com/Degraded", "a", "x-y_z.w", "hco.kubevirt.io/Upgradeable"}) {
     EXPECT_TRUE(is_valid_condition_type(ok)) << ok;
   }
-  for (const char* bad : {"", "-Ready", "Ready-", "Example.com/Ready", "a/b/c", "/Ready", "ex..com/Ready", "has space"}) {
+  for (const char* bad :
+       {"", "-Ready", "Ready-", "Example.com/Ready", "a/b/c", "/Ready", "ex..com/Ready", "has space"}) {
     EXPECT_FALSE(is_valid_condition_type(bad)) << bad;
   }
   EXPECT_FALSE(is_valid_condition_type(std::string(317, 'a')));
@@ -132,8 +131,7 @@ TEST(ConditionsTest, ValidationReportsEveryBadField) {
   json::value long_message = json::parse(R"({"type":"Ready","status":"True","reason":"Ok",
       "lastTransitionTime":"2026-11-27T05:00:00Z"})");
   long_message.as_object()["message"] = std::string(32769, 'm');
-  EXPECT_EQ(Fields(validate_condition(long_message, "c")),
-            (std::vector<std::string>{"FieldValueTooLong c.message"}));
+  EXPECT_EQ(Fields(validate_condition(long_message, "c")), (std::vector<std::string>{"FieldValueTooLong c.message"}));
   long_message.as_object()["message"] = std::string(32768, 'm');
   EXPECT_TRUE(validate_condition(long_message, "c").empty());
   json::value missing = json::object();

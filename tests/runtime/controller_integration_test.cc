@@ -42,13 +42,16 @@ bool Eventually(F done, std::chrono::milliseconds deadline = std::chrono::second
 class ServerFixture : public ::testing::Test {
  protected:
   void Start(std::size_t history_max_events) {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("runtime_it_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = std::filesystem::temp_directory_path() / ("runtime_it_" + std::to_string(::getpid()) + "_" +
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
-    auto s = apiserver::Server::Start({.data_dir = dir_.string(), .listen = "127.0.0.1:0", .store = "memory",
-                                       .worker_threads = 4, .io_threads = 1,
-                                       .history_max_events = history_max_events, .write_kubeconfig = false});
+    auto s = apiserver::Server::Start({.data_dir = dir_.string(),
+                                       .listen = "127.0.0.1:0",
+                                       .store = "memory",
+                                       .worker_threads = 4,
+                                       .io_threads = 1,
+                                       .history_max_events = history_max_events,
+                                       .write_kubeconfig = false});
     ASSERT_TRUE(s.has_value()) << s.error().to_string();
     server_ = std::move(*s);
     client::RestConfig c;
@@ -132,13 +135,16 @@ class ParentReconciler : public Reconciler {
     }
     const bool ready = have == want;
     json::object updated = *parent;
-    json::object& status = updated["status"].is_object() ? updated["status"].as_object()
-                                                         : updated["status"].emplace_object();
-    json::array& conds = status["conditions"].is_array() ? status["conditions"].as_array()
-                                                         : status["conditions"].emplace_array();
-    Condition c{"Ready", std::string(ready ? kConditionTrue : kConditionFalse), ready ? "ChildrenReady" : "Progressing",
+    json::object& status =
+        updated["status"].is_object() ? updated["status"].as_object() : updated["status"].emplace_object();
+    json::array& conds =
+        status["conditions"].is_array() ? status["conditions"].as_array() : status["conditions"].emplace_array();
+    Condition c{"Ready",
+                std::string(ready ? kConditionTrue : kConditionFalse),
+                ready ? "ChildrenReady" : "Progressing",
                 std::to_string(have.size()) + "/" + std::to_string(replicas) + " children",
-                parent->at("metadata").at("generation").to_number<std::int64_t>(), std::nullopt};
+                parent->at("metadata").at("generation").to_number<std::int64_t>(),
+                std::nullopt};
     if (!set_condition(conds, c, std::chrono::system_clock::now())) return ReconcileResult::Done();
     auto r = client_.update_status(kParents, req.ns, updated);
     // A conflict means our copy was stale; the newer parent's event brings us back anyway.
@@ -246,7 +252,8 @@ TEST_F(ControllerIntegrationTest, ConvergesRepairsAndScalesDownWithoutDuplicates
   EXPECT_EQ(m.panics_total, 0u);
   std::string text;
   c->render_prometheus(text);
-  EXPECT_NE(text.find("controller_runtime_reconcile_total{controller=\"parent\",result=\"success\"}"), std::string::npos);
+  EXPECT_NE(text.find("controller_runtime_reconcile_total{controller=\"parent\",result=\"success\"}"),
+            std::string::npos);
   EXPECT_NE(text.find("controller_runtime_reconcile_time_seconds_count{controller=\"parent\"}"), std::string::npos);
 }
 

@@ -20,10 +20,17 @@ const client::GroupVersionResource kParents{"test.setpoint.dev", "v1", "parents"
 const client::GroupVersionResource kChildren{"test.setpoint.dev", "v1", "children", true, "Child"};
 
 json::object Child(std::string rv, std::string owner, std::int64_t generation = 1) {
-  json::array refs{json::object{{"apiVersion", "test.setpoint.dev/v1"}, {"kind", "Parent"}, {"name", owner},
-                                {"uid", owner + "-uid"}, {"controller", true}}};
-  return {{"metadata", {{"namespace", "ns"}, {"name", "c"}, {"resourceVersion", rv}, {"generation", generation},
-                        {"ownerReferences", refs}}}};
+  json::array refs{json::object{{"apiVersion", "test.setpoint.dev/v1"},
+                                {"kind", "Parent"},
+                                {"name", owner},
+                                {"uid", owner + "-uid"},
+                                {"controller", true}}};
+  return {{"metadata",
+           {{"namespace", "ns"},
+            {"name", "c"},
+            {"resourceVersion", rv},
+            {"generation", generation},
+            {"ownerReferences", refs}}}};
 }
 
 // Counts reconciles per key; the first reconcile of `hold` blocks until release().
@@ -81,9 +88,7 @@ TEST(ControllerTest, S1_14_OwnsEnqueuesTheOldAndTheNewOwnerWhenAChildChangesHand
   auto c = Controller::Builder("test", client)
                .For(kParents)
                .Owns(kChildren)
-               .WithWatcherOptions([](WatcherOptions& o) {
-                 o.sleep_for = ShortBackoff;
-               })
+               .WithWatcherOptions([](WatcherOptions& o) { o.sleep_for = ShortBackoff; })
                .Complete(r);
   ASSERT_TRUE(c.has_value()) << c.error().to_string();
   ASSERT_TRUE((*c)->start(std::chrono::seconds(10)).ok());
@@ -114,9 +119,7 @@ TEST(ControllerTest, PredicatesDropFilteredEvents) {
   auto c = Controller::Builder("test", client)
                .For(kParents)
                .Owns(kChildren, {GenerationChangedPredicate()})
-               .WithWatcherOptions([](WatcherOptions& o) {
-                 o.sleep_for = ShortBackoff;
-               })
+               .WithWatcherOptions([](WatcherOptions& o) { o.sleep_for = ShortBackoff; })
                .Complete(r);
   ASSERT_TRUE(c.has_value());
   ASSERT_TRUE((*c)->start(std::chrono::seconds(10)).ok());

@@ -24,7 +24,8 @@ using WatchStep = std::variant<client::WatchEvent, Status>;
 class FakeWatchStream final : public client::WatchStream {
  public:
   // With `hang_at_end` the stream stays open (nothing arrives) after its steps until cancel().
-  FakeWatchStream(std::vector<WatchStep> steps, bool hang_at_end) : steps_(steps.begin(), steps.end()), hang_(hang_at_end) {}
+  FakeWatchStream(std::vector<WatchStep> steps, bool hang_at_end)
+      : steps_(steps.begin(), steps.end()), hang_(hang_at_end) {}
 
   Result<std::optional<client::WatchEvent>> next(std::chrono::milliseconds timeout) override {
     std::unique_lock lock(mu_);
@@ -134,7 +135,8 @@ class FakeRestClient final : public client::RestClient {
     sc.watches.pop_front();
     sc.hangs.pop_front();
     if (auto* s = std::get_if<Status>(&w)) return Err(*s);
-    return client::WatchStreamPtr(std::make_unique<FakeWatchStream>(std::get<std::vector<WatchStep>>(std::move(w)), hang));
+    return client::WatchStreamPtr(
+        std::make_unique<FakeWatchStream>(std::get<std::vector<WatchStep>>(std::move(w)), hang));
   }
 
   const client::RestConfig& config() const override { return config_; }

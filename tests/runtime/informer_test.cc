@@ -67,9 +67,9 @@ TEST(InformerTest, DeliversListThenEventsInOrderOnOneThread) {
   FakeRestClient rest;
   client::DynamicClient client(rest);
   rest.add_list({Obj("ns", "a", "1"), Obj("ns", "b", "2")}, "2");
-  rest.add_watch({Ev("MODIFIED", Obj("ns", "a", "3")), Ev("DELETED", Obj("ns", "b", "4")),
-                  Ev("ADDED", Obj("ns", "c", "5"))},
-                 /*hang_at_end=*/true);
+  rest.add_watch(
+      {Ev("MODIFIED", Obj("ns", "a", "3")), Ev("DELETED", Obj("ns", "b", "4")), Ev("ADDED", Obj("ns", "c", "5"))},
+      /*hang_at_end=*/true);
   Informer inf(client, Options());
   Recorder rec;
   inf.add_handlers(rec.handlers(inf.cache()));

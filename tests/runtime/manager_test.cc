@@ -57,8 +57,9 @@ class ScaleReconciler : public Reconciler {
     std::vector<ObjectPtr> children;
     if (reads_ == Reads::kCachedClient) {
       auto got = m_.client().get(kScales, req.ns, req.name);
-      if (!got) return got.error().code() == StatusCode::kNotFound ? ReconcileResult::Done()
-                                                                   : ReconcileResult::Retry(got.error());
+      if (!got)
+        return got.error().code() == StatusCode::kNotFound ? ReconcileResult::Done()
+                                                           : ReconcileResult::Retry(got.error());
       scale = *got;
     } else {
       scale = scales_->cache().get(req.ns, req.name);
@@ -122,13 +123,13 @@ class ManagerTest : public ::testing::Test {
     rest_ = server_->make_client();
     ASSERT_TRUE(rest_);
     api_ = std::make_unique<client::DynamicClient>(*rest_);
-    for (auto [plural, singular, kind] : {std::tuple{"scales", "scale", "Scale"}, std::tuple{"children", "child", "Child"}}) {
+    for (auto [plural, singular, kind] :
+         {std::tuple{"scales", "scale", "Scale"}, std::tuple{"children", "child", "Child"}}) {
       auto r = api_->create(kCrds, "", test::OpenCrd("mgr.setpoint.dev", plural, singular, kind));
       ASSERT_TRUE(r.has_value()) << r.error().to_string();
     }
-    ASSERT_TRUE(test::Eventually([&] {
-      return api_->list(kScales, "default").has_value() && api_->list(kChildren, "default").has_value();
-    }));
+    ASSERT_TRUE(test::Eventually(
+        [&] { return api_->list(kScales, "default").has_value() && api_->list(kChildren, "default").has_value(); }));
   }
 
   ManagerPtr NewManager(ManagerOptions options = {}) {
@@ -386,9 +387,10 @@ TEST_F(ManagerTest, MetadataOnlyCacheKeepsNoSpec) {
   // server's garbage collector deletes a dependent whose owner is gone, and did so before the
   // informer saw it (a flake of this test under load).
   const GroupVersionResource configmaps{"", "v1", "configmaps", true, "ConfigMap"};
-  auto owner = m->client().create(configmaps, "default",
-                                  json::object{{"apiVersion", "v1"}, {"kind", "ConfigMap"},
-                                               {"metadata", {{"name", "o"}, {"namespace", "default"}}}});
+  auto owner = m->client().create(
+      configmaps, "default",
+      json::object{
+          {"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "o"}, {"namespace", "default"}}}});
   ASSERT_TRUE(owner.has_value()) << owner.error().to_string();
   json::object labelled = child;
   labelled["metadata"].as_object()["name"] = "owned";
@@ -418,8 +420,9 @@ TEST_F(ManagerTest, EventRecorderAggregatesRepeats) {
   for (int i = 0; i < 3; ++i) m->recorder().event(*scale, "Warning", "Deleting", "Scale a is being deleted");
   m->recorder().event(*scale, "Normal", "Scaled", "Scaled to 1");
   ASSERT_TRUE(m->recorder().flush(10s));
-  auto events = api_->list(kEventsResource, "default",
-                           {.field_selector = "involvedObject.uid=" + std::string(scale->at("metadata").at("uid").as_string())});
+  auto events =
+      api_->list(kEventsResource, "default",
+                 {.field_selector = "involvedObject.uid=" + std::string(scale->at("metadata").at("uid").as_string())});
   ASSERT_TRUE(events.has_value()) << events.error().to_string();
   ASSERT_EQ(events->items.size(), 2u);
   std::map<std::string, std::int64_t> counts;
@@ -546,13 +549,16 @@ TEST_F(ManagerTest, LeaderElectionHandsOverAndNeverRunsTwo) {
   EXPECT_TRUE(b->ready()) << "a replica waiting for the Lease is ready";
   const auto killed = std::chrono::steady_clock::now();
   ASSERT_TRUE(a->stop().ok());
-  ASSERT_TRUE(test::Eventually([&] {
-    std::lock_guard lock(mu);
-    return !log.empty() && log.back() == "b";
-  }, 10s));
+  ASSERT_TRUE(test::Eventually(
+      [&] {
+        std::lock_guard lock(mu);
+        return !log.empty() && log.back() == "b";
+      },
+      10s));
   const auto handover = std::chrono::steady_clock::now() - killed;
   // Within the lease duration after the last renewal, plus one jittered retry period.
-  EXPECT_LT(handover, 2s + 200ms * 2.2 + 1s) << "handover took " << std::chrono::duration<double>(handover).count() << " s";
+  EXPECT_LT(handover, 2s + 200ms * 2.2 + 1s)
+      << "handover took " << std::chrono::duration<double>(handover).count() << " s";
   EXPECT_EQ(overlaps.load(), 0) << "both managers reconciled at once";
   {
     std::lock_guard lock(mu);

@@ -24,9 +24,7 @@ json::object Deployment() {
   return Obj(R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d","namespace":"default"}})");
 }
 
-const json::array& Refs(const json::object& o) {
-  return o.at("metadata").at("ownerReferences").as_array();
-}
+const json::array& Refs(const json::object& o) { return o.at("metadata").at("ownerReferences").as_array(); }
 
 TEST(OwnerReferenceTest, SetControllerReference) {
   json::object d = Deployment();

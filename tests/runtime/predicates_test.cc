@@ -54,7 +54,8 @@ TEST(PredicatesTest, LabelSelectorFiltersEveryEventKind) {
 }
 
 json::object OwnerRef(std::string api_version, std::string kind, std::string name, bool controller) {
-  return {{"apiVersion", api_version}, {"kind", kind}, {"name", name}, {"uid", name + "-uid"}, {"controller", controller}};
+  return {
+      {"apiVersion", api_version}, {"kind", kind}, {"name", name}, {"uid", name + "-uid"}, {"controller", controller}};
 }
 
 // S1-12: a change of a controlled child enqueues its owner. S1-13: non-controller owners only
@@ -90,7 +91,9 @@ TEST(OwnerMappingTest, S1_13_NonControllerOwnersNeedEveryOwner) {
 
 // S1-16: a cluster-scoped owner's request has no namespace, though its dependent has one.
 TEST(OwnerMappingTest, S1_16_ClusterScopedOwnerHasNoNamespace) {
-  auto dep = Meta({{"namespace", "ns"}, {"name", "d"}, {"ownerReferences", json::array{OwnerRef("test.setpoint.dev/v1", "Cluster", "top", true)}}});
+  auto dep = Meta({{"namespace", "ns"},
+                   {"name", "d"},
+                   {"ownerReferences", json::array{OwnerRef("test.setpoint.dev/v1", "Cluster", "top", true)}}});
   auto reqs = RequestsForOwners(dep, "test.setpoint.dev", "Cluster", true, /*owner_namespaced=*/false);
   ASSERT_EQ(reqs.size(), 1u);
   EXPECT_EQ(reqs[0].ns, "");
@@ -98,7 +101,9 @@ TEST(OwnerMappingTest, S1_16_ClusterScopedOwnerHasNoNamespace) {
 }
 
 TEST(OwnerMappingTest, CoreGroupAndNoOwners) {
-  auto pod = Meta({{"namespace", "ns"}, {"name", "p"}, {"ownerReferences", json::array{OwnerRef("v1", "ReplicationController", "rc", true)}}});
+  auto pod = Meta({{"namespace", "ns"},
+                   {"name", "p"},
+                   {"ownerReferences", json::array{OwnerRef("v1", "ReplicationController", "rc", true)}}});
   EXPECT_EQ(RequestsForOwners(pod, "", "ReplicationController", true).size(), 1u);
   EXPECT_TRUE(RequestsForOwners(Meta({{"name", "x"}}), "", "ReplicationController", true).empty());
   EXPECT_EQ(RequestForObject(pod).key(), "ns/p");

@@ -54,8 +54,8 @@ TEST(MaxOfRateLimiterTest, TakesTheLongestDelayAndFansOutForget) {
   parts.push_back(std::make_unique<ItemExponentialRateLimiter>(milliseconds(5), seconds(1000)));
   parts.push_back(std::make_unique<BucketRateLimiter>(1.0, 1, clock));
   MaxOfRateLimiter l(std::move(parts));
-  EXPECT_EQ(l.when("k"), milliseconds(5));   // bucket: free
-  EXPECT_EQ(l.when("k"), seconds(1));        // bucket: 1 s debt beats 10 ms
+  EXPECT_EQ(l.when("k"), milliseconds(5));  // bucket: free
+  EXPECT_EQ(l.when("k"), seconds(1));       // bucket: 1 s debt beats 10 ms
   EXPECT_EQ(l.num_requeues("k"), 2);
   l.forget("k");
   EXPECT_EQ(l.num_requeues("k"), 0);

@@ -71,9 +71,9 @@ bool Contains(const std::string& s, std::string_view part) { return s.find(part)
 TEST_F(WatcherTest, ListsEveryPageThenWatchesFromTheListRv) {
   rest_.add_list({Obj("ns", "a", "5")}, "10", "tok");
   rest_.add_list({Obj("ns", "b", "7")}, "10");
-  rest_.add_watch({Ev("ADDED", Obj("ns", "c", "11")), Ev("MODIFIED", Obj("ns", "a", "12")),
-                   Ev("DELETED", Obj("ns", "b", "13"))},
-                  /*hang_at_end=*/true);
+  rest_.add_watch(
+      {Ev("ADDED", Obj("ns", "c", "11")), Ev("MODIFIED", Obj("ns", "a", "12")), Ev("DELETED", Obj("ns", "b", "13"))},
+      /*hang_at_end=*/true);
   Watcher w(client_, Options(), [this](WatcherEvent e) { got_.add(std::move(e)); });
   w.start();
   ASSERT_TRUE(got_.wait_for(4));
@@ -99,8 +99,8 @@ TEST_F(WatcherTest, ListsEveryPageThenWatchesFromTheListRv) {
 
 TEST_F(WatcherTest, CleanEndResumesFromTheLastEventOrBookmarkRv) {
   rest_.add_list({}, "10");
-  rest_.add_watch({Ev("ADDED", Obj("ns", "a", "11"))});   // ends cleanly
-  rest_.add_watch({Bookmark("20")});                       // ends cleanly after a bookmark
+  rest_.add_watch({Ev("ADDED", Obj("ns", "a", "11"))});  // ends cleanly
+  rest_.add_watch({Bookmark("20")});                     // ends cleanly after a bookmark
   Watcher w(client_, Options(), [this](WatcherEvent e) { got_.add(std::move(e)); });
   w.start();
   ASSERT_TRUE(rest_.wait_for_requests(4));  // list, watch@10, watch@11, watch@20
@@ -176,9 +176,10 @@ TEST_F(WatcherTest, FailuresBackOffExponentiallyAndSuccessResets) {
 }
 
 client::WatchEvent InitialEventsEnd(std::string rv) {
-  return {"BOOKMARK", boost::json::object{{"kind", "ConfigMap"},
-                                          {"metadata", {{"resourceVersion", rv},
-                                                        {"annotations", {{"k8s.io/initial-events-end", "true"}}}}}}};
+  return {"BOOKMARK",
+          boost::json::object{
+              {"kind", "ConfigMap"},
+              {"metadata", {{"resourceVersion", rv}, {"annotations", {{"k8s.io/initial-events-end", "true"}}}}}}};
 }
 
 TEST_F(WatcherTest, WatchListStreamsTheInitialStateThenWatchesOnTheSameStream) {

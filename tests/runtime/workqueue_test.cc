@@ -109,8 +109,7 @@ TEST(WorkQueueTest, ShutdownWithDrainWaitsForInFlightDone) {
   f.queue.add("a");
   ASSERT_EQ(f.queue.get(), "a");
   auto drained = std::async(std::launch::async, [&] { f.queue.shutdown_with_drain(); });
-  EXPECT_EQ(drained.wait_for(milliseconds(50)), std::future_status::timeout)
-      << "must wait for the in-flight key";
+  EXPECT_EQ(drained.wait_for(milliseconds(50)), std::future_status::timeout) << "must wait for the in-flight key";
   f.queue.done("a");
   Await(drained);
   EXPECT_EQ(f.queue.get(), std::nullopt);
@@ -255,16 +254,13 @@ TEST(WorkQueueTest, MetricsTrackAddsDepthDurationsAndInFlightWork) {
 
   std::string text;
   m.render_prometheus(text, "memcached");
-  for (const char* family :
-       {"workqueue_depth", "workqueue_adds_total", "workqueue_queue_duration_seconds",
-        "workqueue_work_duration_seconds", "workqueue_retries_total",
-        "workqueue_unfinished_work_seconds", "workqueue_longest_running_processor_seconds"}) {
+  for (const char* family : {"workqueue_depth", "workqueue_adds_total", "workqueue_queue_duration_seconds",
+                             "workqueue_work_duration_seconds", "workqueue_retries_total",
+                             "workqueue_unfinished_work_seconds", "workqueue_longest_running_processor_seconds"}) {
     EXPECT_NE(text.find(std::string("# TYPE ") + family + " "), std::string::npos) << family;
   }
-  EXPECT_NE(text.find("workqueue_depth{name=\"memcached\",controller=\"memcached\"} 2\n"), std::string::npos)
-      << text;
-  EXPECT_NE(text.find("workqueue_adds_total{name=\"memcached\",controller=\"memcached\"} 3\n"),
-            std::string::npos);
+  EXPECT_NE(text.find("workqueue_depth{name=\"memcached\",controller=\"memcached\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("workqueue_adds_total{name=\"memcached\",controller=\"memcached\"} 3\n"), std::string::npos);
   EXPECT_NE(text.find("workqueue_work_duration_seconds_bucket{name=\"memcached\",controller=\"memcached\","
                       "le=\"10\"} 1\n"),
             std::string::npos)

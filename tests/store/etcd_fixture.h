@@ -151,7 +151,9 @@ class EtcdCluster {
   bool make_certificates(std::string& why) {
     std::string d = dir_ + "/tls";
     std::filesystem::create_directories(d);
-    auto run = [&](const std::string& cmd) { return std::system((cmd + " >>" + d + "/openssl.log 2>&1").c_str()) == 0; };
+    auto run = [&](const std::string& cmd) {
+      return std::system((cmd + " >>" + d + "/openssl.log 2>&1").c_str()) == 0;
+    };
     std::ofstream(d + "/san.ext") << "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
                                   << "extendedKeyUsage=serverAuth,clientAuth\n";
     bool ok = run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=setpoint-test-ca -keyout " + d +
@@ -175,23 +177,15 @@ class EtcdCluster {
     std::string peer = "http://127.0.0.1:" + std::to_string(m.peer_port);
     std::string cluster;
     for (int j = 0; j < size(); ++j)
-      cluster += (j ? "," : "") + std::string("m") + std::to_string(j) + "=http://127.0.0.1:" +
-                 std::to_string(members_[static_cast<std::size_t>(j)].peer_port);
-    std::vector<std::string> args = {kEtcdBinary,
-                                     "--name", "m" + std::to_string(i),
-                                     "--data-dir", dir_ + "/m" + std::to_string(i) + ".etcd",
-                                     "--listen-client-urls", client,
-                                     "--advertise-client-urls", client,
-                                     "--listen-peer-urls", peer,
-                                     "--initial-advertise-peer-urls", peer,
-                                     "--initial-cluster", cluster,
-                                     "--initial-cluster-state", "new",
-                                     "--initial-cluster-token", token_,
-                                     // Fast elections on loopback: tests kill members.
-                                     "--heartbeat-interval", "50",
-                                     "--election-timeout", "500",
-                                     "--logger", "zap",
-                                     "--log-outputs", "stderr"};
+      cluster += (j ? "," : "") + std::string("m") + std::to_string(j) +
+                 "=http://127.0.0.1:" + std::to_string(members_[static_cast<std::size_t>(j)].peer_port);
+    std::vector<std::string> args = {
+        kEtcdBinary, "--name", "m" + std::to_string(i), "--data-dir", dir_ + "/m" + std::to_string(i) + ".etcd",
+        "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls", peer,
+        "--initial-advertise-peer-urls", peer, "--initial-cluster", cluster, "--initial-cluster-state", "new",
+        "--initial-cluster-token", token_,
+        // Fast elections on loopback: tests kill members.
+        "--heartbeat-interval", "50", "--election-timeout", "500", "--logger", "zap", "--log-outputs", "stderr"};
     if (options_.tls) {
       const std::string d = dir_ + "/tls/";
       for (std::string a : {"--cert-file=" + d + "server.crt", "--key-file=" + d + "server.key",
@@ -254,8 +248,8 @@ class EtcdCluster {
       why = "etcd member " + std::to_string(i) + " exited; see " + log;
       return false;
     }
-    why = "etcd member " + std::to_string(i) + " not ready within " +
-          std::to_string(options_.start_deadline.count()) + " s; see " + log;
+    why = "etcd member " + std::to_string(i) + " not ready within " + std::to_string(options_.start_deadline.count()) +
+          " s; see " + log;
     return false;
   }
 

@@ -89,8 +89,9 @@ TEST_F(EtcdServerTest, WhatOneServerWritesTheOtherListsAndWatches) {
   auto watch = clients_[1]->watch(std::string(kConfigMaps) + "?watch=true&resourceVersion=" + start);
   ASSERT_TRUE(watch.has_value()) << watch.error().to_string();
 
-  json::object created = request(0, client::Method::kPost, kConfigMaps,
-                                 R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"shared"},"data":{"k":"v"}})");
+  json::object created =
+      request(0, client::Method::kPost, kConfigMaps,
+              R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"shared"},"data":{"k":"v"}})");
   std::string rv = ResourceVersion(created);
   EXPECT_GT(std::stoll(rv), std::stoll(start));
 
@@ -138,8 +139,8 @@ TEST_F(EtcdServerNoSpaceTest, AFullEtcdIsReportedByReadyzAndMetrics) {
   std::optional<Status> refused;
   for (int i = 0; i < 200 && !refused; ++i) {
     auto r = clients_[0]->request(client::Method::kPost, kConfigMaps,
-                                  R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big-)" + std::to_string(i) +
-                                      R"("},"data":{"v":")" + big + R"("}})");
+                                  R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big-)" +
+                                      std::to_string(i) + R"("},"data":{"v":")" + big + R"("}})");
     if (!r) refused = r.error();
   }
   ASSERT_TRUE(refused.has_value()) << "etcd never ran out of space";
@@ -148,7 +149,8 @@ TEST_F(EtcdServerNoSpaceTest, AFullEtcdIsReportedByReadyzAndMetrics) {
     ASSERT_TRUE(setpoint::test::Eventually([&] {
       auto ready = clients_[server]->request(client::Method::kGet, "/readyz");
       return !ready && ready.error().message().find("[-]etcd failed: alarm NOSPACE raised") != std::string::npos;
-    })) << "server " << server;
+    })) << "server "
+        << server;
     auto metrics = clients_[server]->request(client::Method::kGet, "/metrics");
     ASSERT_TRUE(metrics.has_value());
     EXPECT_NE(metrics->body.find("setpoint_store_alarm{alarm=\"NOSPACE\"} 1"), std::string::npos);

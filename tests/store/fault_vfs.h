@@ -56,7 +56,9 @@ class FaultVfs {
   }
 
   static int Close(sqlite3_file* f) { return Real(f)->pMethods->xClose(Real(f)); }
-  static int Read(sqlite3_file* f, void* p, int n, sqlite3_int64 o) { return Real(f)->pMethods->xRead(Real(f), p, n, o); }
+  static int Read(sqlite3_file* f, void* p, int n, sqlite3_int64 o) {
+    return Real(f)->pMethods->xRead(Real(f), p, n, o);
+  }
   static int Write(sqlite3_file* f, const void* p, int n, sqlite3_int64 o) {
     return Real(f)->pMethods->xWrite(Real(f), p, n, o);
   }
@@ -74,7 +76,9 @@ class FaultVfs {
   static int CheckReservedLock(sqlite3_file* f, int* out) {
     return Real(f)->pMethods->xCheckReservedLock(Real(f), out);
   }
-  static int FileControl(sqlite3_file* f, int op, void* arg) { return Real(f)->pMethods->xFileControl(Real(f), op, arg); }
+  static int FileControl(sqlite3_file* f, int op, void* arg) {
+    return Real(f)->pMethods->xFileControl(Real(f), op, arg);
+  }
   static int SectorSize(sqlite3_file* f) { return Real(f)->pMethods->xSectorSize(Real(f)); }
   static int DeviceCharacteristics(sqlite3_file* f) { return Real(f)->pMethods->xDeviceCharacteristics(Real(f)); }
   static int ShmMap(sqlite3_file* f, int region, int size, int extend, void volatile** p) {
@@ -85,13 +89,31 @@ class FaultVfs {
   }
   static void ShmBarrier(sqlite3_file* f) { Real(f)->pMethods->xShmBarrier(Real(f)); }
   static int ShmUnmap(sqlite3_file* f, int del) { return Real(f)->pMethods->xShmUnmap(Real(f), del); }
-  static int Fetch(sqlite3_file* f, sqlite3_int64 o, int n, void** p) { return Real(f)->pMethods->xFetch(Real(f), o, n, p); }
+  static int Fetch(sqlite3_file* f, sqlite3_int64 o, int n, void** p) {
+    return Real(f)->pMethods->xFetch(Real(f), o, n, p);
+  }
   static int Unfetch(sqlite3_file* f, sqlite3_int64 o, void* p) { return Real(f)->pMethods->xUnfetch(Real(f), o, p); }
 
   static constexpr sqlite3_io_methods kMethods = {
-      3,       &Close,      &Read,       &Write,  &Truncate,   &Sync,        &FileSize,
-      &Lock,   &Unlock,     &CheckReservedLock,   &FileControl, &SectorSize, &DeviceCharacteristics,
-      &ShmMap, &ShmLock,    &ShmBarrier, &ShmUnmap, &Fetch,    &Unfetch,
+      3,
+      &Close,
+      &Read,
+      &Write,
+      &Truncate,
+      &Sync,
+      &FileSize,
+      &Lock,
+      &Unlock,
+      &CheckReservedLock,
+      &FileControl,
+      &SectorSize,
+      &DeviceCharacteristics,
+      &ShmMap,
+      &ShmLock,
+      &ShmBarrier,
+      &ShmUnmap,
+      &Fetch,
+      &Unfetch,
   };
 
   sqlite3_vfs* real_;

@@ -24,9 +24,11 @@ TEST(RevisionFloor, AFreshStoreIsUnchanged) {
 
 TEST(RevisionFloor, MigrationKeepsEveryRevisionAboveTheSourceHighWaterMark) {
   auto source = NewMemoryStore({});
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(source->create("/registry/core/configmaps/default/c" + std::to_string(i), MakeBytes("{}")));
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(source->create("/registry/core/configmaps/default/c" + std::to_string(i), MakeBytes("{}")));
   ASSERT_TRUE(source->update("/registry/core/configmaps/default/c0", MakeBytes("{\"v\":2}"), 0));
-  for (int i = 0; i < 40; ++i) ASSERT_TRUE(source->create("/registry/core/events/default/e" + std::to_string(i), MakeBytes("{}")));
+  for (int i = 0; i < 40; ++i)
+    ASSERT_TRUE(source->create("/registry/core/events/default/e" + std::to_string(i), MakeBytes("{}")));
   const Revision high = source->current_revision();
 
   auto target = NewMemoryStore({});

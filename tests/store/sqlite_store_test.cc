@@ -120,7 +120,8 @@ TEST_F(SqliteStoreTest, HistoryOnDiskIsBoundedByCount) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
-      for (int i = 0; i < 100; ++i) ASSERT_TRUE(s->create("/k/" + std::to_string(t) + "/" + std::to_string(i), MakeBytes("v")));
+      for (int i = 0; i < 100; ++i)
+        ASSERT_TRUE(s->create("/k/" + std::to_string(t) + "/" + std::to_string(i), MakeBytes("v")));
     });
   }
   for (auto& t : threads) t.join();
@@ -181,7 +182,8 @@ TEST_F(SqliteStoreTest, ConcurrentWritersShareCommits) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      for (int i = 0; i < kEach; ++i) ASSERT_TRUE(s->create("/c/" + std::to_string(t) + "/" + std::to_string(i), MakeBytes("v")));
+      for (int i = 0; i < kEach; ++i)
+        ASSERT_TRUE(s->create("/c/" + std::to_string(t) + "/" + std::to_string(i), MakeBytes("v")));
     });
   }
   for (auto& t : threads) t.join();
@@ -358,20 +360,20 @@ std::vector<std::string> Lines(const std::vector<Event>& events) {
 // The writes the tests below make: every kind of successor (update, delete, none) for a create
 // and for an update, and a key deleted and created again.
 void WriteMixedHistory(Store& s) {
-  ASSERT_TRUE(s.create("/a", MakeBytes("a1")));      // 1
-  ASSERT_TRUE(s.update("/a", MakeBytes("a2"), 0));   // 2
-  ASSERT_TRUE(s.create("/b", MakeBytes("b1")));      // 3
-  ASSERT_TRUE(s.update("/a", MakeBytes("a3"), 0));   // 4
-  ASSERT_TRUE(s.remove("/b", 0));                    // 5
-  ASSERT_TRUE(s.create("/c", MakeBytes("c1")));      // 6
-  ASSERT_TRUE(s.create("/b", MakeBytes("b2")));      // 7
-  ASSERT_TRUE(s.update("/b", MakeBytes("b3"), 0));   // 8
-  ASSERT_TRUE(s.remove("/b", 0));                    // 9
+  ASSERT_TRUE(s.create("/a", MakeBytes("a1")));     // 1
+  ASSERT_TRUE(s.update("/a", MakeBytes("a2"), 0));  // 2
+  ASSERT_TRUE(s.create("/b", MakeBytes("b1")));     // 3
+  ASSERT_TRUE(s.update("/a", MakeBytes("a3"), 0));  // 4
+  ASSERT_TRUE(s.remove("/b", 0));                   // 5
+  ASSERT_TRUE(s.create("/c", MakeBytes("c1")));     // 6
+  ASSERT_TRUE(s.create("/b", MakeBytes("b2")));     // 7
+  ASSERT_TRUE(s.update("/b", MakeBytes("b3"), 0));  // 8
+  ASSERT_TRUE(s.remove("/b", 0));                   // 9
 }
 
-const std::vector<std::string> kMixedHistory = {
-    "1 create /a=a1", "2 update /a=a2", "3 create /b=b1", "4 update /a=a3", "5 delete /b=b1",
-    "6 create /c=c1", "7 create /b=b2", "8 update /b=b3", "9 delete /b=b3"};
+const std::vector<std::string> kMixedHistory = {"1 create /a=a1", "2 update /a=a2", "3 create /b=b1",
+                                                "4 update /a=a3", "5 delete /b=b1", "6 create /c=c1",
+                                                "7 create /b=b2", "8 update /b=b3", "9 delete /b=b3"};
 
 // Every event after `after`, up to `to`.
 std::vector<std::string> ReplayFromDisk(Store& s, Revision after, Revision to) {
@@ -445,15 +447,15 @@ TEST_F(SqliteStoreTest, OpensAVersionOneFile) {
     ASSERT_NE(s, nullptr);
     EXPECT_EQ(s->current_revision(), 5);
     EXPECT_EQ(Str(s->get("/a")->value), "a3");
-    ASSERT_TRUE(s->create("/c", MakeBytes("c1")));      // 6
-    ASSERT_TRUE(s->create("/b", MakeBytes("b2")));      // 7
-    ASSERT_TRUE(s->update("/b", MakeBytes("b3"), 0));   // 8
-    ASSERT_TRUE(s->remove("/b", 0));                    // 9
+    ASSERT_TRUE(s->create("/c", MakeBytes("c1")));     // 6
+    ASSERT_TRUE(s->create("/b", MakeBytes("b2")));     // 7
+    ASSERT_TRUE(s->update("/b", MakeBytes("b3"), 0));  // 8
+    ASSERT_TRUE(s->remove("/b", 0));                   // 9
   }
   EXPECT_EQ(query_int("SELECT value FROM meta WHERE name = 'schema_version'"), 3);
   // Version 3: `current` was copied into a table without the key's index.
-  EXPECT_EQ(query_int("SELECT count(*) FROM sqlite_schema WHERE tbl_name = 'current' AND name LIKE 'sqlite_autoindex%'"),
-            0);
+  EXPECT_EQ(
+      query_int("SELECT count(*) FROM sqlite_schema WHERE tbl_name = 'current' AND name LIKE 'sqlite_autoindex%'"), 0);
   EXPECT_EQ(query_int("SELECT count(*) FROM current"), 2);
   auto s = open();
   EXPECT_EQ(ReplayFromDisk(*s, 0, 9), kMixedHistory);
@@ -467,9 +469,7 @@ TEST_F(SqliteStoreTest, OpensAVersionOneFile) {
 }
 
 TEST_F(SqliteStoreTest, RefusesAFileFromANewerVersion) {
-  {
-    auto s = open();
-  }
+  { auto s = open(); }
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);

@@ -302,7 +302,9 @@ TEST_P(StoreConformanceTest, ListByPrefixIsSortedAndExact) {
 
 TEST_P(StoreConformanceTest, BinaryKeysAndValues) {
   std::string nul_key("/k\0x", 4);
-  std::string ff_key = "\xff\xff" "a";
+  std::string ff_key =
+      "\xff\xff"
+      "a";
   std::string value("\0\x01\xff", 3);
   must_create(nul_key, value);
   must_create(ff_key, value);

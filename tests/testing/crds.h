@@ -20,14 +20,14 @@ inline boost::json::object OpenCrd(const std::string& group, const std::string& 
        {{"group", group},
         {"scope", "Namespaced"},
         {"names", {{"plural", plural}, {"singular", singular}, {"kind", kind}}},
-        {"versions", json::array{json::object{
-                         {"name", "v1"},
-                         {"served", true},
-                         {"storage", true},
-                         {"subresources", {{"status", json::object{}}}},
-                         {"schema", {{"openAPIV3Schema",
-                                      {{"type", "object"},
-                                       {"properties", {{"spec", open}, {"status", open}}}}}}}}}}}}};
+        {"versions",
+         json::array{json::object{
+             {"name", "v1"},
+             {"served", true},
+             {"storage", true},
+             {"subresources", {{"status", json::object{}}}},
+             {"schema",
+              {{"openAPIV3Schema", {{"type", "object"}, {"properties", {{"spec", open}, {"status", open}}}}}}}}}}}}};
 }
 
 }  // namespace setpoint::test

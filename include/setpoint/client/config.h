@@ -14,7 +14,7 @@
 namespace setpoint::client {
 
 struct RestConfig {
-  std::string server;  // https://host:port or http://host:port (optionally with a path prefix)
+  std::string server;                // https://host:port or http://host:port (optionally with a path prefix)
   std::string ca_file, ca_data;      // PEM; data wins over file
   std::string cert_file, cert_data;  // client certificate chain, PEM
   std::string key_file, key_data;    // client private key, PEM
@@ -29,8 +29,8 @@ struct KubeconfigOptions {
   std::string path;     // explicit file; empty: $KUBECONFIG (':'-separated), else ~/.kube/config
   std::string context;  // empty: the merged current-context
   // Test seams: when set, used instead of the process environment.
-  std::string kubeconfig_env;  // value of $KUBECONFIG
-  std::string home;            // value of $HOME
+  std::string kubeconfig_env;       // value of $KUBECONFIG
+  std::string home;                 // value of $HOME
   bool ignore_environment = false;  // true: use only the two fields above, never getenv()
 };
 

@@ -73,9 +73,11 @@ class DynamicClient {
   // and watch() means all namespaces, and in the other calls is BadRequest.
   Result<boost::json::object> get(const GroupVersionResource& gvr, std::string_view ns, std::string_view name);
   Result<ObjectList> list(const GroupVersionResource& gvr, std::string_view ns, const ListOptions& options = {});
-  Result<boost::json::object> create(const GroupVersionResource& gvr, std::string_view ns, const boost::json::object& obj);
+  Result<boost::json::object> create(const GroupVersionResource& gvr, std::string_view ns,
+                                     const boost::json::object& obj);
   // The name comes from obj.metadata.name; metadata.resourceVersion makes it a conditional update.
-  Result<boost::json::object> update(const GroupVersionResource& gvr, std::string_view ns, const boost::json::object& obj);
+  Result<boost::json::object> update(const GroupVersionResource& gvr, std::string_view ns,
+                                     const boost::json::object& obj);
   Result<boost::json::object> update_status(const GroupVersionResource& gvr, std::string_view ns,
                                             const boost::json::object& obj);
   Result<boost::json::object> patch(const GroupVersionResource& gvr, std::string_view ns, std::string_view name,

@@ -103,10 +103,8 @@ class RestClient {
   // is returned; anything else becomes a Status built from the answer's Kubernetes Status body
   // (reason, message, causes, retryAfterSeconds) or, failing that, from the HTTP code.
   // Connection failures and timeouts after the retries are Unavailable / Timeout.
-  virtual Result<Response> request(Method method, std::string_view path_and_query,
-                                   std::string_view body = {},
-                                   std::string_view content_type = "application/json",
-                                   const Headers& headers = {}) = 0;
+  virtual Result<Response> request(Method method, std::string_view path_and_query, std::string_view body = {},
+                                   std::string_view content_type = "application/json", const Headers& headers = {}) = 0;
 
   // Opens a streaming GET (the caller puts watch=true in the query). Connection errors and 429/5xx
   // before the stream starts are retried like a GET; a non-2xx answer is a Status as above.

@@ -30,15 +30,22 @@ template <typename T>
 struct ResourceTraits {};
 
 template <typename T>
-  requires requires { T::kGroup; T::kVersion; T::kResource; T::kKind; }
+requires requires {
+  T::kGroup;
+  T::kVersion;
+  T::kResource;
+  T::kKind;
+}
 struct ResourceTraits<T> {
   static constexpr std::string_view group = T::kGroup;
   static constexpr std::string_view version = T::kVersion;
   static constexpr std::string_view resource = T::kResource;
   static constexpr std::string_view kind = T::kKind;
   static constexpr bool namespaced = [] {
-    if constexpr (requires { T::kNamespaced; }) return static_cast<bool>(T::kNamespaced);
-    else return true;
+    if constexpr (requires { T::kNamespaced; })
+      return static_cast<bool>(T::kNamespaced);
+    else
+      return true;
   }();
 };
 
@@ -56,7 +63,8 @@ concept Resource = requires(const T& t, const boost::json::value& v) {
 template <Resource T>
 GroupVersionResource GvrOf() {
   using R = ResourceTraits<T>;
-  return {std::string(R::group), std::string(R::version), std::string(R::resource), R::namespaced, std::string(R::kind)};
+  return {std::string(R::group), std::string(R::version), std::string(R::resource), R::namespaced,
+          std::string(R::kind)};
 }
 
 template <Resource T>
@@ -74,7 +82,8 @@ Result<T> FromObject(const boost::json::value& v) {
   try {
     return boost::json::value_to<T>(v);
   } catch (const std::exception& e) {
-    return Err(Status::Internal(std::string("cannot decode ") + std::string(ResourceTraits<T>::kind) + ": " + e.what()));
+    return Err(
+        Status::Internal(std::string("cannot decode ") + std::string(ResourceTraits<T>::kind) + ": " + e.what()));
   }
 }
 

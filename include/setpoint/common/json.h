@@ -38,8 +38,7 @@ std::optional<std::string> FindDuplicateKey(std::string_view json_text);
 // object text, or nullopt (not an object, or no such member). Keys are compared as written, so a
 // key spelled with escapes does not match. One pass, no allocation: for serving a slice of cached
 // bytes (PartialObjectMetadata) without parsing them.
-std::optional<std::pair<std::size_t, std::size_t>> FindTopLevelMember(std::string_view json_text,
-                                                                       std::string_view key);
+std::optional<std::pair<std::size_t, std::size_t>> FindTopLevelMember(std::string_view json_text, std::string_view key);
 
 // Accessors that never throw: nullptr / nullopt / fallback when absent or of another type.
 const boost::json::object* GetObject(const boost::json::object& o, std::string_view key);

@@ -17,32 +17,32 @@ namespace setpoint {
 
 enum class StatusCode {
   kOk,
-  kBadRequest,            // 400 BadRequest
-  kUnauthorized,          // 401 Unauthorized
-  kForbidden,             // 403 Forbidden
-  kNotFound,              // 404 NotFound
-  kMethodNotAllowed,      // 405 MethodNotAllowed
-  kNotAcceptable,         // 406 NotAcceptable
-  kAlreadyExists,         // 409 AlreadyExists
-  kConflict,              // 409 Conflict
-  kGone,                  // 410 Gone
-  kExpired,               // 410 Expired (too old resource version)
-  kRequestEntityTooLarge, // 413 RequestEntityTooLarge
-  kHeadersTooLarge,       // 431 RequestHeaderFieldsTooLarge (upstream has no StatusReason: the
-                          //     transport answers it; the body still says 431)
-  kUnsupportedMediaType,  // 415 UnsupportedMediaType
-  kInvalid,               // 422 Invalid
-  kTooManyRequests,       // 429 TooManyRequests
-  kInternal,              // 500 InternalError
-  kUnavailable,           // 503 ServiceUnavailable
-  kTimeout,               // 504 Timeout
+  kBadRequest,             // 400 BadRequest
+  kUnauthorized,           // 401 Unauthorized
+  kForbidden,              // 403 Forbidden
+  kNotFound,               // 404 NotFound
+  kMethodNotAllowed,       // 405 MethodNotAllowed
+  kNotAcceptable,          // 406 NotAcceptable
+  kAlreadyExists,          // 409 AlreadyExists
+  kConflict,               // 409 Conflict
+  kGone,                   // 410 Gone
+  kExpired,                // 410 Expired (too old resource version)
+  kRequestEntityTooLarge,  // 413 RequestEntityTooLarge
+  kHeadersTooLarge,        // 431 RequestHeaderFieldsTooLarge (upstream has no StatusReason: the
+                           //     transport answers it; the body still says 431)
+  kUnsupportedMediaType,   // 415 UnsupportedMediaType
+  kInvalid,                // 422 Invalid
+  kTooManyRequests,        // 429 TooManyRequests
+  kInternal,               // 500 InternalError
+  kUnavailable,            // 503 ServiceUnavailable
+  kTimeout,                // 504 Timeout
 };
 
 // One entry of `details.causes` in the API's Status body.
 struct StatusCause {
-  std::string reason;   // e.g. FieldValueInvalid, FieldValueRequired, FieldValueNotSupported
+  std::string reason;  // e.g. FieldValueInvalid, FieldValueRequired, FieldValueNotSupported
   std::string message;
-  std::string field;    // e.g. spec.replicas
+  std::string field;  // e.g. spec.replicas
 };
 
 class [[nodiscard]] Status {
@@ -76,8 +76,14 @@ class [[nodiscard]] Status {
   const std::vector<StatusCause>& causes() const { return causes_; }
   int retry_after_seconds() const { return retry_after_seconds_; }
 
-  Status& add_cause(StatusCause c) { causes_.push_back(std::move(c)); return *this; }
-  Status& set_retry_after(int seconds) { retry_after_seconds_ = seconds; return *this; }
+  Status& add_cause(StatusCause c) {
+    causes_.push_back(std::move(c));
+    return *this;
+  }
+  Status& set_retry_after(int seconds) {
+    retry_after_seconds_ = seconds;
+    return *this;
+  }
 
   // HTTP status code and Kubernetes reason string ("NotFound", "Expired", ...).
   int http_code() const;

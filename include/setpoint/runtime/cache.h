@@ -96,10 +96,10 @@ class Cache {
 
   mutable std::mutex mu_;
   mutable std::condition_variable rv_cv_;
-  std::map<std::string, ObjectPtr, std::less<>> items_;  // GUARDED_BY(mu_)
+  std::map<std::string, ObjectPtr, std::less<>> items_;        // GUARDED_BY(mu_)
   mutable std::map<std::string, Index, std::less<>> indexes_;  // GUARDED_BY(mu_)
-  std::string rv_;                                       // GUARDED_BY(mu_)
-  bool synced_ = false;                                  // GUARDED_BY(mu_)
+  std::string rv_;                                             // GUARDED_BY(mu_)
+  bool synced_ = false;                                        // GUARDED_BY(mu_)
 };
 
 // True if rv `have` is at or after `want` (integers; otherwise equality).

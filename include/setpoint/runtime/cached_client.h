@@ -89,9 +89,8 @@ class CachedClient {
                                      const boost::json::object& obj);
   Result<boost::json::object> update_status(const client::GroupVersionResource& gvr, std::string_view ns,
                                             const boost::json::object& obj);
-  Result<boost::json::object> patch(const client::GroupVersionResource& gvr, std::string_view ns,
-                                    std::string_view name, client::PatchType type, std::string_view body,
-                                    std::string_view subresource = {});
+  Result<boost::json::object> patch(const client::GroupVersionResource& gvr, std::string_view ns, std::string_view name,
+                                    client::PatchType type, std::string_view body, std::string_view subresource = {});
   Result<boost::json::object> remove(const client::GroupVersionResource& gvr, std::string_view ns,
                                      std::string_view name, const client::DeleteOptions& options = {});
 
@@ -126,8 +125,8 @@ class CachedClient {
     SteadyTime at;
     std::string resource_key, object_key;
   };
-  std::deque<Aged> by_age_;  // GUARDED_BY(mu_); in record order, so oldest first
-  std::map<std::string, SharedInformer> pinned_;                                   // GUARDED_BY(mu_)
+  std::deque<Aged> by_age_;                       // GUARDED_BY(mu_); in record order, so oldest first
+  std::map<std::string, SharedInformer> pinned_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace setpoint::runtime

@@ -37,8 +37,7 @@ inline constexpr std::string_view kConditionDegraded = "Degraded";
 inline constexpr std::string_view kConditionUpgradeable = "Upgradeable";
 // Always written, in this order.
 inline constexpr std::array<std::string_view, 5> kAggregatedConditionTypes = {
-    kConditionReconcileComplete, kConditionAvailable, kConditionProgressing, kConditionDegraded,
-    kConditionUpgradeable};
+    kConditionReconcileComplete, kConditionAvailable, kConditionProgressing, kConditionDegraded, kConditionUpgradeable};
 
 inline constexpr std::string_view kReasonInit = "Init";
 inline constexpr std::string_view kReasonReconcileCompleted = "ReconcileCompleted";
@@ -78,8 +77,7 @@ class ConditionAggregator {
   // message; `set_if_unset` does nothing when the type is already in the set. Types outside
   // the five are written by apply() too.
   void set(std::string_view type, std::string_view status, std::string_view reason, std::string_view message);
-  void set_if_unset(std::string_view type, std::string_view status, std::string_view reason,
-                    std::string_view message);
+  void set_if_unset(std::string_view type, std::string_view status, std::string_view reason, std::string_view message);
 
   // §7.4 step 10: fills the five types, never overriding a negative condition already in the
   // set. Returns whether every component was up (the set was empty before). Call once a pass.

@@ -27,12 +27,12 @@ inline constexpr std::string_view kConditionFalse = "False";
 inline constexpr std::string_view kConditionUnknown = "Unknown";
 
 struct Condition {
-  std::string type;     // e.g. "Available", "example.com/Degraded"
-  std::string status;   // True | False | Unknown
-  std::string reason;   // CamelCase, e.g. "MinimumReplicasAvailable"
-  std::string message;  // may be empty
-  std::int64_t observed_generation = 0;             // 0 is omitted, as omitempty does
-  std::optional<WallTime> last_transition_time;     // unset: `now` when the status changes
+  std::string type;                              // e.g. "Available", "example.com/Degraded"
+  std::string status;                            // True | False | Unknown
+  std::string reason;                            // CamelCase, e.g. "MinimumReplicasAvailable"
+  std::string message;                           // may be empty
+  std::int64_t observed_generation = 0;          // 0 is omitted, as omitempty does
+  std::optional<WallTime> last_transition_time;  // unset: `now` when the status changes
 
   boost::json::object to_json(WallTime now) const;
 };

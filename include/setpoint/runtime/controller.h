@@ -108,7 +108,7 @@ class Controller {
   bool stopped_ = false;
 
   mutable std::mutex mu_;
-  ControllerMetrics metrics_;                                  // GUARDED_BY(mu_)
+  ControllerMetrics metrics_;                                    // GUARDED_BY(mu_)
   std::map<std::string, std::vector<WriteRecord>> last_writes_;  // GUARDED_BY(mu_); by key
 };
 using ControllerPtr = std::unique_ptr<Controller>;

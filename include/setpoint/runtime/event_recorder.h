@@ -80,7 +80,7 @@ class EventRecorder {
 
   std::mutex mu_;
   std::condition_variable_any cv_;
-  std::deque<Report> queue_;           // GUARDED_BY(mu_)
+  std::deque<Report> queue_;                // GUARDED_BY(mu_)
   std::uint64_t queued_ = 0, written_ = 0;  // GUARDED_BY(mu_); reports taken in / finished
   std::atomic<std::uint64_t> dropped_{0}, write_errors_{0};
 

@@ -19,8 +19,8 @@
 namespace setpoint::runtime {
 
 struct HealthHandlers {
-  std::function<bool()> healthy;        // null: always
-  std::function<bool()> ready;          // null: always
+  std::function<bool()> healthy;         // null: always
+  std::function<bool()> ready;           // null: always
   std::function<std::string()> metrics;  // null: empty
 };
 

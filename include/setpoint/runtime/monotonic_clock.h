@@ -43,8 +43,7 @@ using MonotonicClockPtr = std::shared_ptr<const MonotonicClock>;
 class RealMonotonicClock final : public MonotonicClock {
  public:
   SteadyTime now() const override { return std::chrono::steady_clock::now(); }
-  void wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-                  SteadyTime deadline) const override {
+  void wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, SteadyTime deadline) const override {
     cv.wait_until(lock, deadline);
   }
   std::uint64_t subscribe(std::function<void()>) const override { return 0; }
@@ -59,8 +58,7 @@ class FakeMonotonicClock final : public MonotonicClock {
  public:
   FakeMonotonicClock() = default;
   SteadyTime now() const override;
-  void wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-                  SteadyTime deadline) const override;
+  void wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, SteadyTime deadline) const override;
   std::uint64_t subscribe(std::function<void()> wake) const override;
   void unsubscribe(std::uint64_t token) const override;
 

@@ -43,7 +43,6 @@ Request RequestForObject(const boost::json::object& obj);
 // `controller_only` is false (Owns). Namespaced owners live in the object's namespace; the
 // requests for a cluster-scoped owner kind (`owner_namespaced` false) have no namespace.
 std::vector<Request> RequestsForOwners(const boost::json::object& obj, std::string_view owner_group,
-                                       std::string_view owner_kind, bool controller_only,
-                                       bool owner_namespaced = true);
+                                       std::string_view owner_kind, bool controller_only, bool owner_namespaced = true);
 
 }  // namespace setpoint::runtime

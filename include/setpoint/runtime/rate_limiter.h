@@ -63,8 +63,8 @@ class BucketRateLimiter final : public RateLimiter {
   const double burst_;
   const MonotonicClockPtr clock_;
   std::mutex mu_;
-  double tokens_;       // GUARDED_BY(mu_); negative = debt
-  SteadyTime last_;     // GUARDED_BY(mu_)
+  double tokens_;    // GUARDED_BY(mu_); negative = debt
+  SteadyTime last_;  // GUARDED_BY(mu_)
 };
 
 // The largest delay of its parts; forget() fans out; num_requeues() is the largest count.

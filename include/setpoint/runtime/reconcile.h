@@ -22,7 +22,7 @@ namespace setpoint::runtime {
 class WorkQueue;
 
 struct Request {
-  std::string ns;    // empty for cluster-scoped objects
+  std::string ns;  // empty for cluster-scoped objects
   std::string name;
 
   // client-go's MetaNamespaceKeyFunc: "ns/name", or "name" when ns is empty.
@@ -40,19 +40,22 @@ class ReconcileResult {
   static ReconcileResult Done() { return ReconcileResult(Kind::kDone, Duration::zero(), Status()); }
   // d <= 0 requeues at once (still forgetting the failure count).
   static ReconcileResult RequeueAfter(Duration d) { return ReconcileResult(Kind::kRequeueAfter, d, Status()); }
-  static ReconcileResult Retry(Status error) { return ReconcileResult(Kind::kRetry, Duration::zero(), std::move(error)); }
-  static ReconcileResult Terminal(Status error) { return ReconcileResult(Kind::kTerminal, Duration::zero(), std::move(error)); }
+  static ReconcileResult Retry(Status error) {
+    return ReconcileResult(Kind::kRetry, Duration::zero(), std::move(error));
+  }
+  static ReconcileResult Terminal(Status error) {
+    return ReconcileResult(Kind::kTerminal, Duration::zero(), std::move(error));
+  }
 
   Kind kind() const { return kind_; }
   bool is_error() const { return kind_ == Kind::kRetry || kind_ == Kind::kTerminal; }
   Duration requeue_after() const { return requeue_after_; }  // zero unless kRequeueAfter
-  const Status& error() const { return error_; }              // Ok unless an error kind
+  const Status& error() const { return error_; }             // Ok unless an error kind
   // The `result` label of controller_runtime_reconcile_total: success|requeue_after|error.
   std::string_view metric_result() const;
 
  private:
-  ReconcileResult(Kind kind, Duration d, Status error)
-      : kind_(kind), requeue_after_(d), error_(std::move(error)) {}
+  ReconcileResult(Kind kind, Duration d, Status error) : kind_(kind), requeue_after_(d), error_(std::move(error)) {}
   Kind kind_;
   Duration requeue_after_;
   Status error_;

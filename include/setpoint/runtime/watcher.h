@@ -103,8 +103,8 @@ class Watcher {
   void stop();
 
   // For metrics and tests.
-  std::uint64_t relists() const { return relists_.load(); }      // lists done (the first included)
-  std::uint64_t watches() const { return watches_.load(); }      // watch requests opened
+  std::uint64_t relists() const { return relists_.load(); }  // lists done (the first included)
+  std::uint64_t watches() const { return watches_.load(); }  // watch requests opened
   std::uint64_t failures() const { return failures_total_.load(); }
   std::string last_resource_version() const;
 
@@ -122,7 +122,7 @@ class Watcher {
   const Sink sink_;
 
   mutable std::mutex mu_;
-  std::string rv_;                    // GUARDED_BY(mu_)
+  std::string rv_;                         // GUARDED_BY(mu_)
   client::WatchStream* stream_ = nullptr;  // GUARDED_BY(mu_); the open watch, for cancel()
 
   std::atomic<std::uint64_t> relists_{0}, watches_{0}, failures_total_{0};

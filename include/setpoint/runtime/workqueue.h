@@ -88,17 +88,17 @@ class WorkQueue {
   std::uint64_t clock_token_ = 0;
 
   mutable std::mutex mu_;
-  mutable std::condition_variable cv_;        // a key became ready, time moved, or shutdown
-  std::condition_variable drained_;   // processing became empty
-  mutable std::deque<std::string> queue_;                                   // GUARDED_BY(mu_)
-  mutable std::unordered_set<std::string> dirty_;                           // GUARDED_BY(mu_)
-  std::unordered_map<std::string, SteadyTime> processing_;          // GUARDED_BY(mu_) -> started
-  mutable std::unordered_map<std::string, SteadyTime> queued_at_;           // GUARDED_BY(mu_)
-  mutable Waiting waiting_;                                                 // GUARDED_BY(mu_)
+  mutable std::condition_variable cv_;                             // a key became ready, time moved, or shutdown
+  std::condition_variable drained_;                                // processing became empty
+  mutable std::deque<std::string> queue_;                          // GUARDED_BY(mu_)
+  mutable std::unordered_set<std::string> dirty_;                  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, SteadyTime> processing_;         // GUARDED_BY(mu_) -> started
+  mutable std::unordered_map<std::string, SteadyTime> queued_at_;  // GUARDED_BY(mu_)
+  mutable Waiting waiting_;                                        // GUARDED_BY(mu_)
   mutable std::unordered_map<std::string, Waiting::iterator> waiting_by_key_;  // GUARDED_BY(mu_)
-  std::uint64_t waiting_seq_ = 0;                                   // GUARDED_BY(mu_)
-  bool shutting_down_ = false;                                      // GUARDED_BY(mu_)
-  mutable WorkQueueMetrics metrics_;                                // GUARDED_BY(mu_)
+  std::uint64_t waiting_seq_ = 0;                                              // GUARDED_BY(mu_)
+  bool shutting_down_ = false;                                                 // GUARDED_BY(mu_)
+  mutable WorkQueueMetrics metrics_;                                           // GUARDED_BY(mu_)
 };
 
 }  // namespace setpoint::runtime

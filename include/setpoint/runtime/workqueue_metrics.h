@@ -27,13 +27,13 @@ struct LatencyHistogram {
 };
 
 struct WorkQueueMetrics {
-  std::int64_t depth = 0;                         // gauge: keys ready, not yet handed out
-  std::uint64_t adds_total = 0;                   // counter: adds that were not deduplicated
-  std::uint64_t retries_total = 0;                // counter: add_after / add_rate_limited calls
-  LatencyHistogram queue_duration_seconds;        // add -> get
-  LatencyHistogram work_duration_seconds;         // get -> done
-  double unfinished_work_seconds = 0;             // gauge: sum of in-flight processing time
-  double longest_running_processor_seconds = 0;   // gauge: the oldest in-flight item's age
+  std::int64_t depth = 0;                        // gauge: keys ready, not yet handed out
+  std::uint64_t adds_total = 0;                  // counter: adds that were not deduplicated
+  std::uint64_t retries_total = 0;               // counter: add_after / add_rate_limited calls
+  LatencyHistogram queue_duration_seconds;       // add -> get
+  LatencyHistogram work_duration_seconds;        // get -> done
+  double unfinished_work_seconds = 0;            // gauge: sum of in-flight processing time
+  double longest_running_processor_seconds = 0;  // gauge: the oldest in-flight item's age
 
   // Appends this queue's metrics in the Prometheus text format (HELP/TYPE lines included), with
   // labels name="<name>",controller="<name>".

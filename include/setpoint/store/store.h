@@ -71,17 +71,16 @@ using WatchHandlePtr = std::unique_ptr<WatchHandle>;
 
 // Write-path statistics a backend may expose (for /metrics). All fields are cumulative.
 struct CommitStats {
-  std::uint64_t commits = 0;          // transactions
-  std::uint64_t writes = 0;           // individual writes in them
+  std::uint64_t commits = 0;  // transactions
+  std::uint64_t writes = 0;   // individual writes in them
   std::uint64_t commit_micros_sum = 0;
   std::uint64_t commit_micros_buckets[12] = {};  // latency histogram, see kCommitBucketsMicros
   // Writes the backend could not commit for a reason of its own (a full disk, I/O errors, etcd
   // away or out of quota) — not failed preconditions, which are the caller's.
   std::uint64_t failed_writes = 0;
 };
-inline constexpr std::uint64_t kCommitBucketsMicros[12] = {100,   250,    500,    1000,   2500,   5000,
-                                                            10000, 25000, 50000, 100000, 250000, 1000000};
-
+inline constexpr std::uint64_t kCommitBucketsMicros[12] = {100,   250,   500,   1000,   2500,   5000,
+                                                           10000, 25000, 50000, 100000, 250000, 1000000};
 
 // What a backend knows about its own health, for /readyz and /metrics: whether it can reach its
 // storage, and the alarms the storage raised (etcd's NOSPACE, CORRUPT).

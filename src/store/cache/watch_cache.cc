@@ -133,16 +133,15 @@ CachedObjectPtr SpliceRevision(std::string_view key, std::string_view text, Revi
   auto out = std::make_shared<CachedObject>();
   out->revision = rev;
   if (const json::object* labels = GetObject(meta->get_object(), "labels")) out->labels = *labels;
-  const std::string member = "\"resourceVersion\":\"" + std::to_string(rev) + "\"" +
-                             (meta->get_object().empty() ? "" : ",");
+  const std::string member =
+      "\"resourceVersion\":\"" + std::to_string(rev) + "\"" + (meta->get_object().empty() ? "" : ",");
   out->assign(key, {text.substr(0, range->first + 1), member, text.substr(range->first + 1)});
   out->metadata_offset = static_cast<std::uint32_t>(range->first);
   out->metadata_size = static_cast<std::uint32_t>(range->second + member.size());
   return out;
 }
 
-Result<CachedObjectPtr> WatchCache::decode(const std::string& key, const Bytes& value,
-                                           Revision rev) const {
+Result<CachedObjectPtr> WatchCache::decode(const std::string& key, const Bytes& value, Revision rev) const {
   // Fast path: kinds without extracted fields need nothing from the object but its metadata.
   if (value && (!options_.field_extractor || (options_.has_fields && !options_.has_fields(key))))
     if (auto spliced = SpliceRevision(key, *value, rev)) return spliced;
@@ -235,8 +234,7 @@ bool WatchCache::healthy() const {
 
 bool WatchCache::wait_for(Revision rev, std::chrono::milliseconds timeout) const {
   std::shared_lock lock(mu_);
-  return rev_cv_.wait_for(lock, timeout, [&] { return revision_ >= rev || failed_; }) &&
-         revision_ >= rev;
+  return rev_cv_.wait_for(lock, timeout, [&] { return revision_ >= rev || failed_; }) && revision_ >= rev;
 }
 
 CachedObjectPtr WatchCache::get(std::string_view key) const {
@@ -325,8 +323,9 @@ void WatchCache::relist(std::stop_token st) {
 
 void WatchCache::on_events(std::span<const Event> events) {
   // Tests only: make the cache lag the store.
-  const std::chrono::milliseconds delay =
-      options_.ingest_delay_knob ? std::chrono::milliseconds(options_.ingest_delay_knob->load()) : options_.ingest_delay;
+  const std::chrono::milliseconds delay = options_.ingest_delay_knob
+                                              ? std::chrono::milliseconds(options_.ingest_delay_knob->load())
+                                              : options_.ingest_delay;
   if (delay.count() > 0) std::this_thread::sleep_for(delay);
   {
     std::unique_lock lock(mu_);
@@ -342,8 +341,7 @@ void WatchCache::on_events(std::span<const Event> events) {
 void WatchCache::apply_locked(const Event& ev, bool history_only) {
   auto decoded = decode(ev.key, ev.value, ev.revision);
   if (!decoded) {
-    spdlog::error("watch cache: dropping undecodable event at {}: {}", ev.revision,
-                  decoded.error().message());
+    spdlog::error("watch cache: dropping undecodable event at {}: {}", ev.revision, decoded.error().message());
     ring_revision_ = ev.revision;
     if (!history_only) revision_ = ev.revision;
     return;
@@ -414,8 +412,8 @@ void WatchCache::apply_locked(const Event& ev, bool history_only) {
 
 void WatchCache::trim_locked() {
   auto now = Clock::now();
-  while (!ring_.empty() && (ring_.size() > options_.history_max_events ||
-                            now - ring_.front().at > options_.history_max_age)) {
+  while (!ring_.empty() &&
+         (ring_.size() > options_.history_max_events || now - ring_.front().at > options_.history_max_age)) {
     oldest_ = std::max(oldest_, ring_.front().revision);
     ring_.pop_front();
   }
@@ -431,8 +429,8 @@ Result<ListPage> WatchCache::list(const Filter& filter, Revision at, const std::
   std::map<std::string, CachedObjectPtr, std::less<>> overrides;
   if (at && at < revision_) {
     if (at < oldest_)
-      return Err(Status::Expired("too old resource version: " + std::to_string(at) + " (" +
-                                 std::to_string(oldest_) + ")"));
+      return Err(
+          Status::Expired("too old resource version: " + std::to_string(at) + " (" + std::to_string(oldest_) + ")"));
     auto first = std::upper_bound(ring_.begin(), ring_.end(), at,
                                   [](Revision r, const CachedEvent& e) { return r < e.revision; });
     for (auto it = first; it != ring_.end(); ++it) {
@@ -485,11 +483,9 @@ Result<ListPage> WatchCache::list(const Filter& filter, Revision at, const std::
   return page;
 }
 
-Result<CacheWatcherPtr> WatchCache::watch(Filter filter, WatchStart start,
-                                          std::function<void()> notify) {
+Result<CacheWatcherPtr> WatchCache::watch(Filter filter, WatchStart start, std::function<void()> notify) {
   std::unique_lock lock(mu_);
-  auto watcher = std::make_shared<CacheWatcher>(std::move(filter), options_.watcher_max_pending,
-                                                std::move(notify));
+  auto watcher = std::make_shared<CacheWatcher>(std::move(filter), options_.watcher_max_pending, std::move(notify));
   const Filter& f = watcher->filter_;
   auto in_prefix = [&](std::string_view k) { return k.starts_with(f.prefix); };
   if (start.initial_state) {
@@ -501,8 +497,7 @@ Result<CacheWatcherPtr> WatchCache::watch(Filter filter, WatchStart start,
     {
       std::lock_guard wl(watcher->mu_);
       for (auto& i : items) watcher->pending_.push_back(std::move(i));
-      if (start.initial_end_bookmark)
-        watcher->pending_.push_back({WatchEventType::kBookmark, nullptr, revision_});
+      if (start.initial_end_bookmark) watcher->pending_.push_back({WatchEventType::kBookmark, nullptr, revision_});
       watcher->last_revision_ = revision_;
     }
   } else {

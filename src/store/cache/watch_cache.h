@@ -14,14 +14,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <thread>
 #include <functional>
 #include <map>
-#include <optional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -79,9 +79,9 @@ enum class WatchEventType { kAdded, kModified, kDeleted, kBookmark, kError };
 struct CachedEvent {
   Revision revision = 0;
   WatchEventType type = WatchEventType::kAdded;  // added / modified / deleted
-  CachedObjectPtr object;  // for deletes: the last state, stamped with the deletion revision
-  CachedObjectPtr prev;    // the version before this event; null when created here
-  bool prev_known = true;  // false when the previous version predates the cache's memory
+  CachedObjectPtr object;                        // for deletes: the last state, stamped with the deletion revision
+  CachedObjectPtr prev;                          // the version before this event; null when created here
+  bool prev_known = true;                        // false when the previous version predates the cache's memory
   std::chrono::steady_clock::time_point at;
 };
 
@@ -170,8 +170,7 @@ class WatchCache final : public WatchSink {
 
   // Lists objects under filter.prefix with key > `after_key`, at revision `at` (0 = current).
   // Errors: kExpired when `at` is older than the cache's memory.
-  Result<ListPage> list(const Filter& filter, Revision at, const std::string& after_key,
-                        std::size_t limit) const;
+  Result<ListPage> list(const Filter& filter, Revision at, const std::string& after_key, std::size_t limit) const;
 
   // Registers a watcher starting after `after` (replaying remembered events), or, when
   // `initial_state` is set, starting with ADDED events for the current state (at `after` if
@@ -213,11 +212,11 @@ class WatchCache final : public WatchSink {
   using ObjectMap = std::map<std::string_view, CachedObjectPtr, std::less<>>;
   ObjectMap objects_;
   std::deque<CachedEvent> ring_;
-  Revision revision_ = 0;          // the state in objects_ is at this revision
-  Revision ring_revision_ = 0;     // the newest event in ring_
-  Revision snapshot_revision_ = 0; // events at or below it are replayed history (ring only)
+  Revision revision_ = 0;           // the state in objects_ is at this revision
+  Revision ring_revision_ = 0;      // the newest event in ring_
+  Revision snapshot_revision_ = 0;  // events at or below it are replayed history (ring only)
   Revision replay_from_ = 0;
-  Revision oldest_ = 0;  // watches may start after this revision
+  Revision oldest_ = 0;                                            // watches may start after this revision
   std::unordered_map<std::string, CachedObjectPtr> history_last_;  // used while replaying
   // Watchers by resource prefix ("/registry/<group>/<resource>/").
   std::unordered_map<std::string, std::vector<CacheWatcherPtr>> watchers_;

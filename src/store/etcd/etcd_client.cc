@@ -116,8 +116,14 @@ Result<std::string> ChannelTarget(const std::vector<std::string>& endpoints) {
     // both families are present, since one target cannot mix them.
     std::vector<HostPort> v4, v6;
     for (const HostPort& h : parsed) {
-      if (IsIPv4(h.host)) { v4.push_back(h); continue; }
-      if (IsIPv6(h.host)) { v6.push_back(h); continue; }
+      if (IsIPv4(h.host)) {
+        v4.push_back(h);
+        continue;
+      }
+      if (IsIPv6(h.host)) {
+        v6.push_back(h);
+        continue;
+      }
       addrinfo hints{};
       hints.ai_socktype = SOCK_STREAM;
       addrinfo* res = nullptr;
@@ -269,8 +275,7 @@ void EtcdClient::txn_async(pb::TxnRequest req, std::function<void(const grpc::St
   call->req = std::move(req);
   call->done = std::move(done);
   prepare(call->ctx, std::chrono::system_clock::now() + options_.request_timeout);
-  kv_->async()->Txn(&call->ctx, &call->req, &call->resp,
-                    [call](grpc::Status st) { call->done(st, call->resp); });
+  kv_->async()->Txn(&call->ctx, &call->req, &call->resp, [call](grpc::Status st) { call->done(st, call->resp); });
 }
 
 std::unique_ptr<grpc::ClientReaderWriter<pb::WatchRequest, pb::WatchResponse>> EtcdClient::watch(

@@ -44,9 +44,15 @@ void AddCompare(pb::TxnRequest& txn, const std::string& key, pb::Compare::Compar
   c->set_target(target);
   c->set_result(result);
   switch (target) {
-    case pb::Compare::CREATE: c->set_create_revision(operand); break;
-    case pb::Compare::MOD: c->set_mod_revision(operand); break;
-    default: c->set_version(operand); break;
+    case pb::Compare::CREATE:
+      c->set_create_revision(operand);
+      break;
+    case pb::Compare::MOD:
+      c->set_mod_revision(operand);
+      break;
+    default:
+      c->set_version(operand);
+      break;
   }
 }
 
@@ -160,8 +166,8 @@ class EtcdStore final : public Store {
         req.set_revision(out.revision);
       }
       for (mvccpb::KeyValue& kv : *resp.mutable_kvs()) {
-        out.items.push_back(KeyValue{kv.key().substr(prefix_.size()), MakeBytes(std::move(*kv.mutable_value())),
-                                     kv.mod_revision()});
+        out.items.push_back(
+            KeyValue{kv.key().substr(prefix_.size()), MakeBytes(std::move(*kv.mutable_value())), kv.mod_revision()});
       }
       if (!resp.more() || resp.kvs_size() == 0) break;
       req.set_key(prefix_ + out.items.back().key + kNul);
@@ -274,8 +280,10 @@ class EtcdStore final : public Store {
     pb::TxnResponse resp;
     grpc::Status st = client_->txn(WriteTxn(op, prefix_ + key, NonNull(std::move(value)), expected), &resp);
     auto result = WriteResult(op, key, expected, st, resp);
-    if (result) committed(*result, started);
-    else failed(result.error());
+    if (result)
+      committed(*result, started);
+    else
+      failed(result.error());
     end_write();
     return result;
   }
@@ -287,8 +295,10 @@ class EtcdStore final : public Store {
     client_->txn_async(std::move(txn), [this, op, key = std::move(key), expected, started, done = std::move(done)](
                                            const grpc::Status& st, pb::TxnResponse& resp) {
       auto result = WriteResult(op, key, expected, st, resp);
-      if (result) committed(*result, started);
-      else failed(result.error());
+      if (result)
+        committed(*result, started);
+      else
+        failed(result.error());
       done(std::move(result));
       end_write();  // last: close() may destroy the store once no write is in flight
     });
@@ -309,8 +319,8 @@ class EtcdStore final : public Store {
   void committed(Revision rev, Clock::time_point started) {
     revs_->see_latest(rev);
     RevisionTracker::Raise(written_, rev);
-    auto micros =
-        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count());
+    auto micros = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count());
     {
       std::lock_guard<std::mutex> lock(stats_mu_);
       RecordCommit(stats_, 1, micros);
@@ -380,8 +390,10 @@ class EtcdStore final : public Store {
       {
         std::lock_guard<std::mutex> hl(health_mu_);
         if (health_.ok() != h.ok()) {
-          if (h.ok()) spdlog::info("etcd store: etcd is healthy again");
-          else spdlog::warn("etcd store: {}", h.reachable ? "alarm " + h.alarms.front() : h.detail);
+          if (h.ok())
+            spdlog::info("etcd store: etcd is healthy again");
+          else
+            spdlog::warn("etcd store: {}", h.reachable ? "alarm " + h.alarms.front() : h.detail);
         }
         health_ = std::move(h);
       }
@@ -423,7 +435,8 @@ class EtcdStore final : public Store {
         next_tick = now + o.compaction_interval;
       }
       if (target > revs_->compacted.load()) {
-        if (Status s = compact_to(target); !s.ok()) spdlog::warn("etcd store: compaction to {} failed: {}", target, s.to_string());
+        if (Status s = compact_to(target); !s.ok())
+          spdlog::warn("etcd store: compaction to {} failed: {}", target, s.to_string());
         last_compaction = Clock::now();
       }
       lock.lock();
@@ -451,7 +464,7 @@ class EtcdStore final : public Store {
   bool cstop_ = false;
   bool kicked_ = false;
   std::mutex health_mu_;
-  StoreHealth health_;  // GUARDED_BY(health_mu_)
+  StoreHealth health_;     // GUARDED_BY(health_mu_)
   std::thread compactor_;  // last two: started by the constructor once the rest exists
   std::thread health_thread_;
 };
@@ -477,7 +490,8 @@ Result<EtcdStoreOptions> ParseEtcdStoreUrl(std::string_view url) {
   while (!rest.empty()) {
     auto comma = rest.find(',');
     std::string_view endpoint = rest.substr(0, comma);
-    if (endpoint.empty() || endpoint.find('/') != std::string_view::npos || endpoint.find(':') == std::string_view::npos)
+    if (endpoint.empty() || endpoint.find('/') != std::string_view::npos ||
+        endpoint.find(':') == std::string_view::npos)
       return Err(Status::BadRequest("bad etcd endpoint \"" + std::string(endpoint) + "\" in \"" + std::string(url) +
                                     "\" (want HOST:PORT)"));
     o.endpoints.emplace_back(endpoint);

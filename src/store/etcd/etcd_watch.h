@@ -33,7 +33,7 @@ class EtcdClient;
 
 // Revisions the store and its watches learn from etcd's answers; each only ever grows.
 struct RevisionTracker {
-  std::atomic<Revision> latest{0};     // the newest revision seen in any response header
+  std::atomic<Revision> latest{0};  // the newest revision seen in any response header
   // The newest compaction known to have happened, and never below 1: etcd's revision 1 is its
   // empty initial state, no event has it, so history "starts after 1" even before any
   // compaction (and a reader that lists at 1 and watches after 1 sees everything).
@@ -78,11 +78,11 @@ class EtcdWatcher : public std::enable_shared_from_this<EtcdWatcher> {
   std::mutex delivery_mu_;  // held while a sink method runs; taken before mu_
   std::mutex mu_;
   std::condition_variable cv_;
-  bool cancelled_ = false;  // the handle is gone
-  bool stopping_ = false;   // the store is closing
-  bool finished_ = false;   // on_error was delivered (or the sink threw)
-  bool done_ = false;       // the thread has left run()
-  Revision delivered_;      // newest revision handed to the sink
+  bool cancelled_ = false;              // the handle is gone
+  bool stopping_ = false;               // the store is closing
+  bool finished_ = false;               // on_error was delivered (or the sink threw)
+  bool done_ = false;                   // the thread has left run()
+  Revision delivered_;                  // newest revision handed to the sink
   grpc::ClientContext* ctx_ = nullptr;  // the live stream's, for TryCancel
 
   std::mutex join_mu_;

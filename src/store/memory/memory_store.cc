@@ -35,8 +35,7 @@ class MemoryStore final : public Store {
  public:
   explicit MemoryStore(MemoryStoreOptions options) : options_(std::move(options)) {
     hub_ = std::make_unique<WatchHub>(
-        [this](Revision from, Revision to, std::size_t limit) { return read_events(from, to, limit); },
-        0, kRingEvents);
+        [this](Revision from, Revision to, std::size_t limit) { return read_events(from, to, limit); }, 0, kRingEvents);
   }
   ~MemoryStore() override { close(); }
 
@@ -58,10 +57,11 @@ class MemoryStore final : public Store {
     if (closed_) return Err(StoreClosed());
     auto it = current_.find(key);
     if (it == current_.end()) return Err(KeyNotFound(key));
-    if (expected != 0 && expected != it->second.revision) return Err(RevisionMismatch(key, expected, it->second.revision));
+    if (expected != 0 && expected != it->second.revision)
+      return Err(RevisionMismatch(key, expected, it->second.revision));
     Entry prev = std::exchange(it->second, Entry{value, revision_ + 1});
-    commit_locked(Event{EventType::kUpdate, std::move(key), std::move(value), revision_ + 1},
-                  std::move(prev.value), prev.revision);
+    commit_locked(Event{EventType::kUpdate, std::move(key), std::move(value), revision_ + 1}, std::move(prev.value),
+                  prev.revision);
     return revision_;
   }
 
@@ -70,7 +70,8 @@ class MemoryStore final : public Store {
     if (closed_) return Err(StoreClosed());
     auto it = current_.find(key);
     if (it == current_.end()) return Err(KeyNotFound(key));
-    if (expected != 0 && expected != it->second.revision) return Err(RevisionMismatch(key, expected, it->second.revision));
+    if (expected != 0 && expected != it->second.revision)
+      return Err(RevisionMismatch(key, expected, it->second.revision));
     Entry prev = std::move(it->second);
     current_.erase(it);
     commit_locked(Event{EventType::kDelete, std::move(key), std::move(prev.value), revision_ + 1}, nullptr,
@@ -109,9 +110,15 @@ class MemoryStore final : public Store {
       const HistoryEntry& h = history_[i];
       if (!HasPrefix(h.event.key, prefix)) continue;
       switch (h.event.type) {
-        case EventType::kCreate: state.erase(h.event.key); break;
-        case EventType::kUpdate: state[h.event.key] = Entry{h.prev_value, h.prev_revision}; break;
-        case EventType::kDelete: state[h.event.key] = Entry{h.event.value, h.prev_revision}; break;
+        case EventType::kCreate:
+          state.erase(h.event.key);
+          break;
+        case EventType::kUpdate:
+          state[h.event.key] = Entry{h.prev_value, h.prev_revision};
+          break;
+        case EventType::kDelete:
+          state[h.event.key] = Entry{h.event.value, h.prev_revision};
+          break;
       }
     }
     out.items.reserve(state.size());

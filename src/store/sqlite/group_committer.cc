@@ -18,8 +18,7 @@ constexpr const char* kInsertCurrent = "INSERT INTO current(key, rev, value) VAL
 // compared where the map's entry may belong to another key with the same hash.
 constexpr const char* kUpdateCurrent = "UPDATE current SET rev = ?1, value = ?2 WHERE rowid = ?3";
 constexpr const char* kDeleteCurrent = "DELETE FROM current WHERE rowid = ?1 AND key = ?2 RETURNING value";
-constexpr const char* kInsertCreate =
-    "INSERT INTO history(rev, ts, op, prev_rev, key) VALUES (?1, ?2, 0, 0, ?3)";
+constexpr const char* kInsertCreate = "INSERT INTO history(rev, ts, op, prev_rev, key) VALUES (?1, ?2, 0, 0, ?3)";
 // Copies the previous value inside SQLite: no round trip through the writer.
 constexpr const char* kInsertUpdate =
     "INSERT INTO history(rev, ts, op, prev_rev, key, prev_value) "
@@ -62,8 +61,7 @@ Result<std::unique_ptr<GroupCommitter>> GroupCommitter::Open(const std::string& 
   return std::unique_ptr<GroupCommitter>(new GroupCommitter(std::move(*conn), std::move(*state), std::move(options)));
 }
 
-GroupCommitter::GroupCommitter(std::unique_ptr<SqliteConnection> conn, SqliteState state,
-                               GroupCommitterOptions options)
+GroupCommitter::GroupCommitter(std::unique_ptr<SqliteConnection> conn, SqliteState state, GroupCommitterOptions options)
     : conn_(std::move(conn)),
       options_(std::move(options)),
       keys_(std::move(state.keys)),
@@ -264,8 +262,8 @@ GroupCommitter::Outcome GroupCommitter::run_pass(std::span<WriteRequest* const> 
   }
   // Retention by count, then one bounded purge step of what is compacted.
   if (options_.history_max_events > 0) {
-    auto keep = static_cast<Revision>(
-        std::min<std::size_t>(options_.history_max_events, std::numeric_limits<Revision>::max()));
+    auto keep =
+        static_cast<Revision>(std::min<std::size_t>(options_.history_max_events, std::numeric_limits<Revision>::max()));
     if (pass.next > keep) pass.compact_to = std::max(pass.compact_to, pass.next - keep);
   }
   std::optional<StepError> err;
@@ -490,8 +488,8 @@ void GroupCommitter::recover_after_failed_commit(const Pass& pass) {
   // judge of what is on disk. Reload and make sure the two agree.
   auto state = LoadState(*conn_, /*with_keys=*/true, options_.key_hash);
   if (!state) {
-    broken_ = Status::Unavailable("sqlite store needs to be reopened after a failed commit: " +
-                                  state.error().message());
+    broken_ =
+        Status::Unavailable("sqlite store needs to be reopened after a failed commit: " + state.error().message());
     return;
   }
   if (state->revision != revision_ && state->revision != pass.next) {

@@ -65,7 +65,7 @@ struct WriteRequest {
   Op op = Op::kCreate;
   std::string key;
   Bytes value;
-  Revision expected = 0;  // precondition of kUpdate/kRemove (0 = any); kCompact: compact up to
+  Revision expected = 0;    // precondition of kUpdate/kRemove (0 = any); kCompact: compact up to
   Result<Revision> result;  // written by the writer before `done` is released
   Completion done;
   // Set for asynchronous writes: called on the writer thread instead of releasing `done`, after
@@ -87,7 +87,7 @@ struct WriteRequest {
 
 struct GroupCommitterOptions {
   std::size_t max_batch = 1024;
-  std::size_t history_max_events = 100000;  // compacts to keep at most this many events; 0: no bound
+  std::size_t history_max_events = 100000;   // compacts to keep at most this many events; 0: no bound
   std::function<std::int64_t()> now_millis;  // wall clock for history.ts
   // Called on the writer thread after a commit that left `pages` pages in the WAL.
   std::function<void(int pages)> on_wal_pages;
@@ -143,7 +143,7 @@ class GroupCommitter {
     KeyRevisions::Entry previous;  // rev 0: the key did not exist
   };
   struct Pass {
-    Revision next = 0;        // newest revision assigned so far in this transaction
+    Revision next = 0;  // newest revision assigned so far in this transaction
     Revision compact_to = 0;
     Revision purge_to = 0;
     std::int64_t ts = 0;
@@ -185,7 +185,7 @@ class GroupCommitter {
   Revision purged_ = 0;
   std::int64_t last_ts_ = 0;
   bool purge_paused_ = false;  // a purge-only transaction failed; wait for the next commit
-  Status broken_;  // set when the in-memory state could not be reconciled with the database
+  Status broken_;              // set when the in-memory state could not be reconciled with the database
   std::atomic<int> wal_pages_{0};
   std::chrono::steady_clock::time_point last_restart_checkpoint_{};
 

@@ -39,11 +39,11 @@ namespace setpoint::store {
 enum class HistoryOp : int { kCreate = 0, kUpdate = 1, kDelete = 2 };
 
 struct SqliteState {
-  Revision revision = 0;   // newest revision ever assigned (never reused)
-  Revision compacted = 0;  // list/watch accept revisions >= this
-  Revision purged = 0;     // history rows <= this are physically gone (purged <= compacted)
-  std::int64_t last_ts_millis = 0;                  // commit time of the newest history row
-  KeyRevisions keys;                                // current key -> mod revision
+  Revision revision = 0;            // newest revision ever assigned (never reused)
+  Revision compacted = 0;           // list/watch accept revisions >= this
+  Revision purged = 0;              // history rows <= this are physically gone (purged <= compacted)
+  std::int64_t last_ts_millis = 0;  // commit time of the newest history row
+  KeyRevisions keys;                // current key -> mod revision
 };
 
 // Puts a writer connection in WAL mode with automatic checkpoints off and creates the tables.

@@ -67,9 +67,12 @@ std::int64_t ToMillis(std::chrono::system_clock::time_point t) {
 
 EventType ToEventType(std::int64_t op) {
   switch (static_cast<HistoryOp>(op)) {
-    case HistoryOp::kCreate: return EventType::kCreate;
-    case HistoryOp::kUpdate: return EventType::kUpdate;
-    case HistoryOp::kDelete: return EventType::kDelete;
+    case HistoryOp::kCreate:
+      return EventType::kCreate;
+    case HistoryOp::kUpdate:
+      return EventType::kUpdate;
+    case HistoryOp::kDelete:
+      return EventType::kDelete;
   }
   return EventType::kUpdate;
 }
@@ -159,8 +162,8 @@ class SqliteStore final : public Store {
 
   std::mutex maint_mu_;
   std::condition_variable maint_cv_;
-  bool maint_stop_ = false;  // GUARDED_BY(maint_mu_)
-  bool maint_kick_ = false;  // GUARDED_BY(maint_mu_)
+  bool maint_stop_ = false;                       // GUARDED_BY(maint_mu_)
+  bool maint_kick_ = false;                       // GUARDED_BY(maint_mu_)
   std::unique_ptr<SqliteConnection> maint_conn_;  // maintenance thread only
   std::thread maintenance_;
 };
@@ -200,7 +203,7 @@ Status SqliteStore::init() {
 void SqliteStore::close() {
   std::lock_guard<std::mutex> serialise(close_mu_);
   if (closed_.exchange(true)) return;
-  if (committer_) committer_->stop();  // commits what is queued; new writes get kUnavailable
+  if (committer_) committer_->stop();    // commits what is queued; new writes get kUnavailable
   if (hub_) hub_->close(StoreClosed());  // delivers what was committed, then ends the watches
   {
     std::lock_guard<std::mutex> lock(maint_mu_);
@@ -266,7 +269,8 @@ Result<ListResult> SqliteStore::list(std::string_view prefix, Revision at) {
     if (end) BindBlob(*stmt, 2, *end);
     int rc;
     while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
-      out.items.push_back(KeyValue{ColumnBytes(*stmt, 0), MakeBytes(ColumnBytes(*stmt, 2)), sqlite3_column_int64(*stmt, 1)});
+      out.items.push_back(
+          KeyValue{ColumnBytes(*stmt, 0), MakeBytes(ColumnBytes(*stmt, 2)), sqlite3_column_int64(*stmt, 1)});
     }
     if (rc != SQLITE_DONE) return Err((*conn)->error("list current"));
   }
@@ -289,7 +293,9 @@ Result<ListResult> SqliteStore::list(std::string_view prefix, Revision at) {
       if (!key.starts_with(prefix)) continue;
       Revision prev_rev = sqlite3_column_int64(*hist, 2);
       switch (ToEventType(sqlite3_column_int64(*hist, 1))) {
-        case EventType::kCreate: state.erase(key); break;
+        case EventType::kCreate:
+          state.erase(key);
+          break;
         case EventType::kUpdate:
           state[key] = KeyValue{key, MakeBytes(ColumnBytes(*hist, 5)), prev_rev};
           break;

@@ -16,8 +16,8 @@ using namespace std::chrono_literals;
 
 std::string Obj(std::string_view ns, std::string_view name, std::string_view label = "") {
   std::string labels = label.empty() ? "" : ",\"labels\":{\"app\":\"" + std::string(label) + "\"}";
-  return "{\"kind\":\"Widget\",\"metadata\":{\"name\":\"" + std::string(name) + "\",\"namespace\":\"" + std::string(ns) +
-         "\"" + labels + "}}";
+  return "{\"kind\":\"Widget\",\"metadata\":{\"name\":\"" + std::string(name) + "\",\"namespace\":\"" +
+         std::string(ns) + "\"" + labels + "}}";
 }
 
 std::string Key(std::string_view ns, std::string_view name) {
@@ -190,7 +190,8 @@ TEST_F(WatchCacheTest, SlowWatcherOverflowsInsteadOfGrowing) {
   auto w = (*cache)->watch({"/registry/", nullptr}, {0, false, false}, nullptr);
   ASSERT_TRUE(w.has_value());
   Revision last = 0;
-  for (int i = 0; i < 10; ++i) last = *store->create(Key("default", "o" + std::to_string(i)), MakeBytes(Obj("default", "o")));
+  for (int i = 0; i < 10; ++i)
+    last = *store->create(Key("default", "o" + std::to_string(i)), MakeBytes(Obj("default", "o")));
   ASSERT_TRUE((*cache)->wait_for(last, 5s));
   std::vector<WatchItem> items;
   EXPECT_FALSE((*w)->take(items));
@@ -204,7 +205,8 @@ TEST_F(WatchCacheTest, TooOldRevisionIsExpired) {
   ASSERT_TRUE(cache.has_value());
   Revision first = *store->create(Key("default", "first"), MakeBytes(Obj("default", "first")));
   Revision last = first;
-  for (int i = 0; i < 10; ++i) last = *store->create(Key("default", "o" + std::to_string(i)), MakeBytes(Obj("default", "o")));
+  for (int i = 0; i < 10; ++i)
+    last = *store->create(Key("default", "o" + std::to_string(i)), MakeBytes(Obj("default", "o")));
   ASSERT_TRUE((*cache)->wait_for(last, 5s));
   auto w = (*cache)->watch({"/registry/", nullptr}, {first, false, false}, nullptr);
   ASSERT_FALSE(w.has_value());
@@ -245,11 +247,15 @@ namespace {
 class ExpiringStore final : public Store {
  public:
   ExpiringStore() : inner_(NewMemoryStore()) {}
-  Result<Revision> create(std::string key, Bytes value) override { return inner_->create(std::move(key), std::move(value)); }
+  Result<Revision> create(std::string key, Bytes value) override {
+    return inner_->create(std::move(key), std::move(value));
+  }
   Result<Revision> update(std::string key, Bytes value, Revision expected) override {
     return inner_->update(std::move(key), std::move(value), expected);
   }
-  Result<Revision> remove(std::string key, Revision expected) override { return inner_->remove(std::move(key), expected); }
+  Result<Revision> remove(std::string key, Revision expected) override {
+    return inner_->remove(std::move(key), expected);
+  }
   Result<KeyValue> get(std::string_view key) override { return inner_->get(key); }
   Result<ListResult> list(std::string_view prefix, Revision at) override {
     {
@@ -342,12 +348,14 @@ TEST(WatchCacheRelist, AnExpiredStoreWatchRelistsAndWatchersStartOver) {
   // Its watchers learn that they must start over (the API answers them 410 and they relist).
   std::vector<WatchItem> items;
   auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (std::none_of(items.begin(), items.end(), [](const WatchItem& i) { return i.type == WatchEventType::kError; }) &&
-         std::chrono::steady_clock::now() < deadline) {
+  while (
+      std::none_of(items.begin(), items.end(), [](const WatchItem& i) { return i.type == WatchEventType::kError; }) &&
+      std::chrono::steady_clock::now() < deadline) {
     (*watcher)->wait(deadline);
     (*watcher)->take(items);
   }
-  ASSERT_TRUE(std::any_of(items.begin(), items.end(), [](const WatchItem& i) { return i.type == WatchEventType::kError; }));
+  ASSERT_TRUE(
+      std::any_of(items.begin(), items.end(), [](const WatchItem& i) { return i.type == WatchEventType::kError; }));
 
   // Meanwhile the store moves on; the cache relists, watches again and is healthy.
   auto b = store.create(Key("default", "b"), MakeBytes(Obj("default", "b")));
