@@ -51,7 +51,7 @@ bench: build
 	BUILD=$(BUILD) bash bench/run.sh
 
 # Every C++ file the project tracks, in the format .clang-format fixes (Debian's clang-format 14).
-SOURCES = { git ls-files -z -- '*.cc' '*.h' 2>/dev/null || \
+SOURCES = { git ls-files -z --cached --others --exclude-standard -- '*.cc' '*.h' 2>/dev/null || \
   find src include tests bench examples \( -name '*.cc' -o -name '*.h' \) -print0; }
 format: deps
 	$(SOURCES) | xargs -0 clang-format -i

@@ -1,60 +1,155 @@
-// The admission every write shares, kube-apiserver's mutating and validating steps in one place:
-// namespace lifecycle, defaults, schema pruning and validation, the native kinds' rules,
-// metadata the server owns, finalizers, generation and CRD status; and the cache reads the write
-// verbs judge preconditions against.
+// Admission (admission.h): the steps every write takes between decoding and the store.
+
+#include "apiserver/admission.h"
+
+#include <algorithm>
 
 #include <boost/json.hpp>
 
 #include "api/validation_core.h"
 #include "apiserver/api_context.h"
-#include "apiserver/api_handler.h"
 #include "apiserver/write_support.h"
 #include "setpoint/api/finalizers.h"
 #include "setpoint/api/validation.h"
 #include "setpoint/common/json.h"
+#include "setpoint/common/uuid.h"
 
 namespace setpoint::apiserver {
 
 namespace json = boost::json;
 
-store::CachedObjectPtr ApiHandler::get_current(const std::string& key) {
-  // Writes are answered before the cache applies them, so "absent from the cache" is only
-  // believed once the cache has caught up with the store.
-  if (auto obj = cache_.get(key)) return obj;
-  wait_consistent();
-  return cache_.get(key);
-}
-
-store::CachedObjectPtr ApiHandler::get_fresh(const std::string& key) {
-  // After losing a write race: the winner is in the store, so the cache has it once it reaches the
-  // store's current revision. (Not store_.get(): the sqlite store finds a key that is gone by a
-  // scan, since `current` has no index on key.)
-  wait_consistent();
-  return cache_.get(key);
-}
-
-store::CachedObjectPtr ApiHandler::answer(const std::string& key, store::Revision rev, const store::Bytes& stored,
-                                          json::object& obj) {
-  // The bytes just stored, with the revision spliced in: what a get will serve, without a second
-  // serialisation of the object.
-  if (stored)
-    if (auto spliced = store::SpliceRevision(key, *stored, rev)) return spliced;
-  return written(key, rev, obj);
-}
-
-store::CachedObjectPtr ApiHandler::written(const std::string& key, store::Revision rev, json::object& obj) {
-  // The response is built here rather than waiting for the cache to apply the write: a reader
-  // that names this revision (watch, list, PUT precondition) waits for the cache to reach it,
-  // and reads without one wait for the cache to reach the store's head.
+Status AdmitCreate(const AdmissionAttributes& a, json::object& obj, AdmissionReport& report) {
+  const ResourceInfo& res = *a.resource;
+  if (auto k = GetString(obj, "kind"); k && *k != res.kind)
+    return Status::BadRequest("the kind of the provided object \"" + std::string(*k) +
+                              "\" does not match the resource kind \"" + res.kind + "\"");
+  if (auto av = GetString(obj, "apiVersion"); av && *av != a.api_version)
+    return Status::BadRequest("the API version in the data (" + std::string(*av) +
+                              ") does not match the expected API version (" + a.api_version + ")");
+  obj["apiVersion"] = res.api_version(res.storage_version);
+  obj["kind"] = res.kind;
+  if (res.status_subresource && res.special != SpecialKind::kNamespace) obj.erase("status");
+  if (res.special == SpecialKind::kNamespace) {
+    EnsureObject(obj, "status")["phase"] = "Active";
+    EnsureObject(obj, "spec")["finalizers"] = json::array{"kubernetes"};
+  }
+  if (res.terminating)
+    return Status::MethodNotAllowed("create not allowed while custom resource definition is terminating");
+  // Taken after the last insertion into `obj`: an insertion may rehash it and move its members.
   json::object& meta = EnsureObject(obj, "metadata");
-  meta["resourceVersion"] = std::to_string(rev);
-  auto out = std::make_shared<store::CachedObject>();
-  out->revision = rev;
-  out->adopt(key, json::serialize(obj));
-  return out;
+  if (res.namespaced) {
+    auto ns = GetString(meta, "namespace");
+    if (ns && !ns->empty() && *ns != a.ns)
+      return Status::BadRequest(
+          "the namespace of the provided object does not match the namespace sent on the request");
+    meta["namespace"] = a.ns;
+  } else {
+    meta.erase("namespace");
+  }
+  if (auto rv = GetString(meta, "resourceVersion"); rv && !rv->empty())
+    return Status::BadRequest("resourceVersion should not be set on objects to be created");
+  meta.erase("resourceVersion");
+  for (const char* k : {"uid", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields"})
+    meta.erase(k);
+  meta["uid"] = NewUuid();
+  meta["creationTimestamp"] = FormatRfc3339(a.now);
+  if (res.generation) meta["generation"] = 1;
+  std::string name(GetStringOr(meta, "name", ""));
+  std::string generate(GetStringOr(meta, "generateName", ""));
+  if (name.empty() && generate.empty())
+    return InvalidStatus(res, "",
+                         {{"FieldValueRequired", "Required value: name or generateName is required", "metadata.name"}});
+  if (name.empty()) {
+    meta["name"] = generate + RandomNameSuffix();
+    report.name_generated = true;
+  }
+  if (Status s = AdmitObject(a, obj, nullptr, report); !s.ok()) return s;
+  if (res.special == SpecialKind::kCustomResourceDefinition) {
+    // Custom resources go before their definition: the CRD cleanup controller removes this.
+    std::vector<std::string> f = Finalizers(obj);
+    if (std::find(f.begin(), f.end(), api::kCrdCleanupFinalizer) == f.end()) f.emplace_back(api::kCrdCleanupFinalizer);
+    SetFinalizers(EnsureObject(obj, "metadata"), f);
+    if (a.registry) SetCrdStatus(obj, *a.registry, a.now);
+  }
+  return Status::Ok();
 }
 
-void ApiHandler::apply_crd_status(json::object& crd, const RegistrySnapshot& reg) {
+Result<json::object> AdmitUpdate(const AdmissionAttributes& a, const json::object& old, json::object incoming,
+                                 AdmissionReport& report) {
+  const ResourceInfo& res = *a.resource;
+  const json::object* old_meta = GetObject(old, "metadata");
+  if (!old_meta) return Err(Status::Internal("the stored object has no metadata"));
+  json::object result;
+  if (a.subresource == "status") {
+    result = old;
+    auto st = incoming.find("status");
+    if (st != incoming.end())
+      result["status"] = st->value();
+    else
+      result.erase("status");
+  } else if (a.subresource == "finalize") {
+    // A namespace's spec.finalizers, and nothing else (the namespace controller's last step).
+    result = old;
+    const json::object* spec = GetObject(incoming, "spec");
+    const json::value* f = spec ? spec->if_contains("finalizers") : nullptr;
+    if (f && !f->is_null()) {
+      EnsureObject(result, "spec")["finalizers"] = *f;
+    } else if (json::object* s = GetObject(result, "spec")) {
+      s->erase("finalizers");
+    }
+  } else {
+    result = std::move(incoming);
+    if (auto k = GetString(result, "kind"); k && *k != res.kind)
+      return Err(Status::BadRequest("the kind of the provided object \"" + std::string(*k) +
+                                    "\" does not match the resource kind \"" + res.kind + "\""));
+    if (res.status_subresource) {
+      auto st = old.find("status");
+      if (st != old.end())
+        result["status"] = st->value();
+      else
+        result.erase("status");
+    }
+    json::object& meta = EnsureObject(result, "metadata");
+    CopySystemMetadata(*old_meta, meta);
+    meta.erase("managedFields");
+    meta.erase("selfLink");
+  }
+  result["apiVersion"] = res.api_version(res.storage_version);
+  result["kind"] = res.kind;
+  json::object& meta = EnsureObject(result, "metadata");
+  meta["name"] = GetStringOr(*old_meta, "name", "");
+  if (res.namespaced) meta["namespace"] = GetStringOr(*old_meta, "namespace", "");
+  if (Status s = AdmitObject(a, result, &old, report); !s.ok()) return Err(s);
+  // generation: bumped by any change outside metadata and status (kinds without one keep the
+  // stored value, copied above).
+  if (res.generation) {
+    std::int64_t generation = GetInt(*old_meta, "generation").value_or(1);
+    if (WithoutMetaAndStatus(result) != WithoutMetaAndStatus(old)) ++generation;
+    EnsureObject(result, "metadata")["generation"] = generation;
+  }
+  if (res.special == SpecialKind::kCustomResourceDefinition && a.registry) SetCrdStatus(result, *a.registry, a.now);
+  return result;
+}
+
+Status AdmitNamespaceLifecycle(const ResourceInfo& res, std::string_view ns, std::string_view name,
+                               const json::object* namespace_object) {
+  if (!namespace_object) return Status::NotFound("namespaces \"" + std::string(ns) + "\" not found");
+  if (IsDeleting(*namespace_object))
+    return Status::Forbidden(res.qualified() + " \"" + std::string(name) +
+                             "\" is forbidden: unable to create new content in namespace " + std::string(ns) +
+                             " because it is being terminated");
+  return Status::Ok();
+}
+
+Status AdmitDelete(const ResourceInfo& res, std::string_view name) {
+  // The controller manager's Lease is in kube-system; `default` is where unqualified work goes.
+  if (res.special == SpecialKind::kNamespace && (name == "default" || name == "kube-system" || name == "kube-public"))
+    return Status::Forbidden("namespaces \"" + std::string(name) +
+                             "\" is forbidden: this namespace may not be deleted");
+  return Status::Ok();
+}
+
+void SetCrdStatus(json::object& crd, const RegistrySnapshot& reg, WallTime now_time) {
   // Create `status` first: inserting into `crd` later could rehash it under the pointers below.
   EnsureObject(crd, "status");
   EnsureObject(crd, "metadata");
@@ -72,7 +167,7 @@ void ApiHandler::apply_crd_status(json::object& crd, const RegistrySnapshot& reg
     else if (r->kind == kind)
       conflict = "\"" + kind + "\" is already in use";
   }
-  std::string now = FormatRfc3339(clock_->now());
+  std::string now = FormatRfc3339(now_time);
   json::object& status = EnsureObject(crd, "status");
   json::array old_conditions;
   if (const json::array* c = GetArray(status, "conditions")) old_conditions = *c;
@@ -112,10 +207,11 @@ void ApiHandler::apply_crd_status(json::object& crd, const RegistrySnapshot& reg
   status["storedVersions"] = std::move(stored);
 }
 
-Status ApiHandler::admit(Ctx& ctx, const ResourceInfo& res, json::object& obj, const json::object* old) {
+Status AdmitObject(const AdmissionAttributes& a, json::object& obj, const json::object* old, AdmissionReport& report) {
+  const ResourceInfo& res = *a.resource;
   std::vector<StatusCause> causes;
   const VersionInfo* ver = res.version(res.storage_version);
-  if (ctx.ver) ver = ctx.ver;
+  if (a.version) ver = a.version;
   std::vector<std::string> unknown;
   if (IsConfigKind(res)) {
     // What decoding into the typed object does upstream: field types, base64, unknown fields
@@ -131,14 +227,14 @@ Status ApiHandler::admit(Ctx& ctx, const ResourceInfo& res, json::object& obj, c
     obj = std::move(whole.get_object());
   }
   if (!unknown.empty()) {
-    if (ctx.strict()) {
+    if (a.field_validation == FieldValidation::kStrict) {
       std::string msg = "strict decoding error: ";
       for (std::size_t i = 0; i < unknown.size(); ++i)
         msg += (i ? ", " : "") + std::string("unknown field \"") + unknown[i] + "\"";
       return Status::BadRequest(msg);
     }
-    if (ctx.field_validation == Ctx::FieldValidation::kWarn)
-      for (auto& u : unknown) ctx.warnings.push_back("unknown field \\\"" + u + "\\\"");
+    if (a.field_validation == FieldValidation::kWarn)
+      for (auto& u : unknown) report.warnings.push_back("unknown field \\\"" + u + "\\\"");
   }
   const json::object* meta = GetObject(obj, "metadata");
   std::string name(meta ? GetStringOr(*meta, "name", "") : "");

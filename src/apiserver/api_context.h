@@ -1,11 +1,17 @@
 // Private to the API handler: the per-request context and small shared helpers.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <boost/json/object.hpp>
 
+#include "apiserver/admission.h"
 #include "apiserver/api_handler.h"
 
 namespace setpoint::apiserver {
@@ -20,6 +26,46 @@ struct AcceptedAs {
 };
 AcceptedAs ParseAccept(std::string_view accept);
 
+// Waits on the calling thread for an async operation's result, running here the steps it
+// offloads meanwhile: the blocking form of each async verb is that verb plus this wait, so no
+// verb is written twice. `done` may be called from any thread, exactly once.
+template <typename T>
+class Awaiting {
+ public:
+  Offload offload() {
+    return [this](std::function<void()> step) {
+      std::lock_guard lock(mu_);
+      steps_.push_back(std::move(step));
+      cv_.notify_one();
+    };
+  }
+  std::function<void(T)> done() {
+    return [this](T value) {
+      std::lock_guard lock(mu_);
+      result_.emplace(std::move(value));
+      cv_.notify_one();  // under the lock: wait() may return and destroy *this once it is released
+    };
+  }
+  T wait() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return result_ || !steps_.empty(); });
+      if (result_) return std::move(*result_);
+      auto step = std::move(steps_.front());
+      steps_.pop_front();
+      lock.unlock();
+      step();
+      lock.lock();
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> steps_;  // GUARDED_BY(mu_)
+  std::optional<T> result_;                  // GUARDED_BY(mu_)
+};
+
 struct ApiHandler::Ctx {
   HttpRequest& req;
   QueryParams q;
@@ -30,16 +76,17 @@ struct ApiHandler::Ctx {
   UserInfo user;
   std::vector<std::string> warnings;
   bool dry_run = false;
-  // What to do with unknown and duplicate fields (the fieldValidation parameter; absent: Warn, as
-  // upstream; the server's own writes: Strict).
-  enum class FieldValidation { kIgnore, kWarn, kStrict };
-  FieldValidation field_validation = FieldValidation::kStrict;
+  FieldValidation field_validation = FieldValidation::kStrict;  // the server's own writes: Strict
   bool strict() const { return field_validation == FieldValidation::kStrict; }
   bool name_generated = false;
   int create_attempts = 0;  // create: the name came from generateName (retry on collision)
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   AcceptedAs accept;  // the request's Accept header, parsed once
+  // Where this request's steps that may block (a wait for the cache or the registry, a
+  // synchronous store call) run: a worker of the pool when it came in on an I/O thread, the
+  // thread waiting for the answer when it came in through handle().
+  Offload offload;
 
   Ctx(HttpRequest& r, QueryParams params) : req(r), q(std::move(params)), accept(ParseAccept(r.header("accept"))) {}
   std::string api_version() const { return res->api_version(ri.version); }

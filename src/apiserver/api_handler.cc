@@ -188,46 +188,104 @@ RequestLabels ApiHandler::RequestLabelsOf(const HttpRequest& request, const Ctx*
 }
 
 HttpResponse ApiHandler::handle(HttpRequest& request) {
-  auto start = std::chrono::steady_clock::now();
-  Ctx* ctx = nullptr;
-  std::unique_ptr<Ctx> holder;
-  HttpResponse resp;
-  try {
-    resp = route(request, ctx, holder);
-  } catch (const std::exception& e) {
-    // Handlers return errors as values; this only guards against a bug taking the server down.
-    spdlog::error("internal error serving {} {}: {}", request.method, request.target, e.what());
-    resp = error(Status::Internal(std::string("internal error: ") + e.what()), ctx);
-  }
-  metrics_.observe(RequestLabelsOf(request, ctx), resp.status, std::chrono::steady_clock::now() - start);
-  return resp;
+  // The blocking form: the same path, its offloaded steps run on this (worker) thread.
+  Awaiting<HttpResponse> answered;
+  serve(request, answered.offload(), answered.done());
+  return answered.wait();
 }
 
-HttpResponse ApiHandler::route(HttpRequest& request, Ctx*& ctx_out, std::unique_ptr<Ctx>& holder) {
+bool ApiHandler::accepts_async(const HttpRequest& request) const {
+  // POST and PUT are the hot writes: run on the I/O thread up to the store and answered from the
+  // store's commit callback, they save two thread hand-offs (a context switch each).
+  return (request.method == "POST" || request.method == "PUT") && run_blocking_ && !shutting_down_;
+}
+
+void ApiHandler::handle_async(HttpRequest& request, Respond respond) {
+  serve(request, run_blocking_, std::move(respond));
+}
+
+void ApiHandler::serve(HttpRequest& request, Offload offload, Respond respond) {
+  const auto started = std::chrono::steady_clock::now();
   QueryParams q = QueryParams::Parse(request.query);
-  bool watch = q.flag("watch");
-  auto ri = ParseRequestInfo(request.method, request.path, watch);
-  if (!ri) return non_resource(request);
-  holder = std::make_unique<Ctx>(request, std::move(q));
-  Ctx& ctx = *holder;
-  ctx_out = &ctx;
-  ctx.ri = std::move(*ri);
-  auto user = authn_->authenticate(request);
-  if (!user) return error(user.error(), &ctx);
-  ctx.user = std::move(*user);
-  ctx.reg = registry_.snapshot();
-  return resource_request(ctx);
+  auto ri = ParseRequestInfo(request.method, request.path, q.flag("watch"));
+  if (!ri) {
+    return offload([this, &request, started, respond = std::move(respond)] {
+      HttpResponse r = guarded(request, nullptr, [&] { return non_resource(request); });
+      metrics_.observe(RequestLabelsOf(request, nullptr), r.status, std::chrono::steady_clock::now() - started);
+      respond(std::move(r));
+    });
+  }
+  auto ctx = std::make_shared<Ctx>(request, std::move(q));
+  ctx->ri = std::move(*ri);
+  ctx->started = started;
+  ctx->offload = std::move(offload);
+  // Every exit of the request goes through here, exactly once; it holds the request's context
+  // until then, so the steps in between may refer to it.
+  Respond finish = [this, ctx, respond = std::move(respond)](HttpResponse r) {
+    metrics_.observe(RequestLabelsOf(ctx->req, ctx.get()), r.status, std::chrono::steady_clock::now() - ctx->started);
+    respond(std::move(r));
+  };
+  Ctx& c = *ctx;
+  try {
+    auto user = authn_->authenticate(request);
+    if (!user) return finish(error(user.error(), &c));
+    c.user = std::move(*user);
+    c.reg = registry_.snapshot();
+    c.res = c.reg->find(c.ri.group, c.ri.resource);
+    if (c.res) return dispatch(c, std::move(finish));
+  } catch (const std::exception& e) {
+    return finish(internal_error(c, e));
+  }
+  // Maybe a CRD was just created: wait for the registry to catch up with the store once.
+  c.offload([this, &c, finish = std::move(finish)]() mutable {
+    try {
+      if (registry_.wait_for(store_.current_revision(), std::chrono::milliseconds(500))) {
+        c.reg = registry_.snapshot();
+        c.res = c.reg->find(c.ri.group, c.ri.resource);
+      }
+    } catch (const std::exception& e) {
+      return finish(internal_error(c, e));
+    }
+    dispatch(c, std::move(finish));
+  });
 }
 
-std::optional<HttpResponse> ApiHandler::check_resource_request(Ctx& ctx, bool may_block) {
-  ctx.res = ctx.reg->find(ctx.ri.group, ctx.ri.resource);
-  if (!ctx.res && may_block) {
-    // Maybe a CRD was just created: wait for the registry to catch up with the store once.
-    if (registry_.wait_for(store_.current_revision(), std::chrono::milliseconds(500))) {
-      ctx.reg = registry_.snapshot();
-      ctx.res = ctx.reg->find(ctx.ri.group, ctx.ri.resource);
-    }
+HttpResponse ApiHandler::internal_error(const Ctx& ctx, const std::exception& e) {
+  // Handlers return errors as values; this only guards against a bug taking the server down.
+  spdlog::error("internal error serving {} {}: {}", ctx.req.method, ctx.req.target, e.what());
+  return error(Status::Internal(std::string("internal error: ") + e.what()), &ctx);
+}
+
+HttpResponse ApiHandler::guarded(HttpRequest& request, const Ctx* ctx, const std::function<HttpResponse()>& step) {
+  try {
+    return step();
+  } catch (const std::exception& e) {
+    spdlog::error("internal error serving {} {}: {}", request.method, request.target, e.what());
+    return error(Status::Internal(std::string("internal error: ") + e.what()), ctx);
   }
+}
+
+void ApiHandler::dispatch(Ctx& ctx, Respond respond) {
+  try {
+    if (auto err = check_resource_request(ctx)) return respond(std::move(*err));
+    const std::string& verb = ctx.ri.verb;
+    if (verb == "create") {
+      if (!ctx.ri.name.empty())
+        return respond(
+            error(Status::MethodNotAllowed("the server does not allow this method on the requested resource"), &ctx));
+      return do_create(ctx, std::move(respond));
+    }
+    if (verb == "update") return do_update(ctx, std::move(respond));
+  } catch (const std::exception& e) {
+    return respond(internal_error(ctx, e));
+  }
+  // The verbs that block as they go (reads wait for the cache; patch and delete retry lost races).
+  ctx.offload([this, &ctx, respond = std::move(respond)] {
+    respond(guarded(ctx.req, &ctx, [&] { return blocking_verb(ctx); }));
+  });
+}
+
+std::optional<HttpResponse> ApiHandler::check_resource_request(Ctx& ctx) {
   if (!ctx.res) return error(Status::NotFound("the server could not find the requested resource"), &ctx);
   ctx.ver = ctx.res->version(ctx.ri.version);
   if (!ctx.ver) {
@@ -261,42 +319,46 @@ std::optional<HttpResponse> ApiHandler::check_resource_request(Ctx& ctx, bool ma
   }
   if (auto fv = ctx.q.get("fieldValidation")) {
     if (*fv == "Strict")
-      ctx.field_validation = Ctx::FieldValidation::kStrict;
+      ctx.field_validation = FieldValidation::kStrict;
     else if (*fv == "Warn")
-      ctx.field_validation = Ctx::FieldValidation::kWarn;
+      ctx.field_validation = FieldValidation::kWarn;
     else if (*fv == "Ignore")
-      ctx.field_validation = Ctx::FieldValidation::kIgnore;
+      ctx.field_validation = FieldValidation::kIgnore;
     else if (!fv->empty())
       return error(
           Status::BadRequest("fieldValidation must be one of \"Ignore\", \"Warn\" or \"Strict\", got \"" + *fv + "\""),
           &ctx);
   } else {
-    ctx.field_validation = Ctx::FieldValidation::kWarn;
+    ctx.field_validation = FieldValidation::kWarn;
   }
   return std::nullopt;
 }
 
-HttpResponse ApiHandler::resource_request(Ctx& ctx) {
-  if (auto err = check_resource_request(ctx, true)) return std::move(*err);
+AdmissionAttributes ApiHandler::attributes(const Ctx& ctx, const std::string& subresource) const {
+  AdmissionAttributes a;
+  a.resource = ctx.res.get();
+  a.version = ctx.ver;
+  a.api_version = ctx.api_version();
+  a.ns = ctx.ri.ns;
+  a.subresource = subresource;
+  a.field_validation = ctx.field_validation;
+  a.now = clock_->now();
+  a.registry = ctx.reg.get();
+  return a;
+}
+
+HttpResponse ApiHandler::blocking_verb(Ctx& ctx) {
   const std::string& verb = ctx.ri.verb;
   if (verb == "get" || verb == "list" || verb == "watch")
     if (auto bad = unacceptable(ctx, verb == "list")) return error(*bad, &ctx);
   if (verb == "get") return do_get(ctx);
   if (verb == "list") return do_list(ctx);
   if (verb == "watch") return do_watch(ctx);
-  if (verb == "create") {
-    if (!ctx.ri.name.empty())
-      return error(Status::MethodNotAllowed("the server does not allow this method on the requested resource"), &ctx);
-    return do_create(ctx);
-  }
-  if (verb == "update") return do_update(ctx);
   if (verb == "patch") return do_patch(ctx);
   if (verb == "delete") return do_delete(ctx);
   if (verb == "deletecollection") return do_delete_collection(ctx);
   return error(Status::MethodNotAllowed("the server does not allow this method on the requested resource"), &ctx);
 }
-
-void ApiHandler::wait_consistent() { cache_.wait_for(store_.current_revision(), std::chrono::seconds(3)); }
 
 bool ApiHandler::wants_table(const Ctx& ctx) const { return ctx.accept.as == "Table"; }
 

@@ -24,6 +24,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "apiserver/admission.h"
 #include "apiserver/http.h"
 #include "apiserver/metrics.h"
 #include "apiserver/request_info.h"
@@ -58,6 +59,10 @@ std::unique_ptr<Authorizer> NewAllowAllAuthorizer();
 
 class WatchStream;
 
+// Runs a step that may block somewhere it is allowed to.
+using Offload = std::function<void(std::function<void()>)>;
+using Respond = std::function<void(HttpResponse)>;
+
 class ApiHandler final : public HttpHandler {
  public:
   ApiHandler(store::Store& store, store::WatchCache& cache, Registry& registry, ClockPtr clock);
@@ -66,7 +71,7 @@ class ApiHandler final : public HttpHandler {
   HttpResponse handle(HttpRequest& request) override;
   HttpResponse transport_error(int http_code, std::string_view message) override;
   bool accepts_async(const HttpRequest& request) const override;
-  void handle_async(HttpRequest& request, std::function<void(HttpResponse)> respond) override;
+  void handle_async(HttpRequest& request, Respond respond) override;
 
   void set_ready(bool ready) { ready_ = ready; }
   // More Prometheus text for /metrics (the controller manager's); set once, before it is scraped.
@@ -104,9 +109,19 @@ class ApiHandler final : public HttpHandler {
   // The bounded metric labels of a request (ctx null: it never got past routing).
   static RequestLabels RequestLabelsOf(const HttpRequest& request, const Ctx* ctx);
 
-  HttpResponse route(HttpRequest& request, Ctx*& ctx_out, std::unique_ptr<Ctx>& holder);
+  // The request path, written once for both entry points: route → authenticate → find the
+  // resource (waiting once for the registry if it may be a CRD just created) → check the
+  // request → the verb. `respond` is called exactly once; steps that may block go to `offload`.
+  // Every step below may refer to the Ctx it is given until it responds: the Ctx lives until then.
+  void serve(HttpRequest& request, Offload offload, Respond respond);
+  void dispatch(Ctx& ctx, Respond respond);
   HttpResponse non_resource(HttpRequest& request);
-  HttpResponse resource_request(Ctx& ctx);
+  // Validation shared by every resource request; an error response, or nullopt to go on.
+  std::optional<HttpResponse> check_resource_request(Ctx& ctx);
+  // The verbs that block as they go, run as one offloaded step.
+  HttpResponse blocking_verb(Ctx& ctx);
+  HttpResponse internal_error(const Ctx& ctx, const std::exception& e);
+  HttpResponse guarded(HttpRequest& request, const Ctx* ctx, const std::function<HttpResponse()>& step);
 
   // Reads.
   HttpResponse do_get(Ctx& ctx);
@@ -114,34 +129,33 @@ class ApiHandler final : public HttpHandler {
   HttpResponse do_log(Ctx& ctx, std::string_view process_json);
   HttpResponse do_list(Ctx& ctx);
   HttpResponse do_watch(Ctx& ctx);
-  // Writes.
-  HttpResponse do_create(Ctx& ctx);
-  HttpResponse do_update(Ctx& ctx);
+  // Writes. Create and update never block: they answer from the store's commit callback.
+  void do_create(Ctx& ctx, Respond respond);
+  void do_update(Ctx& ctx, Respond respond);
+  HttpResponse update_scale(Ctx& ctx, const boost::json::object& body);
   HttpResponse do_patch(Ctx& ctx);
   HttpResponse do_delete(Ctx& ctx);
   HttpResponse do_delete_collection(Ctx& ctx);
 
-  // Shared write machinery.
-  Result<store::CachedObjectPtr> write_create(Ctx& ctx, boost::json::object obj, int& http_code);
-  // Everything a create does before the store: defaults, admission, namespace lifecycle.
-  // Returns false (and does nothing else) when finishing would need to block and !may_block.
-  Result<bool> prepare_create(Ctx& ctx, boost::json::object& obj, bool may_block);
+  // Create: what it does before the store (defaults, admission), the namespace's lifecycle, and
+  // the store with generateName retries; a CRD is answered once the registry serves it.
+  using CreateDone = std::function<void(Result<store::CachedObjectPtr>)>;
+  void create_object(Ctx& ctx, boost::json::object obj, CreateDone done);
+  Status prepare_create(Ctx& ctx, boost::json::object& obj);
+  // Forbidden while the namespace (`ns`, null when absent) terminates; NotFound without it.
+  static Status check_namespace(const Ctx& ctx, const boost::json::object& obj, const store::CachedObjectPtr& ns);
+  void commit_create(Ctx& ctx, boost::json::object obj, CreateDone done);
   store::CachedObjectPtr dry_run_result(const std::string& key, const boost::json::object& obj);
-  // The non-blocking create path, run on an I/O thread.
-  void create_async(std::shared_ptr<Ctx> ctx, boost::json::object obj, std::function<void(HttpResponse)> respond);
-  // Validation shared by every resource request; an error response, or nullopt to go on.
-  std::optional<HttpResponse> check_resource_request(Ctx& ctx, bool may_block);
   struct UpdateOutcome {
     store::CachedObjectPtr object;  // the stored (or, for dry runs and no-ops, resulting) version
     std::string body;               // when object is null: the serialised result (dry run)
     bool deleted = false;
   };
-  Result<UpdateOutcome> write_update(Ctx& ctx, const store::CachedObjectPtr& old, boost::json::object incoming,
-                                     const std::string& subresource);
   // Everything an update does before the store. `finished` when no write is needed (a no-op, a
   // dry run: `outcome` is the answer); `finalize` when the write is the object's removal.
   struct PreparedUpdate {
-    bool stale = false;  // the answer would write nothing, but the cache is behind the store
+    bool stale = false;              // the answer would write nothing, but the cache is behind the store
+    std::size_t warnings_added = 0;  // by admission, to ctx.warnings
     bool finished = false;
     UpdateOutcome outcome;
     bool finalize = false;
@@ -151,14 +165,19 @@ class ApiHandler final : public HttpHandler {
   };
   Result<PreparedUpdate> prepare_update(Ctx& ctx, const store::CachedObjectPtr& old, boost::json::object incoming,
                                         const std::string& subresource);
+  // Update of `old` to `incoming`: prepare, wait out a cache behind the store, then write (or
+  // remove, for the last finalizer). write_update is the same, waited for on this thread.
+  using UpdateDone = std::function<void(Result<UpdateOutcome>)>;
+  void write_update_async(Ctx& ctx, store::CachedObjectPtr old, boost::json::object incoming, std::string subresource,
+                          UpdateDone done);
+  void commit_update(Ctx& ctx, store::CachedObjectPtr old, PreparedUpdate prepared, UpdateDone done);
+  Result<UpdateOutcome> write_update(Ctx& ctx, const store::CachedObjectPtr& old, boost::json::object incoming,
+                                     const std::string& subresource);
   static Status UpdateError(const ResourceInfo& res, const std::string& name, const Status& store_error);
-  // The non-blocking PUT path (main resource or /status), run on an I/O thread.
-  void update_async(std::shared_ptr<Ctx> ctx, boost::json::object body, std::function<void()> blocking,
-                    std::function<void(HttpResponse)> respond);
   Result<UpdateOutcome> delete_object(Ctx& ctx, const ResourceInfo& res, const std::string& ns, const std::string& name,
                                       const boost::json::object& options);
-  Status admit(Ctx& ctx, const ResourceInfo& res, boost::json::object& obj, const boost::json::object* old);
-  void apply_crd_status(boost::json::object& crd, const RegistrySnapshot& reg);
+  // What admission is told of this request's write (admission.h).
+  AdmissionAttributes attributes(const Ctx& ctx, const std::string& subresource) const;
   store::CachedObjectPtr written(const std::string& key, store::Revision rev, boost::json::object& obj);
   // The response to a write of `stored` (the bytes `obj` was stored as): those bytes at `rev`,
   // or written() when they cannot be used as they are.

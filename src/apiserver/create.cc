@@ -1,11 +1,13 @@
 // POST: create, generateName, dry run; and create_internal for the server's own objects.
+// Written once, non-blocking: the steps that may block (the namespace's lookup when the cache may
+// lag, the registry's catching up with a new CRD) go to ctx.offload.
 
 #include <boost/json.hpp>
 
+#include "apiserver/admission.h"
 #include "apiserver/api_context.h"
 #include "apiserver/api_handler.h"
 #include "apiserver/write_support.h"
-#include "setpoint/api/finalizers.h"
 #include "setpoint/common/json.h"
 #include "setpoint/common/uuid.h"
 
@@ -16,78 +18,21 @@ namespace json = boost::json;
 // ---------------------------------------------------------------------------------------------
 // create
 
-Result<bool> ApiHandler::prepare_create(Ctx& ctx, json::object& obj, bool may_block) {
-  const ResourceInfo& res = *ctx.res;
-  if (auto k = GetString(obj, "kind"); k && *k != res.kind)
-    return Err(Status::BadRequest("the kind of the provided object \"" + std::string(*k) +
-                                  "\" does not match the resource kind \"" + res.kind + "\""));
-  if (auto av = GetString(obj, "apiVersion"); av && *av != ctx.api_version())
-    return Err(Status::BadRequest("the API version in the data (" + std::string(*av) +
-                                  ") does not match the expected API version (" + ctx.api_version() + ")"));
-  obj["apiVersion"] = res.api_version(res.storage_version);
-  obj["kind"] = res.kind;
-  if (res.status_subresource && res.special != SpecialKind::kNamespace) obj.erase("status");
-  if (res.special == SpecialKind::kNamespace) {
-    EnsureObject(obj, "status")["phase"] = "Active";
-    EnsureObject(obj, "spec")["finalizers"] = json::array{"kubernetes"};
-  }
-  if (res.terminating)
-    return Err(Status::MethodNotAllowed("create not allowed while custom resource definition is terminating"));
-  // Taken after the last insertion into `obj`: an insertion may rehash it and move its members.
-  json::object& meta = EnsureObject(obj, "metadata");
-  if (res.namespaced) {
-    auto ns = GetString(meta, "namespace");
-    if (ns && !ns->empty() && *ns != ctx.ri.ns)
-      return Err(
-          Status::BadRequest("the namespace of the provided object does not match the namespace sent on the request"));
-    meta["namespace"] = ctx.ri.ns;
-  } else {
-    meta.erase("namespace");
-  }
-  if (auto rv = GetString(meta, "resourceVersion"); rv && !rv->empty())
-    return Err(Status::BadRequest("resourceVersion should not be set on objects to be created"));
-  meta.erase("resourceVersion");
-  for (const char* k : {"uid", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields"})
-    meta.erase(k);
-  meta["uid"] = NewUuid();
-  meta["creationTimestamp"] = FormatRfc3339(clock_->now());
-  if (res.generation) meta["generation"] = 1;
-  std::string name(GetStringOr(meta, "name", ""));
-  std::string generate(GetStringOr(meta, "generateName", ""));
-  if (name.empty() && generate.empty())
-    return Err(InvalidStatus(
-        res, "", {{"FieldValueRequired", "Required value: name or generateName is required", "metadata.name"}}));
-  if (name.empty()) {
-    meta["name"] = generate + RandomNameSuffix();
-    ctx.name_generated = true;
-  }
-  if (Status s = admit(ctx, res, obj, nullptr); !s.ok()) return Err(s);
-  if (res.special == SpecialKind::kCustomResourceDefinition) {
-    // Custom resources go before their definition: the CRD cleanup controller removes this.
-    std::vector<std::string> f = Finalizers(obj);
-    if (std::find(f.begin(), f.end(), api::kCrdCleanupFinalizer) == f.end()) f.emplace_back(api::kCrdCleanupFinalizer);
-    SetFinalizers(meta, f);
-    apply_crd_status(obj, *ctx.reg);
-  }
-  if (res.namespaced) {
-    // A namespace missing from the cache may have been created a moment ago (writes are answered
-    // before the cache applies them): wait for the cache to reach the store's head before
-    // concluding that it is missing.
-    auto ns_obj = cache_.get("/registry/core/namespaces/" + ctx.ri.ns);
-    if (!ns_obj) {
-      if (!may_block) return false;
-      wait_consistent();
-      ns_obj = cache_.get("/registry/core/namespaces/" + ctx.ri.ns);
-    }
-    if (!ns_obj) return Err(Status::NotFound("namespaces \"" + ctx.ri.ns + "\" not found"));
-    auto parsed = ParseCached(*ns_obj);
-    if (parsed && IsDeleting(*parsed))
-      return Err(Status::Forbidden(res.qualified() + " \"" +
-                                   std::string(GetStringOr(EnsureObject(obj, "metadata"), "name", "")) +
-                                   "\" is forbidden: unable to create new content in namespace " + ctx.ri.ns +
-                                   " because it is being terminated"));
-  }
-  return true;
+Status ApiHandler::prepare_create(Ctx& ctx, json::object& obj) {
+  AdmissionReport report;
+  Status s = AdmitCreate(attributes(ctx, ""), obj, report);
+  ctx.name_generated = report.name_generated;
+  for (auto& w : report.warnings) ctx.warnings.push_back(std::move(w));
+  return s;
+}
+
+Status ApiHandler::check_namespace(const Ctx& ctx, const json::object& obj, const store::CachedObjectPtr& ns) {
+  const json::object* meta = GetObject(obj, "metadata");
+  std::string name(meta ? GetStringOr(*meta, "name", "") : "");
+  if (!ns) return AdmitNamespaceLifecycle(*ctx.res, ctx.ri.ns, name, nullptr);
+  auto parsed = ParseCached(*ns);
+  if (!parsed) return parsed.error();
+  return AdmitNamespaceLifecycle(*ctx.res, ctx.ri.ns, name, &*parsed);
 }
 
 store::CachedObjectPtr ApiHandler::dry_run_result(const std::string& key, const json::object& obj) {
@@ -96,42 +41,68 @@ store::CachedObjectPtr ApiHandler::dry_run_result(const std::string& key, const 
   return out;
 }
 
-Result<store::CachedObjectPtr> ApiHandler::write_create(Ctx& ctx, json::object obj, int& http_code) {
-  const ResourceInfo& res = *ctx.res;
-  http_code = 201;
-  auto prepared = prepare_create(ctx, obj, true);
-  if (!prepared) return Err(prepared.error());
-  std::string generate(GetStringOr(*GetObject(obj, "metadata"), "generateName", ""));
-  for (int attempt = 0;; ++attempt) {
-    json::object& m = EnsureObject(obj, "metadata");
-    std::string final_name(GetStringOr(m, "name", ""));
-    std::string key = res.key(ctx.ri.ns, final_name);
-    if (ctx.dry_run) return dry_run_result(key, obj);
-    store::Bytes stored = store::MakeBytes(EncodeForStorage(obj));
-    auto rev = store_.create(key, stored);
-    if (rev) return answer(key, *rev, stored, obj);
-    if (rev.error().code() == StatusCode::kAlreadyExists) {
-      if (!generate.empty() && ctx.name_generated && attempt < 8) {
-        m["name"] = generate + RandomNameSuffix();
-        continue;
-      }
-      return Err(Status::AlreadyExists(res.qualified() + " \"" + final_name + "\" already exists"));
-    }
-    return Err(rev.error());
+void ApiHandler::create_object(Ctx& ctx, json::object obj, CreateDone done) {
+  if (Status s = prepare_create(ctx, obj); !s.ok()) return done(Err(s));
+  if (!ctx.res->namespaced) return commit_create(ctx, std::move(obj), std::move(done));
+  // A namespace missing from the cache may have been created a moment ago (writes are answered
+  // before the cache applies them): wait for the cache to reach the store's head before
+  // concluding that it is missing.
+  const std::string ns_key = "/registry/core/namespaces/" + ctx.ri.ns;
+  if (auto ns = cache_.get(ns_key)) {
+    if (Status s = check_namespace(ctx, obj, ns); !s.ok()) return done(Err(s));
+    return commit_create(ctx, std::move(obj), std::move(done));
   }
+  auto state = std::make_shared<json::object>(std::move(obj));
+  ctx.offload([this, &ctx, state, ns_key, done = std::move(done)]() mutable {
+    wait_consistent();
+    if (Status s = check_namespace(ctx, *state, cache_.get(ns_key)); !s.ok()) return done(Err(s));
+    commit_create(ctx, std::move(*state), std::move(done));
+  });
 }
 
-HttpResponse ApiHandler::do_create(Ctx& ctx) {
+void ApiHandler::commit_create(Ctx& ctx, json::object obj, CreateDone done) {
+  const ResourceInfo& res = *ctx.res;
+  std::string name(GetStringOr(*GetObject(obj, "metadata"), "name", ""));
+  std::string key = res.key(ctx.ri.ns, name);
+  if (ctx.dry_run) return done(dry_run_result(key, obj));
+  store::Bytes stored = store::MakeBytes(EncodeForStorage(obj));
+  // The callback runs on the store's writer thread: it must not block. The object moves into it
+  // for a retry under another generated name.
+  auto state = std::make_shared<json::object>(std::move(obj));
+  store_.create_async(
+      key, stored, [this, &ctx, state, key, name, stored, done = std::move(done)](Result<store::Revision> rev) mutable {
+        if (rev) {
+          auto created = answer(key, *rev, stored, *state);
+          if (ctx.res->special != SpecialKind::kCustomResourceDefinition) return done(std::move(created));
+          // Answered once the registry serves the new resource (or has given it two seconds).
+          return ctx.offload([this, created = std::move(created), done = std::move(done)]() mutable {
+            registry_.wait_for(created->revision, std::chrono::seconds(2));
+            done(std::move(created));
+          });
+        }
+        if (rev.error().code() == StatusCode::kAlreadyExists) {
+          json::object& meta = EnsureObject(*state, "metadata");
+          std::string generate(GetStringOr(meta, "generateName", ""));
+          if (ctx.name_generated && !generate.empty() && ++ctx.create_attempts < 8) {
+            meta["name"] = generate + RandomNameSuffix();
+            return commit_create(ctx, std::move(*state), std::move(done));
+          }
+          return done(Err(Status::AlreadyExists(ctx.res->qualified() + " \"" + name + "\" already exists")));
+        }
+        done(Err(rev.error()));
+      });
+}
+
+void ApiHandler::do_create(Ctx& ctx, Respond respond) {
   auto body = DecodeObject(ctx.req, ctx.strict(), ctx.res.get());
-  if (!body) return error(body.error(), &ctx);
-  int code = 201;
+  if (!body) return respond(error(body.error(), &ctx));
   std::string name;
   if (const json::object* meta = GetObject(*body, "metadata")) name = std::string(GetStringOr(*meta, "name", ""));
-  auto result = write_create(ctx, std::move(*body), code);
-  if (!result) return error(result.error(), &ctx, name);
-  if (ctx.res->special == SpecialKind::kCustomResourceDefinition && !ctx.dry_run)
-    registry_.wait_for((*result)->revision, std::chrono::seconds(2));
-  return object_response(ctx, code, *result);
+  create_object(ctx, std::move(*body),
+                [this, &ctx, name, respond = std::move(respond)](Result<store::CachedObjectPtr> created) {
+                  if (!created) return respond(error(created.error(), &ctx, name));
+                  respond(object_response(ctx, 201, *created));
+                });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -150,9 +121,11 @@ Status ApiHandler::create_internal(const std::string& group, const std::string& 
   ctx.ri.ns = ns;
   ctx.ri.verb = "create";
   ctx.ver = ctx.res->version(ctx.ri.version);
-  int code = 0;
-  auto r = write_create(ctx, std::move(object), code);
-  return r ? Status::Ok() : r.error();
+  Awaiting<Status> created;
+  ctx.offload = created.offload();
+  create_object(ctx, std::move(object),
+                [done = created.done()](Result<store::CachedObjectPtr> r) { done(r ? Status::Ok() : r.error()); });
+  return created.wait();
 }
 
 }  // namespace setpoint::apiserver

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "apiserver/admission.h"
 #include "apiserver/api_context.h"
 #include "apiserver/api_handler.h"
 #include "apiserver/write_support.h"
@@ -18,10 +19,7 @@ namespace json = boost::json;
 
 Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const ResourceInfo& res, const std::string& ns,
                                                             const std::string& name, const json::object& options) {
-  // Upstream's NamespaceLifecycle admission: the namespaces the system lives in are immortal (the
-  // controller manager's Lease is in kube-system).
-  if (res.special == SpecialKind::kNamespace && (name == "default" || name == "kube-system" || name == "kube-public"))
-    return Err(Status::Forbidden("namespaces \"" + name + "\" is forbidden: this namespace may not be deleted"));
+  if (Status s = AdmitDelete(res, name); !s.ok()) return Err(s);
   std::string key = res.key(ns, name);
   std::string want_uid, want_rv;
   if (const json::object* pre = GetObject(options, "preconditions")) {
@@ -71,7 +69,7 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const Reso
       std::int64_t generation = GetInt(meta, "generation").value_or(0);
       if (res.generation || generation > 0) meta["generation"] = generation + 1;
       if (res.special == SpecialKind::kNamespace) EnsureObject(*obj, "status")["phase"] = "Terminating";
-      if (res.special == SpecialKind::kCustomResourceDefinition && ctx.reg) apply_crd_status(*obj, *ctx.reg);
+      if (res.special == SpecialKind::kCustomResourceDefinition && ctx.reg) SetCrdStatus(*obj, *ctx.reg, clock_->now());
     }
     if (graceful) {
       if (ctx.dry_run) {

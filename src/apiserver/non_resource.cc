@@ -13,6 +13,14 @@ namespace json = boost::json;
 
 namespace {
 
+// One unlabelled metric family in the text exposition format: HELP, TYPE and its sample.
+void AppendMetric(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+                  const std::string& value) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+  out.append(name).append(" ").append(value).append("\n");
+}
+
 constexpr std::string_view kAggV2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 constexpr std::string_view kAggV2beta1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList";
 
@@ -111,8 +119,7 @@ HttpResponse ApiHandler::non_resource(HttpRequest& request) {
       if (connections) {
         const ConnectionStats c = connections();
         auto family = [&out](const char* name, const char* type, const char* help, std::uint64_t v) {
-          out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
-                 std::to_string(v) + "\n";
+          AppendMetric(out, name, type, help, std::to_string(v));
         };
         family("setpoint_http_connections_open", "gauge", "Client connections open.", c.open);
         family("setpoint_http_connections_max", "gauge", "The limit on client connections open at once.", c.max);
@@ -125,23 +132,16 @@ HttpResponse ApiHandler::non_resource(HttpRequest& request) {
       }
     }
     auto st = store_.commit_stats();
-    out +=
-        "# HELP setpoint_store_commits_total Store transactions committed.\n# TYPE setpoint_store_commits_total "
-        "counter\n";
-    out += "setpoint_store_commits_total " + std::to_string(st.commits) + "\n";
-    out +=
-        "# HELP setpoint_store_writes_total Writes committed (a commit batches several).\n# TYPE "
-        "setpoint_store_writes_total counter\n";
-    out += "setpoint_store_writes_total " + std::to_string(st.writes) + "\n";
-    out +=
-        "# HELP setpoint_store_write_failures_total Writes the store could not commit for a reason of its own "
-        "(a full disk, an I/O error, etcd away or out of quota).\n# TYPE setpoint_store_write_failures_total counter\n";
-    out += "setpoint_store_write_failures_total " + std::to_string(st.failed_writes) + "\n";
-    out +=
-        "# HELP setpoint_store_commit_batch_size_average Average writes per commit.\n# TYPE "
-        "setpoint_store_commit_batch_size_average gauge\n";
-    out += "setpoint_store_commit_batch_size_average " +
-           std::to_string(st.commits ? static_cast<double>(st.writes) / static_cast<double>(st.commits) : 0.0) + "\n";
+    AppendMetric(out, "setpoint_store_commits_total", "counter", "Store transactions committed.",
+                 std::to_string(st.commits));
+    AppendMetric(out, "setpoint_store_writes_total", "counter", "Writes committed (a commit batches several).",
+                 std::to_string(st.writes));
+    AppendMetric(out, "setpoint_store_write_failures_total", "counter",
+                 "Writes the store could not commit for a reason of its own (a full disk, an I/O error, etcd away "
+                 "or out of quota).",
+                 std::to_string(st.failed_writes));
+    AppendMetric(out, "setpoint_store_commit_batch_size_average", "gauge", "Average writes per commit.",
+                 std::to_string(st.commits ? static_cast<double>(st.writes) / static_cast<double>(st.commits) : 0.0));
     out +=
         "# HELP setpoint_store_commit_duration_seconds Latency of store commits (fsync included).\n# TYPE "
         "setpoint_store_commit_duration_seconds histogram\n";
@@ -156,12 +156,10 @@ HttpResponse ApiHandler::non_resource(HttpRequest& request) {
     out += "setpoint_store_commit_duration_seconds_sum " +
            std::to_string(static_cast<double>(st.commit_micros_sum) / 1e6) + "\n";
     out += "setpoint_store_commit_duration_seconds_count " + std::to_string(st.commits) + "\n";
-    out += "# HELP apiserver_registered_watchers Open watch streams.\n# TYPE apiserver_registered_watchers gauge\n";
-    out += "apiserver_registered_watchers " + std::to_string(open_watches()) + "\n";
-    out += "# HELP setpoint_store_objects Objects in the watch cache.\n# TYPE setpoint_store_objects gauge\n";
-    out += "setpoint_store_objects " + std::to_string(cache_.object_count()) + "\n";
-    out += "# HELP setpoint_store_revision Current store revision.\n# TYPE setpoint_store_revision gauge\n";
-    out += "setpoint_store_revision " + std::to_string(cache_.revision()) + "\n";
+    AppendMetric(out, "apiserver_registered_watchers", "gauge", "Open watch streams.", std::to_string(open_watches()));
+    AppendMetric(out, "setpoint_store_objects", "gauge", "Objects in the watch cache.",
+                 std::to_string(cache_.object_count()));
+    AppendMetric(out, "setpoint_store_revision", "gauge", "Current store revision.", std::to_string(cache_.revision()));
     HttpResponse r = text(200, std::move(out));
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return r;

@@ -111,18 +111,8 @@ properties:
   initialBackoffMilliseconds: {type: integer, minimum: 1, default: 200}
 )";
 
+// The one version of processes.setpoint.dev, under NativeCrd's header.
 constexpr std::string_view kProcess = R"(
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: processes.setpoint.dev}
-spec:
-  group: setpoint.dev
-  scope: Namespaced
-  names: {plural: processes, singular: process, kind: Process, listKind: ProcessList, shortNames: [proc], categories: [all]}
-  versions:
-  - name: v1alpha1
-    served: true
-    storage: true
     subresources: {status: {}}
     additionalPrinterColumns:
     - {name: Agent, type: string, jsonPath: .spec.agentName}
@@ -187,18 +177,8 @@ spec:
               conditions: {}
 )";
 
+// The one version of processsets.setpoint.dev, under NativeCrd's header.
 constexpr std::string_view kProcessSet = R"(
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: processsets.setpoint.dev}
-spec:
-  group: setpoint.dev
-  scope: Namespaced
-  names: {plural: processsets, singular: processset, kind: ProcessSet, listKind: ProcessSetList, shortNames: [ps], categories: [all]}
-  versions:
-  - name: v1alpha1
-    served: true
-    storage: true
     subresources:
       status: {}
       scale: {specReplicasPath: .spec.replicas, statusReplicasPath: .status.replicas, labelSelectorPath: .status.selector}
@@ -271,18 +251,8 @@ spec:
               conditions: {}
 )";
 
+// The one version of agents.setpoint.dev, under NativeCrd's header.
 constexpr std::string_view kAgent = R"(
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: agents.setpoint.dev}
-spec:
-  group: setpoint.dev
-  scope: Cluster
-  names: {plural: agents, singular: agent, kind: Agent, listKind: AgentList, categories: [all]}
-  versions:
-  - name: v1alpha1
-    served: true
-    storage: true
     subresources: {status: {}}
     additionalPrinterColumns:
     - {name: Ready, type: string, jsonPath: '.status.conditions[?(@.type=="Ready")].status'}
@@ -342,6 +312,19 @@ json::value Yaml(std::string_view text) {
   return std::move(*v);
 }
 
+// A CustomResourceDefinition of group setpoint.dev served natively, with one version, v1alpha1,
+// whose remaining fields (subresources, columns, schema) are `version`, indented as members of
+// spec.versions[0].
+json::object NativeCrd(std::string_view plural, std::string_view scope, std::string_view names,
+                       std::string_view version) {
+  std::string doc = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n";
+  doc.append("metadata: {name: ").append(plural).append(".setpoint.dev}\n");
+  doc.append("spec:\n  group: setpoint.dev\n  scope: ").append(scope).append("\n");
+  doc.append("  names: ").append(names).append("\n");
+  doc.append("  versions:\n  - name: v1alpha1\n    served: true\n    storage: true\n").append(version);
+  return Yaml(doc).as_object();
+}
+
 json::object& Version0Schema(json::object& crd) {
   return crd["spec"]
       .as_object()["versions"]
@@ -363,18 +346,26 @@ std::vector<json::object> SetpointKindDefinitions() {
   Props(process_spec.as_object())["readinessProbe"] = probe;
   Props(process_spec.as_object())["livenessProbe"] = probe;
 
-  json::object process = Yaml(kProcess).as_object();
+  json::object process = NativeCrd("processes", "Namespaced",
+                                   "{plural: processes, singular: process, kind: Process, listKind: ProcessList, "
+                                   "shortNames: [proc], categories: [all]}",
+                                   kProcess);
   auto& ps = Version0Schema(process);
   Props(ps)["spec"] = process_spec;
   Props(Props(ps)["status"].as_object())["conditions"] = conditions;
 
-  json::object set = Yaml(kProcessSet).as_object();
+  json::object set = NativeCrd("processsets", "Namespaced",
+                               "{plural: processsets, singular: processset, kind: ProcessSet, listKind: "
+                               "ProcessSetList, shortNames: [ps], categories: [all]}",
+                               kProcessSet);
   auto& ss = Version0Schema(set);
   auto& template_props = Props(Props(Props(ss)["spec"].as_object())["template"].as_object());
   template_props["spec"] = process_spec;
   Props(Props(ss)["status"].as_object())["conditions"] = conditions;
 
-  json::object agent = Yaml(kAgent).as_object();
+  json::object agent =
+      NativeCrd("agents", "Cluster",
+                "{plural: agents, singular: agent, kind: Agent, listKind: AgentList, categories: [all]}", kAgent);
   Props(Props(Version0Schema(agent))["status"].as_object())["conditions"] = conditions;
   return {std::move(agent), std::move(process), std::move(set)};
 }

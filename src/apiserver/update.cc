@@ -1,7 +1,10 @@
-// PUT: update of an object, its /status or /scale, with resourceVersion preconditions.
+// PUT: update of an object, its /status or /scale, with resourceVersion preconditions. Written
+// once, non-blocking: a cache that may lag, a removal by the last finalizer and /scale go to
+// ctx.offload; write_update is the same path waited for, for verbs already on a worker.
 
 #include <boost/json.hpp>
 
+#include "apiserver/admission.h"
 #include "apiserver/api_context.h"
 #include "apiserver/api_handler.h"
 #include "apiserver/write_support.h"
@@ -19,57 +22,14 @@ Result<ApiHandler::PreparedUpdate> ApiHandler::prepare_update(Ctx& ctx, const st
   const ResourceInfo& res = *ctx.res;
   auto old_obj = ParseCached(*old);
   if (!old_obj) return Err(old_obj.error());
-  json::object result;
-  if (sub == "status") {
-    result = *old_obj;
-    auto st = incoming.find("status");
-    if (st != incoming.end())
-      result["status"] = st->value();
-    else
-      result.erase("status");
-  } else if (sub == "finalize") {
-    // A namespace's spec.finalizers, and nothing else (the namespace controller's last step).
-    result = *old_obj;
-    const json::object* spec = GetObject(incoming, "spec");
-    const json::value* f = spec ? spec->if_contains("finalizers") : nullptr;
-    if (f && !f->is_null()) {
-      EnsureObject(result, "spec")["finalizers"] = *f;
-    } else if (json::object* s = GetObject(result, "spec")) {
-      s->erase("finalizers");
-    }
-  } else {
-    result = std::move(incoming);
-    if (auto k = GetString(result, "kind"); k && *k != res.kind)
-      return Err(Status::BadRequest("the kind of the provided object \"" + std::string(*k) +
-                                    "\" does not match the resource kind \"" + res.kind + "\""));
-    if (res.status_subresource) {
-      auto st = old_obj->find("status");
-      if (st != old_obj->end())
-        result["status"] = st->value();
-      else
-        result.erase("status");
-    }
-    json::object& meta = EnsureObject(result, "metadata");
-    CopySystemMetadata(*GetObject(*old_obj, "metadata"), meta);
-    meta.erase("managedFields");
-    meta.erase("selfLink");
-  }
-  result["apiVersion"] = res.api_version(res.storage_version);
-  result["kind"] = res.kind;
-  json::object& meta = EnsureObject(result, "metadata");
-  meta["name"] = old->name();
-  if (res.namespaced) meta["namespace"] = old->ns();
-  if (Status s = admit(ctx, res, result, &*old_obj); !s.ok()) return Err(s);
-  // generation: bumped by any change outside metadata and status (kinds without one keep the
-  // stored value, copied above).
-  if (res.generation) {
-    std::int64_t generation = GetInt(*GetObject(*old_obj, "metadata"), "generation").value_or(1);
-    if (WithoutMetaAndStatus(result) != WithoutMetaAndStatus(*old_obj)) ++generation;
-    EnsureObject(result, "metadata")["generation"] = generation;
-  }
-  if (res.special == SpecialKind::kCustomResourceDefinition) apply_crd_status(result, *ctx.reg);
-  EnsureObject(result, "metadata")["resourceVersion"] = std::to_string(old->revision);
+  AdmissionReport report;
+  auto admitted = AdmitUpdate(attributes(ctx, sub), *old_obj, std::move(incoming), report);
   PreparedUpdate p;
+  p.warnings_added = report.warnings.size();
+  for (auto& w : report.warnings) ctx.warnings.push_back(std::move(w));
+  if (!admitted) return Err(admitted.error());
+  json::object result = std::move(*admitted);
+  EnsureObject(result, "metadata")["resourceVersion"] = std::to_string(old->revision);
   p.key = old->key;
   // Answers that write nothing (a no-op, a dry run) are only as good as the version they were
   // computed from: the store's compare-and-swap never checks them. Writes are answered before
@@ -104,107 +64,152 @@ Status ApiHandler::UpdateError(const ResourceInfo& res, const std::string& name,
   return store_error;
 }
 
-Result<ApiHandler::UpdateOutcome> ApiHandler::write_update(Ctx& ctx, const store::CachedObjectPtr& old,
-                                                           json::object incoming, const std::string& sub) {
+void ApiHandler::write_update_async(Ctx& ctx, store::CachedObjectPtr old, json::object incoming, std::string sub,
+                                    UpdateDone done) {
   auto p = prepare_update(ctx, old, incoming, sub);
-  if (!p) return Err(p.error());
+  if (!p) return done(Err(p.error()));
   if (p->stale) {
     // Decide again once the cache has caught up: if the object moved on, the caller's version
     // is outdated (a PUT gets 409, a patch re-applies itself to the newer version).
-    wait_consistent();
-    auto fresh = cache_.get(old->key);
-    if (!fresh) return Err(NotFound(*ctx.res, old->name()));
-    if (fresh->revision != old->revision) return Err(ConflictStatus(*ctx.res, old->name()));
-    p = prepare_update(ctx, fresh, std::move(incoming), sub);
-    if (!p) return Err(p.error());
-    if (p->stale) return Err(Status::Timeout("the cache did not catch up with the store"));
+    auto state = std::make_shared<json::object>(std::move(incoming));
+    const std::size_t warnings = ctx.warnings.size() - std::min(ctx.warnings.size(), p->warnings_added);
+    return ctx.offload([this, &ctx, old, state, sub, warnings, done = std::move(done)]() mutable {
+      wait_consistent();
+      ctx.warnings.resize(warnings);  // admission runs again and says them again
+      auto fresh = cache_.get(old->key);
+      if (!fresh) return done(Err(NotFound(*ctx.res, old->name())));
+      if (fresh->revision != old->revision) return done(Err(ConflictStatus(*ctx.res, old->name())));
+      auto again = prepare_update(ctx, fresh, std::move(*state), sub);
+      if (!again) return done(Err(again.error()));
+      if (again->stale) return done(Err(Status::Timeout("the cache did not catch up with the store")));
+      commit_update(ctx, fresh, std::move(*again), std::move(done));
+    });
   }
-  if (p->finished) return std::move(p->outcome);
-  UpdateOutcome out;
-  if (p->finalize) {
+  commit_update(ctx, std::move(old), std::move(*p), std::move(done));
+}
+
+void ApiHandler::commit_update(Ctx& ctx, store::CachedObjectPtr old, PreparedUpdate p, UpdateDone done) {
+  if (p.finished) return done(std::move(p.outcome));
+  auto state = std::make_shared<PreparedUpdate>(std::move(p));
+  if (state->finalize) {
     // The last finalizer is gone from an object being deleted: the object goes now.
-    auto rev = store_.remove(p->key, old->revision);
-    if (!rev) return Err(UpdateError(*ctx.res, std::string(old->name()), rev.error()));
-    out.object = written(p->key, *rev, p->result);
-    out.deleted = true;
-    return out;
+    return ctx.offload([this, &ctx, old, state, done = std::move(done)] {
+      auto rev = store_.remove(state->key, old->revision);
+      if (!rev) return done(Err(UpdateError(*ctx.res, std::string(old->name()), rev.error())));
+      UpdateOutcome out;
+      out.object = written(state->key, *rev, state->result);
+      out.deleted = true;
+      done(std::move(out));
+    });
   }
-  store::Bytes stored = store::MakeBytes(std::move(p->bytes));
-  auto rev = store_.update(p->key, stored, old->revision);
-  if (!rev) return Err(UpdateError(*ctx.res, std::string(old->name()), rev.error()));
-  out.object = answer(p->key, *rev, stored, p->result);
+  store::Bytes stored = store::MakeBytes(std::move(state->bytes));
+  // The callback runs on the store's writer thread: it must not block.
+  store_.update_async(state->key, stored, old->revision,
+                      [this, &ctx, old, state, stored, done = std::move(done)](Result<store::Revision> rev) {
+                        if (!rev) return done(Err(UpdateError(*ctx.res, std::string(old->name()), rev.error())));
+                        UpdateOutcome out;
+                        out.object = answer(state->key, *rev, stored, state->result);
+                        done(std::move(out));
+                      });
+}
+
+Result<ApiHandler::UpdateOutcome> ApiHandler::write_update(Ctx& ctx, const store::CachedObjectPtr& old,
+                                                           json::object incoming, const std::string& sub) {
+  // The blocking form, for verbs that already run on a worker: its offloaded steps run here.
+  Awaiting<Result<UpdateOutcome>> updated;
+  Offload outer = std::exchange(ctx.offload, updated.offload());
+  write_update_async(ctx, old, std::move(incoming), sub, updated.done());
+  auto out = updated.wait();
+  ctx.offload = std::move(outer);
   return out;
 }
 
-HttpResponse ApiHandler::do_update(Ctx& ctx) {
+HttpResponse ApiHandler::update_scale(Ctx& ctx, const json::object& body) {
+  const ResourceInfo& res = *ctx.res;
+  const json::object* spec = GetObject(body, "spec");
+  auto replicas = spec ? GetInt(*spec, "replicas") : std::nullopt;
+  if (!replicas || *replicas < 0)
+    return error(
+        InvalidStatus(res, ctx.ri.name,
+                      {{"FieldValueInvalid", "Invalid value: must be greater than or equal to 0", "spec.replicas"}}),
+        &ctx, ctx.ri.name);
+  auto old = get_current(res.key(ctx.ri.ns, ctx.ri.name));
+  if (!old) return error(NotFound(res, ctx.ri.name), &ctx, ctx.ri.name);
+  const json::object* meta = GetObject(body, "metadata");
+  std::string rv(meta ? GetStringOr(*meta, "resourceVersion", "") : "");
+  if (!rv.empty() && rv != std::to_string(old->revision))
+    return error(ConflictStatus(res, ctx.ri.name), &ctx, ctx.ri.name);
+  auto obj = ParseCached(*old);
+  if (!obj) return error(obj.error(), &ctx);
+  SetPath(*obj, res.spec_replicas_path, *replicas);
+  auto out = write_update(ctx, old, std::move(*obj), "");
+  if (!out) return error(out.error(), &ctx, ctx.ri.name);
+  ctx.ri.verb = "get";
+  return do_get(ctx);
+}
+
+void ApiHandler::do_update(Ctx& ctx, Respond respond) {
   const ResourceInfo& res = *ctx.res;
   auto body = DecodeObject(ctx.req, ctx.strict(), ctx.res.get());
-  if (!body) return error(body.error(), &ctx, ctx.ri.name);
+  if (!body) return respond(error(body.error(), &ctx, ctx.ri.name));
   json::object& meta = EnsureObject(*body, "metadata");
   std::string body_name(GetStringOr(meta, "name", ""));
   if (!body_name.empty() && body_name != ctx.ri.name)
-    return error(Status::BadRequest("the name of the object (" + body_name + ") does not match the name on the URL (" +
-                                    ctx.ri.name + ")"),
-                 &ctx, ctx.ri.name);
+    return respond(error(Status::BadRequest("the name of the object (" + body_name +
+                                            ") does not match the name on the URL (" + ctx.ri.name + ")"),
+                         &ctx, ctx.ri.name));
   if (res.namespaced) {
     auto ns = GetString(meta, "namespace");
     if (ns && !ns->empty() && *ns != ctx.ri.ns)
-      return error(
+      return respond(error(
           Status::BadRequest("the namespace of the provided object does not match the namespace sent on the request"),
-          &ctx, ctx.ri.name);
+          &ctx, ctx.ri.name));
+  }
+  if (ctx.ri.subresource == "scale") {
+    auto state = std::make_shared<json::object>(std::move(*body));
+    return ctx.offload([this, &ctx, state, respond = std::move(respond)] { respond(update_scale(ctx, *state)); });
   }
   std::string rv(GetStringOr(meta, "resourceVersion", ""));
-  if (ctx.ri.subresource == "scale") {
-    const json::object* spec = GetObject(*body, "spec");
-    auto replicas = spec ? GetInt(*spec, "replicas") : std::nullopt;
-    if (!replicas || *replicas < 0)
-      return error(
-          InvalidStatus(res, ctx.ri.name,
-                        {{"FieldValueInvalid", "Invalid value: must be greater than or equal to 0", "spec.replicas"}}),
-          &ctx, ctx.ri.name);
-    auto old = get_current(res.key(ctx.ri.ns, ctx.ri.name));
-    if (!old) return error(NotFound(res, ctx.ri.name), &ctx, ctx.ri.name);
-    if (!rv.empty() && rv != std::to_string(old->revision))
-      return error(ConflictStatus(res, ctx.ri.name), &ctx, ctx.ri.name);
-    auto obj = ParseCached(*old);
-    if (!obj) return error(obj.error(), &ctx);
-    SetPath(*obj, res.spec_replicas_path, *replicas);
-    auto out = write_update(ctx, old, std::move(*obj), "");
-    if (!out) return error(out.error(), &ctx, ctx.ri.name);
-    ctx.ri.subresource = "";
-    HttpRequest& req = ctx.req;
-    (void)req;
-    ctx.ri.verb = "get";
-    ctx.ri.subresource = "scale";
-    return do_get(ctx);
-  }
   if (rv.empty())
-    return error(InvalidStatus(res, ctx.ri.name,
-                               {{"FieldValueInvalid", "Invalid value: 0x0: must be specified for an update",
-                                 "metadata.resourceVersion"}}),
-                 &ctx, ctx.ri.name);
-  // The store's compare-and-swap decides; the cache only has to be as new as the version the
-  // client names (waited for below when it is not).
-  auto old = get_current(res.key(ctx.ri.ns, ctx.ri.name));
-  if (!old) return error(NotFound(res, ctx.ri.name), &ctx, ctx.ri.name);
+    return respond(error(InvalidStatus(res, ctx.ri.name,
+                                       {{"FieldValueInvalid", "Invalid value: 0x0: must be specified for an update",
+                                         "metadata.resourceVersion"}}),
+                         &ctx, ctx.ri.name));
   auto parsed_rv = WriteRevision(rv);
-  if (!parsed_rv) return error(parsed_rv.error(), &ctx, ctx.ri.name);
+  if (!parsed_rv) return respond(error(parsed_rv.error(), &ctx, ctx.ri.name));
   const store::Revision want = *parsed_rv;
-  if (WorthWaitingFor(want, old->revision) && cache_.wait_for(want, std::chrono::seconds(3))) {
-    // The client knows a newer version than the cache has applied yet (its own write, answered
-    // before the cache caught up): read again once the cache has it.
-    old = cache_.get(res.key(ctx.ri.ns, ctx.ri.name));
-    if (!old) return error(NotFound(res, ctx.ri.name), &ctx, ctx.ri.name);
-  }
-  if (want != old->revision) return error(ConflictStatus(res, ctx.ri.name), &ctx, ctx.ri.name);
-  auto out = write_update(ctx, old, std::move(*body), ctx.ri.subresource);
-  if (!out) return error(out.error(), &ctx, ctx.ri.name);
-  if (!out->object) {
-    HttpResponse r;
-    r.body = out->body;
-    return r;
-  }
-  return object_response(ctx, 200, out->object);
+  auto write = [this, &ctx, respond](store::CachedObjectPtr old, json::object incoming) {
+    write_update_async(ctx, std::move(old), std::move(incoming), ctx.ri.subresource,
+                       [this, &ctx, respond](Result<UpdateOutcome> out) {
+                         if (!out) return respond(error(out.error(), &ctx, ctx.ri.name));
+                         if (!out->object) {
+                           HttpResponse r;
+                           r.body = std::move(out->body);
+                           return respond(std::move(r));
+                         }
+                         respond(object_response(ctx, 200, out->object));
+                       });
+  };
+  // The store's compare-and-swap decides; the cache only has to be as new as the version the
+  // client names.
+  const std::string key = res.key(ctx.ri.ns, ctx.ri.name);
+  auto old = cache_.get(key);
+  if (old && old->revision == want) return write(std::move(old), std::move(*body));
+  // A miss or another version may only mean the cache is a moment behind: wait for it before
+  // answering 404 or 409.
+  auto state = std::make_shared<json::object>(std::move(*body));
+  ctx.offload([this, &ctx, key, want, state, write, respond] {
+    auto old = get_current(key);
+    if (!old) return respond(error(NotFound(*ctx.res, ctx.ri.name), &ctx, ctx.ri.name));
+    if (WorthWaitingFor(want, old->revision) && cache_.wait_for(want, std::chrono::seconds(3))) {
+      // The client knows a newer version than the cache has applied yet (its own write, answered
+      // before the cache caught up): read again once the cache has it.
+      old = cache_.get(key);
+      if (!old) return respond(error(NotFound(*ctx.res, ctx.ri.name), &ctx, ctx.ri.name));
+    }
+    if (want != old->revision) return respond(error(ConflictStatus(*ctx.res, ctx.ri.name), &ctx, ctx.ri.name));
+    write(std::move(old), std::move(*state));
+  });
 }
 
 }  // namespace setpoint::apiserver
