@@ -8,15 +8,10 @@
 #include <spdlog/spdlog.h>
 
 #include "apiserver/api_handler.h"
-#include "apiserver/fault_injector.h"
 #include "apiserver/http.h"
 #include "apiserver/resources.h"
 #include "setpoint/common/json.h"
 #include "store/cache/watch_cache.h"
-#include "store/etcd/etcd_store.h"
-#include "store/memory/memory_store.h"
-#include "store/revision_floor.h"
-#include "store/sqlite/sqlite_store.h"
 
 namespace setpoint::apiserver {
 
@@ -83,56 +78,23 @@ class ServerImpl final : public Server {
   }
   std::string kubeconfig_path() const override { return kubeconfig_; }
 
-  Status start(ServerOptions options) {
+  Status start(ServerOptions options, store::StorePtr store, ServerSeams seams) {
     options_ = std::move(options);
+    store_ = std::move(store);
+    seams_ = std::move(seams);
     auto listen = ParseListenAddress(options_.listen);
     if (!listen) return listen.error();
+    if (!store_) return Status::BadRequest("the server needs a store");
     std::error_code ec;
     std::filesystem::create_directories(options_.data_dir, ec);
     if (ec) return Status::Internal("cannot create data dir " + options_.data_dir + ": " + ec.message());
-    if (options_.store == "memory") {
-      store::MemoryStoreOptions mo;
-      mo.history_max_events = options_.history_max_events;
-      mo.history_max_age = options_.history_max_age;
-      store_ = store::NewMemoryStore(mo);
-    } else if (options_.store == "sqlite") {
-      store::SqliteStoreOptions so;
-      so.path = (std::filesystem::path(options_.data_dir) / "setpoint.db").string();
-      so.history_max_events = options_.history_max_events;
-      so.history_max_age = options_.history_max_age;
-      auto s = store::OpenSqliteStore(so);
-      if (!s) return s.error();
-      store_ = std::move(*s);
-    } else if (options_.store.starts_with("etcd")) {
-      auto eo = store::ParseEtcdStoreUrl(options_.store);
-      if (!eo) return eo.error();
-      eo->ca_file = options_.etcd_ca;
-      eo->cert_file = options_.etcd_cert;
-      eo->key_file = options_.etcd_key;
-      eo->key_prefix = options_.etcd_prefix;
-      eo->history_max_events = options_.history_max_events;
-      eo->compaction_interval = options_.etcd_compaction_interval;
-      // The watch cache has no way back from a failed store watch but a restart: let the watch
-      // keep trying for as long as etcd is away (readyz says so meanwhile) rather than give up.
-      eo->watch_retry_timeout = std::chrono::hours(24 * 365);
-      auto s = store::OpenEtcdStore(std::move(*eo));
-      if (!s) return s.error();
-      // A store migrated or restored into has a revision floor: apply it (revision_floor.h).
-      auto floored = store::WithRevisionFloor(std::move(*s));
-      if (!floored) return floored.error();
-      store_ = std::move(*floored);
-    } else {
-      return Status::BadRequest("unknown --store \"" + options_.store +
-                                "\" (want sqlite, memory or etcd://HOST:PORT[,HOST:PORT...])");
-    }
     store::WatchCacheOptions co;
     co.history_max_events = options_.history_max_events;
     co.history_max_age = options_.history_max_age;
     co.watcher_max_pending = std::max<std::size_t>(1, options_.watch_queue_events);
     co.field_extractor = ExtractFields;
     co.has_fields = HasFields;
-    co.ingest_delay = options_.test_cache_delay;
-    if (options_.faults) co.ingest_delay_knob = options_.faults->cache_delay_knob();
+    co.ingest_delay_knob = seams_.cache_delay_ms;
     auto cache = store::WatchCache::Start(*store_, co);
     if (!cache) return cache.error();
     cache_ = std::move(*cache);
@@ -159,7 +121,7 @@ class ServerImpl final : public Server {
     ho.io_threads = options_.io_threads;
     ho.limits = options_.connection_limits;
     HttpHandler* front = handler_.get();
-    if (options_.faults) front = &options_.faults->attach(*handler_);
+    if (seams_.front) front = &seams_.front(*handler_);
     http_ = NewHttpServer(ho, *front);
     auto [port, err] = http_->start();
     if (!err.empty()) return Status::Unavailable(err);
@@ -273,6 +235,7 @@ class ServerImpl final : public Server {
   }
 
   ServerOptions options_;
+  ServerSeams seams_;
   store::StorePtr store_;
   std::unique_ptr<store::WatchCache> cache_;
   std::unique_ptr<Registry> registry_;
@@ -287,9 +250,9 @@ class ServerImpl final : public Server {
 
 }  // namespace
 
-Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
+Result<std::unique_ptr<Server>> Server::Start(ServerOptions options, store::StorePtr store, ServerSeams seams) {
   auto s = std::make_unique<ServerImpl>();
-  Status st = s->start(std::move(options));
+  Status st = s->start(std::move(options), std::move(store), std::move(seams));
   if (!st.ok()) return Err(st);
   return std::unique_ptr<Server>(std::move(s));
 }

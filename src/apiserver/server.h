@@ -1,8 +1,9 @@
-// Server: one running setpoint API server — store, watch cache, registry, API handler and HTTP
-// transport — started and stopped as a unit. Used by `setpoint server` and by tests that want a
+// Server: one running setpoint API server — over a store it is given: watch cache, registry, API
+// handler and HTTP transport — started and stopped as a unit. Used by `setpoint server` and by tests that want a
 // real server in process. start()/stop() from one thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -12,29 +13,16 @@
 
 #include "apiserver/http.h"
 #include "setpoint/common/status.h"
+#include "setpoint/store/store.h"
 
 namespace setpoint::apiserver {
 
-class FaultInjector;
-
 struct ServerOptions {
-  std::string data_dir = "./setpoint-data";
+  std::string data_dir = "./setpoint-data";  // where the kubeconfig is written
   std::string listen = "127.0.0.1:7080";
-  // sqlite | memory | etcd://HOST:PORT[,HOST:PORT...] | etcd+https://HOST:PORT[,...]
-  std::string store = "sqlite";
-  // etcd only. TLS files (PEM): the CA that signed etcd's certificate (empty: system roots) and
-  // the client certificate and key etcd checks with --client-cert-auth. Any of them turns TLS on.
-  std::string etcd_ca;
-  std::string etcd_cert;
-  std::string etcd_key;
-  // Prepended to every key in etcd, to share one etcd between setpoint clusters ("" = keys are
-  // /registry/..., exactly as Kubernetes lays them out).
-  std::string etcd_prefix;
-  // Every interval, compact etcd to the revision seen one interval earlier (kube-apiserver's
-  // --etcd-compaction-interval); 0 = only the history_max_events bound.
-  std::chrono::seconds etcd_compaction_interval{300};
   int worker_threads = 64;
   int io_threads = 2;
+  // The watch cache's history (what a watch may resume from), as the store's.
   std::size_t history_max_events = 100000;
   std::chrono::seconds history_max_age{600};
   // Events one watch may fall behind its client before it is ended with 410 (the client relists).
@@ -42,15 +30,21 @@ struct ServerOptions {
   bool write_kubeconfig = true;
   // What a client connection may hold, and for how long.
   ConnectionLimits connection_limits;
-  // Fault injection for tests: the watch cache applies each store event this late.
-  std::chrono::milliseconds test_cache_delay{0};
-  // Fault injection for tests (the test kit's knobs): sits in front of the API handler.
-  std::shared_ptr<FaultInjector> faults;
+};
+
+// What the test kit (setpoint::testing) plugs into a server; a production server has neither.
+struct ServerSeams {
+  // Put in front of the API handler (the test kit's fault injector): returns what to serve with.
+  std::function<HttpHandler&(HttpHandler& api)> front;
+  // Milliseconds the watch cache holds each batch of store events before applying it, read as it
+  // goes: a cache lagging the store, as it may under load.
+  std::shared_ptr<const std::atomic<std::int64_t>> cache_delay_ms;
 };
 
 class Server {
  public:
-  static Result<std::unique_ptr<Server>> Start(ServerOptions options);
+  // Serves `store` (opened by the caller: store/open_store.h), which it closes on stop().
+  static Result<std::unique_ptr<Server>> Start(ServerOptions options, store::StorePtr store, ServerSeams seams = {});
   virtual ~Server() = default;
   virtual unsigned short port() const = 0;
   virtual std::string kubeconfig_path() const = 0;

@@ -20,6 +20,7 @@
 #include "setpoint/client/config.h"
 #include "setpoint/common/fd_limit.h"
 #include "store/migrate.h"
+#include "store/open_store.h"
 #include "store/revision_floor.h"
 
 namespace {
@@ -107,6 +108,7 @@ int main(int argc, char** argv) {
   CLI::App app{"setpoint: a declarative control plane that speaks the Kubernetes API"};
   app.require_subcommand(1);
   setpoint::apiserver::ServerOptions opts;
+  setpoint::store::StoreConfig store_config;
   std::string log_level = "info";
   auto* server = app.add_subcommand("server", "Run the API server on an embedded durable store");
   server->add_option("--data-dir", opts.data_dir, "Directory for the database and the kubeconfig")
@@ -114,7 +116,7 @@ int main(int argc, char** argv) {
   server->add_option("--listen", opts.listen, "ADDR:PORT to listen on (loopback only until authentication exists)")
       ->capture_default_str();
   server
-      ->add_option("--store", opts.store,
+      ->add_option("--store", store_config.spec,
                    "Storage backend: sqlite, memory, or etcd://HOST:PORT[,HOST:PORT...] (etcd+https:// for TLS)")
       ->check([](const std::string& v) {
         return v == "sqlite" || v == "memory" || v.rfind("etcd://", 0) == 0 || v.rfind("etcd+https://", 0) == 0
@@ -122,13 +124,14 @@ int main(int argc, char** argv) {
                    : "must be sqlite, memory or etcd://HOST:PORT[,HOST:PORT...]";
       })
       ->capture_default_str();
-  server->add_option("--etcd-cafile", opts.etcd_ca,
+  server->add_option("--etcd-cafile", store_config.etcd_ca,
                      "etcd: the CA certificate (PEM) that signed the members' certificates");
-  server->add_option("--etcd-certfile", opts.etcd_cert, "etcd: the client certificate (PEM) to authenticate with");
-  server->add_option("--etcd-keyfile", opts.etcd_key, "etcd: the client certificate's key (PEM)");
-  server->add_option("--etcd-prefix", opts.etcd_prefix,
+  server->add_option("--etcd-certfile", store_config.etcd_cert,
+                     "etcd: the client certificate (PEM) to authenticate with");
+  server->add_option("--etcd-keyfile", store_config.etcd_key, "etcd: the client certificate's key (PEM)");
+  server->add_option("--etcd-prefix", store_config.etcd_prefix,
                      "etcd: a prefix for every key, to share one etcd between clusters");
-  std::int64_t etcd_compaction_secs = opts.etcd_compaction_interval.count();
+  std::int64_t etcd_compaction_secs = store_config.etcd_compaction_interval.count();
   server
       ->add_option("--etcd-compaction-interval", etcd_compaction_secs,
                    "etcd: seconds between compactions (0: only the --history-max-events bound)")
@@ -373,20 +376,31 @@ int main(int argc, char** argv) {
   opts.history_max_age = std::chrono::seconds(history_secs);
   limits.header_timeout = std::chrono::seconds(std::max<std::int64_t>(1, header_timeout_secs));
   limits.idle_timeout = std::chrono::seconds(std::max<std::int64_t>(1, idle_timeout_secs));
-  opts.etcd_compaction_interval = std::chrono::seconds(etcd_compaction_secs);
-  opts.test_cache_delay = std::chrono::milliseconds(cache_delay_ms);
+  store_config.etcd_compaction_interval = std::chrono::seconds(etcd_compaction_secs);
+  store_config.data_dir = opts.data_dir;
+  store_config.history_max_events = opts.history_max_events;
+  store_config.history_max_age = opts.history_max_age;
+  // End-to-end suites rerun against a watch cache that lags the store (make test does).
+  setpoint::apiserver::ServerSeams seams;
+  if (cache_delay_ms > 0) seams.cache_delay_ms = std::make_shared<const std::atomic<std::int64_t>>(cache_delay_ms);
 
   // Block the stop signals in every thread; the main thread waits for them synchronously.
   sigset_t set = BlockStopSignals();
 
-  auto started = setpoint::apiserver::Server::Start(opts);
+  // The composition root: the store is opened here and handed to the server.
+  auto store = setpoint::store::OpenStore(store_config);
+  if (!store) {
+    std::cerr << "setpoint: " << store.error().message() << "\n";
+    return 1;
+  }
+  auto started = setpoint::apiserver::Server::Start(opts, std::move(*store), std::move(seams));
   if (!started) {
     std::cerr << "setpoint: " << started.error().message() << "\n";
     return 1;
   }
   auto& srv = *started;
-  spdlog::info("setpoint API server listening on {} (port {}), store {} in {}", opts.listen, srv->port(), opts.store,
-               opts.data_dir);
+  spdlog::info("setpoint API server listening on {} (port {}), store {} in {}", opts.listen, srv->port(),
+               store_config.spec, opts.data_dir);
   std::unique_ptr<setpoint::controllers::ControllerManager> controllers;
   if (!cm.controllers.empty()) {
     cm.event_ttl = std::chrono::seconds(event_ttl_secs);

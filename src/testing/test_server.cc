@@ -3,16 +3,17 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "apiserver/fault_injector.h"
 #include "apiserver/server.h"
 #include "controllers/controller_manager.h"
+#include "store/open_store.h"
+#include "testing/fault_injector.h"
 
 namespace setpoint::testing {
 
 struct TestServer::Impl {
   TestServerOptions options;
   std::filesystem::path dir;
-  std::shared_ptr<apiserver::FaultInjector> faults = std::make_shared<apiserver::FaultInjector>();
+  std::shared_ptr<FaultInjector> faults = std::make_shared<FaultInjector>();
   std::unique_ptr<apiserver::Server> server;
   std::unique_ptr<controllers::ControllerManager> controllers;
 
@@ -24,14 +25,20 @@ struct TestServer::Impl {
   }
 
   Status start(unsigned short port) {
+    store::StoreConfig sc;
+    sc.spec = options.store;
+    sc.data_dir = dir.string();
+    auto store = store::OpenStore(sc);
+    if (!store) return store.error();
     apiserver::ServerOptions so;
     so.data_dir = dir.string();
     so.listen = "127.0.0.1:" + std::to_string(port);
-    so.store = options.store;
     so.worker_threads = options.worker_threads;
     so.io_threads = 1;
-    so.faults = faults;
-    auto s = apiserver::Server::Start(std::move(so));
+    apiserver::ServerSeams seams;
+    seams.front = [f = faults](apiserver::HttpHandler& api) -> apiserver::HttpHandler& { return f->attach(api); };
+    seams.cache_delay_ms = faults->cache_delay_knob();
+    auto s = apiserver::Server::Start(std::move(so), std::move(*store), std::move(seams));
     if (!s) return s.error();
     server = std::move(*s);
     if (!options.controllers.empty()) {

@@ -10,6 +10,7 @@
 
 #include "apiserver/server.h"
 #include "setpoint/client/dynamic_client.h"
+#include "store/memory/memory_store.h"
 #include "testing/eventually.h"
 
 namespace setpoint::client::testing {
@@ -23,10 +24,10 @@ class ServerTest : public ::testing::Test {
     std::filesystem::create_directories(dir_);
     auto s = apiserver::Server::Start({.data_dir = dir_.string(),
                                        .listen = "127.0.0.1:0",
-                                       .store = "memory",
                                        .worker_threads = 4,
                                        .io_threads = 1,
-                                       .write_kubeconfig = false});
+                                       .write_kubeconfig = false},
+                                      store::NewMemoryStore());
     ASSERT_TRUE(s.has_value()) << s.error().to_string();
     server_ = std::move(*s);
     RestConfig c;

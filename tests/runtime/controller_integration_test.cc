@@ -17,6 +17,7 @@
 #include "setpoint/runtime/conditions.h"
 #include "setpoint/runtime/controller.h"
 #include "setpoint/runtime/object_helpers.h"
+#include "store/memory/memory_store.h"
 #include "testing/crds.h"
 #include "testing/eventually.h"
 
@@ -47,11 +48,11 @@ class ServerFixture : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     auto s = apiserver::Server::Start({.data_dir = dir_.string(),
                                        .listen = "127.0.0.1:0",
-                                       .store = "memory",
                                        .worker_threads = 4,
                                        .io_threads = 1,
                                        .history_max_events = history_max_events,
-                                       .write_kubeconfig = false});
+                                       .write_kubeconfig = false},
+                                      store::NewMemoryStore({.history_max_events = history_max_events}));
     ASSERT_TRUE(s.has_value()) << s.error().to_string();
     server_ = std::move(*s);
     client::RestConfig c;

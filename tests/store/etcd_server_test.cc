@@ -8,6 +8,7 @@
 #include "apiserver/server.h"
 #include "etcd_fixture.h"
 #include "setpoint/client/rest_client.h"
+#include "store/open_store.h"
 #include "store_test_util.h"
 
 namespace setpoint::store {
@@ -30,11 +31,14 @@ class EtcdServerTest : public ::testing::Test {
       apiserver::ServerOptions o;
       o.data_dir = dir_.path() + "/server" + std::to_string(i);
       o.listen = "127.0.0.1:0";
-      o.store = cluster_->url();
       o.worker_threads = 4;
       o.io_threads = 1;
       o.write_kubeconfig = false;
-      auto s = apiserver::Server::Start(o);
+      store::StoreConfig sc;
+      sc.spec = cluster_->url();
+      auto store = store::OpenStore(sc);
+      ASSERT_TRUE(store.has_value()) << store.error().to_string();
+      auto s = apiserver::Server::Start(o, std::move(*store));
       ASSERT_TRUE(s.has_value()) << s.error().to_string();
       servers_.push_back(std::move(*s));
       client::RestConfig rc;

@@ -18,13 +18,13 @@
 
 #include "apiserver/http.h"
 
-namespace setpoint::apiserver {
+namespace setpoint::testing {
 
-class FaultInjector final : public HttpHandler {
+class FaultInjector final : public apiserver::HttpHandler {
  public:
   FaultInjector();
   // Puts this in front of `inner` (borrowed; it must outlive the server) and returns itself.
-  HttpHandler& attach(HttpHandler& inner);
+  apiserver::HttpHandler& attach(apiserver::HttpHandler& inner);
 
   std::shared_ptr<const std::atomic<std::int64_t>> cache_delay_knob() const { return cache_delay_ms_; }
   void set_cache_delay(std::chrono::milliseconds d) { cache_delay_ms_->store(d.count()); }
@@ -37,19 +37,19 @@ class FaultInjector final : public HttpHandler {
   std::uint64_t watches_failed() const { return watches_failed_.load(); }
   std::uint64_t conflicts_injected() const { return conflicts_injected_.load(); }
 
-  HttpResponse handle(HttpRequest& request) override;
-  HttpResponse transport_error(int http_code, std::string_view message) override;
-  bool accepts_async(const HttpRequest& request) const override;
-  void handle_async(HttpRequest& request, std::function<void(HttpResponse)> respond) override;
+  apiserver::HttpResponse handle(apiserver::HttpRequest& request) override;
+  apiserver::HttpResponse transport_error(int http_code, std::string_view message) override;
+  bool accepts_async(const apiserver::HttpRequest& request) const override;
+  void handle_async(apiserver::HttpRequest& request, std::function<void(apiserver::HttpResponse)> respond) override;
   void set_blocking_executor(std::function<void(std::function<void()>)> run) override;
 
  private:
   class DroppableStream;
   // A response standing in for the real one, or nullopt to pass the request on.
-  std::optional<HttpResponse> inject(const HttpRequest& request);
-  HttpResponse wrap(HttpResponse response);
+  std::optional<apiserver::HttpResponse> inject(const apiserver::HttpRequest& request);
+  apiserver::HttpResponse wrap(apiserver::HttpResponse response);
 
-  HttpHandler* inner_ = nullptr;
+  apiserver::HttpHandler* inner_ = nullptr;
   std::shared_ptr<std::atomic<std::int64_t>> cache_delay_ms_;
   std::atomic<int> fail_watches_{0};
   std::mutex mu_;
@@ -59,4 +59,4 @@ class FaultInjector final : public HttpHandler {
   std::atomic<std::uint64_t> watches_dropped_{0}, watches_failed_{0}, conflicts_injected_{0};
 };
 
-}  // namespace setpoint::apiserver
+}  // namespace setpoint::testing

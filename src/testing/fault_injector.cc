@@ -1,11 +1,15 @@
-#include "apiserver/fault_injector.h"
+#include "testing/fault_injector.h"
 
 #include <boost/json.hpp>
 
 #include "apiserver/request_info.h"
 #include "setpoint/common/json.h"
 
-namespace setpoint::apiserver {
+namespace setpoint::testing {
+
+using apiserver::QueryParams;
+using apiserver::SharedBytes;
+
 namespace {
 
 namespace json = boost::json;
@@ -21,9 +25,9 @@ std::string StatusBody(int code, std::string_view reason, std::string message, j
 }  // namespace
 
 // Forwards to the real stream until drop() is called, then ends it.
-class FaultInjector::DroppableStream final : public StreamSource {
+class FaultInjector::DroppableStream final : public apiserver::StreamSource {
  public:
-  explicit DroppableStream(std::shared_ptr<StreamSource> inner) : inner_(std::move(inner)) {}
+  explicit DroppableStream(std::shared_ptr<apiserver::StreamSource> inner) : inner_(std::move(inner)) {}
   Poll poll(std::vector<SharedBytes>& out) override {
     if (dropped_.load()) return Poll::kEnd;
     return inner_->poll(out);
@@ -48,7 +52,7 @@ class FaultInjector::DroppableStream final : public StreamSource {
   }
 
  private:
-  std::shared_ptr<StreamSource> inner_;
+  std::shared_ptr<apiserver::StreamSource> inner_;
   std::atomic<bool> dropped_{false};
   std::mutex mu_;
   std::function<void()> waker_;  // GUARDED_BY(mu_)
@@ -56,7 +60,7 @@ class FaultInjector::DroppableStream final : public StreamSource {
 
 FaultInjector::FaultInjector() : cache_delay_ms_(std::make_shared<std::atomic<std::int64_t>>(0)) {}
 
-HttpHandler& FaultInjector::attach(HttpHandler& inner) {
+apiserver::HttpHandler& FaultInjector::attach(apiserver::HttpHandler& inner) {
   inner_ = &inner;
   return *this;
 }
@@ -83,9 +87,9 @@ void FaultInjector::conflict_next_updates(int k, std::string resource) {
   conflict_resource_ = std::move(resource);
 }
 
-std::optional<HttpResponse> FaultInjector::inject(const HttpRequest& request) {
+std::optional<apiserver::HttpResponse> FaultInjector::inject(const apiserver::HttpRequest& request) {
   const auto q = QueryParams::Parse(request.query);
-  auto ri = ParseRequestInfo(request.method, request.path, q.flag("watch"));
+  auto ri = apiserver::ParseRequestInfo(request.method, request.path, q.flag("watch"));
   if (!ri || !ri->is_resource) return std::nullopt;
   if (ri->verb == "watch") {
     int left = fail_watches_.load();
@@ -94,7 +98,7 @@ std::optional<HttpResponse> FaultInjector::inject(const HttpRequest& request) {
     if (left <= 0) return std::nullopt;
     watches_failed_.fetch_add(1);
     // As a real server answers a watch from a compacted resourceVersion: 200, one ERROR event.
-    HttpResponse r;
+    apiserver::HttpResponse r;
     r.body = "{\"type\":\"ERROR\",\"object\":" +
              StatusBody(410, "Expired", "too old resource version: injected by the test kit") + "}\n";
     return r;
@@ -108,7 +112,7 @@ std::optional<HttpResponse> FaultInjector::inject(const HttpRequest& request) {
   }
   conflicts_injected_.fetch_add(1);
   const std::string what = ri->group.empty() ? ri->resource : ri->resource + "." + ri->group;
-  HttpResponse r;
+  apiserver::HttpResponse r;
   r.status = 409;
   json::object details{{"name", ri->name}, {"kind", ri->resource}};
   if (!ri->group.empty()) details["group"] = ri->group;
@@ -120,7 +124,7 @@ std::optional<HttpResponse> FaultInjector::inject(const HttpRequest& request) {
   return r;
 }
 
-HttpResponse FaultInjector::wrap(HttpResponse response) {
+apiserver::HttpResponse FaultInjector::wrap(apiserver::HttpResponse response) {
   if (!response.stream) return response;
   auto s = std::make_shared<DroppableStream>(std::move(response.stream));
   {
@@ -132,20 +136,24 @@ HttpResponse FaultInjector::wrap(HttpResponse response) {
   return response;
 }
 
-HttpResponse FaultInjector::handle(HttpRequest& request) {
+apiserver::HttpResponse FaultInjector::handle(apiserver::HttpRequest& request) {
   if (auto r = inject(request)) return std::move(*r);
   return wrap(inner_->handle(request));
 }
 
-HttpResponse FaultInjector::transport_error(int http_code, std::string_view message) {
+apiserver::HttpResponse FaultInjector::transport_error(int http_code, std::string_view message) {
   return inner_->transport_error(http_code, message);
 }
 
-bool FaultInjector::accepts_async(const HttpRequest& request) const { return inner_->accepts_async(request); }
+bool FaultInjector::accepts_async(const apiserver::HttpRequest& request) const {
+  return inner_->accepts_async(request);
+}
 
-void FaultInjector::handle_async(HttpRequest& request, std::function<void(HttpResponse)> respond) {
+void FaultInjector::handle_async(apiserver::HttpRequest& request,
+                                 std::function<void(apiserver::HttpResponse)> respond) {
   if (auto r = inject(request)) return respond(std::move(*r));
-  inner_->handle_async(request, [this, respond = std::move(respond)](HttpResponse r) { respond(wrap(std::move(r))); });
+  inner_->handle_async(
+      request, [this, respond = std::move(respond)](apiserver::HttpResponse r) { respond(wrap(std::move(r))); });
 }
 
 void FaultInjector::set_blocking_executor(std::function<void(std::function<void()>)> run) {
@@ -153,4 +161,4 @@ void FaultInjector::set_blocking_executor(std::function<void(std::function<void(
   inner_->set_blocking_executor(std::move(run));
 }
 
-}  // namespace setpoint::apiserver
+}  // namespace setpoint::testing
