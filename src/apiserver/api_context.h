@@ -66,6 +66,9 @@ class Awaiting {
   std::optional<T> result_;                  // GUARDED_BY(mu_)
 };
 
+// One request, as routing resolved it: what it asks for (path, query, resource and version,
+// user, typed options), fixed once the router is done: the stages after it see it as const.
+// What the request accumulates on its way lives in `progress`.
 struct ApiHandler::Ctx {
   HttpRequest& req;
   QueryParams q;
@@ -74,22 +77,26 @@ struct ApiHandler::Ctx {
   ResourceInfoPtr res;
   const VersionInfo* ver = nullptr;
   UserInfo user;
-  std::vector<std::string> warnings;
   bool dry_run = false;
   FieldValidation field_validation = FieldValidation::kStrict;  // the server's own writes: Strict
-  bool strict() const { return field_validation == FieldValidation::kStrict; }
-  bool name_generated = false;
-  int create_attempts = 0;  // create: the name came from generateName (retry on collision)
+  AcceptedAs accept;                                            // the request's Accept header, parsed once
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
-  AcceptedAs accept;  // the request's Accept header, parsed once
-  // Where this request's steps that may block (a wait for the cache or the registry, a
-  // synchronous store call) run: a worker of the pool when it came in on an I/O thread, the
-  // thread waiting for the answer when it came in through handle().
-  Offload offload;
+  struct Progress {
+    std::vector<std::string> warnings;  // for the answer's Warning headers (admission adds them)
+    // Where this request's steps that may block (a wait for the cache or the registry, a
+    // synchronous store call) run: a worker of the pool when it came in on an I/O thread, the
+    // thread waiting for the answer when it came in through handle().
+    Offload offload;
+  };
+  std::unique_ptr<Progress> progress = std::make_unique<Progress>();
 
   Ctx(HttpRequest& r, QueryParams params) : req(r), q(std::move(params)), accept(ParseAccept(r.header("accept"))) {}
   std::string api_version() const { return res->api_version(ri.version); }
+  bool strict() const { return field_validation == FieldValidation::kStrict; }
+  void offload(std::function<void()> step) const { progress->offload(std::move(step)); }
+  void warn(std::string warning) const { progress->warnings.push_back(std::move(warning)); }
+  const std::vector<std::string>& warnings() const { return progress->warnings; }
 };
 
 // "widgets.example.com" or "namespaces" as upstream names a resource in messages.

@@ -168,7 +168,7 @@ HttpResponse ApiHandler::error(const Status& status, const Ctx* ctx, std::string
   r.body = json::serialize(body);
   if (status.retry_after_seconds()) r.headers.emplace_back("Retry-After", std::to_string(status.retry_after_seconds()));
   if (ctx)
-    for (const auto& w : ctx->warnings) r.headers.emplace_back("Warning", "299 - \"" + w + "\"");
+    for (const auto& w : ctx->warnings()) r.headers.emplace_back("Warning", "299 - \"" + w + "\"");
   return r;
 }
 
@@ -218,7 +218,7 @@ void ApiHandler::serve(HttpRequest& request, Offload offload, Respond respond) {
   auto ctx = std::make_shared<Ctx>(request, std::move(q));
   ctx->ri = std::move(*ri);
   ctx->started = started;
-  ctx->offload = std::move(offload);
+  ctx->progress->offload = std::move(offload);
   // Every exit of the request goes through here, exactly once; it holds the request's context
   // until then, so the steps in between may refer to it.
   Respond finish = [this, ctx, respond = std::move(respond)](HttpResponse r) {
@@ -347,7 +347,7 @@ AdmissionAttributes ApiHandler::attributes(const Ctx& ctx, const std::string& su
   return a;
 }
 
-HttpResponse ApiHandler::blocking_verb(Ctx& ctx) {
+HttpResponse ApiHandler::blocking_verb(const Ctx& ctx) {
   const std::string& verb = ctx.ri.verb;
   if (verb == "get" || verb == "list" || verb == "watch")
     if (auto bad = unacceptable(ctx, verb == "list")) return error(*bad, &ctx);
@@ -388,10 +388,10 @@ std::string ApiHandler::render_for_version(const Ctx& ctx, const store::CachedOb
   return json::serialize(*parsed);
 }
 
-HttpResponse ApiHandler::object_response(Ctx& ctx, int code, const store::CachedObjectPtr& obj) {
+HttpResponse ApiHandler::object_response(const Ctx& ctx, int code, const store::CachedObjectPtr& obj) {
   HttpResponse r;
   r.status = code;
-  for (const auto& w : ctx.warnings) r.headers.emplace_back("Warning", "299 - \"" + w + "\"");
+  for (const auto& w : ctx.warnings()) r.headers.emplace_back("Warning", "299 - \"" + w + "\"");
   if (wants_table(ctx) && ctx.ri.verb == "get") {
     std::string out;
     if (Status s = table_from(ctx, {obj}, obj->revision, "", out); !s.ok()) return error(s, &ctx);
@@ -409,15 +409,15 @@ HttpResponse ApiHandler::object_response(Ctx& ctx, int code, const store::Cached
   return r;
 }
 
-HttpResponse ApiHandler::json_response(Ctx& ctx, int code, const json::object& obj) {
+HttpResponse ApiHandler::json_response(const Ctx& ctx, int code, const json::object& obj) {
   HttpResponse r;
   r.status = code;
-  for (const auto& w : ctx.warnings) r.headers.emplace_back("Warning", "299 - \"" + w + "\"");
+  for (const auto& w : ctx.warnings()) r.headers.emplace_back("Warning", "299 - \"" + w + "\"");
   r.body = json::serialize(obj);
   return r;
 }
 
-Status ApiHandler::table_from(Ctx& ctx, const std::vector<store::CachedObjectPtr>& items, store::Revision rv,
+Status ApiHandler::table_from(const Ctx& ctx, const std::vector<store::CachedObjectPtr>& items, store::Revision rv,
                               const std::string& cont, std::string& out) {
   json::object table;
   table["kind"] = "Table";
@@ -439,7 +439,7 @@ Status ApiHandler::table_from(Ctx& ctx, const std::vector<store::CachedObjectPtr
   return Status::Ok();
 }
 
-Result<store::Filter> ApiHandler::make_filter(Ctx& ctx, const std::string& prefix) {
+Result<store::Filter> ApiHandler::make_filter(const Ctx& ctx, const std::string& prefix) {
   store::Filter filter;
   filter.prefix = prefix;
   std::shared_ptr<api::LabelSelector> labels;

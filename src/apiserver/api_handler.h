@@ -119,32 +119,33 @@ class ApiHandler final : public HttpHandler {
   // Validation shared by every resource request; an error response, or nullopt to go on.
   std::optional<HttpResponse> check_resource_request(Ctx& ctx);
   // The verbs that block as they go, run as one offloaded step.
-  HttpResponse blocking_verb(Ctx& ctx);
+  HttpResponse blocking_verb(const Ctx& ctx);
   HttpResponse internal_error(const Ctx& ctx, const std::exception& e);
   HttpResponse guarded(HttpRequest& request, const Ctx* ctx, const std::function<HttpResponse()>& step);
 
   // Reads.
-  HttpResponse do_get(Ctx& ctx);
+  HttpResponse do_get(const Ctx& ctx);
   // processes/NAME/log: proxied to the agent that runs it (process_log.cc).
-  HttpResponse do_log(Ctx& ctx, std::string_view process_json);
-  HttpResponse do_list(Ctx& ctx);
-  HttpResponse do_watch(Ctx& ctx);
+  HttpResponse do_log(const Ctx& ctx, std::string_view process_json);
+  HttpResponse do_list(const Ctx& ctx);
+  HttpResponse do_watch(const Ctx& ctx);
   // Writes. Create and update never block: they answer from the store's commit callback.
-  void do_create(Ctx& ctx, Respond respond);
-  void do_update(Ctx& ctx, Respond respond);
-  HttpResponse update_scale(Ctx& ctx, const boost::json::object& body);
-  HttpResponse do_patch(Ctx& ctx);
-  HttpResponse do_delete(Ctx& ctx);
-  HttpResponse do_delete_collection(Ctx& ctx);
+  void do_create(const Ctx& ctx, Respond respond);
+  void do_update(const Ctx& ctx, Respond respond);
+  HttpResponse update_scale(const Ctx& ctx, const boost::json::object& body);
+  HttpResponse do_patch(const Ctx& ctx);
+  HttpResponse do_delete(const Ctx& ctx);
+  HttpResponse do_delete_collection(const Ctx& ctx);
 
   // Create: what it does before the store (defaults, admission), the namespace's lifecycle, and
   // the store with generateName retries; a CRD is answered once the registry serves it.
   using CreateDone = std::function<void(Result<store::CachedObjectPtr>)>;
-  void create_object(Ctx& ctx, boost::json::object obj, CreateDone done);
-  Status prepare_create(Ctx& ctx, boost::json::object& obj);
+  void create_object(const Ctx& ctx, boost::json::object obj, CreateDone done);
+  Status prepare_create(const Ctx& ctx, boost::json::object& obj, bool& name_generated);
   // Forbidden while the namespace (`ns`, null when absent) terminates; NotFound without it.
   static Status check_namespace(const Ctx& ctx, const boost::json::object& obj, const store::CachedObjectPtr& ns);
-  void commit_create(Ctx& ctx, boost::json::object obj, CreateDone done);
+  // `renames`: how many more names to try from generateName when the name is taken.
+  void commit_create(const Ctx& ctx, boost::json::object obj, int renames, CreateDone done);
   store::CachedObjectPtr dry_run_result(const std::string& key, const boost::json::object& obj);
   struct UpdateOutcome {
     store::CachedObjectPtr object;  // the stored (or, for dry runs and no-ops, resulting) version
@@ -163,19 +164,19 @@ class ApiHandler final : public HttpHandler {
     std::string bytes;
     boost::json::object result;
   };
-  Result<PreparedUpdate> prepare_update(Ctx& ctx, const store::CachedObjectPtr& old, boost::json::object incoming,
+  Result<PreparedUpdate> prepare_update(const Ctx& ctx, const store::CachedObjectPtr& old, boost::json::object incoming,
                                         const std::string& subresource);
   // Update of `old` to `incoming`: prepare, wait out a cache behind the store, then write (or
   // remove, for the last finalizer). write_update is the same, waited for on this thread.
   using UpdateDone = std::function<void(Result<UpdateOutcome>)>;
-  void write_update_async(Ctx& ctx, store::CachedObjectPtr old, boost::json::object incoming, std::string subresource,
-                          UpdateDone done);
-  void commit_update(Ctx& ctx, store::CachedObjectPtr old, PreparedUpdate prepared, UpdateDone done);
-  Result<UpdateOutcome> write_update(Ctx& ctx, const store::CachedObjectPtr& old, boost::json::object incoming,
+  void write_update_async(const Ctx& ctx, store::CachedObjectPtr old, boost::json::object incoming,
+                          std::string subresource, UpdateDone done);
+  void commit_update(const Ctx& ctx, store::CachedObjectPtr old, PreparedUpdate prepared, UpdateDone done);
+  Result<UpdateOutcome> write_update(const Ctx& ctx, const store::CachedObjectPtr& old, boost::json::object incoming,
                                      const std::string& subresource);
   static Status UpdateError(const ResourceInfo& res, const std::string& name, const Status& store_error);
-  Result<UpdateOutcome> delete_object(Ctx& ctx, const ResourceInfo& res, const std::string& ns, const std::string& name,
-                                      const boost::json::object& options);
+  Result<UpdateOutcome> delete_object(const Ctx& ctx, const ResourceInfo& res, const std::string& ns,
+                                      const std::string& name, const boost::json::object& options);
   // What admission is told of this request's write (admission.h).
   AdmissionAttributes attributes(const Ctx& ctx, const std::string& subresource) const;
   store::CachedObjectPtr written(const std::string& key, store::Revision rev, boost::json::object& obj);
@@ -193,8 +194,8 @@ class ApiHandler final : public HttpHandler {
 
   // Responses.
   HttpResponse error(const Status& status, const Ctx* ctx, std::string_view name = {});
-  HttpResponse object_response(Ctx& ctx, int code, const store::CachedObjectPtr& obj);
-  HttpResponse json_response(Ctx& ctx, int code, const boost::json::object& obj);
+  HttpResponse object_response(const Ctx& ctx, int code, const store::CachedObjectPtr& obj);
+  HttpResponse json_response(const Ctx& ctx, int code, const boost::json::object& obj);
   std::string render_for_version(const Ctx& ctx, const store::CachedObject& obj) const;
   bool wants_table(const Ctx& ctx) const;
   // The apiVersion ("meta.k8s.io/v1") when Accept asks for PartialObjectMetadata (get, watch and
@@ -202,9 +203,9 @@ class ApiHandler final : public HttpHandler {
   std::optional<std::string> wants_metadata(const Ctx& ctx, bool list) const;
   // NotAcceptable (406) when Accept asks only for a meta.k8s.io rendering this request cannot have.
   std::optional<Status> unacceptable(const Ctx& ctx, bool list) const;
-  Status table_from(Ctx& ctx, const std::vector<store::CachedObjectPtr>& items, store::Revision rv,
+  Status table_from(const Ctx& ctx, const std::vector<store::CachedObjectPtr>& items, store::Revision rv,
                     const std::string& cont, std::string& out);
-  Result<store::Filter> make_filter(Ctx& ctx, const std::string& prefix);
+  Result<store::Filter> make_filter(const Ctx& ctx, const std::string& prefix);
 
   store::Store& store_;
   store::WatchCache& cache_;

@@ -18,11 +18,11 @@ namespace json = boost::json;
 // ---------------------------------------------------------------------------------------------
 // create
 
-Status ApiHandler::prepare_create(Ctx& ctx, json::object& obj) {
+Status ApiHandler::prepare_create(const Ctx& ctx, json::object& obj, bool& name_generated) {
   AdmissionReport report;
   Status s = AdmitCreate(attributes(ctx, ""), obj, report);
-  ctx.name_generated = report.name_generated;
-  for (auto& w : report.warnings) ctx.warnings.push_back(std::move(w));
+  name_generated = report.name_generated;
+  for (auto& w : report.warnings) ctx.warn(std::move(w));
   return s;
 }
 
@@ -41,26 +41,29 @@ store::CachedObjectPtr ApiHandler::dry_run_result(const std::string& key, const 
   return out;
 }
 
-void ApiHandler::create_object(Ctx& ctx, json::object obj, CreateDone done) {
-  if (Status s = prepare_create(ctx, obj); !s.ok()) return done(Err(s));
-  if (!ctx.res->namespaced) return commit_create(ctx, std::move(obj), std::move(done));
+void ApiHandler::create_object(const Ctx& ctx, json::object obj, CreateDone done) {
+  bool name_generated = false;
+  if (Status s = prepare_create(ctx, obj, name_generated); !s.ok()) return done(Err(s));
+  // A name made from generateName that is taken already is made again, up to 8 names in all.
+  const int renames = name_generated ? 7 : 0;
+  if (!ctx.res->namespaced) return commit_create(ctx, std::move(obj), renames, std::move(done));
   // A namespace missing from the cache may have been created a moment ago (writes are answered
   // before the cache applies them): wait for the cache to reach the store's head before
   // concluding that it is missing.
   const std::string ns_key = "/registry/core/namespaces/" + ctx.ri.ns;
   if (auto ns = cache_.get(ns_key)) {
     if (Status s = check_namespace(ctx, obj, ns); !s.ok()) return done(Err(s));
-    return commit_create(ctx, std::move(obj), std::move(done));
+    return commit_create(ctx, std::move(obj), renames, std::move(done));
   }
   auto state = std::make_shared<json::object>(std::move(obj));
-  ctx.offload([this, &ctx, state, ns_key, done = std::move(done)]() mutable {
+  ctx.offload([this, &ctx, state, ns_key, renames, done = std::move(done)]() mutable {
     wait_consistent();
     if (Status s = check_namespace(ctx, *state, cache_.get(ns_key)); !s.ok()) return done(Err(s));
-    commit_create(ctx, std::move(*state), std::move(done));
+    commit_create(ctx, std::move(*state), renames, std::move(done));
   });
 }
 
-void ApiHandler::commit_create(Ctx& ctx, json::object obj, CreateDone done) {
+void ApiHandler::commit_create(const Ctx& ctx, json::object obj, int renames, CreateDone done) {
   const ResourceInfo& res = *ctx.res;
   std::string name(GetStringOr(*GetObject(obj, "metadata"), "name", ""));
   std::string key = res.key(ctx.ri.ns, name);
@@ -70,7 +73,8 @@ void ApiHandler::commit_create(Ctx& ctx, json::object obj, CreateDone done) {
   // for a retry under another generated name.
   auto state = std::make_shared<json::object>(std::move(obj));
   store_.create_async(
-      key, stored, [this, &ctx, state, key, name, stored, done = std::move(done)](Result<store::Revision> rev) mutable {
+      key, stored,
+      [this, &ctx, state, key, name, stored, renames, done = std::move(done)](Result<store::Revision> rev) mutable {
         if (rev) {
           auto created = answer(key, *rev, stored, *state);
           if (ctx.res->special != SpecialKind::kCustomResourceDefinition) return done(std::move(created));
@@ -83,9 +87,9 @@ void ApiHandler::commit_create(Ctx& ctx, json::object obj, CreateDone done) {
         if (rev.error().code() == StatusCode::kAlreadyExists) {
           json::object& meta = EnsureObject(*state, "metadata");
           std::string generate(GetStringOr(meta, "generateName", ""));
-          if (ctx.name_generated && !generate.empty() && ++ctx.create_attempts < 8) {
+          if (renames > 0 && !generate.empty()) {
             meta["name"] = generate + RandomNameSuffix();
-            return commit_create(ctx, std::move(*state), std::move(done));
+            return commit_create(ctx, std::move(*state), renames - 1, std::move(done));
           }
           return done(Err(Status::AlreadyExists(ctx.res->qualified() + " \"" + name + "\" already exists")));
         }
@@ -93,7 +97,7 @@ void ApiHandler::commit_create(Ctx& ctx, json::object obj, CreateDone done) {
       });
 }
 
-void ApiHandler::do_create(Ctx& ctx, Respond respond) {
+void ApiHandler::do_create(const Ctx& ctx, Respond respond) {
   auto body = DecodeObject(ctx.req, ctx.strict(), ctx.res.get());
   if (!body) return respond(error(body.error(), &ctx));
   std::string name;
@@ -122,7 +126,7 @@ Status ApiHandler::create_internal(const std::string& group, const std::string& 
   ctx.ri.verb = "create";
   ctx.ver = ctx.res->version(ctx.ri.version);
   Awaiting<Status> created;
-  ctx.offload = created.offload();
+  ctx.progress->offload = created.offload();
   create_object(ctx, std::move(object),
                 [done = created.done()](Result<store::CachedObjectPtr> r) { done(r ? Status::Ok() : r.error()); });
   return created.wait();

@@ -17,8 +17,9 @@ namespace json = boost::json;
 // ---------------------------------------------------------------------------------------------
 // delete
 
-Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const ResourceInfo& res, const std::string& ns,
-                                                            const std::string& name, const json::object& options) {
+Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(const Ctx& ctx, const ResourceInfo& res,
+                                                            const std::string& ns, const std::string& name,
+                                                            const json::object& options) {
   if (Status s = AdmitDelete(res, name); !s.ok()) return Err(s);
   std::string key = res.key(ns, name);
   std::string want_uid, want_rv;
@@ -32,6 +33,11 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const Reso
     if (!parsed) return Err(parsed.error());
     want_rev = *parsed;
   }
+  // The query's dryRun or the DeleteOptions' (["All"]).
+  bool dry_run = ctx.dry_run;
+  if (auto dr = options.find("dryRun"); dr != options.end() && dr->value().is_array())
+    for (const auto& v : dr->value().get_array())
+      if (v == "All") dry_run = true;
   for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
     auto old = get_current(key);
     if (!old) return Err(NotFound(res, name));
@@ -72,7 +78,7 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const Reso
       if (res.special == SpecialKind::kCustomResourceDefinition && ctx.reg) SetCrdStatus(*obj, *ctx.reg, clock_->now());
     }
     if (graceful) {
-      if (ctx.dry_run) {
+      if (dry_run) {
         out.body = json::serialize(*obj);
         return out;
       }
@@ -88,7 +94,7 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(Ctx& ctx, const Reso
       out.object = answer(key, *rev, stored, *obj);
       return out;
     }
-    if (ctx.dry_run) {
+    if (dry_run) {
       out.object = old;
       out.deleted = true;
       return out;
@@ -150,13 +156,10 @@ Result<json::object> DeleteOptions(const HttpRequest& req, const QueryParams& q)
 }
 }  // namespace
 
-HttpResponse ApiHandler::do_delete(Ctx& ctx) {
+HttpResponse ApiHandler::do_delete(const Ctx& ctx) {
   const ResourceInfo& res = *ctx.res;
   auto opts = DeleteOptions(ctx.req, ctx.q);
   if (!opts) return error(opts.error(), &ctx, ctx.ri.name);
-  if (auto dr = opts->find("dryRun"); dr != opts->end() && dr->value().is_array())
-    for (const auto& v : dr->value().get_array())
-      if (v == "All") ctx.dry_run = true;
   auto out = delete_object(ctx, res, ctx.ri.ns, ctx.ri.name, *opts);
   if (!out) return error(out.error(), &ctx, ctx.ri.name);
   if (!out->object) {
@@ -181,7 +184,7 @@ HttpResponse ApiHandler::do_delete(Ctx& ctx) {
   return object_response(ctx, 200, out->object);
 }
 
-HttpResponse ApiHandler::do_delete_collection(Ctx& ctx) {
+HttpResponse ApiHandler::do_delete_collection(const Ctx& ctx) {
   const ResourceInfo& res = *ctx.res;
   auto opts = DeleteOptions(ctx.req, ctx.q);
   if (!opts) return error(opts.error(), &ctx);

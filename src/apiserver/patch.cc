@@ -14,7 +14,7 @@ namespace setpoint::apiserver {
 
 namespace json = boost::json;
 
-HttpResponse ApiHandler::do_patch(Ctx& ctx) {
+HttpResponse ApiHandler::do_patch(const Ctx& ctx) {
   const ResourceInfo& res = *ctx.res;
   std::string type = MediaType(ctx.req.header("content-type"));
   bool strategic = type == "application/strategic-merge-patch+json";
@@ -117,13 +117,10 @@ HttpResponse ApiHandler::do_patch(Ctx& ctx) {
       }
       return error(out.error(), &ctx, ctx.ri.name);
     }
-    if (scale) {
-      ctx.ri.verb = "get";
-      return do_get(ctx);
-    }
+    if (scale) return do_get(ctx);  // the Scale as it is now
     if (!out->object) {
       HttpResponse r;
-      for (const auto& w : ctx.warnings) r.headers.emplace_back("Warning", "299 - \"" + w + "\"");
+      for (const auto& w : ctx.warnings()) r.headers.emplace_back("Warning", "299 - \"" + w + "\"");
       r.body = out->body;
       return r;
     }

@@ -133,7 +133,7 @@ class AgentLogStream final : public StreamSource {
 
 }  // namespace
 
-HttpResponse ApiHandler::do_log(Ctx& ctx, std::string_view process_json) {
+HttpResponse ApiHandler::do_log(const Ctx& ctx, std::string_view process_json) {
   auto parsed = ParseJson(process_json);
   if (!parsed || !parsed->is_object()) return error(Status::Internal("stored process is not an object"), &ctx);
   const json::object& process = parsed->get_object();

@@ -38,7 +38,7 @@ Result<store::Revision> ReadRevision(const std::string& rv, store::Revision curr
 
 }  // namespace
 
-HttpResponse ApiHandler::do_get(Ctx& ctx) {
+HttpResponse ApiHandler::do_get(const Ctx& ctx) {
   const ResourceInfo& res = *ctx.res;
   auto rv = ctx.q.get("resourceVersion");
   if (!rv || rv->empty())
@@ -75,7 +75,7 @@ HttpResponse ApiHandler::do_get(Ctx& ctx) {
   return object_response(ctx, 200, obj);
 }
 
-HttpResponse ApiHandler::do_list(Ctx& ctx) {
+HttpResponse ApiHandler::do_list(const Ctx& ctx) {
   const ResourceInfo& res = *ctx.res;
   std::string prefix = res.key_prefix();
   if (res.namespaced && !ctx.ri.ns.empty()) prefix += ctx.ri.ns + "/";
@@ -192,7 +192,7 @@ HttpResponse ApiHandler::do_list(Ctx& ctx) {
   return r;
 }
 
-HttpResponse ApiHandler::do_watch(Ctx& ctx) {
+HttpResponse ApiHandler::do_watch(const Ctx& ctx) {
   if (shutting_down_) return error(Status::Unavailable("the server is shutting down"), &ctx);
   const ResourceInfo& res = *ctx.res;
   std::string prefix = res.key_prefix();

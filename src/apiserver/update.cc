@@ -17,7 +17,7 @@ namespace json = boost::json;
 // ---------------------------------------------------------------------------------------------
 // update / patch
 
-Result<ApiHandler::PreparedUpdate> ApiHandler::prepare_update(Ctx& ctx, const store::CachedObjectPtr& old,
+Result<ApiHandler::PreparedUpdate> ApiHandler::prepare_update(const Ctx& ctx, const store::CachedObjectPtr& old,
                                                               json::object incoming, const std::string& sub) {
   const ResourceInfo& res = *ctx.res;
   auto old_obj = ParseCached(*old);
@@ -26,7 +26,7 @@ Result<ApiHandler::PreparedUpdate> ApiHandler::prepare_update(Ctx& ctx, const st
   auto admitted = AdmitUpdate(attributes(ctx, sub), *old_obj, std::move(incoming), report);
   PreparedUpdate p;
   p.warnings_added = report.warnings.size();
-  for (auto& w : report.warnings) ctx.warnings.push_back(std::move(w));
+  for (auto& w : report.warnings) ctx.warn(std::move(w));
   if (!admitted) return Err(admitted.error());
   json::object result = std::move(*admitted);
   EnsureObject(result, "metadata")["resourceVersion"] = std::to_string(old->revision);
@@ -64,7 +64,7 @@ Status ApiHandler::UpdateError(const ResourceInfo& res, const std::string& name,
   return store_error;
 }
 
-void ApiHandler::write_update_async(Ctx& ctx, store::CachedObjectPtr old, json::object incoming, std::string sub,
+void ApiHandler::write_update_async(const Ctx& ctx, store::CachedObjectPtr old, json::object incoming, std::string sub,
                                     UpdateDone done) {
   auto p = prepare_update(ctx, old, incoming, sub);
   if (!p) return done(Err(p.error()));
@@ -72,10 +72,10 @@ void ApiHandler::write_update_async(Ctx& ctx, store::CachedObjectPtr old, json::
     // Decide again once the cache has caught up: if the object moved on, the caller's version
     // is outdated (a PUT gets 409, a patch re-applies itself to the newer version).
     auto state = std::make_shared<json::object>(std::move(incoming));
-    const std::size_t warnings = ctx.warnings.size() - std::min(ctx.warnings.size(), p->warnings_added);
+    const std::size_t warnings = ctx.warnings().size() - std::min(ctx.warnings().size(), p->warnings_added);
     return ctx.offload([this, &ctx, old, state, sub, warnings, done = std::move(done)]() mutable {
       wait_consistent();
-      ctx.warnings.resize(warnings);  // admission runs again and says them again
+      ctx.progress->warnings.resize(warnings);  // admission runs again and says them again
       auto fresh = cache_.get(old->key);
       if (!fresh) return done(Err(NotFound(*ctx.res, old->name())));
       if (fresh->revision != old->revision) return done(Err(ConflictStatus(*ctx.res, old->name())));
@@ -88,7 +88,7 @@ void ApiHandler::write_update_async(Ctx& ctx, store::CachedObjectPtr old, json::
   commit_update(ctx, std::move(old), std::move(*p), std::move(done));
 }
 
-void ApiHandler::commit_update(Ctx& ctx, store::CachedObjectPtr old, PreparedUpdate p, UpdateDone done) {
+void ApiHandler::commit_update(const Ctx& ctx, store::CachedObjectPtr old, PreparedUpdate p, UpdateDone done) {
   if (p.finished) return done(std::move(p.outcome));
   auto state = std::make_shared<PreparedUpdate>(std::move(p));
   if (state->finalize) {
@@ -113,18 +113,18 @@ void ApiHandler::commit_update(Ctx& ctx, store::CachedObjectPtr old, PreparedUpd
                       });
 }
 
-Result<ApiHandler::UpdateOutcome> ApiHandler::write_update(Ctx& ctx, const store::CachedObjectPtr& old,
+Result<ApiHandler::UpdateOutcome> ApiHandler::write_update(const Ctx& ctx, const store::CachedObjectPtr& old,
                                                            json::object incoming, const std::string& sub) {
   // The blocking form, for verbs that already run on a worker: its offloaded steps run here.
   Awaiting<Result<UpdateOutcome>> updated;
-  Offload outer = std::exchange(ctx.offload, updated.offload());
+  Offload outer = std::exchange(ctx.progress->offload, updated.offload());
   write_update_async(ctx, old, std::move(incoming), sub, updated.done());
   auto out = updated.wait();
-  ctx.offload = std::move(outer);
+  ctx.progress->offload = std::move(outer);
   return out;
 }
 
-HttpResponse ApiHandler::update_scale(Ctx& ctx, const json::object& body) {
+HttpResponse ApiHandler::update_scale(const Ctx& ctx, const json::object& body) {
   const ResourceInfo& res = *ctx.res;
   const json::object* spec = GetObject(body, "spec");
   auto replicas = spec ? GetInt(*spec, "replicas") : std::nullopt;
@@ -144,11 +144,10 @@ HttpResponse ApiHandler::update_scale(Ctx& ctx, const json::object& body) {
   SetPath(*obj, res.spec_replicas_path, *replicas);
   auto out = write_update(ctx, old, std::move(*obj), "");
   if (!out) return error(out.error(), &ctx, ctx.ri.name);
-  ctx.ri.verb = "get";
-  return do_get(ctx);
+  return do_get(ctx);  // the Scale as it is now
 }
 
-void ApiHandler::do_update(Ctx& ctx, Respond respond) {
+void ApiHandler::do_update(const Ctx& ctx, Respond respond) {
   const ResourceInfo& res = *ctx.res;
   auto body = DecodeObject(ctx.req, ctx.strict(), ctx.res.get());
   if (!body) return respond(error(body.error(), &ctx, ctx.ri.name));

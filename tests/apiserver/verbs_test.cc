@@ -231,6 +231,27 @@ TEST_P(VerbsTest, StatusIsWrittenOnlyThroughItsSubresource) {
   EXPECT_EQ(GetInt(*GetObject(st.body, "metadata"), "generation"), 1);
 }
 
+TEST_P(VerbsTest, ScaleIsReadAndWrittenThroughItsSubresource) {
+  const std::string sets = "/apis/setpoint.dev/v1alpha1/namespaces/team/processsets";
+  Answer created =
+      call("POST", sets, R"({"apiVersion":"setpoint.dev/v1alpha1","kind":"ProcessSet","metadata":{"name":"s"},
+    "spec":{"replicas":1,"selector":{"matchLabels":{"app":"s"}},
+            "template":{"metadata":{"labels":{"app":"s"}},"spec":{"command":["/bin/true"]}}}})");
+  ASSERT_EQ(created.status, 201) << Message(created);
+  Answer scaled = call("PUT", sets + "/s/scale", R"({"kind":"Scale","apiVersion":"autoscaling/v1",
+    "metadata":{"name":"s"},"spec":{"replicas":3}})");
+  ASSERT_EQ(scaled.status, 200) << Message(scaled);
+  EXPECT_EQ(GetStringOr(scaled.body, "kind", ""), "Scale");
+  EXPECT_EQ(GetInt(*GetObject(scaled.body, "spec"), "replicas"), 3);
+  Answer patched = call("PATCH", sets + "/s/scale", R"({"spec":{"replicas":5}})", "", "application/merge-patch+json");
+  ASSERT_EQ(patched.status, 200) << Message(patched);
+  EXPECT_EQ(GetInt(*GetObject(patched.body, "spec"), "replicas"), 5);
+  Answer set = call("GET", sets + "/s");
+  EXPECT_EQ(GetInt(*GetObject(set.body, "spec"), "replicas"), 5);
+  EXPECT_EQ(GetInt(*GetObject(set.body, "metadata"), "generation"), 3);
+  EXPECT_EQ(call("PUT", sets + "/s/scale", R"({"spec":{"replicas":-1}})").status, 422);
+}
+
 TEST_P(VerbsTest, TheLastFinalizerRemovedDeletesTheObject) {
   Answer created =
       call("POST", kConfigMaps,
