@@ -13,18 +13,9 @@
 
 #include "apiserver/admission.h"
 #include "apiserver/api_handler.h"
+#include "apiserver/codec.h"
 
 namespace setpoint::apiserver {
-
-// The meta.k8s.io rendering ("Table", "PartialObjectMetadata", "PartialObjectMetadataList") that
-// the first JSON media range of an Accept header asks for, with its version ("v1" unless named);
-// empty `as` for plain objects. Ranges this server cannot produce (protobuf) are skipped, as
-// kube-apiserver's negotiation does; ranges with `as` for another group are too.
-struct AcceptedAs {
-  std::string as;
-  std::string version = "v1";
-};
-AcceptedAs ParseAccept(std::string_view accept);
 
 // Waits on the calling thread for an async operation's result, running here the steps it
 // offloads meanwhile: the blocking form of each async verb is that verb plus this wait, so no
@@ -101,12 +92,6 @@ struct ApiHandler::Ctx {
 
 // "widgets.example.com" or "namespaces" as upstream names a resource in messages.
 inline std::string QualifiedResource(const ResourceInfo& r) { return r.qualified(); }
-
-// Serialises an object for storage: everything but metadata.resourceVersion.
-std::string EncodeForStorage(const boost::json::object& obj);
-
-// `{"kind":"PartialObjectMetadata",...,"metadata":<the object's metadata bytes>}`.
-void AppendPartialMetadata(std::string& out, const store::CachedObject& obj, std::string_view api_version);
 
 // Upstream message for a Status with field causes.
 Status InvalidStatus(const ResourceInfo& r, std::string_view name, std::vector<StatusCause> causes);

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "apiserver/api_context.h"
+#include "apiserver/codec.h"
 #include "apiserver/table.h"
 #include "apiserver/watch_stream.h"
 #include "setpoint/api/field_selector.h"
@@ -34,52 +35,8 @@ class AllowAllAuthorizer final : public Authorizer {
 
 }  // namespace
 
-AcceptedAs ParseAccept(std::string_view accept) {
-  std::size_t i = 0;
-  while (i <= accept.size()) {
-    std::size_t j = accept.find(',', i);
-    if (j == std::string_view::npos) j = accept.size();
-    std::string_view range = accept.substr(i, j - i);
-    AcceptedAs out;
-    std::string_view type, group;
-    std::size_t k = 0;
-    for (bool first = true; k <= range.size(); first = false) {
-      std::size_t e = range.find(';', k);
-      if (e == std::string_view::npos) e = range.size();
-      std::string_view part = range.substr(k, e - k);
-      while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-      while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
-      if (first)
-        type = part;
-      else if (part.starts_with("as="))
-        out.as = std::string(part.substr(3));
-      else if (part.starts_with("g="))
-        group = part.substr(2);
-      else if (part.starts_with("v="))
-        out.version = std::string(part.substr(2));
-      k = e + 1;
-    }
-    const bool json_type = type.empty() || type == "application/json" || type == "*/*" || type == "application/*";
-    if (json_type && (out.as.empty() || group == "meta.k8s.io")) {
-      if (out.as.empty()) out.version = "v1";
-      return out;
-    }
-    if (j == accept.size()) break;
-    i = j + 1;
-  }
-  return {};
-}
-
 std::unique_ptr<Authenticator> NewLocalAdminAuthenticator() { return std::make_unique<LocalAdminAuthenticator>(); }
 std::unique_ptr<Authorizer> NewAllowAllAuthorizer() { return std::make_unique<AllowAllAuthorizer>(); }
-
-std::string EncodeForStorage(const json::object& obj) {
-  const json::object* meta = GetObject(obj, "metadata");
-  if (!meta || !meta->contains("resourceVersion")) return json::serialize(obj);
-  json::object copy = obj;
-  if (json::object* meta = GetObject(copy, "metadata")) meta->erase("resourceVersion");
-  return json::serialize(copy);
-}
 
 Status InvalidStatus(const ResourceInfo& r, std::string_view name, std::vector<StatusCause> causes) {
   std::string kind = r.group.empty() ? r.kind : r.kind + "." + r.group;
@@ -97,15 +54,6 @@ Status InvalidStatus(const ResourceInfo& r, std::string_view name, std::vector<S
   Status s = Status::Invalid(msg);
   for (auto& c : causes) s.add_cause(std::move(c));
   return s;
-}
-
-// `{"kind":"PartialObjectMetadata",...,"metadata":<the object's metadata bytes>}`.
-void AppendPartialMetadata(std::string& out, const store::CachedObject& obj, std::string_view api_version) {
-  out += "{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":\"";
-  out += api_version;
-  out += "\",\"metadata\":";
-  out += obj.metadata_json();
-  out += '}';
 }
 
 ApiHandler::ApiHandler(store::Store& store, store::WatchCache& cache, Registry& registry, ClockPtr clock)
@@ -135,41 +83,8 @@ void ApiHandler::shutdown() {
 }
 
 HttpResponse ApiHandler::error(const Status& status, const Ctx* ctx, std::string_view name) {
-  json::object body;
-  body["kind"] = "Status";
-  body["apiVersion"] = "v1";
-  body["metadata"] = json::object();
-  body["status"] = "Failure";
-  body["message"] = status.message();
-  body["reason"] = std::string(status.reason());
-  json::object details;
-  if (!name.empty()) details["name"] = std::string(name);
-  if (ctx && ctx->res) {
-    if (!ctx->res->group.empty()) details["group"] = ctx->res->group;
-    // Invalid errors name the kind (kubectl prints "The Widget "x" is invalid"); others the resource.
-    details["kind"] = status.code() == StatusCode::kInvalid ? ctx->res->kind : ctx->res->resource;
-  }
-  if (!status.causes().empty()) {
-    json::array causes;
-    for (const auto& c : status.causes()) {
-      json::object co;
-      if (!c.reason.empty()) co["reason"] = c.reason;
-      if (!c.message.empty()) co["message"] = c.message;
-      if (!c.field.empty()) co["field"] = c.field;
-      causes.push_back(std::move(co));
-    }
-    details["causes"] = std::move(causes);
-  }
-  if (status.retry_after_seconds()) details["retryAfterSeconds"] = status.retry_after_seconds();
-  if (!details.empty()) body["details"] = std::move(details);
-  body["code"] = status.http_code();
-  HttpResponse r;
-  r.status = status.http_code();
-  r.body = json::serialize(body);
-  if (status.retry_after_seconds()) r.headers.emplace_back("Retry-After", std::to_string(status.retry_after_seconds()));
-  if (ctx)
-    for (const auto& w : ctx->warnings()) r.headers.emplace_back("Warning", "299 - \"" + w + "\"");
-  return r;
+  static const std::vector<std::string> kNone;
+  return StatusResponse(status, ctx ? ctx->res.get() : nullptr, name, ctx ? ctx->warnings() : kNone);
 }
 
 HttpResponse ApiHandler::transport_error(int http_code, std::string_view message) {
@@ -350,7 +265,7 @@ AdmissionAttributes ApiHandler::attributes(const Ctx& ctx, const std::string& su
 HttpResponse ApiHandler::blocking_verb(const Ctx& ctx) {
   const std::string& verb = ctx.ri.verb;
   if (verb == "get" || verb == "list" || verb == "watch")
-    if (auto bad = unacceptable(ctx, verb == "list")) return error(*bad, &ctx);
+    if (auto bad = Unacceptable(ctx.accept, verb == "list")) return error(*bad, &ctx);
   if (verb == "get") return do_get(ctx);
   if (verb == "list") return do_list(ctx);
   if (verb == "watch") return do_watch(ctx);
@@ -360,83 +275,37 @@ HttpResponse ApiHandler::blocking_verb(const Ctx& ctx) {
   return error(Status::MethodNotAllowed("the server does not allow this method on the requested resource"), &ctx);
 }
 
-bool ApiHandler::wants_table(const Ctx& ctx) const { return ctx.accept.as == "Table"; }
-
-std::optional<std::string> ApiHandler::wants_metadata(const Ctx& ctx, bool list) const {
-  const AcceptedAs& a = ctx.accept;
-  if (a.as != (list ? "PartialObjectMetadataList" : "PartialObjectMetadata")) return std::nullopt;
-  return "meta.k8s.io/" + a.version;
-}
-
-std::optional<Status> ApiHandler::unacceptable(const Ctx& ctx, bool list) const {
-  const AcceptedAs& a = ctx.accept;
-  if (a.as.empty() || a.as == "Table") return std::nullopt;
-  const std::string_view want = list ? "PartialObjectMetadataList" : "PartialObjectMetadata";
-  if (a.as == want && (a.version == "v1" || a.version == "v1beta1")) return std::nullopt;
-  return Status::NotAcceptable(
-      "only the following media types are accepted: application/json, "
-      "application/json;as=Table;g=meta.k8s.io;v=v1, application/json;as=" +
-      std::string(want) + ";g=meta.k8s.io;v=v1");
-}
-
-std::string ApiHandler::render_for_version(const Ctx& ctx, const store::CachedObject& obj) const {
-  if (ctx.ri.version == ctx.res->storage_version) return std::string(obj.json);
-  // Conversion strategy None: only apiVersion changes.
-  auto parsed = ParseJson(obj.json);
-  if (!parsed || !parsed->is_object()) return std::string(obj.json);
-  parsed->get_object()["apiVersion"] = ctx.api_version();
-  return json::serialize(*parsed);
-}
-
 HttpResponse ApiHandler::object_response(const Ctx& ctx, int code, const store::CachedObjectPtr& obj) {
   HttpResponse r;
   r.status = code;
-  for (const auto& w : ctx.warnings()) r.headers.emplace_back("Warning", "299 - \"" + w + "\"");
-  if (wants_table(ctx) && ctx.ri.verb == "get") {
-    std::string out;
-    if (Status s = table_from(ctx, {obj}, obj->revision, "", out); !s.ok()) return error(s, &ctx);
-    r.body = std::move(out);
+  AddWarnings(r, ctx.warnings());
+  if (ctx.accept.as == "Table" && ctx.ri.verb == "get") {
+    r.body = table(ctx, {obj}, obj->revision, "");
     return r;
   }
-  if (auto meta_version = wants_metadata(ctx, false)) {
+  if (auto meta_version = MetadataVersion(ctx.accept, false)) {
     AppendPartialMetadata(r.body, *obj, *meta_version);
     return r;
   }
   if (ctx.ri.version == ctx.res->storage_version)
     r.shared_body = SharedBytes(obj, obj->json);
   else
-    r.body = render_for_version(ctx, *obj);
+    r.body = RenderForVersion(*ctx.res, ctx.ri.version, *obj);
   return r;
 }
 
 HttpResponse ApiHandler::json_response(const Ctx& ctx, int code, const json::object& obj) {
   HttpResponse r;
   r.status = code;
-  for (const auto& w : ctx.warnings()) r.headers.emplace_back("Warning", "299 - \"" + w + "\"");
+  AddWarnings(r, ctx.warnings());
   r.body = json::serialize(obj);
   return r;
 }
 
-Status ApiHandler::table_from(const Ctx& ctx, const std::vector<store::CachedObjectPtr>& items, store::Revision rv,
-                              const std::string& cont, std::string& out) {
-  json::object table;
-  table["kind"] = "Table";
-  table["apiVersion"] = "meta.k8s.io/v1";
-  json::object meta{{"resourceVersion", std::to_string(rv)}};
-  if (!cont.empty()) meta["continue"] = cont;
-  table["metadata"] = std::move(meta);
-  table["columnDefinitions"] = TableColumns(ctx.ver->columns);
-  bool include_object = ctx.q.get("includeObject").value_or("Metadata") != "None";
-  json::array rows;
-  WallTime now = clock_->now();
-  for (const auto& o : items) {
-    auto parsed = ParseJson(o->json);
-    if (!parsed || !parsed->is_object()) continue;
-    rows.push_back(TableRow(ctx.ver->columns, parsed->get_object(), now, include_object));
-  }
-  table["rows"] = std::move(rows);
-  out = json::serialize(table);
-  return Status::Ok();
+std::string ApiHandler::table(const Ctx& ctx, const std::vector<store::CachedObjectPtr>& items, store::Revision rv,
+                              const std::string& cont) const {
+  const bool include_object = ctx.q.get("includeObject").value_or("Metadata") != "None";
+  return RenderTable(ctx.ver->columns, items, rv, cont, include_object, clock_->now());
 }
 
 Result<store::Filter> ApiHandler::make_filter(const Ctx& ctx, const std::string& prefix) {

@@ -185,6 +185,12 @@ class ApiHandler final : public HttpHandler {
   store::CachedObjectPtr answer(const std::string& key, store::Revision rev, const store::Bytes& stored,
                                 boost::json::object& obj);
   void wait_consistent();
+  // Namespace writes this server answered, by revision: a create judges NamespaceLifecycle by the
+  // cache only once the cache has applied them (read-your-writes for "delete the namespace, then
+  // create in it"). Thread-safe.
+  static constexpr std::string_view kNamespacesPrefix = "/registry/core/namespaces/";
+  void note_written(const std::string& key, store::Revision rev);
+  bool namespaces_current() const;
   // The cached object, confirmed absent against a cache that caught up with the store.
   store::CachedObjectPtr get_current(const std::string& key);
   // The object as the store has it now: the cache's, once it has caught up with the store's
@@ -196,15 +202,9 @@ class ApiHandler final : public HttpHandler {
   HttpResponse error(const Status& status, const Ctx* ctx, std::string_view name = {});
   HttpResponse object_response(const Ctx& ctx, int code, const store::CachedObjectPtr& obj);
   HttpResponse json_response(const Ctx& ctx, int code, const boost::json::object& obj);
-  std::string render_for_version(const Ctx& ctx, const store::CachedObject& obj) const;
-  bool wants_table(const Ctx& ctx) const;
-  // The apiVersion ("meta.k8s.io/v1") when Accept asks for PartialObjectMetadata (get, watch and
-  // writes) or PartialObjectMetadataList (`list`); nullopt otherwise.
-  std::optional<std::string> wants_metadata(const Ctx& ctx, bool list) const;
-  // NotAcceptable (406) when Accept asks only for a meta.k8s.io rendering this request cannot have.
-  std::optional<Status> unacceptable(const Ctx& ctx, bool list) const;
-  Status table_from(const Ctx& ctx, const std::vector<store::CachedObjectPtr>& items, store::Revision rv,
-                    const std::string& cont, std::string& out);
+  // The meta.k8s.io Table of `items` with the resource version's printer columns.
+  std::string table(const Ctx& ctx, const std::vector<store::CachedObjectPtr>& items, store::Revision rv,
+                    const std::string& cont) const;
   Result<store::Filter> make_filter(const Ctx& ctx, const std::string& prefix);
 
   store::Store& store_;
@@ -216,6 +216,7 @@ class ApiHandler final : public HttpHandler {
   RequestMetrics metrics_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> shutting_down_{false};
+  std::atomic<store::Revision> namespaces_written_{0};  // the newest namespace write answered
   mutable std::mutex watches_mu_;
   std::set<WatchStream*> watches_;
   std::mutex hooks_mu_;  // guards what the server plugs in: extra metrics, ready checks, connection stats

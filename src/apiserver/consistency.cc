@@ -30,8 +30,18 @@ store::CachedObjectPtr ApiHandler::get_fresh(const std::string& key) {
   return cache_.get(key);
 }
 
+void ApiHandler::note_written(const std::string& key, store::Revision rev) {
+  if (!key.starts_with(kNamespacesPrefix)) return;
+  store::Revision seen = namespaces_written_.load();
+  while (seen < rev && !namespaces_written_.compare_exchange_weak(seen, rev)) {
+  }
+}
+
+bool ApiHandler::namespaces_current() const { return cache_.revision() >= namespaces_written_.load(); }
+
 store::CachedObjectPtr ApiHandler::answer(const std::string& key, store::Revision rev, const store::Bytes& stored,
                                           json::object& obj) {
+  note_written(key, rev);
   // The bytes just stored, with the revision spliced in: what a get will serve, without a second
   // serialisation of the object.
   if (stored)
@@ -40,6 +50,7 @@ store::CachedObjectPtr ApiHandler::answer(const std::string& key, store::Revisio
 }
 
 store::CachedObjectPtr ApiHandler::written(const std::string& key, store::Revision rev, json::object& obj) {
+  note_written(key, rev);
   // The response is built here rather than waiting for the cache to apply the write: a reader
   // that names this revision (watch, list, PUT precondition) waits for the cache to reach it,
   // and reads without one wait for the cache to reach the store's head.

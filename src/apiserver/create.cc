@@ -50,8 +50,11 @@ void ApiHandler::create_object(const Ctx& ctx, json::object obj, CreateDone done
   // A namespace missing from the cache may have been created a moment ago (writes are answered
   // before the cache applies them): wait for the cache to reach the store's head before
   // concluding that it is missing.
-  const std::string ns_key = "/registry/core/namespaces/" + ctx.ri.ns;
-  if (auto ns = cache_.get(ns_key)) {
+  // Nor is a namespace in the cache believed while a namespace write this server answered (its
+  // deletion, say) has not reached the cache yet.
+  const std::string ns_key = std::string(kNamespacesPrefix) + ctx.ri.ns;
+  auto ns = namespaces_current() ? cache_.get(ns_key) : nullptr;
+  if (ns) {
     if (Status s = check_namespace(ctx, obj, ns); !s.ok()) return done(Err(s));
     return commit_create(ctx, std::move(obj), renames, std::move(done));
   }

@@ -114,6 +114,7 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(const Ctx& ctx, cons
       }
     }
     auto rev = store_.remove(key, old->revision);
+    if (rev) note_written(key, *rev);
     if (!rev) {
       if (rev.error().code() == StatusCode::kConflict) {
         wait_consistent();

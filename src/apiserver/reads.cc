@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "apiserver/api_context.h"
+#include "apiserver/codec.h"
 #include "apiserver/table.h"
 #include "apiserver/watch_stream.h"
 #include "setpoint/common/base64.h"
@@ -147,11 +148,11 @@ HttpResponse ApiHandler::do_list(const Ctx& ctx) {
     cont = Base64Encode(json::serialize(token));
   }
   HttpResponse r;
-  if (wants_table(ctx)) {
-    if (Status s = table_from(ctx, page->items, page->revision, cont, r.body); !s.ok()) return error(s, &ctx);
+  if (ctx.accept.as == "Table") {
+    r.body = table(ctx, page->items, page->revision, cont);
     return r;
   }
-  const std::optional<std::string> meta_version = wants_metadata(ctx, true);
+  const std::optional<std::string> meta_version = MetadataVersion(ctx.accept, true);
   std::string head = "{\"kind\":\"" + (meta_version ? std::string("PartialObjectMetadataList") : res.list_kind) +
                      "\",\"apiVersion\":\"" + (meta_version ? *meta_version : ctx.api_version()) +
                      "\",\"metadata\":{\"resourceVersion\":\"" + std::to_string(page->revision) + "\"";
@@ -186,7 +187,7 @@ HttpResponse ApiHandler::do_list(const Ctx& ctx) {
     if (meta_version)
       AppendPartialMetadata(out, *o, *meta_version);
     else
-      out += render_for_version(ctx, *o);
+      out += RenderForVersion(*ctx.res, ctx.ri.version, *o);
   }
   out += "]}";
   return r;
@@ -262,10 +263,10 @@ HttpResponse ApiHandler::do_watch(const Ctx& ctx) {
       return error(TooLargeResourceVersion(rv_param, cache_.revision()), &ctx);
     start.after = rv;
   }
-  opts.table = wants_table(ctx);
+  opts.table = ctx.accept.as == "Table";
   opts.kind = res.kind;
   opts.api_version = ctx.api_version();
-  if (auto meta_version = wants_metadata(ctx, false)) {
+  if (auto meta_version = MetadataVersion(ctx.accept, false)) {
     opts.metadata_only = true;
     opts.kind = "PartialObjectMetadata";
     opts.api_version = *meta_version;

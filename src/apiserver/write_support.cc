@@ -5,10 +5,8 @@
 
 #include <boost/json.hpp>
 
-#include "api/protobuf_core.h"
 #include "apiserver/request_info.h"
 #include "setpoint/api/finalizers.h"
-#include "setpoint/api/yaml.h"
 #include "setpoint/common/json.h"
 
 namespace setpoint::apiserver {
@@ -24,53 +22,6 @@ Result<store::Revision> WriteRevision(const std::string& rv) {
 
 bool WorthWaitingFor(store::Revision want, store::Revision current) {
   return want > current && want != kUnreachableRevision;
-}
-
-std::string MediaType(std::string_view content_type) {
-  std::string out;
-  for (char c : content_type) {
-    if (c == ';') break;
-    if (c != ' ') out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  }
-  return out;
-}
-
-bool IsConfigKind(const ResourceInfo& r) {
-  return r.special == SpecialKind::kConfigMap || r.special == SpecialKind::kSecret;
-}
-
-Result<json::value> DecodeBody(const HttpRequest& req, bool strict, const ResourceInfo* res) {
-  std::string type = MediaType(req.header("content-type"));
-  if (req.body.empty()) return Err(Status::BadRequest("the body of the request was empty"));
-  // kubectl 1.32+ (`create configmap|secret`) and protobuf-configured typed clients send these.
-  if (type == api::kProtobufMediaType && res && IsConfigKind(*res)) {
-    auto obj = api::DecodeProtobufObject(req.body);
-    if (!obj) return Err(obj.error());
-    return json::value(std::move(*obj));
-  }
-  if (type.empty() || type == "application/json" || type == "*/*") {
-    if (strict)
-      if (auto dup = FindDuplicateKey(req.body))
-        return Err(Status::BadRequest("strict decoding error: duplicate field \"" + *dup + "\""));
-    return ParseJson(req.body);
-  }
-  if (type == "application/yaml" || type == "application/x-yaml" || type == "text/yaml") {
-    std::vector<std::string> duplicates;
-    auto v = api::YamlToJson(req.body, kMaxJsonDepth, &duplicates);
-    if (v && strict && !duplicates.empty())
-      return Err(Status::BadRequest("strict decoding error: duplicate field \"" + duplicates.front() + "\""));
-    return v;
-  }
-  return Err(
-      Status::UnsupportedMediaType("the body of the request was in an unknown format - accepted media types include: "
-                                   "application/json, application/yaml"));
-}
-
-Result<json::object> DecodeObject(const HttpRequest& req, bool strict, const ResourceInfo* res) {
-  auto v = DecodeBody(req, strict, res);
-  if (!v) return Err(v.error());
-  if (!v->is_object()) return Err(Status::BadRequest("the body of the request must be a JSON object"));
-  return std::move(v->get_object());
 }
 
 void CopySystemMetadata(const json::object& from, json::object& to) {

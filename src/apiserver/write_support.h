@@ -11,7 +11,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
-#include "apiserver/http.h"
+#include "apiserver/codec.h"
 #include "apiserver/resources.h"
 #include "setpoint/common/status.h"
 #include "setpoint/store/store.h"
@@ -29,13 +29,6 @@ inline constexpr store::Revision kUnreachableRevision = std::numeric_limits<stor
 Result<store::Revision> WriteRevision(const std::string& rv);
 // Whether to wait for the cache to reach `want` before judging a precondition against `current`.
 bool WorthWaitingFor(store::Revision want, store::Revision current);
-
-// Decoding: the media type without parameters, lower-cased; a body as JSON (JSON, YAML, or
-// protobuf for the kinds that have it), strict or not; the same, required to be an object.
-std::string MediaType(std::string_view content_type);
-bool IsConfigKind(const ResourceInfo& r);  // ConfigMap or Secret
-Result<boost::json::value> DecodeBody(const HttpRequest& req, bool strict, const ResourceInfo* res);
-Result<boost::json::object> DecodeObject(const HttpRequest& req, bool strict, const ResourceInfo* res);
 
 // Metadata: copies the fields only the server sets; an object without metadata and status (for
 // generation bumps); equality ignoring metadata.resourceVersion (for no-op detection).
