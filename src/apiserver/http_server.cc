@@ -1,6 +1,7 @@
 // Boost.Beast transport: one coroutine per connection on its own strand, handlers offloaded to a
 // worker pool, watch streams written as HTTP/1.1 chunks pulled from a StreamSource.
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <mutex>
 #include <set>
@@ -269,20 +270,29 @@ class BeastHttpServer final : public HttpServer {
     return true;
   }
 
+  // What is posted to a session's strand from elsewhere (stop(), a reclaim) may run after the
+  // session has ended: it holds `alive` (false once the session is over, set on the strand) or a
+  // weak pointer, never a bare pointer it would dereference after the session's frame is gone.
   struct Session : Conn {
     BeastHttpServer* server;
     beast::tcp_stream* stream;
-    asio::steady_timer* timer = nullptr;
+    std::shared_ptr<bool> alive = std::make_shared<bool>(true);  // read and written on the strand
+    std::weak_ptr<asio::steady_timer> timer;                     // a stream's wake-up timer; set while in streams_
     std::atomic<bool> stopping{false};
     bool writing = false;  // a stream chunk is being written (strand only)
+    // The session's frame goes on its strand (also when an exception ends it): what is still
+    // queued for the strand then finds the session gone.
+    ~Session() override { *alive = false; }
     void stop() override {
       stopping = true;
-      if (timer) asio::post(stream->get_executor(), [t = timer] { t->cancel(); });
+      asio::post(stream->get_executor(), [t = timer] {
+        if (auto live = t.lock()) live->cancel();
+      });
     }
     void close_idle() override {
       if (idle)
-        asio::post(stream->get_executor(), [s = stream, this] {
-          if (idle) s->socket().close();
+        asio::post(stream->get_executor(), [s = stream, alive = alive, this] {
+          if (*alive && idle) s->socket().close();
         });
     }
   };
@@ -425,18 +435,16 @@ class BeastHttpServer final : public HttpServer {
         if (wec || !res.keep_alive()) break;
         continue;
       }
-      http::response<http::string_body> res;
-      StartResponse(res, resp);
-      if (resp.shared_body)
-        res.body().assign(resp.shared_body.bytes);
-      else
-        res.body() = std::move(resp.body);
-      res.keep_alive(keep_alive && !stopped_);
-      res.prepare_payload();
+      // Status line and headers formatted here, and the body (a cached object's bytes, most often)
+      // written from where it is: one gathered write, no copy of the body, no serializer.
+      const bool keep = keep_alive && !stopped_;
+      const std::string_view body = resp.shared_body ? resp.shared_body.bytes : std::string_view(resp.body);
+      const std::string head = ResponseHead(resp, body.size(), keep);
+      const std::array<asio::const_buffer, 2> out{asio::buffer(head), asio::buffer(body.data(), body.size())};
       stream.expires_after(options_.limits.write_timeout);
-      auto [wec, wn] = co_await http::async_write(stream, res, kNoThrow);
+      auto [wec, wn] = co_await asio::async_write(stream, out, kNoThrow);
       stream.expires_never();
-      if (wec || !res.keep_alive()) break;
+      if (wec || !keep) break;
     }
     {
       std::lock_guard lock(mu_);
@@ -449,6 +457,32 @@ class BeastHttpServer final : public HttpServer {
     stream.socket().close(ec);
   }
 
+  // The status line and headers of a response with a body of `length` bytes (HTTP/1.1; no
+  // Connection header when kept alive, as Beast writes it). Header values lose any CR or LF, so
+  // that no value (a warning quoting a client's field name, say) can end the header early.
+  static std::string ResponseHead(const HttpResponse& resp, std::size_t length, bool keep_alive) {
+    std::string out;
+    out.reserve(256);
+    out += "HTTP/1.1 ";
+    out += std::to_string(resp.status);
+    out += ' ';
+    out += http::obsolete_reason(static_cast<http::status>(resp.status));
+    auto field = [&out](std::string_view name, std::string_view value) {
+      out += name;
+      out += ": ";
+      out += WithoutLineBreaks(value);
+      out += "\r\n";
+    };
+    out += "\r\n";
+    field("Content-Type", resp.content_type);
+    field("Cache-Control", "no-cache, private");
+    for (const auto& [k, v] : resp.headers) field(k, v);
+    if (!keep_alive) field("Connection", "close");
+    field("Content-Length", std::to_string(length));
+    out += "\r\n";
+    return out;
+  }
+
   // Status line and headers, common to every kind of body.
   template <class Body>
   static void StartResponse(http::response<Body>& res, const HttpResponse& resp) {
@@ -456,7 +490,14 @@ class BeastHttpServer final : public HttpServer {
     res.result(static_cast<unsigned>(resp.status));
     res.set(http::field::content_type, resp.content_type);
     res.set(http::field::cache_control, "no-cache, private");
-    for (const auto& [k, v] : resp.headers) res.insert(k, v);
+    for (const auto& [k, v] : resp.headers) res.insert(k, WithoutLineBreaks(v));
+  }
+
+  static std::string WithoutLineBreaks(std::string_view value) {
+    std::string out(value);
+    for (char& c : out)
+      if (c == '\r' || c == '\n') c = ' ';
+    return out;
   }
 
   awaitable<void> serve_stream(beast::tcp_stream& stream, Session& reg, HttpResponse resp) {
@@ -472,7 +513,7 @@ class BeastHttpServer final : public HttpServer {
       co_return;
     }
     auto timer = std::make_shared<asio::steady_timer>(stream.get_executor());
-    reg.timer = timer.get();
+    reg.timer = timer;
     {
       std::lock_guard lock(mu_);
       streams_.insert(&reg);
@@ -503,7 +544,7 @@ class BeastHttpServer final : public HttpServer {
       std::lock_guard lock(mu_);
       streams_.erase(&reg);
     }
-    reg.timer = nullptr;
+    reg.timer.reset();
     source->close();
     boost::system::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);

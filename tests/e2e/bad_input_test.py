@@ -87,6 +87,29 @@ class BadInputTest(ServerTestCase):
         self.assertIn('unknown field \\"spec.bogus\\"', warning)
         self.assertNotIn("bogus", resp.json()["spec"], "unknown fields are pruned")
 
+    def test_a_field_name_cannot_split_the_response_headers(self):
+        # The warning quotes the unknown field's name, which the client chose: a CR LF in it must
+        # not end the header and start one of the client's own (as Go's net/http, it becomes a space).
+        body = widget("split", NS, spec_extra={"a\r\nX-Injected: 1": 1})
+        payload = json.dumps(body).encode()
+        request = (f"POST {WIDGETS}?fieldValidation=Warn HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                   f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n").encode() + payload
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as s:
+            s.sendall(request)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        head = data.partition(b"\r\n\r\n")[0].split(b"\r\n")
+        self.assertTrue(head[0].startswith(b"HTTP/1.1 201"), head[0])
+        names = [line.split(b":")[0].lower() for line in head[1:]]
+        self.assertNotIn(b"x-injected", names, head)
+        warning = [line for line in head if line.lower().startswith(b"warning:")]
+        self.assertEqual(len(warning), 1, head)
+        self.assertIn(b"X-Injected: 1", warning[0])
+
     def test_invalid_names_are_422(self):
         for name in ("Bad_Name", "-leading-dash", "a" * 254, "dots..twice"):
             with self.subTest(name=name):
