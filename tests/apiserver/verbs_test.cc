@@ -99,6 +99,7 @@ class VerbsTest : public ::testing::TestWithParam<bool> {
     Answer a;
     a.status = resp.status;
     std::string text = resp.shared_body ? std::string(resp.shared_body.bytes) : resp.body;
+    for (const auto& piece : resp.pieces) text += piece.bytes;  // a list, gathered from cached objects
     auto parsed = ParseJson(text);
     if (parsed && parsed->is_object()) a.body = std::move(parsed->get_object());
     for (const auto& [name, value] : resp.headers)
@@ -297,6 +298,85 @@ TEST_P(VerbsTest, AResourceNobodyServesIsNotFound) {
   Answer none = call("POST", "/apis/example.com/v1/namespaces/team/widgets", R"({"metadata":{"name":"w"}})");
   EXPECT_EQ(none.status, 404);
   EXPECT_EQ(Message(none), "the server could not find the requested resource");
+}
+
+TEST_P(VerbsTest, ListPagesAndSelectsAndDeleteCollectionRemovesWhatItSelects) {
+  for (const char* name : {"a", "b", "c"}) {
+    std::string body = std::string(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":")") + name +
+                       R"(","labels":{"tier":")" + (std::string(name) == "c" ? "db" : "web") + R"("}}})";
+    ASSERT_EQ(call("POST", kConfigMaps, body).status, 201);
+  }
+  auto names = [](const Answer& a) {
+    std::vector<std::string> out;
+    if (const json::array* items = GetArray(a.body, "items"))
+      for (const auto& item : *items) out.push_back(Meta(item.as_object(), "name"));
+    return out;
+  };
+  Answer all = call("GET", kConfigMaps);
+  ASSERT_EQ(all.status, 200);
+  EXPECT_EQ(GetStringOr(all.body, "kind", ""), "ConfigMapList");
+  EXPECT_EQ(names(all), (std::vector<std::string>{"a", "b", "c"}));
+  Answer web = call("GET", kConfigMaps, "", "labelSelector=tier%3Dweb");
+  EXPECT_EQ(names(web), (std::vector<std::string>{"a", "b"}));
+
+  Answer first = call("GET", kConfigMaps, "", "limit=2");
+  EXPECT_EQ(names(first), (std::vector<std::string>{"a", "b"}));
+  std::string cont(GetStringOr(*GetObject(first.body, "metadata"), "continue", ""));
+  ASSERT_FALSE(cont.empty());
+  Answer rest = call("GET", kConfigMaps, "", "limit=2&continue=" + cont);
+  EXPECT_EQ(names(rest), (std::vector<std::string>{"c"}));
+  EXPECT_EQ(call("GET", kConfigMaps, "", "continue=garbage").status, 400);
+
+  Answer removed = call("DELETE", kConfigMaps, "", "labelSelector=tier%3Dweb");
+  ASSERT_EQ(removed.status, 200) << Message(removed);
+  EXPECT_EQ(names(removed), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(names(call("GET", kConfigMaps)), (std::vector<std::string>{"c"}));
+}
+
+TEST_P(VerbsTest, AWatchFollowsWritesFromTheRevisionItNames) {
+  Answer created = call("POST", kConfigMaps, ConfigMap("a", "1"));
+  ASSERT_EQ(created.status, 201);
+  HttpRequest req;
+  req.method = "GET";
+  req.path = kConfigMaps;
+  req.query = "watch=1&resourceVersion=" + Meta(created.body, "resourceVersion");
+  req.target = req.path + "?" + req.query;
+  HttpResponse resp = handler_->handle(req);
+  ASSERT_EQ(resp.status, 200);
+  ASSERT_NE(resp.stream, nullptr);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool woken = false;
+  resp.stream->set_waker([&] {
+    std::lock_guard lock(mu);
+    woken = true;
+    cv.notify_all();
+  });
+  ASSERT_EQ(
+      call("PUT", std::string(kConfigMaps) + "/a", ConfigMap("a", "2", Meta(created.body, "resourceVersion"))).status,
+      200);
+  ASSERT_EQ(call("DELETE", std::string(kConfigMaps) + "/a").status, 200);
+  // Events as the transport would pull them, until both writes are seen or 10 s have gone.
+  std::string seen;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (seen.find("\"DELETED\"") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::vector<SharedBytes> chunks;
+    StreamSource::Poll poll = resp.stream->poll(chunks);
+    for (const auto& c : chunks) seen += c.bytes;
+    if (poll == StreamSource::Poll::kEnd) break;
+    if (chunks.empty()) {
+      std::unique_lock lock(mu);
+      cv.wait_until(lock, std::min(deadline, resp.stream->next_deadline()), [&] { return woken; });
+      woken = false;
+    }
+  }
+  resp.stream->close();
+  const auto modified = seen.find("\"MODIFIED\"");
+  const auto deleted = seen.find("\"DELETED\"");
+  ASSERT_NE(modified, std::string::npos) << seen;
+  ASSERT_NE(deleted, std::string::npos) << seen;
+  EXPECT_LT(modified, deleted);
+  EXPECT_EQ(seen.find("\"ADDED\""), std::string::npos) << "the create is before the revision named";
 }
 
 INSTANTIATE_TEST_SUITE_P(EntryPoints, VerbsTest, ::testing::Values(false, true),
