@@ -30,9 +30,11 @@ Status ApiHandler::check_namespace(const Ctx& ctx, const json::object& obj, cons
   const json::object* meta = GetObject(obj, "metadata");
   std::string name(meta ? GetStringOr(*meta, "name", "") : "");
   if (!ns) return AdmitNamespaceLifecycle(*ctx.res, ctx.ri.ns, name, nullptr);
-  auto parsed = ParseCached(*ns);
-  if (!parsed) return parsed.error();
-  return AdmitNamespaceLifecycle(*ctx.res, ctx.ri.ns, name, &*parsed);
+  // Only its metadata matters (deletionTimestamp): parse that slice, not the whole namespace.
+  auto ns_meta = ParseJson(ns->metadata_json());
+  if (!ns_meta || !ns_meta->is_object()) return Status::Internal("the namespace's metadata does not parse");
+  const json::object namespace_object{{"metadata", std::move(*ns_meta)}};
+  return AdmitNamespaceLifecycle(*ctx.res, ctx.ri.ns, name, &namespace_object);
 }
 
 store::CachedObjectPtr ApiHandler::dry_run_result(const std::string& key, const json::object& obj) {
