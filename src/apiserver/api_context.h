@@ -79,6 +79,7 @@ struct ApiHandler::Ctx {
     // synchronous store call) run: a worker of the pool when it came in on an I/O thread, the
     // thread waiting for the answer when it came in through handle().
     Offload offload;
+    Respond answer;  // the request's answer; only its first call counts
   };
   std::unique_ptr<Progress> progress = std::make_unique<Progress>();
 

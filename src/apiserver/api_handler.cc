@@ -133,13 +133,29 @@ void ApiHandler::serve(HttpRequest& request, Offload offload, Respond respond) {
   auto ctx = std::make_shared<Ctx>(request, std::move(q));
   ctx->ri = std::move(*ri);
   ctx->started = started;
-  ctx->progress->offload = std::move(offload);
-  // Every exit of the request goes through here, exactly once; it holds the request's context
-  // until then, so the steps in between may refer to it.
-  Respond finish = [this, ctx, respond = std::move(respond)](HttpResponse r) {
-    metrics_.observe(RequestLabelsOf(ctx->req, ctx.get()), r.status, std::chrono::steady_clock::now() - ctx->started);
+  Ctx* raw = ctx.get();
+  // The request's one answer: the first call counts, so that a step that throws after answering
+  // cannot answer twice. It does not hold the Ctx (the Ctx holds it).
+  ctx->progress->answer = [this, raw, answered = std::make_shared<std::atomic<bool>>(false),
+                           respond = std::move(respond)](HttpResponse r) {
+    if (answered->exchange(true)) return;
+    metrics_.observe(RequestLabelsOf(raw->req, raw), r.status, std::chrono::steady_clock::now() - raw->started);
     respond(std::move(r));
   };
+  // A step that throws (a bug) is answered with a 500 instead of ending the thread it ran on. The
+  // Ctx is alive while a step runs: the step holds the continuation, which holds `finish`.
+  ctx->progress->offload = [this, raw, offload = std::move(offload)](std::function<void()> step) {
+    offload([this, raw, step = std::move(step)] {
+      try {
+        step();
+      } catch (const std::exception& e) {
+        raw->progress->answer(internal_error(*raw, e));
+      }
+    });
+  };
+  // Every exit of the request goes through here; it holds the request's context until then, so
+  // the steps in between may refer to it.
+  Respond finish = [ctx](HttpResponse r) { ctx->progress->answer(std::move(r)); };
   Ctx& c = *ctx;
   try {
     auto user = authn_->authenticate(request);

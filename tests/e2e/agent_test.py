@@ -409,7 +409,14 @@ class BadInputTest(ServerTestCase):
         logs = os.path.join(SERVER.data_dir, "agent", "processes", uid, "logs")
 
         def size():
-            return sum(os.path.getsize(os.path.join(logs, f)) for f in os.listdir(logs))
+            # The agent rotates as we look: a file listed a moment ago may be gone already.
+            total = 0
+            for f in os.listdir(logs):
+                try:
+                    total += os.path.getsize(os.path.join(logs, f))
+                except FileNotFoundError:
+                    pass
+            return total
 
         # Bounded: 1 MiB in each of the 3 kept files, plus what the writer manages within one
         # rotation period (20 ms while it floods), however long it runs.
