@@ -35,6 +35,10 @@ constexpr std::ptrdiff_t kMaxHeaderFields = 500;
 constexpr std::size_t kFirstRead = 4096;
 // Bodies made of pieces (lists) are written through a buffer of this size.
 constexpr std::size_t kPieceBuffer = 256 * 1024;
+// After answering a request it did not read to the end: how long, and how much, the rest of it
+// is read and dropped before the connection closes (Go's net/http waits 500 ms).
+constexpr std::chrono::milliseconds kLinger{500};
+constexpr std::size_t kLingerBytes = 4 * 1024 * 1024;
 
 std::string_view HttpRequest::header(std::string_view name) const {
   for (const auto& [k, v] : headers)
@@ -321,6 +325,7 @@ class BeastHttpServer final : public HttpServer {
       sessions_.insert(&reg);
     }
     bool first = true;
+    bool unread = false;  // the last request was answered before it was read to its end
     for (;;) {
       if (stopped_) break;
       if (first) stream.expires_after(options_.limits.header_timeout);
@@ -348,6 +353,7 @@ class BeastHttpServer final : public HttpServer {
       HttpResponse resp;
       bool keep_alive = false;
       if (ec) {
+        unread = true;  // the rest of this request may still be on its way
         if (ec == http::error::body_limit) {
           resp = handler_.transport_error(
               413, "the request body is larger than " + std::to_string(options_.max_body_bytes) + " bytes");
@@ -452,9 +458,26 @@ class BeastHttpServer final : public HttpServer {
       --open_;
       if (auto it = per_client_.find(client); it != per_client_.end() && --it->second == 0) per_client_.erase(it);
     }
+    if (unread) co_await linger(stream);
     boost::system::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream.socket().close(ec);
+  }
+
+  // Closing with the rest of a request unread would make the kernel reset the connection, and a
+  // client still sending it would get a broken pipe instead of the answer (the 413 or 431) already
+  // written. So: stop sending, then read and drop what still comes, for a moment and up to a bound.
+  static awaitable<void> linger(beast::tcp_stream& stream) {
+    boost::system::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.expires_after(kLinger);
+    std::array<char, 16 * 1024> scratch;
+    for (std::size_t total = 0; total < kLingerBytes;) {
+      auto [rec, n] = co_await stream.async_read_some(asio::buffer(scratch), kNoThrow);
+      if (rec) break;  // the client closed (or reset), or the moment is over
+      total += n;
+    }
+    stream.expires_never();
   }
 
   // The status line and headers of a response with a body of `length` bytes (HTTP/1.1; no

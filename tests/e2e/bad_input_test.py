@@ -503,6 +503,29 @@ class BadInputTest(ServerTestCase):
                 self.assertEqual(status.get("reason"), "RequestHeaderFieldsTooLarge", status)
         self.assertTrue(self.api.ready())
 
+    def test_a_client_still_sending_gets_the_answer_not_a_reset(self):
+        # Answered (431, 413) before it was read to its end, a request's remaining bytes are read
+        # and dropped for a moment before the server closes: closing at once makes the kernel reset
+        # the connection, and a client still sending sees a broken pipe instead of the answer.
+        cases = {
+            431: b"POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                 b"a" * (70 * 1024) + b"\r\nContent-Length: 1048576\r\n\r\n" + b"{" * (1024 * 1024),
+            413: b"POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\n"
+                 b"Content-Type: application/json\r\nContent-Length: 3500000\r\n\r\n" + b" " * 3500000,
+        }
+        for code, payload in cases.items():
+            with self.subTest(code=code):
+                with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as s:
+                    s.sendall(payload)  # a reset would fail this with EPIPE or ECONNRESET
+                    s.shutdown(socket.SHUT_WR)
+                    data = b""
+                    while True:
+                        chunk = s.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                self.assertTrue(data.startswith(b"HTTP/1.1 %d " % code), data[:100])
+
     def test_garbage_http_does_not_hurt(self):
         for payload in (b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
                         b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + b"\x00" * 64):
