@@ -77,10 +77,13 @@ Status AgentImpl::start() {
   writer_thread_ = std::jthread([this](std::stop_token st) { writer(st); });
   heartbeat_thread_ = std::jthread([this](std::stop_token st) { heartbeat_->run(st); });
   janitor_thread_ = std::jthread([this](std::stop_token st) { log_janitor(st); });
-  // Orphans (adopted processes whose object is gone) are stopped once the first list is in.
-  std::thread([this, id] {
-    if (informer_->wait_for_sync(id, std::chrono::hours(24))) post([this] { sweep_orphans(); });
-  }).detach();
+  // Orphans (adopted processes whose object is gone) are stopped once the first list is in. A
+  // thread of the agent's own (it was detached, and could outlive the agent it referred to), so
+  // stop() ends and joins it: it looks for the stop request between waits of 100 ms.
+  orphans_thread_ = std::jthread([this, id](std::stop_token st) {
+    while (!st.stop_requested())
+      if (informer_->wait_for_sync(id, std::chrono::milliseconds(100))) return post([this] { sweep_orphans(); });
+  });
   spdlog::info("agent {}: supervising, logs on port {}, {} process(es) re-adopted", options_.name, log_server_->port(),
                sups_.size());
   return Status::Ok();
@@ -89,6 +92,7 @@ Status AgentImpl::start() {
 void AgentImpl::stop() {
   if (stopped_) return;
   stopped_ = true;
+  orphans_thread_ = {};  // before the informer it waits on goes
   if (informer_) informer_->stop();
   heartbeat_thread_ = {};
   janitor_thread_ = {};

@@ -169,6 +169,7 @@ class AgentImpl final : public Agent {
   std::condition_variable_any state_cv_;
   std::optional<std::vector<ProcessRecord>> pending_state_;  // GUARDED_BY(state_mu_)
   std::jthread loop_thread_, writer_thread_, heartbeat_thread_, janitor_thread_, state_thread_;
+  std::jthread orphans_thread_;  // until the first list is in: then it posts the orphan sweep
   bool stopped_ = false;
 };
 
