@@ -155,7 +155,7 @@ class ApiHandler final : public HttpHandler {
   // Everything an update does before the store. `finished` when no write is needed (a no-op, a
   // dry run: `outcome` is the answer); `finalize` when the write is the object's removal.
   struct PreparedUpdate {
-    bool stale = false;              // the answer would write nothing, but the cache is behind the store
+    bool writes_nothing = false;     // a no-op or a dry run: right only if the cache is not behind the store
     std::size_t warnings_added = 0;  // by admission, to ctx.warnings
     bool finished = false;
     UpdateOutcome outcome;

@@ -32,13 +32,9 @@ Result<ApiHandler::PreparedUpdate> ApiHandler::prepare_update(const Ctx& ctx, co
   EnsureObject(result, "metadata")["resourceVersion"] = std::to_string(old->revision);
   p.key = old->key;
   // Answers that write nothing (a no-op, a dry run) are only as good as the version they were
-  // computed from: the store's compare-and-swap never checks them. Writes are answered before
-  // the cache applies them, so make sure the cache is not behind the store first.
+  // computed from: the store's compare-and-swap never checks them (write_update_async does).
   bool no_op = SameIgnoringVersion(result, *old_obj);
-  if ((no_op || ctx.dry_run) && cache_.revision() < store_.current_revision()) {
-    p.stale = true;
-    return p;
-  }
+  p.writes_nothing = no_op || ctx.dry_run;
   if (no_op) {
     p.finished = true;
     p.outcome.object = old;  // no-op: nothing written, no event
@@ -68,24 +64,28 @@ void ApiHandler::write_update_async(const Ctx& ctx, store::CachedObjectPtr old, 
                                     UpdateDone done) {
   auto p = prepare_update(ctx, old, incoming, sub);
   if (!p) return done(Err(p.error()));
-  if (p->stale) {
+  if (!p->writes_nothing) return commit_update(ctx, std::move(old), std::move(*p), std::move(done));
+  // An answer that writes nothing holds only if the cache is not behind the store (writes are
+  // answered before the cache applies them). Asking the store may be a round trip (etcd), and
+  // waiting for the cache is a wait: both are a worker's.
+  auto prepared = std::make_shared<PreparedUpdate>(std::move(*p));
+  auto state = std::make_shared<json::object>(std::move(incoming));
+  const std::size_t warnings = ctx.warnings().size() - std::min(ctx.warnings().size(), prepared->warnings_added);
+  ctx.offload([this, &ctx, old, prepared, state, sub, warnings, done = std::move(done)]() mutable {
+    if (cache_.revision() >= store_.current_revision()) return commit_update(ctx, old, std::move(*prepared), done);
     // Decide again once the cache has caught up: if the object moved on, the caller's version
     // is outdated (a PUT gets 409, a patch re-applies itself to the newer version).
-    auto state = std::make_shared<json::object>(std::move(incoming));
-    const std::size_t warnings = ctx.warnings().size() - std::min(ctx.warnings().size(), p->warnings_added);
-    return ctx.offload([this, &ctx, old, state, sub, warnings, done = std::move(done)]() mutable {
-      wait_consistent();
-      ctx.progress->warnings.resize(warnings);  // admission runs again and says them again
-      auto fresh = cache_.get(old->key);
-      if (!fresh) return done(Err(NotFound(*ctx.res, old->name())));
-      if (fresh->revision != old->revision) return done(Err(ConflictStatus(*ctx.res, old->name())));
-      auto again = prepare_update(ctx, fresh, std::move(*state), sub);
-      if (!again) return done(Err(again.error()));
-      if (again->stale) return done(Err(Status::Timeout("the cache did not catch up with the store")));
-      commit_update(ctx, fresh, std::move(*again), std::move(done));
-    });
-  }
-  commit_update(ctx, std::move(old), std::move(*p), std::move(done));
+    wait_consistent();
+    ctx.progress->warnings.resize(warnings);  // admission runs again and says them again
+    auto fresh = cache_.get(old->key);
+    if (!fresh) return done(Err(NotFound(*ctx.res, old->name())));
+    if (fresh->revision != old->revision) return done(Err(ConflictStatus(*ctx.res, old->name())));
+    auto again = prepare_update(ctx, fresh, std::move(*state), sub);
+    if (!again) return done(Err(again.error()));
+    if (again->writes_nothing && cache_.revision() < store_.current_revision())
+      return done(Err(Status::Timeout("the cache did not catch up with the store")));
+    commit_update(ctx, fresh, std::move(*again), std::move(done));
+  });
 }
 
 void ApiHandler::commit_update(const Ctx& ctx, store::CachedObjectPtr old, PreparedUpdate p, UpdateDone done) {
