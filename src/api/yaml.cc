@@ -6,6 +6,7 @@
 #include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <map>
@@ -394,6 +395,64 @@ Status Failure(int line, const std::string& msg) {
   return Status::BadRequest(s + msg);
 }
 
+// Whether a plain (unquoted) YAML scalar with this text would read back as something other than
+// this string: a bool, null or number under YAML 1.1 or 1.2 rules (what kubectl and PyYAML read).
+bool LooksLikeNonString(const std::string& s) {
+  static const std::set<std::string> kWords = {
+      "true", "True", "TRUE", "false", "False", "FALSE", "yes",   "Yes",  "YES",  "no",  "No",   "NO",
+      "on",   "On",   "ON",   "off",   "Off",   "OFF",   "y",     "Y",    "n",    "N",   "null", "Null",
+      "NULL", "~",    ".inf", ".Inf",  ".INF",  "-.inf", "+.inf", ".nan", ".NaN", ".NAN"};
+  if (kWords.count(s)) return true;
+  // Numbers: an optional sign, then digits (with _ , . e E x o b and hex digits as YAML 1.1 allows),
+  // starting with a digit or a dot followed by a digit. Quoting a string that merely looks numeric
+  // is harmless; failing to quote a number is not.
+  std::size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+  if (i >= s.size()) return false;
+  if (!std::isdigit(static_cast<unsigned char>(s[i])) &&
+      !(s[i] == '.' && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1]))))
+    return false;
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if (!std::isxdigit(static_cast<unsigned char>(c)) &&
+        std::string_view("_.:eExXoObB+-").find(c) == std::string_view::npos)
+      return false;
+  }
+  return true;
+}
+
+void EmitYaml(YAML::Emitter& e, const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::object:
+      e << YAML::BeginMap;
+      for (const auto& kv : v.get_object()) {
+        e << YAML::Key << std::string(kv.key());
+        e << YAML::Value;
+        EmitYaml(e, kv.value());
+      }
+      e << YAML::EndMap;
+      break;
+    case boost::json::kind::array:
+      e << YAML::BeginSeq;
+      for (const auto& x : v.get_array()) EmitYaml(e, x);
+      e << YAML::EndSeq;
+      break;
+    case boost::json::kind::string: {
+      std::string s(v.get_string());
+      e << (s.empty() || LooksLikeNonString(s) ? YAML::DoubleQuoted : YAML::Auto) << s;
+      break;
+    }
+    case boost::json::kind::bool_:
+      e << v.get_bool();
+      break;
+    case boost::json::kind::null:
+      e << YAML::Null;
+      break;
+    default:
+      e << boost::json::serialize(v);
+      break;
+  }
+}
+
 }  // namespace
 
 Result<json::value> YamlToJson(std::string_view yaml, int max_depth, std::vector<std::string>* duplicate_fields) {
@@ -419,6 +478,12 @@ Result<json::value> YamlToJson(std::string_view yaml, int max_depth, std::vector
   } catch (...) {
     return Err(Failure(-1, "unknown error"));
   }
+}
+
+std::string JsonToYaml(const boost::json::value& v) {
+  YAML::Emitter e;
+  EmitYaml(e, v);
+  return e.c_str();
 }
 
 }  // namespace setpoint::api

@@ -13,10 +13,10 @@
 #include <sstream>
 
 #include <boost/json.hpp>
-#include <yaml-cpp/yaml.h>
 
 #include "cli/manifests.h"
 #include "cli/session.h"
+#include "setpoint/api/yaml.h"
 #include "setpoint/client/dynamic_client.h"
 #include "setpoint/client/rest_client.h"
 #include "setpoint/common/clock.h"
@@ -60,64 +60,6 @@ std::string KindOf(const GroupVersionResource& gvr) {
   return gvr.group.empty() ? k : k + "." + gvr.group;
 }
 
-// Whether a plain (unquoted) YAML scalar with this text would read back as something other than
-// this string: a bool, null or number under YAML 1.1 or 1.2 rules (what kubectl and PyYAML read).
-bool LooksLikeNonString(const std::string& s) {
-  static const std::set<std::string> kWords = {
-      "true", "True", "TRUE", "false", "False", "FALSE", "yes",   "Yes",  "YES",  "no",  "No",   "NO",
-      "on",   "On",   "ON",   "off",   "Off",   "OFF",   "y",     "Y",    "n",    "N",   "null", "Null",
-      "NULL", "~",    ".inf", ".Inf",  ".INF",  "-.inf", "+.inf", ".nan", ".NaN", ".NAN"};
-  if (kWords.count(s)) return true;
-  // Numbers: an optional sign, then digits (with _ , . e E x o b and hex digits as YAML 1.1 allows),
-  // starting with a digit or a dot followed by a digit. Quoting a string that merely looks numeric
-  // is harmless; failing to quote a number is not.
-  std::size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
-  if (i >= s.size()) return false;
-  if (!std::isdigit(static_cast<unsigned char>(s[i])) &&
-      !(s[i] == '.' && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1]))))
-    return false;
-  for (; i < s.size(); ++i) {
-    const char c = s[i];
-    if (!std::isxdigit(static_cast<unsigned char>(c)) &&
-        std::string_view("_.:eExXoObB+-").find(c) == std::string_view::npos)
-      return false;
-  }
-  return true;
-}
-
-void EmitYaml(YAML::Emitter& e, const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::object:
-      e << YAML::BeginMap;
-      for (const auto& kv : v.get_object()) {
-        e << YAML::Key << std::string(kv.key());
-        e << YAML::Value;
-        EmitYaml(e, kv.value());
-      }
-      e << YAML::EndMap;
-      break;
-    case json::kind::array:
-      e << YAML::BeginSeq;
-      for (const auto& x : v.get_array()) EmitYaml(e, x);
-      e << YAML::EndSeq;
-      break;
-    case json::kind::string: {
-      std::string s(v.get_string());
-      e << (s.empty() || LooksLikeNonString(s) ? YAML::DoubleQuoted : YAML::Auto) << s;
-      break;
-    }
-    case json::kind::bool_:
-      e << v.get_bool();
-      break;
-    case json::kind::null:
-      e << YAML::Null;
-      break;
-    default:
-      e << json::serialize(v);
-      break;
-  }
-}
-
 void PrettyJson(std::ostream& out, const json::value& v, int indent = 0) {
   std::string pad(static_cast<std::size_t>(indent), ' ');
   if (v.is_object()) {
@@ -157,9 +99,7 @@ void PrintStructured(std::ostream& out, const std::string& format, const json::v
     PrettyJson(out, v);
     out << "\n";
   } else {
-    YAML::Emitter e;
-    EmitYaml(e, v);
-    out << e.c_str() << "\n";
+    out << api::JsonToYaml(v) << "\n";
   }
 }
 

@@ -31,4 +31,8 @@ namespace setpoint::api {
 Result<boost::json::value> YamlToJson(std::string_view yaml, int max_depth = 100,
                                       std::vector<std::string>* duplicate_fields = nullptr);
 
+// The YAML kubectl prints for a JSON value: block style, strings quoted where a plain scalar would
+// read back as a bool, null or number.
+std::string JsonToYaml(const boost::json::value& v);
+
 }  // namespace setpoint::api
