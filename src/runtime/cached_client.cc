@@ -241,3 +241,28 @@ Result<boost::json::object> CachedClient::remove(const client::GroupVersionResou
 }
 
 }  // namespace setpoint::runtime
+
+namespace setpoint::runtime {
+
+Result<ObjectPtr> DirectClient::get(const client::GroupVersionResource& gvr, std::string_view ns,
+                                    std::string_view name) {
+  auto got = api_.get(gvr, ns, name);
+  if (!got) return Err(got.error());
+  return std::make_shared<const boost::json::object>(std::move(*got));
+}
+
+Result<std::vector<ObjectPtr>> DirectClient::list(const client::GroupVersionResource& gvr, std::string_view ns,
+                                                  const api::LabelSelector* selector) {
+  client::ListOptions options;
+  if (selector) options.label_selector = selector->to_string();
+  std::vector<ObjectPtr> out;
+  do {
+    auto page = api_.list(gvr, ns, options);
+    if (!page) return Err(page.error());
+    for (auto& item : page->items) out.push_back(std::make_shared<const boost::json::object>(std::move(item)));
+    options.continue_ = page->continue_;
+  } while (!options.continue_.empty());
+  return out;
+}
+
+}  // namespace setpoint::runtime

@@ -76,7 +76,22 @@ Controller::Builder& Controller::Builder::WithStaleCacheGuard(Duration requeue_d
   return *this;
 }
 
+Controller::Builder& Controller::Builder::WithClient(ObjectClient& client) {
+  objects_ = &client;
+  return *this;
+}
+
+Controller::Builder& Controller::Builder::WithEvents(EventSink& events) {
+  events_ = &events;
+  return *this;
+}
+
 Result<ControllerPtr> Controller::Builder::Complete(Reconciler& reconciler) {
+  return Complete([&reconciler](const Context&, const Request& request) { return reconciler.reconcile(request); });
+}
+
+Result<ControllerPtr> Controller::Builder::Complete(ReconcileFunc reconcile) {
+  if (!reconcile) return Err(Status::Invalid("controller " + name_ + ": no reconcile function"));
   const Spec* for_spec = nullptr;
   for (const auto& s : specs_) {
     if (s.kind != Spec::Kind::kFor) continue;
@@ -95,7 +110,14 @@ Result<ControllerPtr> Controller::Builder::Complete(Reconciler& reconciler) {
   const bool owner_namespaced = for_spec->gvr.namespaced;
   ControllerPtr c(new Controller());
   c->name_ = name_;
-  c->reconciler_ = &reconciler;
+  c->reconcile_ = std::move(reconcile);
+  if (objects_) {
+    c->client_ = objects_;
+  } else {
+    c->own_client_ = std::make_unique<DirectClient>(client_);
+    c->client_ = c->own_client_.get();
+  }
+  c->events_ = events_;
   c->max_concurrent_ = max_concurrent_;
   c->clock_ = queue_options_.clock ? queue_options_.clock : RealMonotonicClockInstance();
   c->queue_ = std::make_unique<WorkQueue>(std::move(queue_options_));
@@ -185,6 +207,7 @@ Status Controller::start(std::chrono::milliseconds cache_sync_timeout) {
 }
 
 void Controller::stop() {
+  stop_.request_stop();
   if (queue_) queue_->shutdown();
   workers_.clear();  // joins
   if (stopped_) return;
@@ -258,7 +281,8 @@ void Controller::work() {
     std::vector<WriteRecord> writes;
     try {
       WriteScope scope(writes);
-      result = reconciler_->reconcile(*req);
+      const Context ctx{stop_.get_token(), Client(*client_), events_};
+      result = reconcile_(ctx, *req);
     } catch (const std::exception& e) {
       panicked = true;
       result = ReconcileResult::Retry(Status::Internal(std::string("reconcile threw: ") + e.what()));

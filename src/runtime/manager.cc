@@ -129,6 +129,8 @@ Controller::Builder Manager::controller(std::string name) {
   Controller::Builder b(std::move(name), api_);
   b.WithSharedInformers(*informers_);
   b.WithWriteCheck([client = client_.get()](const WriteRecord& w) { return client->seen(w); });
+  b.WithClient(*client_);
+  b.WithEvents(*recorder_);
   return b;
 }
 

@@ -29,6 +29,7 @@
 
 #include "setpoint/client/dynamic_client.h"
 #include "setpoint/runtime/monotonic_clock.h"
+#include "setpoint/runtime/object_client.h"
 #include "setpoint/runtime/shared_informers.h"
 
 namespace setpoint::runtime {
@@ -67,16 +68,16 @@ struct CachedClientOptions {
   MonotonicClockPtr clock;  // null: the real clock (record ages only)
 };
 
-class CachedClient {
+class CachedClient final : public ObjectClient {
  public:
   // Both borrowed; they must outlive the client.
   CachedClient(client::DynamicClient& api, SharedInformers& informers, CachedClientOptions options = {});
 
   // Cached reads. The informer for gvr is created (and pinned) on first use, which waits for its
   // first list. NotFound as the API would say it.
-  Result<ObjectPtr> get(const client::GroupVersionResource& gvr, std::string_view ns, std::string_view name);
+  Result<ObjectPtr> get(const client::GroupVersionResource& gvr, std::string_view ns, std::string_view name) override;
   Result<std::vector<ObjectPtr>> list(const client::GroupVersionResource& gvr, std::string_view ns = {},
-                                      const api::LabelSelector* selector = nullptr);
+                                      const api::LabelSelector* selector = nullptr) override;
   // Objects indexed under `value` in the cache's index `index` (kOwnerUidIndex: the children of
   // an owner), after every write to the resource was seen.
   Result<std::vector<ObjectPtr>> by_index(const client::GroupVersionResource& gvr, std::string_view index,
@@ -84,15 +85,16 @@ class CachedClient {
 
   // Writes, recorded on success.
   Result<boost::json::object> create(const client::GroupVersionResource& gvr, std::string_view ns,
-                                     const boost::json::object& obj);
+                                     const boost::json::object& obj) override;
   Result<boost::json::object> update(const client::GroupVersionResource& gvr, std::string_view ns,
-                                     const boost::json::object& obj);
+                                     const boost::json::object& obj) override;
   Result<boost::json::object> update_status(const client::GroupVersionResource& gvr, std::string_view ns,
-                                            const boost::json::object& obj);
+                                            const boost::json::object& obj) override;
   Result<boost::json::object> patch(const client::GroupVersionResource& gvr, std::string_view ns, std::string_view name,
-                                    client::PatchType type, std::string_view body, std::string_view subresource = {});
+                                    client::PatchType type, std::string_view body,
+                                    std::string_view subresource = {}) override;
   Result<boost::json::object> remove(const client::GroupVersionResource& gvr, std::string_view ns,
-                                     std::string_view name, const client::DeleteOptions& options = {});
+                                     std::string_view name, const client::DeleteOptions& options = {}) override;
 
   // Reads and writes straight to the server, bypassing caches and records.
   client::DynamicClient& uncached() { return api_; }

@@ -7,7 +7,7 @@
 //                .Owns(children)                                // → its controller owner's key
 //                .Watches(configmaps, map_fn)                   // → whatever map_fn says
 //                .WithMaxConcurrentReconciles(2)
-//                .Complete(reconciler);
+//                .Complete(reconciler);            // or a ReconcileFunc
 //   c.value()->start();   // informers, wait for their first list, then workers
 //
 // Sources get their informers from a SharedInformers registry (the Manager's; Manager::controller()
@@ -28,16 +28,20 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "setpoint/client/dynamic_client.h"
 #include "setpoint/runtime/cached_client.h"
+#include "setpoint/runtime/client.h"
 #include "setpoint/runtime/controller_metrics.h"
+#include "setpoint/runtime/event_recorder.h"
 #include "setpoint/runtime/informer.h"
 #include "setpoint/runtime/predicates.h"
 #include "setpoint/runtime/reconcile.h"
@@ -53,6 +57,28 @@ class Reconciler {
   // or return Done). Errors go into the result, never as exceptions.
   virtual ReconcileResult reconcile(const Request& request) = 0;
 };
+
+// What a reconcile works with besides its request.
+struct Context {
+  std::stop_token stop;         // requested when the controller stops (manager shutdown, lost leadership)
+  Client client;                // typed; through the manager's read-your-writes client, or WithClient()'s
+  EventSink* events = nullptr;  // the manager's recorder, or WithEvents()'s; null: events are dropped
+
+  // Records an event about `obj`.
+  template <types::Resource T>
+  void event(const T& obj, std::string_view type, std::string_view reason, std::string message) const {
+    if (!events) return;
+    boost::json::object meta{{"name", obj.metadata.name}, {"uid", obj.metadata.uid}};
+    if (!obj.metadata.namespace_.empty()) meta["namespace"] = obj.metadata.namespace_;
+    if (!obj.metadata.resourceVersion.empty()) meta["resourceVersion"] = obj.metadata.resourceVersion;
+    events->event({{"apiVersion", types::ApiVersionOf<T>()}, {"kind", T::kKind.kind}, {"metadata", std::move(meta)}},
+                  type, reason, std::move(message));
+  }
+};
+
+// A reconcile as a function: brings the world in line with the object `request` names (which may
+// be gone: then clean up or return Done). Errors go into the result, never as exceptions.
+using ReconcileFunc = std::function<ReconcileResult(const Context& ctx, const Request& request)>;
 
 // Maps an object of a watched resource to the requests to reconcile.
 using MapFunc = std::function<std::vector<Request>(const boost::json::object& obj)>;
@@ -97,7 +123,11 @@ class Controller {
   bool fresh_for(const std::string& key);
 
   std::string name_;
-  Reconciler* reconciler_ = nullptr;
+  ReconcileFunc reconcile_;
+  std::unique_ptr<DirectClient> own_client_;  // when the builder was given no client
+  ObjectClient* client_ = nullptr;
+  EventSink* events_ = nullptr;
+  std::stop_source stop_;
   int max_concurrent_ = 1;
   std::unique_ptr<WorkQueue> queue_;
   std::vector<Source> sources_;
@@ -120,10 +150,27 @@ class Controller::Builder {
 
   // The reconciled resource. Owns() needs its kind: set gvr.kind (or fill it with Discover()).
   Builder& For(client::GroupVersionResource gvr, std::vector<Predicate> predicates = {});
+  template <types::Resource T>
+  Builder& For(std::vector<Predicate> predicates = {}) {
+    return For(types::GvrOf<T>(), std::move(predicates));
+  }
   // Objects whose owner reference points at a For object enqueue that owner; on update the old
   // and the new owners. Only the controller reference unless `every_owner`.
   Builder& Owns(client::GroupVersionResource gvr, std::vector<Predicate> predicates = {}, bool every_owner = false);
+  template <types::Resource T>
+  Builder& Owns(std::vector<Predicate> predicates = {}, bool every_owner = false) {
+    return Owns(types::GvrOf<T>(), std::move(predicates), every_owner);
+  }
   Builder& Watches(client::GroupVersionResource gvr, MapFunc map, std::vector<Predicate> predicates = {});
+  template <types::Resource T>
+  Builder& Watches(MapFunc map, std::vector<Predicate> predicates = {}) {
+    return Watches(types::GvrOf<T>(), std::move(map), std::move(predicates));
+  }
+  // What Context::client reads and writes through (borrowed); by default a DirectClient over the
+  // builder's DynamicClient. The manager's builders use its CachedClient.
+  Builder& WithClient(ObjectClient& client);
+  // Where Context::event goes (borrowed); by default nowhere. The manager's: its EventRecorder.
+  Builder& WithEvents(EventSink& events);
   Builder& WithMaxConcurrentReconciles(int n);
   Builder& WithQueueOptions(WorkQueueOptions options);
   // Applied to every source's WatcherOptions (namespace, selectors, backoff, test seams). Only
@@ -139,6 +186,7 @@ class Controller::Builder {
 
   // Invalid without For(), with Owns() but no For kind, or with max concurrency < 1.
   Result<ControllerPtr> Complete(Reconciler& reconciler);
+  Result<ControllerPtr> Complete(ReconcileFunc reconcile);
 
  private:
   struct Spec {
@@ -156,6 +204,8 @@ class Controller::Builder {
   std::function<void(WatcherOptions&)> tweak_;
   SharedInformers* shared_ = nullptr;
   std::function<bool(const WriteRecord&)> seen_;
+  ObjectClient* objects_ = nullptr;
+  EventSink* events_ = nullptr;
   Duration stale_requeue_delay_ = std::chrono::milliseconds(100), stale_skip_max_ = std::chrono::seconds(5);
 };
 

@@ -41,7 +41,17 @@ struct EventRecorderOptions {
   ClockPtr clock;                          // null: the system clock
 };
 
-class EventRecorder {
+// Where a reconciler's events go: the EventRecorder, or a test's collector.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // `type` is "Normal" or "Warning"; `reason` a short UpperCamelCase word. `object` needs
+  // apiVersion, kind and metadata (name, namespace, uid).
+  virtual void event(const boost::json::object& object, std::string_view type, std::string_view reason,
+                     std::string message) = 0;
+};
+
+class EventRecorder final : public EventSink {
  public:
   // `client` is borrowed and must outlive the recorder.
   EventRecorder(client::DynamicClient& client, EventRecorderOptions options);
@@ -51,7 +61,8 @@ class EventRecorder {
   EventRecorder& operator=(const EventRecorder&) = delete;
 
   // `type` is "Normal" or "Warning"; `reason` a short UpperCamelCase word.
-  void event(const boost::json::object& object, std::string_view type, std::string_view reason, std::string message);
+  void event(const boost::json::object& object, std::string_view type, std::string_view reason,
+             std::string message) override;
 
   // Waits until everything queued before the call is written. False on timeout.
   bool flush(std::chrono::milliseconds timeout);

@@ -93,6 +93,11 @@ BOOST_DESCRIBE_STRUCT(Condition, (), (type, status, observedGeneration, lastTran
 // transition time changes only when the status does (`now` then, unless c sets one). Returns
 // whether anything changed.
 bool SetCondition(std::vector<Condition>& conditions, Condition c, WallTime now = std::chrono::system_clock::now());
+inline bool SetCondition(std::vector<Condition>& conditions, std::string type, std::string status, std::string reason,
+                         std::string message, std::int64_t observed_generation) {
+  return SetCondition(conditions, Condition{std::move(type), std::move(status), observed_generation, "",
+                                            std::move(reason), std::move(message)});
+}
 const Condition* FindCondition(const std::vector<Condition>& conditions, std::string_view type);
 bool IsConditionTrue(const std::vector<Condition>& conditions, std::string_view type);
 bool RemoveCondition(std::vector<Condition>& conditions, std::string_view type);

@@ -1,0 +1,46 @@
+// RunOperator: the main() every operator writes — flags, kubeconfig, a Manager with optional
+// leader election, health and metrics, SIGINT/SIGTERM — in one call.
+//
+//   int main(int argc, char** argv) {
+//     std::string image = "memcached";
+//     return setpoint::runtime::RunOperator(argc, argv, {.name = "memcached-operator",
+//         .flags = {{"--memcached-binary", &image, "the memcached program"}}, .crds = {MemcachedCrd()}},
+//         [&](setpoint::runtime::Manager& m) { return m.add(...); });
+//   }
+//
+// Flags every operator gets: --kubeconfig FILE, --namespace NS (watch one namespace; default all),
+// --health ADDR:PORT (/healthz, /readyz, /metrics), --leader-elect (a Lease named after the
+// operator, in the kubeconfig's namespace or default), --crd (print `crds` as YAML and exit), and
+// --help. Returns the exit code: 0 after a signal, 1 on failure, 2 on bad flags.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "setpoint/runtime/manager.h"
+
+namespace setpoint::runtime {
+
+struct OperatorFlag {
+  std::string_view name;  // "--memcached-binary"; takes a value
+  std::string* value;     // its default on entry
+  std::string_view help;
+};
+
+struct OperatorOptions {
+  std::string name = "operator";
+  std::string health = "127.0.0.1:8081";
+  std::vector<OperatorFlag> flags;
+  std::vector<boost::json::object> crds;  // what --crd prints
+};
+
+// Called once the manager exists, before it runs: add the controllers. A non-OK answer exits 1.
+using OperatorSetup = std::function<Status(Manager& manager)>;
+
+int RunOperator(int argc, char** argv, const OperatorOptions& options, const OperatorSetup& setup);
+
+}  // namespace setpoint::runtime

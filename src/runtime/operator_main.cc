@@ -1,0 +1,92 @@
+#include "setpoint/runtime/operator_main.h"
+
+#include <iostream>
+
+#include "setpoint/api/yaml.h"
+#include "setpoint/client/config.h"
+#include "setpoint/client/rest_client.h"
+#include "setpoint/runtime/stop_signals.h"
+
+namespace setpoint::runtime {
+
+namespace {
+
+void Usage(std::ostream& out, const char* argv0, const OperatorOptions& options) {
+  out << "usage: " << argv0 << " [--kubeconfig FILE] [--namespace NS] [--health ADDR:PORT] [--leader-elect]";
+  for (const auto& f : options.flags) out << " [" << f.name << " VALUE]";
+  out << (options.crds.empty() ? "" : " [--crd]") << "\n";
+  for (const auto& f : options.flags) out << "  " << f.name << ": " << f.help << " (default \"" << *f.value << "\")\n";
+}
+
+}  // namespace
+
+int RunOperator(int argc, char** argv, const OperatorOptions& options, const OperatorSetup& setup) {
+  client::KubeconfigOptions kubeconfig;
+  std::string ns, health = options.health;
+  bool leader_elect = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const bool has_value = i + 1 < argc;
+    bool known = true;
+    if (arg == "--kubeconfig" && has_value) {
+      kubeconfig.path = argv[++i];
+    } else if (arg == "--namespace" && has_value) {
+      ns = argv[++i];
+    } else if (arg == "--health" && has_value) {
+      health = argv[++i];
+    } else if (arg == "--leader-elect") {
+      leader_elect = true;
+    } else if (arg == "--crd" && !options.crds.empty()) {
+      for (const auto& crd : options.crds) std::cout << "---\n" << api::JsonToYaml(crd);
+      return 0;
+    } else if (arg == "--help" || arg == "-h") {
+      Usage(std::cout, argv[0], options);
+      return 0;
+    } else {
+      known = false;
+      for (const auto& f : options.flags) {
+        if (arg == f.name && has_value) {
+          *f.value = argv[++i];
+          known = true;
+        }
+      }
+    }
+    if (!known) {
+      Usage(std::cerr, argv[0], options);
+      return 2;
+    }
+  }
+  // SIGINT/SIGTERM stop the manager; first, so that every thread started later inherits the mask.
+  StopSignals signals;
+  auto fail = [&](std::string_view what, const Status& s) {
+    std::cerr << options.name << ": " << what << ": " << s.to_string() << std::endl;
+    return 1;
+  };
+  auto config = client::LoadKubeconfig(kubeconfig);
+  if (!config) return fail("kubeconfig", config.error());
+  auto rest = client::RestClient::Create(*config);
+  if (!rest) return fail("client", rest.error());
+
+  ManagerOptions manager_options;
+  manager_options.name = options.name;
+  manager_options.health_listen = health;
+  if (!ns.empty()) manager_options.watcher_tweak = [ns](WatcherOptions& w) { w.ns = ns; };
+  if (leader_elect) {
+    LeaderElectionConfig election;
+    election.lease_namespace = config->namespace_.empty() ? "default" : config->namespace_;
+    election.lease_name = options.name;
+    manager_options.leader_election = election;
+  }
+  auto manager = Manager::Create(**rest, std::move(manager_options));
+  if (!manager) return fail("manager", manager.error());
+  if (Status s = setup(**manager); !s.ok()) return fail("setup", s);
+
+  std::cout << options.name << ": reconciling in " << (ns.empty() ? "every namespace" : "namespace " + ns)
+            << "; health and metrics on " << health << std::endl;
+  const Status result = (*manager)->run(signals.token());
+  if (!signals.signalled()) return fail("stopped", result);
+  std::cout << options.name << ": stopped" << std::endl;
+  return result.ok() ? 0 : 1;
+}
+
+}  // namespace setpoint::runtime
