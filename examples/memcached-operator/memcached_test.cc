@@ -10,10 +10,10 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
-#include "memcached_controller.h"
-#include "memcached_types.h"
+#include "memcached.h"
 #include "setpoint/api/yaml.h"
 #include "setpoint/client/dynamic_client.h"
+#include "setpoint/client/setpoint_kinds.h"
 #include "setpoint/runtime/conditions.h"
 #include "setpoint/runtime/manager.h"
 #include "setpoint/runtime/object_helpers.h"
@@ -25,9 +25,9 @@ namespace {
 namespace json = boost::json;
 namespace runtime = setpoint::runtime;
 using namespace std::chrono_literals;
-using memcached::kMemcacheds;
-using memcached::kProcesses;
-using memcached::kProcessSets;
+const setpoint::client::GroupVersionResource& kMemcacheds = setpoint::types::GvrOf<memcached::Memcached>();
+using setpoint::client::kProcesses;
+using setpoint::client::kProcessSets;
 using Kind = runtime::ReconcileResult::Kind;
 
 const setpoint::client::GroupVersionResource kCrds{"apiextensions.k8s.io", "v1", "customresourcedefinitions", false,
@@ -62,11 +62,10 @@ std::string ResourceVersion(const json::object& obj) {
 
 class MemcachedTest : public ::testing::Test {
  protected:
-  void SetUp() override { Start({}); }
+  void SetUp() override { Start("memcached"); }
 
-  void Start(memcached::Options options) {
+  void Start(std::string binary) {
     // A restart: the old parts go in the reverse order of their making.
-    reconciler_.reset();
     if (manager_) (void)manager_->stop();
     manager_.reset();
     api_.reset();
@@ -77,13 +76,13 @@ class MemcachedTest : public ::testing::Test {
     server_ = std::move(*server);
     rest_ = server_->make_client();
     api_ = std::make_unique<setpoint::client::DynamicClient>(*rest_);
-    ASSERT_TRUE(api_->create(kCrds, "", ReadYaml(MEMCACHED_CRD)).has_value());
+    ASSERT_TRUE(api_->create(kCrds, "", setpoint::types::Crd<memcached::Memcached>()).has_value());
     ASSERT_TRUE(Eventually([&] { return api_->list(kMemcacheds, "default").has_value(); }));
     auto manager = runtime::Manager::Create(*rest_, {.name = "memcached-test"});
     ASSERT_TRUE(manager.has_value()) << manager.error().to_string();
     manager_ = std::move(*manager);
     ASSERT_TRUE(manager_->start().ok());
-    reconciler_ = std::make_unique<memcached::MemcachedReconciler>(manager_->client(), manager_->recorder(), options);
+    binary_ = std::move(binary);
   }
 
   void TearDown() override {
@@ -91,7 +90,8 @@ class MemcachedTest : public ::testing::Test {
   }
 
   runtime::ReconcileResult Reconcile(const std::string& name = "m") {
-    return reconciler_->reconcile({"default", name});
+    const runtime::Context ctx{{}, runtime::Client(manager_->client()), &manager_->recorder()};
+    return memcached::Reconcile(ctx, {"default", name}, binary_);
   }
 
   void CreateMemcached(int size, const std::string& name = "m") {
@@ -145,8 +145,13 @@ class MemcachedTest : public ::testing::Test {
   std::unique_ptr<setpoint::client::RestClient> rest_;
   std::unique_ptr<setpoint::client::DynamicClient> api_;
   std::unique_ptr<runtime::Manager> manager_;
-  std::unique_ptr<memcached::MemcachedReconciler> reconciler_;
+  std::string binary_;
 };
+
+TEST(MemcachedCrdTest, TheCheckedInCrdIsTheOneGeneratedFromTheTypes) {
+  // Regenerate with: memcached-operator --crd > config/crd.yaml
+  EXPECT_EQ(ReadYaml(MEMCACHED_CRD), setpoint::types::Crd<memcached::Memcached>());
+}
 
 TEST_F(MemcachedTest, S4_01_FirstReconcileSaysStartingAndAddsTheFinalizer) {
   CreateMemcached(1);
@@ -270,7 +275,7 @@ TEST_F(MemcachedTest, S4_07_SizesOutsideOneToFiveAreRejectedByTheApi) {
 }
 
 TEST_F(MemcachedTest, S4_08_NoBinaryIsReportedAndRetried) {
-  Start({.binary = ""});
+  Start("");
   CreateMemcached(1);
   auto r = Reconcile();
   EXPECT_EQ(r.kind(), Kind::kRetry);
