@@ -75,10 +75,10 @@ R Reconcile(const runtime::Context& ctx, const runtime::Request& req, const std:
   if (!processes) return R::Retry(processes.error());
   MemcachedStatus& st = cr->status;
   const MemcachedStatus before = st;
-  st.nodes.clear();
+  st.nodes.emplace();
   for (const auto& p : *processes)
-    if (!p.metadata.being_deleted() && p.status.ready) st.nodes.push_back(p.metadata.name);
-  st.readyReplicas = static_cast<std::int32_t>(st.nodes.size());
+    if (!p.metadata.being_deleted() && p.status.ready) st.nodes->push_back(p.metadata.name);
+  st.readyReplicas = static_cast<std::int32_t>(st.nodes->size());
   st.observedGeneration = cr->metadata.generation;
   const std::string ready = std::to_string(st.readyReplicas), size = std::to_string(cr->spec.size);
   types::SetCondition(

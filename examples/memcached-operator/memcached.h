@@ -21,8 +21,8 @@ struct MemcachedSpec {
 BOOST_DESCRIBE_STRUCT(MemcachedSpec, (), (size, port, memoryMB))
 
 struct MemcachedStatus {
-  std::vector<types::Condition> conditions;  // Available; Degraded while deleted
-  std::vector<std::string> nodes;            // the ready memcached processes
+  std::vector<types::Condition> conditions;       // Available; Degraded while deleted
+  std::optional<std::vector<std::string>> nodes;  // the ready processes; [] is written
   std::int32_t readyReplicas = 0;
   std::int64_t observedGeneration = 0;
   friend bool operator==(const MemcachedStatus&, const MemcachedStatus&) = default;

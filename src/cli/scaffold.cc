@@ -7,7 +7,8 @@
 #include <ostream>
 #include <system_error>
 
-#include "setpoint/api/condition_schema.h"
+#include "setpoint/api/yaml.h"
+#include "setpoint/types/crd.h"
 
 namespace setpoint::cli {
 
@@ -227,6 +228,58 @@ Result<std::string> ExpandTemplate(std::string_view text, const std::map<std::st
   return out;
 }
 
+namespace {
+
+// The example kind exactly as src/<snake>_types.h declares it (kTypes in scaffold_templates.cc):
+// the same members, schema hooks and options, so that the config/crd.yaml written here is what the
+// generated project's `--crd` prints. Its test checks that, and scaffold_test.sh runs it.
+struct ScaffoldSpec {
+  std::int32_t size = 1;
+  std::string note;
+  static void schema(types::Schema& s) {
+    s.description("What the user wants. Replace these example fields with your own.");
+    s["size"].minimum(1).maximum(10).default_value(1).description("An example number, from 1 to 10 (1 when left out).");
+    s["note"].max_length(256).description("An example string.");
+  }
+};
+BOOST_DESCRIBE_STRUCT(ScaffoldSpec, (), (size, note))
+
+struct ScaffoldStatus {
+  std::int64_t observedGeneration = 0;
+  std::vector<types::Condition> conditions;
+  static void schema(types::Schema& s) {
+    s.description("What the operator observed. Written by the operator only.");
+    s["observedGeneration"].minimum(0).description("The metadata.generation (spec version) the status describes.");
+    s["conditions"].description("The state as metav1.Conditions, one per type (Available, Degraded).");
+  }
+};
+BOOST_DESCRIBE_STRUCT(ScaffoldStatus, (), (observedGeneration, conditions))
+
+struct ScaffoldObject : types::Object {
+  ScaffoldSpec spec;
+  ScaffoldStatus status;
+  static void schema(types::Schema& s) { s["spec"].default_value(boost::json::object()); }
+};
+BOOST_DESCRIBE_STRUCT(ScaffoldObject, (types::Object), (spec, status))
+
+std::string GeneratedCrd(const OperatorNames& n) {
+  const types::Kind kind{n.group, n.version, n.kind, n.plural, n.namespaced};
+  const types::CrdOptions options{
+      .columns = {{"Size", "integer", ".spec.size"},
+                  {"Available", "string", R"(.status.conditions[?(@.type=="Available")].status)"},
+                  {"Reason", "string", R"(.status.conditions[?(@.type=="Available")].reason)", "", 1},
+                  {"Degraded", "string", R"(.status.conditions[?(@.type=="Degraded")].status)", "", 1}},
+      .description = n.kind + " is the Schema for the " + n.plural + " API."};
+  return "# The CustomResourceDefinition of " + n.kind + " (" + n.group + "/" + n.version + "), generated from src/" +
+         n.snake +
+         "_types.h:\n"
+         "#   cmake --build build --target crd      (after changing the types; the test checks this file)\n"
+         "# Install it before running the operator: setpoint apply -f config/crd.yaml (or kubectl apply).\n" +
+         api::JsonToYaml(types::MakeCrd(kind, types::SchemaOf<ScaffoldObject>(), options)) + "\n";
+}
+
+}  // namespace
+
 Result<std::vector<ProjectFile>> RenderOperatorProject(const OperatorNames& n) {
   const std::map<std::string, std::string> values{
       {"group", n.group},
@@ -246,11 +299,10 @@ Result<std::vector<ProjectFile>> RenderOperatorProject(const OperatorNames& n) {
       {"namespaced_bool", n.namespaced ? "true" : "false"},
       {"sample", n.kebab + "-sample"},
       {"sdk_version", std::string(kSdkVersion)},
-      // The metav1.Condition schema, at the depth of status.properties.conditions in crd.yaml.
-      {"conditions_schema", api::ConditionsSchemaYaml(16)},
   };
   const std::map<std::string, bool> flags{{"namespaced", n.namespaced}};
   std::vector<ProjectFile> files;
+  files.push_back({"config/crd.yaml", GeneratedCrd(n)});
   for (const ProjectTemplate& t : OperatorTemplates()) {
     auto path = ExpandTemplate(t.path, values, flags);
     if (!path) return Err(path.error());

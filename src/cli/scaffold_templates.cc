@@ -14,6 +14,7 @@ constexpr std::string_view kCMakeLists =
 #
 #   cmake -S . -B build -DCMAKE_PREFIX_PATH=/path/to/setpoint/prefix && cmake --build build
 #   ctest --test-dir build --output-on-failure
+#   cmake --build build --target crd     # after changing src/{%snake%}_types.h: regenerate config/crd.yaml
 cmake_minimum_required(VERSION 3.25)
 project({%ns%} LANGUAGES CXX)
 
@@ -21,11 +22,13 @@ project({%ns%} LANGUAGES CXX)
 # needs (Boost 1.81 JSON/URL, OpenSSL, yaml-cpp, spdlog, fmt, tl-expected, SQLite).
 find_package(setpoint {%sdk_version%} REQUIRED)
 
+# -Wextra, less GCC 12's warning about designated initialisers that leave out defaulted members:
+# leaving them out is what designated initialisers are for (`{.name = "x", .labels = labels}`).
 if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
-  add_compile_options(-Wall -Wextra)
+  add_compile_options(-Wall -Wextra -Wno-missing-field-initializers)
 endif()
 
-# The reconciler, shared by the operator and its test. setpoint_runtime brings the client, the API
+# The reconciler, shared by the operator and its tests. setpoint_runtime brings the client, the API
 # helpers and setpoint_common with it, and carries the include directory and C++20.
 add_library({%snake%}_controller STATIC src/{%snake%}_controller.cc)
 target_include_directories({%snake%}_controller PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/src)
@@ -34,8 +37,15 @@ target_link_libraries({%snake%}_controller PUBLIC setpoint::setpoint_runtime)
 add_executable({%program%} src/main.cc)
 target_link_libraries({%program%} PRIVATE {%snake%}_controller)
 
-# The test: GoogleTest and the SDK's test kit (setpoint_testing: the real API server, in the test's
-# process). It installs config/crd.yaml and creates config/sample.yaml, so they are tested too.
+# config/crd.yaml is generated from the types, as controller-gen generates it from Go markers.
+add_custom_target(crd
+  COMMAND {%program%} --crd > ${CMAKE_CURRENT_SOURCE_DIR}/config/crd.yaml
+  DEPENDS {%program%}
+  COMMENT "Generating config/crd.yaml from src/{%snake%}_types.h")
+
+# The tests: GoogleTest and the SDK's test kit — the fake client (no server) for the reconciler's
+# steps, and the real API server in the test's process for the whole operator. They install
+# config/crd.yaml and create config/sample.yaml, so those are tested too.
 option(BUILD_TESTING "Build the operator's tests" ON)
 if(BUILD_TESTING)
   find_package(GTest REQUIRED)
@@ -53,75 +63,6 @@ endif()
 constexpr std::string_view kGitignore = R"tmpl(/build/
 )tmpl";
 
-constexpr std::string_view kCrd =
-    R"tmpl(# The CustomResourceDefinition of {%kind%} ({%api_version%}): install it before running the operator,
-#   setpoint apply -f config/crd.yaml        (or: kubectl apply -f config/crd.yaml)
-# The schema is what the API server validates and defaults; src/{%snake%}_types.h names the same
-# things for the code. Change both together.
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: {%crd_name%}
-spec:
-  group: {%group%}
-  scope: {%scope%}
-  names:
-    plural: {%plural%}
-    singular: {%singular%}
-    kind: {%kind%}
-    listKind: {%kind%}List
-  versions:
-  - name: {%version%}
-    served: true
-    storage: true
-    # status is written through its own endpoint (/status), so users' spec edits and the
-    # operator's status writes never overwrite each other; spec edits bump metadata.generation.
-    subresources:
-      status: {}
-    # The columns of `setpoint get {%plural%}` and `kubectl get {%plural%}` (-o wide adds priority 1).
-    additionalPrinterColumns:
-    - {name: Size, type: integer, jsonPath: .spec.size}
-    - {name: Available, type: string, jsonPath: '.status.conditions[?(@.type=="Available")].status'}
-    - {name: Reason, type: string, jsonPath: '.status.conditions[?(@.type=="Available")].reason', priority: 1}
-    - {name: Degraded, type: string, jsonPath: '.status.conditions[?(@.type=="Degraded")].status', priority: 1}
-    - {name: Age, type: date, jsonPath: .metadata.creationTimestamp}
-    schema:
-      openAPIV3Schema:
-        type: object
-        description: {%kind%} is the Schema for the {%plural%} API.
-        properties:
-          apiVersion: {type: string}
-          kind: {type: string}
-          metadata: {type: object}
-          spec:
-            type: object
-            description: What the user wants. Replace these example fields with your own.
-            default: {}
-            properties:
-              size:
-                type: integer
-                format: int32
-                minimum: 1
-                maximum: 10
-                default: 1
-                description: An example number, from 1 to 10 (1 when left out).
-              note:
-                type: string
-                maxLength: 256
-                description: An example string.
-          status:
-            type: object
-            description: What the operator observed. Written by the operator only.
-            properties:
-              observedGeneration:
-                type: integer
-                format: int64
-                minimum: 0
-                description: The metadata.generation (spec version) the status describes.
-              conditions:
-                description: The state as metav1.Conditions, one per type (Available, Degraded).
-{%conditions_schema%})tmpl";
-
 constexpr std::string_view kSample = R"tmpl(# {%sample%}, a {%kind%} to try the operator with:
 #   setpoint apply -f config/sample.yaml     (or: kubectl apply -f config/sample.yaml)
 apiVersion: {%api_version%}
@@ -137,22 +78,68 @@ spec:
 )tmpl";
 
 constexpr std::string_view kTypes =
-    R"tmpl(// The {%kind%} API ({%api_version%}) as the operator's code names it: the resource, the finalizer,
-// and the condition types and reasons the reconciler reports. config/crd.yaml is the schema the
-// API server enforces; keep the two in step.
+    R"tmpl(// The {%kind%} API ({%api_version%}) as C++ types: the resource, its spec and status, and the names
+// the reconciler reports. config/crd.yaml, the schema the API server enforces, is generated from
+// these types; after changing them run `cmake --build build --target crd` (the test fails while
+// config/crd.yaml says otherwise).
+//
+// Members are named as their JSON fields. std::optional<T> is a field that may be absent; an empty
+// string, list or map is left out of what is written (Go's omitempty). schema() says what the API
+// server checks and defaults, as kubebuilder's markers do.
 #pragma once
 
-#include "setpoint/client/dynamic_client.h"
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "setpoint/types/crd.h"
 
 namespace {%ns%} {
 
-inline constexpr char kGroup[] = "{%group%}";
-inline constexpr char kVersion[] = "{%version%}";
-inline constexpr char kApiVersion[] = "{%api_version%}";
-inline constexpr char kKind[] = "{%kind%}";
+namespace types = setpoint::types;
+
+// What the user wants. Replace these example fields with your own.
+struct {%kind%}Spec {
+  std::int32_t size = 1;
+  std::string note;
+  static void schema(types::Schema& s) {
+    s.description("What the user wants. Replace these example fields with your own.");
+    s["size"].minimum(1).maximum(10).default_value(1).description("An example number, from 1 to 10 (1 when left out).");
+    s["note"].max_length(256).description("An example string.");
+  }
+  friend bool operator==(const {%kind%}Spec&, const {%kind%}Spec&) = default;
+};
+BOOST_DESCRIBE_STRUCT({%kind%}Spec, (), (size, note))
+
+// What the operator observed. Written by the operator only, through the status subresource.
+struct {%kind%}Status {
+  std::int64_t observedGeneration = 0;
+  std::vector<types::Condition> conditions;
+  static void schema(types::Schema& s) {
+    s.description("What the operator observed. Written by the operator only.");
+    s["observedGeneration"].minimum(0).description("The metadata.generation (spec version) the status describes.");
+    s["conditions"].description("The state as metav1.Conditions, one per type (Available, Degraded).");
+  }
+  friend bool operator==(const {%kind%}Status&, const {%kind%}Status&) = default;
+};
+BOOST_DESCRIBE_STRUCT({%kind%}Status, (), (observedGeneration, conditions))
 
 // {%crd_name%}, {%scope_lower%}.
-inline const setpoint::client::GroupVersionResource k{%kind%}Resource{kGroup, kVersion, "{%plural%}", {%namespaced_bool%}, kKind};
+struct {%kind%} : types::Object {
+  static constexpr types::Kind kKind{"{%group%}", "{%version%}", "{%kind%}", "{%plural%}", {%namespaced_bool%}};
+  {%kind%}Spec spec;
+  {%kind%}Status status;
+  static void schema(types::Schema& s) { s["spec"].default_value(boost::json::object()); }
+  // The columns of `setpoint get {%plural%}` and `kubectl get {%plural%}` (-o wide adds priority 1).
+  static types::CrdOptions crd() {
+    return {.columns = {{"Size", "integer", ".spec.size"},
+                        {"Available", "string", R"(.status.conditions[?(@.type=="Available")].status)"},
+                        {"Reason", "string", R"(.status.conditions[?(@.type=="Available")].reason)", "", 1},
+                        {"Degraded", "string", R"(.status.conditions[?(@.type=="Degraded")].status)", "", 1}},
+            .description = "{%kind%} is the Schema for the {%plural%} API."};
+  }
+};
+BOOST_DESCRIBE_STRUCT({%kind%}, (types::Object), (spec, status))
 
 // A deleted {%kind%} stays (with metadata.deletionTimestamp set) until this finalizer is gone: the
 // reconciler removes it once its cleanup is done.
@@ -169,13 +156,13 @@ inline constexpr char kReasonFinalizing[] = "Finalizing";
 )tmpl";
 
 constexpr std::string_view kControllerHeader =
-    R"tmpl(// {%kind%}Reconciler: brings each {%kind%} in line with its spec and reports how that went in
+    R"tmpl(// Reconcile: brings each {%kind%} in line with its spec and reports how that went in
 // status.conditions, in the order of the Operator SDK's Memcached tutorial:
 //
 //   1. The object is gone: nothing to do (its cleanup ran before its finalizer went).
 //   2. First sight (no conditions yet): Available=Unknown, reason Reconciling, "Starting reconciliation".
 //   3. No finalizer yet: add {%finalizer%}, so that a deletion waits for step 4.
-//   4. Deletion asked for: Degraded=Unknown (Finalizing), cleanup() and a Warning event "Deleting",
+//   4. Deletion asked for: Degraded=Unknown (Finalizing), a Warning event "Deleting", Cleanup(),
 //      Degraded=True (Finalizing), then the finalizer goes and the API server deletes the object.
 //   5. Otherwise: your logic, marked TODO({%kind%}) in {%snake%}_controller.cc.
 //   6. Available=True (Reconciling) and status.observedGeneration, written only when they change.
@@ -184,62 +171,37 @@ constexpr std::string_view kControllerHeader =
 // never conflicts with itself; a 409 Conflict with another writer is returned as Retry (backoff).
 // A reconcile may run again at any time, for any reason: every step checks before it writes.
 //
-// Thread-safety: reconcile() is never called for the same object on two threads at once, but may be
-// for different objects (WithMaxConcurrentReconciles); the class keeps no state of its own.
+// ctx.client reads from the manager's cache (and waits for this operator's own writes there); in a
+// unit test it is the test kit's FakeClient. Reconcile keeps no state: it may run for different
+// objects on several threads at once (WithMaxConcurrentReconciles), never for one on two.
 #pragma once
 
-#include <boost/json/object.hpp>
-
 #include "{%snake%}_types.h"
-#include "setpoint/runtime/cached_client.h"
 #include "setpoint/runtime/controller.h"
-#include "setpoint/runtime/event_recorder.h"
 
 namespace {%ns%} {
 
-class {%kind%}Reconciler : public setpoint::runtime::Reconciler {
- public:
-  // Both borrowed from the Manager and must outlive the reconciler: reads come from its cache and
-  // wait for our own writes; events are written in the background.
-  {%kind%}Reconciler(setpoint::runtime::CachedClient& client, setpoint::runtime::EventRecorder& recorder)
-      : client_(client), recorder_(recorder) {}
+setpoint::runtime::ReconcileResult Reconcile(const setpoint::runtime::Context& ctx,
+                                             const setpoint::runtime::Request& req);
 
-  setpoint::runtime::ReconcileResult reconcile(const setpoint::runtime::Request& req) override;
+// Step 4's hook: releases what `obj` holds outside the API server. Objects it owns through owner
+// references need nothing here (the garbage collector deletes them). Must be idempotent: it runs
+// again if a later step fails. An error is retried with backoff; the object stays until it passes.
+setpoint::Status Cleanup(const {%kind%}& obj);
 
- private:
-  // Step 4's hook: releases what `obj` holds outside the API server. Objects it owns through owner
-  // references need nothing here (the garbage collector deletes them). Must be idempotent: it runs
-  // again if a later step fails. An error is retried with backoff; the object stays until it passes.
-  setpoint::Status cleanup(const boost::json::object& obj);
-
-  setpoint::runtime::CachedClient& client_;
-  setpoint::runtime::EventRecorder& recorder_;
-};
-
-// The controller that calls it: For({%plural%}). Add Owns(<the GVR of what you create>) here so
+// The controller that calls it: For<{%kind%}>(). Add Owns<Child>() here for what you create, so
 // that a change to such a child (someone edited or deleted it) reconciles its owner again.
-setpoint::Result<setpoint::runtime::ControllerPtr> BuildController(setpoint::runtime::Controller::Builder builder,
-                                                                   {%kind%}Reconciler& reconciler);
+setpoint::Result<setpoint::runtime::ControllerPtr> BuildController(setpoint::runtime::Controller::Builder builder);
 
 }  // namespace {%ns%}
 )tmpl";
 
 constexpr std::string_view kControllerSource = R"tmpl(#include "{%snake%}_controller.h"
 
-#include <chrono>
-#include <cstdint>
 #include <string>
-#include <string_view>
-
-#include <boost/json.hpp>
-
-#include "setpoint/common/json.h"
-#include "setpoint/runtime/conditions.h"
-#include "setpoint/runtime/object_helpers.h"
 
 namespace {%ns%} {
 
-namespace json = boost::json;
 namespace runtime = setpoint::runtime;
 using runtime::ReconcileResult;
 using setpoint::Status;
@@ -247,147 +209,96 @@ using setpoint::StatusCode;
 
 namespace {
 
-std::int64_t Generation(const json::object& obj) {
-  const json::object* meta = setpoint::GetObject(obj, "metadata");
-  return meta ? setpoint::GetInt(*meta, "generation").value_or(0) : 0;
-}
-
-// Whether status.conditions holds anything yet.
-bool HasConditions(const json::object& obj) {
-  const json::object* status = setpoint::GetObject(obj, "status");
-  const json::array* conditions = status ? setpoint::GetArray(*status, "conditions") : nullptr;
-  return conditions && !conditions->empty();
-}
-
-// Sets one condition in obj's status.conditions (lastTransitionTime moves only when the status
-// does). Returns whether that changed anything, so that unchanged conditions are not written.
-bool SetCondition(json::object& obj, std::string_view type, std::string_view status, std::string_view reason,
-                  std::string message) {
-  json::value& conditions = setpoint::EnsureObject(obj, "status")["conditions"];
-  if (!conditions.is_array()) conditions = json::array();
-  runtime::Condition c;
-  c.type = type;
-  c.status = status;
-  c.reason = reason;
-  c.message = std::move(message);
-  c.observed_generation = Generation(obj);
-  return runtime::set_condition(conditions.as_array(), c, std::chrono::system_clock::now());
-}
-
 // Whether step 4's cleanup finished: Degraded=True with reason Finalizing.
-bool CleanedUp(const json::object& obj) {
-  const json::object* status = setpoint::GetObject(obj, "status");
-  const json::array* conditions = status ? setpoint::GetArray(*status, "conditions") : nullptr;
-  const json::object* degraded = conditions ? runtime::find_condition(*conditions, kTypeDegraded) : nullptr;
-  return degraded && setpoint::GetStringOr(*degraded, "status", "") == runtime::kConditionTrue &&
-         setpoint::GetStringOr(*degraded, "reason", "") == kReasonFinalizing;
+bool CleanedUp(const {%kind%}& obj) {
+  const types::Condition* degraded = types::FindCondition(obj.status.conditions, kTypeDegraded);
+  return degraded && degraded->status == "True" && degraded->reason == kReasonFinalizing;
 }
 
 }  // namespace
 
-ReconcileResult {%kind%}Reconciler::reconcile(const runtime::Request& req) {
+ReconcileResult Reconcile(const runtime::Context& ctx, const runtime::Request& req) {
   // 1. Fetch it. The read comes from the manager's cache; had this reconciler just written the
   //    object, it waits until the cache shows that write, so no step acts on an older view.
-  auto cached = client_.get(k{%kind%}Resource, req.ns, req.name);
-  if (!cached) {
-    if (cached.error().code() == StatusCode::kNotFound) return ReconcileResult::Done();  // deleted: nothing to do
-    return ReconcileResult::Retry(cached.error());
+  auto obj = ctx.client.get<{%kind%}>(req);
+  if (!obj) {
+    if (obj.error().code() == StatusCode::kNotFound) return ReconcileResult::Done();  // deleted: nothing to do
+    return ReconcileResult::Retry(obj.error());
   }
-  json::object obj = **cached;  // our copy: the cache's is shared and read-only
-  obj["apiVersion"] = kApiVersion;  // cached list items may lack them; events and owner references need them
-  obj["kind"] = kKind;
 
-  // Writes the status of `obj` and continues with the object as stored.
-  auto write_status = [&]() -> Status {
-    auto stored = client_.update_status(k{%kind%}Resource, req.ns, obj);
-    if (!stored) return stored.error();
-    obj = std::move(*stored);
-    return Status::Ok();
-  };
-  // Writes the rest of `obj` (metadata, spec) and continues with the object as stored.
-  auto write_object = [&]() -> Status {
-    auto stored = client_.update(k{%kind%}Resource, req.ns, obj);
-    if (!stored) return stored.error();
-    obj = std::move(*stored);
-    return Status::Ok();
-  };
-
-  // 2. First sight: say that work has started.
-  if (!HasConditions(obj)) {
-    SetCondition(obj, kTypeAvailable, runtime::kConditionUnknown, kReasonReconciling, "Starting reconciliation");
-    if (Status s = write_status(); !s.ok()) return ReconcileResult::Retry(s);
+  // 2. First sight: say that work has started. set_condition writes the status only if it changed.
+  if (obj->status.conditions.empty()) {
+    obj = ctx.client.set_condition(*obj, kTypeAvailable, "Unknown", kReasonReconciling, "Starting reconciliation");
+    if (!obj) return ReconcileResult::Retry(obj.error());
   }
 
   // 3. The finalizer, so that deleting the object waits for step 4. (A new finalizer cannot be
   //    added to an object that is already being deleted, and it would not be needed.)
-  if (!runtime::deletion_requested(obj) && runtime::add_finalizer(obj, kFinalizer)) {
-    if (Status s = write_object(); !s.ok()) return ReconcileResult::Retry(s);
+  if (!obj->metadata.being_deleted() && obj->metadata.add_finalizer(kFinalizer)) {
+    obj = ctx.client.update(*obj);
+    if (!obj) return ReconcileResult::Retry(obj.error());
   }
 
   // 4. Deletion: clean up, say so, and let the object go.
-  if (runtime::deletion_requested(obj)) {
-    if (!runtime::has_finalizer(obj, kFinalizer)) return ReconcileResult::Done();  // not ours to finish
-    if (!CleanedUp(obj)) {  // (a pass that failed after the cleanup goes straight to the finalizer)
-      if (SetCondition(obj, kTypeDegraded, runtime::kConditionUnknown, kReasonFinalizing,
-                       "Performing finalizer operations for the custom resource: " + req.name)) {
-        if (Status s = write_status(); !s.ok()) return ReconcileResult::Retry(s);
-      }
+  if (obj->metadata.being_deleted()) {
+    if (!obj->metadata.has_finalizer(kFinalizer)) return ReconcileResult::Done();  // not ours to finish
+    if (!CleanedUp(*obj)) {  // (a pass that failed after the cleanup goes straight to the finalizer)
+      obj = ctx.client.set_condition(*obj, kTypeDegraded, "Unknown", kReasonFinalizing,
+                                     "Performing finalizer operations for the custom resource: " + req.name);
+      if (!obj) return ReconcileResult::Retry(obj.error());
 {%#namespaced%}
-      recorder_.event(obj, "Warning", "Deleting",
-                      "Custom Resource " + req.name + " is being deleted from the namespace " + req.ns);
+      ctx.event(*obj, "Warning", "Deleting",
+                "Custom Resource " + req.name + " is being deleted from the namespace " + req.ns);
 {%/namespaced%}
 {%^namespaced%}
-      recorder_.event(obj, "Warning", "Deleting", "Custom Resource " + req.name + " is being deleted");
+      ctx.event(*obj, "Warning", "Deleting", "Custom Resource " + req.name + " is being deleted");
 {%/namespaced%}
-      if (Status s = cleanup(obj); !s.ok()) return ReconcileResult::Retry(s);
-      SetCondition(obj, kTypeDegraded, runtime::kConditionTrue, kReasonFinalizing,
-                   "Finalizer operations for custom resource " + req.name + " were successfully accomplished");
-      if (Status s = write_status(); !s.ok()) return ReconcileResult::Retry(s);
+      if (Status s = Cleanup(*obj); !s.ok()) return ReconcileResult::Retry(s);
+      obj = ctx.client.set_condition(*obj, kTypeDegraded, "True", kReasonFinalizing,
+                                     "Finalizer operations for custom resource " + req.name +
+                                         " were successfully accomplished");
+      if (!obj) return ReconcileResult::Retry(obj.error());
     }
-    runtime::remove_finalizer(obj, kFinalizer);
-    if (Status s = write_object(); !s.ok() && s.code() != StatusCode::kNotFound) return ReconcileResult::Retry(s);
+    obj->metadata.remove_finalizer(kFinalizer);
+    auto removed = ctx.client.update(*obj);
+    if (!removed && removed.error().code() != StatusCode::kNotFound) return ReconcileResult::Retry(removed.error());
     return ReconcileResult::Done();  // the API server deletes it now
   }
 
   // 5. ============================== TODO({%kind%}): your logic goes here ==============================
-  // Make the world match obj's spec, one step per reconcile, and return early while it does not yet:
-  //   - create or update what the object needs (a ProcessSet, a ConfigMap, a Deployment, ...) through
-  //     client_, after runtime::set_controller_reference(obj, child), and add Owns(<its GVR>) in
-  //     BuildController below so that changes to it bring this object back here;
-  //   - on a failure that may pass: SetCondition(obj, kTypeAvailable, runtime::kConditionFalse,
-  //     "SomeReason", "what went wrong"), write_status(), return ReconcileResult::Retry(error);
+  // Make the world match obj->spec, one step per reconcile, and return early while it does not yet:
+  //   - create or update what the object needs (a ProcessSet, a ConfigMap, ...) with
+  //     ctx.client.create(child) after types::SetControllerReference(*obj, child), and add
+  //     Owns<Child>() in BuildController below so that changes to it bring this object back here;
+  //   - on a failure that may pass: ctx.client.set_condition(*obj, kTypeAvailable, "False",
+  //     "SomeReason", "what went wrong"), then return ReconcileResult::Retry(error);
   //   - on a spec that can never work: the same, with ReconcileResult::Terminal(error);
   //   - while waiting for something outside the API: return ReconcileResult::RequeueAfter(...).
-  // Reads through client_ come from the cache (client_.uncached() asks the server).
-  const json::object* spec = setpoint::GetObject(obj, "spec");
-  const std::int64_t size = spec ? setpoint::GetInt(*spec, "size").value_or(1) : 1;
+  const std::int32_t size = obj->spec.size;
   // ===================================================================================================
 
   // 6. Done: the spec is in effect. Written only when it changes, so this pass's own status write
   //    (which brings the object back here) ends in no write at all.
-  bool changed = SetCondition(obj, kTypeAvailable, runtime::kConditionTrue, kReasonReconciling,
-                              "{%kind%} " + req.name + " reconciled with size " + std::to_string(size));
-  json::object& status = setpoint::EnsureObject(obj, "status");
-  if (setpoint::GetInt(status, "observedGeneration") != Generation(obj)) {
-    status["observedGeneration"] = Generation(obj);
-    changed = true;
-  }
-  if (changed) {
-    if (Status s = write_status(); !s.ok()) return ReconcileResult::Retry(s);
-  }
-  return ReconcileResult::Done();
+  {%kind%}Status status = obj->status;
+  status.observedGeneration = obj->metadata.generation;
+  types::SetCondition(status.conditions, kTypeAvailable, "True", kReasonReconciling,
+                      "{%kind%} " + req.name + " reconciled with size " + std::to_string(size),
+                      obj->metadata.generation);
+  if (status == obj->status) return ReconcileResult::Done();
+  obj->status = std::move(status);
+  auto written = ctx.client.update_status(*obj);
+  return written ? ReconcileResult::Done() : ReconcileResult::Retry(written.error());
 }
 
-Status {%kind%}Reconciler::cleanup(const json::object& obj) {
+Status Cleanup(const {%kind%}& obj) {
   // TODO({%kind%}): release what the object holds outside the API server (an external account, a
   // DNS record, a file). Nothing yet.
   (void)obj;
   return Status::Ok();
 }
 
-setpoint::Result<runtime::ControllerPtr> BuildController(runtime::Controller::Builder builder,
-                                                         {%kind%}Reconciler& reconciler) {
-  return builder.For(k{%kind%}Resource).Complete(reconciler);
+setpoint::Result<runtime::ControllerPtr> BuildController(runtime::Controller::Builder builder) {
+  return builder.For<{%kind%}>().Complete(Reconcile);
 }
 
 }  // namespace {%ns%}
@@ -396,150 +307,39 @@ setpoint::Result<runtime::ControllerPtr> BuildController(runtime::Controller::Bu
 constexpr std::string_view kMain =
     R"tmpl(// {%program%}: runs the {%kind%} controller ({%crd_name%}) on the setpoint SDK.
 //
-//   {%program%} [--kubeconfig FILE] [--context NAME]{%#namespaced%} [--namespace NS]{%/namespaced%} [--health ADDR:PORT]
-//       [--leader-elect [--leader-election-namespace NS]]
+//   {%program%} --help    the flags: --kubeconfig, --context,{%#namespaced%} --namespace,{%/namespaced%} --health, --leader-elect, ...
+//   {%program%} --crd     config/crd.yaml, generated from src/{%snake%}_types.h
 //
-// The Manager owns the cache of {%plural%}, a client whose cached reads wait for the operator's own
-// writes, an event recorder, /healthz /readyz /metrics on --health, and with --leader-elect a
-// Lease, so that of several replicas only one works at a time. SIGINT or SIGTERM stops it cleanly.
-#include <cstdlib>
-#include <iostream>
-#include <string>
-
+// RunOperator builds a Manager: the cache of {%plural%}, a client whose cached reads wait for the
+// operator's own writes, an event recorder, /healthz /readyz /metrics on --health, and with
+// --leader-elect a Lease, so that of several replicas only one works at a time. It returns when
+// SIGINT or SIGTERM stops it (0), or on a lost Lease or a failure to start (1) — for example when
+// the CRD is not installed (`setpoint apply -f config/crd.yaml`).
 #include "{%snake%}_controller.h"
-#include "setpoint/client/config.h"
-#include "setpoint/client/rest_client.h"
-#include "setpoint/runtime/manager.h"
-#include "setpoint/runtime/stop_signals.h"
-
-namespace client = setpoint::client;
-namespace runtime = setpoint::runtime;
-
-namespace {
-
-constexpr char kUsage[] =
-    "usage: {%program%} [--kubeconfig FILE] [--context NAME]{%#namespaced%} [--namespace NS]{%/namespaced%} [--health ADDR:PORT]\n"
-    "           [--leader-elect [--leader-election-namespace NS]]\n"
-    "  --kubeconfig FILE   the API server and credentials (default: $KUBECONFIG, then ~/.kube/config)\n"
-    "  --context NAME      the kubeconfig context (default: its current-context)\n"
-{%#namespaced%}
-    "  --namespace NS      reconcile {%plural%} of this namespace only (default: every namespace)\n"
-{%/namespaced%}
-    "  --health ADDR:PORT  /healthz, /readyz and /metrics (default 127.0.0.1:8081; port 0: any free one)\n"
-    "  --leader-elect      work only while holding the Lease {%program%}, so that replicas take turns\n"
-    "  --leader-election-namespace NS  the Lease's namespace (default: the kubeconfig context's)\n";
-
-}  // namespace
+#include "setpoint/runtime/operator_main.h"
 
 int main(int argc, char** argv) {
-  client::KubeconfigOptions kubeconfig;  // empty path: $KUBECONFIG, then ~/.kube/config
-{%#namespaced%}
-  std::string watch_namespace;           // empty: every namespace
-{%/namespaced%}
-  std::string health = "127.0.0.1:8081";
-  bool leader_elect = false;
-  std::string lease_namespace;  // empty: the kubeconfig context's namespace
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const bool has_value = i + 1 < argc;
-    if (arg == "--kubeconfig" && has_value) {
-      kubeconfig.path = argv[++i];
-    } else if (arg == "--context" && has_value) {
-      kubeconfig.context = argv[++i];
-{%#namespaced%}
-    } else if (arg == "--namespace" && has_value) {
-      watch_namespace = argv[++i];
-{%/namespaced%}
-    } else if (arg == "--health" && has_value) {
-      health = argv[++i];
-    } else if (arg == "--leader-elect") {
-      leader_elect = true;
-    } else if (arg == "--leader-election-namespace" && has_value) {
-      lease_namespace = argv[++i];
-    } else if (arg == "--help" || arg == "-h") {
-      std::cout << kUsage;
-      return 0;
-    } else {
-      std::cerr << "{%program%}: unknown option or missing value: " << arg << "\n" << kUsage;
-      return 2;
-    }
-  }
-  // SIGINT/SIGTERM stop the manager; first, so that every thread started later inherits the mask.
-  runtime::StopSignals signals;
-
-  auto config = client::LoadKubeconfig(kubeconfig);
-  if (!config) {
-    std::cerr << "{%program%}: kubeconfig: " << config.error().to_string() << "\n";
-    return 1;
-  }
-  if (lease_namespace.empty()) lease_namespace = config->namespace_.empty() ? "default" : config->namespace_;
-  auto rest = client::RestClient::Create(*config);
-  if (!rest) {
-    std::cerr << "{%program%}: client: " << rest.error().to_string() << "\n";
-    return 1;
-  }
-
-  runtime::ManagerOptions options;
-  options.name = "{%program%}";
-  options.health_listen = health;
-  if (leader_elect) {
-    runtime::LeaderElectionConfig election;
-    election.lease_namespace = lease_namespace;
-    election.lease_name = "{%program%}";
-    options.leader_election = election;
-  }
-  auto manager = runtime::Manager::Create(**rest, std::move(options));
-  if (!manager) {
-    std::cerr << "{%program%}: manager: " << manager.error().to_string() << "\n";
-    return 1;
-  }
-  runtime::Manager& m = **manager;
-{%#namespaced%}
-  if (!watch_namespace.empty()) {
-    runtime::CacheOptions cache;
-    cache.ns = watch_namespace;
-    m.set_cache_options({%ns%}::k{%kind%}Resource, cache);  // list and watch that namespace only
-  }
-{%/namespaced%}
-
-  {%ns%}::{%kind%}Reconciler reconciler(m.client(), m.recorder());
-  auto controller = {%ns%}::BuildController(m.controller("{%singular%}"), reconciler);
-  if (!controller) {
-    std::cerr << "{%program%}: controller: " << controller.error().to_string() << "\n";
-    return 1;
-  }
-  if (auto s = m.add(std::move(*controller)); !s.ok()) {
-    std::cerr << "{%program%}: " << s.to_string() << "\n";
-    return 1;
-  }
-
-  std::cout << "{%program%}: reconciling {%crd_name%}"
-{%#namespaced%}
-            << (watch_namespace.empty() ? " in every namespace" : " in namespace " + watch_namespace)
-{%/namespaced%}
-            << "; health and metrics on " << health << (leader_elect ? "; waiting for the Lease" : "") << std::endl;
-  // Blocks until SIGINT/SIGTERM (Ok), a lost Lease (Unavailable) or a failure to start (for
-  // example: the CRD is not installed — `setpoint apply -f config/crd.yaml`).
-  const setpoint::Status result = m.run(signals.token());
-  if (!signals.signalled()) {
-    std::cerr << "{%program%}: " << result.to_string() << std::endl;
-    return 1;
-  }
-  std::cout << "{%program%}: stopped" << std::endl;
-  return result.ok() ? 0 : 1;
+  const setpoint::runtime::OperatorOptions options{.name = "{%program%}",
+                                                   .what = "{%crd_name%}",
+                                                   .namespaced = {%namespaced_bool%},
+                                                   .crds = {setpoint::types::Crd<{%ns%}::{%kind%}>()}};
+  return setpoint::runtime::RunOperator(argc, argv, options, [](setpoint::runtime::Manager& m) {
+    auto controller = {%ns%}::BuildController(m.controller("{%singular%}"));
+    return controller ? m.add(std::move(*controller)) : controller.error();
+  });
 }
 )tmpl";
 
 constexpr std::string_view kTest =
-    R"tmpl(// {%kind%}Reconciler against the real setpoint API server, in this process (the SDK's test kit,
-// setpoint::testing::TestServer). The test installs config/crd.yaml and creates config/sample.yaml,
-// so the schema and the sample are tested with the code, and checks what a user would see:
-// Available=True and the finalizer; on deletion, the Warning event and the object gone. The server
-// lags and answers 409 Conflicts the way busy clusters do; the operator must converge anyway. Waits
-// are deadlines on what the server shows, never fixed sleeps.
+    R"tmpl(// The {%kind%} operator's tests. First the reconciler alone, on the SDK test kit's FakeClient (no
+// server): each step's writes and the finalizer sequence. Then the whole operator against the real
+// setpoint API server in this process (setpoint::testing::TestServer): the test installs
+// config/crd.yaml and creates config/sample.yaml, so the schema and the sample are tested with the
+// code, and checks what a user would see — Available=True and the finalizer; on deletion, the
+// Warning event and the object gone — while the server lags and answers 409 Conflicts the way busy
+// clusters do. Waits are deadlines on what the server shows, never fixed sleeps.
 #include <chrono>
 #include <fstream>
-#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -549,24 +349,23 @@ constexpr std::string_view kTest =
 
 #include "{%snake%}_controller.h"
 #include "setpoint/api/yaml.h"
-#include "setpoint/common/json.h"
-#include "setpoint/runtime/conditions.h"
 #include "setpoint/runtime/manager.h"
-#include "setpoint/runtime/object_helpers.h"
 #include "setpoint/testing/eventually.h"
+#include "setpoint/testing/fake_client.h"
 #include "setpoint/testing/test_server.h"
+#include "setpoint/types/apiextensions_v1.h"
+#include "setpoint/types/core_v1.h"
 
 namespace {
 
 namespace json = boost::json;
 namespace runtime = setpoint::runtime;
+namespace types = setpoint::types;
 using namespace std::chrono_literals;
 using setpoint::StatusCode;
-using {%ns%}::k{%kind%}Resource;
+using {%ns%}::{%kind%};
+using Kind = runtime::ReconcileResult::Kind;
 
-const setpoint::client::GroupVersionResource kCrds{"apiextensions.k8s.io", "v1", "customresourcedefinitions", false,
-                                                   "CustomResourceDefinition"};
-const setpoint::client::GroupVersionResource kEvents{"", "v1", "events", true, "Event"};
 {%#namespaced%}
 const std::string kNamespace = "default";  // where the test's {%plural%} live
 const std::string kEventNamespace = kNamespace;
@@ -594,11 +393,64 @@ setpoint::Result<json::object> ReadYaml(const std::string& path) {
   return value->as_object();
 }
 
-const json::array* Conditions(const json::object& obj) {
-  const json::object* status = setpoint::GetObject(obj, "status");
-  return status ? setpoint::GetArray(*status, "conditions") : nullptr;
+TEST({%kind%}CrdTest, ConfigCrdYamlIsWhatTheTypesGenerate) {
+  auto file = ReadYaml(CRD_FILE);
+  ASSERT_TRUE(file.has_value()) << file.error().to_string();
+  EXPECT_EQ(*file, types::Crd<{%kind%}>()) << "config/crd.yaml is stale: run cmake --build build --target crd";
 }
 
+// The reconciler on the fake client: one object, reconciled step by step.
+class {%kind%}ReconcileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    {%kind%} obj;
+    obj.metadata = {.name = "sample", .namespace_ = kNamespace};
+    obj.spec.size = 2;
+    fake_.add(obj);
+  }
+  runtime::ReconcileResult Reconcile() {
+    const runtime::Context ctx{{}, runtime::Client(fake_), &events_};
+    return {%ns%}::Reconcile(ctx, {kNamespace, "sample"});
+  }
+  {%kind%} Get() { return *client_.get<{%kind%}>(kNamespace, "sample"); }
+
+  setpoint::testing::FakeClient fake_;
+  setpoint::testing::FakeEvents events_;
+  runtime::Client client_{fake_};
+};
+
+TEST_F({%kind%}ReconcileTest, BecomesAvailableAndThenWritesNothing) {
+  EXPECT_EQ(Reconcile().kind(), Kind::kDone);
+  const {%kind%} obj = Get();
+  EXPECT_TRUE(obj.metadata.has_finalizer({%ns%}::kFinalizer));
+  EXPECT_TRUE(types::IsConditionTrue(obj.status.conditions, {%ns%}::kTypeAvailable));
+  EXPECT_EQ(types::FindCondition(obj.status.conditions, {%ns%}::kTypeAvailable)->message,
+            "{%kind%} sample reconciled with size 2");
+  EXPECT_EQ(obj.status.observedGeneration, obj.metadata.generation);
+  fake_.clear_writes();
+  EXPECT_EQ(Reconcile().kind(), Kind::kDone);
+  EXPECT_TRUE(fake_.writes().empty()) << "a reconcile with nothing to do wrote " << fake_.writes().front();
+}
+
+TEST_F({%kind%}ReconcileTest, DeletionRunsTheFinalizerSequence) {
+  Reconcile();
+  ASSERT_TRUE(client_.remove(Get()).ok());
+  ASSERT_TRUE(Get().metadata.being_deleted()) << "the finalizer holds it";
+  EXPECT_EQ(Reconcile().kind(), Kind::kDone);
+  EXPECT_EQ(client_.get<{%kind%}>(kNamespace, "sample").error().code(), StatusCode::kNotFound);
+  ASSERT_EQ(events_.events().size(), 1u);
+  EXPECT_EQ(events_.events()[0].type, "Warning");
+  EXPECT_EQ(events_.events()[0].reason, "Deleting");
+}
+
+TEST_F({%kind%}ReconcileTest, AFailedWriteIsRetried) {
+  fake_.fail_when([](std::string_view verb, auto&&...) {
+    return verb == "update_status" ? setpoint::Status::Unavailable("the server is away") : setpoint::Status::Ok();
+  });
+  EXPECT_EQ(Reconcile().kind(), Kind::kRetry);
+}
+
+// The whole operator against a real API server.
 class {%kind%}ControllerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -610,23 +462,21 @@ class {%kind%}ControllerTest : public ::testing::Test {
     server_ = std::move(*server);
     rest_ = server_->make_client();
     api_ = std::make_unique<setpoint::client::DynamicClient>(*rest_);
+    direct_ = std::make_unique<runtime::DirectClient>(*api_);
 
     // The CRD, as `setpoint apply -f config/crd.yaml` installs it; then wait until it is served.
     auto crd = ReadYaml(CRD_FILE);
     ASSERT_TRUE(crd.has_value()) << crd.error().to_string();
-    auto installed = api_->create(kCrds, "", *crd);
+    auto installed = api_->create(types::GvrOf<setpoint::apiextensionsv1::CustomResourceDefinition>(), "", *crd);
     ASSERT_TRUE(installed.has_value()) << "config/crd.yaml: " << installed.error().to_string();
-    ASSERT_TRUE(Eventually([&] { return api_->list(k{%kind%}Resource, kNamespace).has_value(); }))
+    ASSERT_TRUE(Eventually([&] { return client().list<{%kind%}>(kNamespace).has_value(); }))
         << "{%crd_name%} is not served";
 
     // The operator, as main.cc runs it.
-    runtime::ManagerOptions options;
-    options.name = "{%program%}-test";
-    auto manager = runtime::Manager::Create(*rest_, std::move(options));
+    auto manager = runtime::Manager::Create(*rest_, {.name = "{%program%}-test"});
     ASSERT_TRUE(manager.has_value()) << manager.error().to_string();
     manager_ = std::move(*manager);
-    reconciler_ = std::make_unique<{%ns%}::{%kind%}Reconciler>(manager_->client(), manager_->recorder());
-    auto controller = {%ns%}::BuildController(manager_->controller("{%singular%}"), *reconciler_);
+    auto controller = {%ns%}::BuildController(manager_->controller("{%singular%}"));
     ASSERT_TRUE(controller.has_value()) << controller.error().to_string();
     ASSERT_TRUE(manager_->add(std::move(*controller)).ok());
     const setpoint::Status started = manager_->start();
@@ -635,79 +485,71 @@ class {%kind%}ControllerTest : public ::testing::Test {
   void TearDown() override {
     if (manager_) (void)manager_->stop();
   }
-
-  // The object as the server has it now, or nullopt.
-  std::optional<json::object> Get(const std::string& name) {
-    auto got = api_->get(k{%kind%}Resource, kNamespace, name);
-    if (!got) return std::nullopt;
-    return *got;
-  }
+  // Typed reads and writes straight to the server (not through the operator's cache).
+  runtime::Client client() { return runtime::Client(*direct_); }
 
   std::unique_ptr<setpoint::testing::TestServer> server_;
   std::unique_ptr<setpoint::client::RestClient> rest_;
   std::unique_ptr<setpoint::client::DynamicClient> api_;
-  std::unique_ptr<{%ns%}::{%kind%}Reconciler> reconciler_;  // borrowed by the manager's controller
+  std::unique_ptr<runtime::DirectClient> direct_;
   std::unique_ptr<runtime::Manager> manager_;
 };
 
 TEST_F({%kind%}ControllerTest, SampleBecomesAvailableAndIsCleanedUpOnDelete) {
   auto sample = ReadYaml(SAMPLE_FILE);
   ASSERT_TRUE(sample.has_value()) << sample.error().to_string();
-  const std::string name(setpoint::GetStringOr(sample->at("metadata").as_object(), "name", ""));
+  auto typed = types::Decode<{%kind%}>(*sample);
+  ASSERT_TRUE(typed.has_value()) << "config/sample.yaml: " << typed.error().to_string();
+  const std::string name = typed->metadata.name;
   // The operator's first two writes meet 409 Conflicts (someone else wrote first): it must retry.
   server_->conflict_next_updates(2, "{%plural%}");
-  auto created = api_->create(k{%kind%}Resource, kNamespace, *sample);
+  auto created = client().create(*typed);
   ASSERT_TRUE(created.has_value()) << "config/sample.yaml: " << created.error().to_string();
 
   // Available=True for the generation it was created with, and the finalizer in place.
   auto available = [&] {
-    auto obj = Get(name);
-    if (!obj) return false;
-    const json::array* conditions = Conditions(*obj);
-    const json::object& meta = obj->at("metadata").as_object();
-    return conditions && runtime::is_true(*conditions, {%ns%}::kTypeAvailable) &&
-           runtime::has_finalizer(*obj, {%ns%}::kFinalizer) &&
-           setpoint::GetInt(obj->at("status").as_object(), "observedGeneration") == setpoint::GetInt(meta, "generation");
+    auto obj = client().get<{%kind%}>(kNamespace, name);
+    return obj && types::IsConditionTrue(obj->status.conditions, {%ns%}::kTypeAvailable) &&
+           obj->metadata.has_finalizer({%ns%}::kFinalizer) &&
+           obj->status.observedGeneration == obj->metadata.generation;
   };
-  ASSERT_TRUE(Eventually(available)) << "not Available: " << json::serialize(Get(name).value_or(json::object()));
+  ASSERT_TRUE(Eventually(available)) << "not Available";
   EXPECT_EQ(server_->conflicts_injected(), 2u);
-  const json::object obj = *Get(name);
-  const json::object* condition = runtime::find_condition(*Conditions(obj), {%ns%}::kTypeAvailable);
-  ASSERT_NE(condition, nullptr);
-  EXPECT_EQ(setpoint::GetStringOr(*condition, "reason", ""), {%ns%}::kReasonReconciling);
+  const {%kind%} obj = *client().get<{%kind%}>(kNamespace, name);
+  EXPECT_EQ(types::FindCondition(obj.status.conditions, {%ns%}::kTypeAvailable)->reason, {%ns%}::kReasonReconciling);
   int available_conditions = 0;
-  for (const json::value& c : *Conditions(obj))
-    available_conditions += c.is_object() && setpoint::GetStringOr(c.as_object(), "type", "") == {%ns%}::kTypeAvailable;
+  for (const types::Condition& c : obj.status.conditions) available_conditions += c.type == {%ns%}::kTypeAvailable;
   EXPECT_EQ(available_conditions, 1) << "conditions are a map keyed by type";
 
   // Deleting it runs the cleanup: a Warning event, then the finalizer goes, and so does the object.
-  auto removed = api_->remove(k{%kind%}Resource, kNamespace, name);
-  ASSERT_TRUE(removed.has_value()) << removed.error().to_string();
+  ASSERT_TRUE(client().remove(obj).ok());
   ASSERT_TRUE(Eventually([&] {
-    auto got = api_->get(k{%kind%}Resource, kNamespace, name);
+    auto got = client().get<{%kind%}>(kNamespace, name);
     return !got && got.error().code() == StatusCode::kNotFound;
-  })) << "still there: " << json::serialize(Get(name).value_or(json::object()));
-  setpoint::client::ListOptions deleting;
-  deleting.field_selector = "involvedObject.name=" + name + ",reason=Deleting";
+  })) << "still there";
   EXPECT_TRUE(Eventually([&] {
-    auto events = api_->list(kEvents, kEventNamespace, deleting);
-    return events && !events->items.empty();
+    auto events = client().list<setpoint::corev1::Event>(kEventNamespace);
+    if (!events) return false;
+    for (const auto& e : *events)
+      if (e.involvedObject.name == name && e.reason == "Deleting" && e.type_ == "Warning") return true;
+    return false;
   })) << "no Warning event Deleting for " << name;
 }
 
 TEST_F({%kind%}ControllerTest, SchemaDefaultsSizeAndRejectsOutOfRange) {
-  json::object obj{{"apiVersion", {%ns%}::kApiVersion},
-                   {"kind", {%ns%}::kKind},
+  json::object obj{{"apiVersion", types::ApiVersionOf<{%kind%}>()},
+                   {"kind", "{%kind%}"},
                    {"metadata", json::object{{"name", "defaults"}}},
                    {"spec", json::object{}}};
-  auto created = api_->create(k{%kind%}Resource, kNamespace, obj);
+  const auto& gvr = types::GvrOf<{%kind%}>();
+  auto created = api_->create(gvr, kNamespace, obj);
   ASSERT_TRUE(created.has_value()) << created.error().to_string();
-  EXPECT_EQ(setpoint::GetInt(created->at("spec").as_object(), "size"), 1) << "spec.size defaults to 1";
+  EXPECT_EQ(types::Decode<{%kind%}>(*created)->spec.size, 1) << "spec.size defaults to 1";
 
   for (int size : {0, 11}) {
     obj["metadata"] = json::object{{"name", "size-" + std::to_string(size)}};
     obj["spec"] = json::object{{"size", size}};
-    auto rejected = api_->create(k{%kind%}Resource, kNamespace, obj);
+    auto rejected = api_->create(gvr, kNamespace, obj);
     ASSERT_FALSE(rejected.has_value()) << "size " << size << " was accepted";
     EXPECT_EQ(rejected.error().code(), StatusCode::kInvalid) << rejected.error().to_string();
   }
@@ -731,17 +573,17 @@ users read with `setpoint get` or `kubectl get`.
 
 | file | what |
 |---|---|
-| `config/crd.yaml` | the CustomResourceDefinition: the schema of `spec` (example fields `size`, 1–10, default 1, and `note`) and of `status` (`conditions`, `observedGeneration`), the status subresource, and the columns `get` prints |
+| `config/crd.yaml` | the CustomResourceDefinition, generated from `src/{%snake%}_types.h` (`cmake --build build --target crd`): the schema of `spec` (example fields `size`, 1–10, default 1, and `note`) and of `status` (`conditions`, `observedGeneration`), the status subresource, and the columns `get` prints |
 | `config/sample.yaml` | a `{%kind%}` to try it with |
-| `src/{%snake%}_types.h` | the resource, the finalizer `{%finalizer%}`, the condition types and reasons |
-| `src/{%snake%}_controller.h`, `.cc` | the reconciler, and `BuildController` that says what it watches |
-| `src/main.cc` | the program: kubeconfig, a `Manager` (cache, client, events, health and metrics, leader election), signals |
-| `test/{%snake%}_controller_test.cc` | its test, against a real API server started inside the test |
+| `src/{%snake%}_types.h` | the resource as C++ types (`{%kind%}`, its spec and status, their schema), the finalizer `{%finalizer%}`, the condition types and reasons |
+| `src/{%snake%}_controller.h`, `.cc` | `Reconcile`, and `BuildController` that says what it watches |
+| `src/main.cc` | the program: `RunOperator` gives it flags, kubeconfig, a `Manager` (cache, client, events, health and metrics, leader election), signals and `--crd` |
+| `test/{%snake%}_controller_test.cc` | its tests: the reconciler on the fake client (no server), and the operator against a real API server started inside the test |
 | `CMakeLists.txt` | finds the installed SDK with `find_package(setpoint)`; a library, the program, the test |
 
 ## What the reconciler does
 
-`reconcile()` is called with the name of a `{%kind%}` whenever it (or something it watches)
+`Reconcile()` is called with the name of a `{%kind%}` whenever it (or something it watches)
 changes — never with "what changed": it looks at the object as it is now and takes the next step.
 In the order of the Operator SDK's Memcached tutorial:
 
@@ -749,12 +591,12 @@ In the order of the Operator SDK's Memcached tutorial:
 2. First sight (no conditions yet): `Available=Unknown`, reason `Reconciling`, message
    `Starting reconciliation`.
 3. It adds the finalizer `{%finalizer%}`, so that deleting the object waits for step 4.
-4. Deletion: `Degraded=Unknown` (reason `Finalizing`), a Warning event `Deleting`, the `cleanup()`
+4. Deletion: `Degraded=Unknown` (reason `Finalizing`), a Warning event `Deleting`, the `Cleanup()`
    hook, `Degraded=True` (`Finalizing`); then it removes the finalizer and the object goes.
 5. Otherwise: **your logic** (the TODO).
 6. `Available=True` (`Reconciling`) and `status.observedGeneration` = `metadata.generation`,
    written only when they change — so the status write, which brings the object back to
-   `reconcile()`, ends there.
+   `Reconcile()`, ends there.
 
 Reads come from the manager's cache and wait for the operator's own writes, so it never acts on a
 view older than what it just did. A failed write returns `Retry`: the same object comes back later,
@@ -773,7 +615,9 @@ cmake --build build
 ctest --test-dir build --output-on-failure
 ```
 
-The test starts an API server inside the test process — one that lags by 100 ms and answers the
+The first tests run `Reconcile` on the SDK's fake client, with no server: the object becomes
+Available and a second pass writes nothing; deleting it runs the finalizer sequence; a failed write
+is retried. The next starts an API server inside the test process — one that lags by 100 ms and answers the
 operator's first writes with 409 Conflicts, as busy clusters do — installs `config/crd.yaml`,
 creates `config/sample.yaml`, waits until it is `Available` with the finalizer, deletes it and waits
 until it is gone; a second test checks that the schema defaults `size` to 1 and rejects 0 and 11.
@@ -828,15 +672,17 @@ On a Kubernetes cluster the operator's identity needs: `get list watch update` o
 
 ## Make it yours
 
-- **The spec**: replace `size` and `note` in `config/crd.yaml` (and `config/sample.yaml`) with your
-  fields; read them in `reconcile()` with `setpoint::GetInt`, `GetString`, `GetObject`
-  (`setpoint/common/json.h`).
-- **What it manages**: create children with `client_.create(...)` after
-  `runtime::set_controller_reference(obj, child)`, and add `.Owns(<their resource>)` in
-  `BuildController`: a change to a child brings its owner back to `reconcile()`, and the garbage
-  collector deletes the children with their owner.
-- **Cleanup outside the API**: `cleanup()`, called once the object is being deleted.
-- **Tests**: `setpoint::testing::TestServer` can make the server misbehave the way busy clusters do
+- **The spec**: replace `size` and `note` in `src/{%snake%}_types.h` (and `config/sample.yaml`) with
+  your fields, say in `schema()` what the server checks, and regenerate `config/crd.yaml` with
+  `cmake --build build --target crd`. `Reconcile()` reads them as `obj->spec.<field>`.
+- **What it manages**: create children with `ctx.client.create(child)` after
+  `types::SetControllerReference(*obj, child)`, and add `.Owns<Child>()` in `BuildController`
+  (`setpoint/types/setpoint_v1alpha1.h` has ProcessSet and Process, `core_v1.h` ConfigMap and
+  Secret): a change to a child brings its owner back to `Reconcile()`, and the garbage collector
+  deletes the children with their owner.
+- **Cleanup outside the API**: `Cleanup()`, called once the object is being deleted.
+- **Tests**: `setpoint::testing::FakeClient` runs `Reconcile` with no server (and `fail_when` makes
+  chosen calls fail); `setpoint::testing::TestServer` can make a real server misbehave the way busy clusters do
   (`set_cache_delay`, `conflict_next_updates`, `drop_watches`): prove the operator converges anyway.
 
 The setpoint SDK guide (`docs/sdk-guide.md` in setpoint) explains the pieces: the reconcile
@@ -850,7 +696,6 @@ const std::vector<ProjectTemplate>& OperatorTemplates() {
       {"CMakeLists.txt", kCMakeLists},
       {"README.md", kReadme},
       {".gitignore", kGitignore},
-      {"config/crd.yaml", kCrd},
       {"config/sample.yaml", kSample},
       {"src/{%snake%}_types.h", kTypes},
       {"src/{%snake%}_controller.h", kControllerHeader},

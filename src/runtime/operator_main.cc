@@ -12,9 +12,18 @@ namespace setpoint::runtime {
 namespace {
 
 void Usage(std::ostream& out, const char* argv0, const OperatorOptions& options) {
-  out << "usage: " << argv0 << " [--kubeconfig FILE] [--namespace NS] [--health ADDR:PORT] [--leader-elect]";
+  out << "usage: " << argv0 << " [--kubeconfig FILE] [--context NAME]"
+      << (options.namespaced ? " [--namespace NS]" : "")
+      << " [--health ADDR:PORT] [--leader-elect [--leader-election-namespace NS]]";
   for (const auto& f : options.flags) out << " [" << f.name << " VALUE]";
-  out << (options.crds.empty() ? "" : " [--crd]") << "\n";
+  out << (options.crds.empty() ? "" : " [--crd]") << "\n"
+      << "  --kubeconfig FILE   the API server and credentials (default: $KUBECONFIG, then ~/.kube/config)\n"
+      << "  --context NAME      the kubeconfig context (default: its current-context)\n";
+  if (options.namespaced) out << "  --namespace NS      reconcile this namespace only (default: every namespace)\n";
+  out << "  --health ADDR:PORT  /healthz, /readyz and /metrics (default " << options.health << "; port 0: any)\n"
+      << "  --leader-elect      work only while holding the Lease " << options.name << ", so that replicas take turns\n"
+      << "  --leader-election-namespace NS  the Lease's namespace (default: the kubeconfig context's)\n";
+  if (!options.crds.empty()) out << "  --crd               print the CustomResourceDefinitions and exit\n";
   for (const auto& f : options.flags) out << "  " << f.name << ": " << f.help << " (default \"" << *f.value << "\")\n";
 }
 
@@ -22,7 +31,7 @@ void Usage(std::ostream& out, const char* argv0, const OperatorOptions& options)
 
 int RunOperator(int argc, char** argv, const OperatorOptions& options, const OperatorSetup& setup) {
   client::KubeconfigOptions kubeconfig;
-  std::string ns, health = options.health;
+  std::string ns, health = options.health, lease_namespace;
   bool leader_elect = false;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -30,7 +39,11 @@ int RunOperator(int argc, char** argv, const OperatorOptions& options, const Ope
     bool known = true;
     if (arg == "--kubeconfig" && has_value) {
       kubeconfig.path = argv[++i];
-    } else if (arg == "--namespace" && has_value) {
+    } else if (arg == "--context" && has_value) {
+      kubeconfig.context = argv[++i];
+    } else if (arg == "--leader-election-namespace" && has_value) {
+      lease_namespace = argv[++i];
+    } else if (arg == "--namespace" && has_value && options.namespaced) {
       ns = argv[++i];
     } else if (arg == "--health" && has_value) {
       health = argv[++i];
@@ -52,6 +65,7 @@ int RunOperator(int argc, char** argv, const OperatorOptions& options, const Ope
       }
     }
     if (!known) {
+      std::cerr << options.name << ": unknown option or missing value: " << arg << "\n";
       Usage(std::cerr, argv[0], options);
       return 2;
     }
@@ -73,7 +87,9 @@ int RunOperator(int argc, char** argv, const OperatorOptions& options, const Ope
   if (!ns.empty()) manager_options.watcher_tweak = [ns](WatcherOptions& w) { w.ns = ns; };
   if (leader_elect) {
     LeaderElectionConfig election;
-    election.lease_namespace = config->namespace_.empty() ? "default" : config->namespace_;
+    election.lease_namespace = !lease_namespace.empty()     ? lease_namespace
+                               : config->namespace_.empty() ? "default"
+                                                            : config->namespace_;
     election.lease_name = options.name;
     manager_options.leader_election = election;
   }
@@ -81,8 +97,11 @@ int RunOperator(int argc, char** argv, const OperatorOptions& options, const Ope
   if (!manager) return fail("manager", manager.error());
   if (Status s = setup(**manager); !s.ok()) return fail("setup", s);
 
-  std::cout << options.name << ": reconciling in " << (ns.empty() ? "every namespace" : "namespace " + ns)
-            << "; health and metrics on " << health << std::endl;
+  std::cout << options.name << ": reconciling " << (options.what.empty() ? "" : options.what + " ")
+            << (!options.namespaced ? "(cluster-scoped)"
+                : ns.empty()        ? "in every namespace"
+                                    : "in namespace " + ns)
+            << "; health and metrics on " << health << (leader_elect ? "; waiting for the Lease" : "") << std::endl;
   const Status result = (*manager)->run(signals.token());
   if (!signals.signalled()) return fail("stopped", result);
   std::cout << options.name << ": stopped" << std::endl;

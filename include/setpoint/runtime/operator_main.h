@@ -8,10 +8,12 @@
 //         [&](setpoint::runtime::Manager& m) { return m.add(...); });
 //   }
 //
-// Flags every operator gets: --kubeconfig FILE, --namespace NS (watch one namespace; default all),
-// --health ADDR:PORT (/healthz, /readyz, /metrics), --leader-elect (a Lease named after the
-// operator, in the kubeconfig's namespace or default), --crd (print `crds` as YAML and exit), and
-// --help. Returns the exit code: 0 after a signal, 1 on failure, 2 on bad flags.
+// Flags every operator gets: --kubeconfig FILE, --context NAME, --namespace NS (watch one
+// namespace; default all; not a flag when `namespaced` is false), --health ADDR:PORT (/healthz,
+// /readyz, /metrics; port 0: any free one), --leader-elect (work only while holding a Lease named
+// after the operator) with --leader-election-namespace NS (default: the kubeconfig context's, else
+// default), --crd (print `crds` as YAML and exit), and --help. Returns the exit code: 0 after a
+// signal, 1 on failure, 2 on bad flags.
 #pragma once
 
 #include <functional>
@@ -32,7 +34,9 @@ struct OperatorFlag {
 };
 
 struct OperatorOptions {
-  std::string name = "operator";
+  std::string name = "operator";  // the program, the manager and the Lease
+  std::string what;               // what it reconciles, for the start-up line: "memcacheds.cache.example.com"
+  bool namespaced = true;         // whether --namespace is offered
   std::string health = "127.0.0.1:8081";
   std::vector<OperatorFlag> flags;
   std::vector<boost::json::object> crds;  // what --crd prints
