@@ -6,39 +6,31 @@
 
 #include <atomic>
 
-#include "setpoint/runtime/cached_client.h"
 #include "setpoint/runtime/controller.h"
-#include "setpoint/runtime/event_recorder.h"
+#include "setpoint/types/core_v1.h"
 
 namespace mirror {
-
-inline const setpoint::client::GroupVersionResource kConfigMaps{"", "v1", "configmaps", true, "ConfigMap"};
 
 // The label that asks for a mirror, and the one a mirror carries.
 inline constexpr char kWantsMirror[] = "mirror=true";
 inline constexpr char kMirrorOf[] = "mirror-of";
 
-class MirrorReconciler : public setpoint::runtime::Reconciler {
+class MirrorReconciler {
  public:
-  // Both borrowed from the Manager: reads come from its caches and wait for our own writes;
-  // events are written in the background.
-  MirrorReconciler(setpoint::runtime::CachedClient& client, setpoint::runtime::EventRecorder& recorder)
-      : client_(client), recorder_(recorder) {}
-
   // Called with the namespace/name of an original, never for the same one on two threads at once.
-  setpoint::runtime::ReconcileResult reconcile(const setpoint::runtime::Request& req) override;
+  // ctx.client reads from the manager's caches, and waits there for this operator's own writes.
+  setpoint::runtime::ReconcileResult reconcile(const setpoint::runtime::Context& ctx,
+                                               const setpoint::runtime::Request& req);
 
   // How many copies this reconciler created (tests check that it never makes one twice).
   int creates() const { return creates_.load(); }
 
  private:
-  setpoint::runtime::CachedClient& client_;
-  setpoint::runtime::EventRecorder& recorder_;
   std::atomic<int> creates_{0};
 };
 
 // The controller that calls it: ConfigMaps labelled mirror=true (For) and the copies (Owns: an
-// event on a copy wakes up its original).
+// event on a copy wakes up its original). `reconciler` is borrowed and must outlive it.
 setpoint::Result<setpoint::runtime::ControllerPtr> BuildController(setpoint::runtime::Controller::Builder builder,
                                                                    MirrorReconciler& reconciler);
 

@@ -17,7 +17,7 @@ namespace {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
-using mirror::kConfigMaps;
+const setpoint::client::GroupVersionResource& kConfigMaps = setpoint::types::GvrOf<setpoint::corev1::ConfigMap>();
 
 // Waits for a condition with a deadline (the SDK test kit's; never a bare sleep).
 template <typename F>
@@ -36,7 +36,7 @@ class MirrorTest : public ::testing::Test {
     auto manager = setpoint::runtime::Manager::Create(*rest_, {.name = "mirror-test"});
     ASSERT_TRUE(manager.has_value()) << manager.error().to_string();
     manager_ = std::move(*manager);
-    reconciler_ = std::make_unique<mirror::MirrorReconciler>(manager_->client(), manager_->recorder());
+    reconciler_ = std::make_unique<mirror::MirrorReconciler>();
     auto controller = mirror::BuildController(manager_->controller("configmap-mirror"), *reconciler_);
     ASSERT_TRUE(controller.has_value()) << controller.error().to_string();
     ASSERT_TRUE(manager_->add(std::move(*controller)).ok());

@@ -4,77 +4,37 @@
 #include <boost/json.hpp>
 
 #include "server_fixture.h"
-#include "setpoint/common/json.h"
 
 namespace example {
 
-namespace json = boost::json;
-using setpoint::client::ObjectMeta;
+namespace types = setpoint::types;
 
 struct WidgetSpec {
   std::int64_t size = 0;
   std::string color;
 };
+BOOST_DESCRIBE_STRUCT(WidgetSpec, (), (size, color))
 
 struct WidgetStatus {
   bool ready = false;
-  std::int64_t observed_generation = 0;
+  std::int64_t observedGeneration = 0;
 };
+BOOST_DESCRIBE_STRUCT(WidgetStatus, (), (ready, observedGeneration))
 
-struct Widget {
-  static constexpr std::string_view kGroup = "example.com";
-  static constexpr std::string_view kVersion = "v1";
-  static constexpr std::string_view kResource = "widgets";
-  static constexpr std::string_view kKind = "Widget";
-
-  ObjectMeta metadata;
+struct Widget : types::Object {
+  static constexpr types::Kind kKind{"example.com", "v1", "Widget", "widgets"};
   WidgetSpec spec;
   WidgetStatus status;
 };
+BOOST_DESCRIBE_STRUCT(Widget, (types::Object), (spec, status))
 
-void tag_invoke(json::value_from_tag, json::value& v, const Widget& w) {
-  json::object spec{{"size", w.spec.size}};
-  if (!w.spec.color.empty()) spec["color"] = w.spec.color;
-  v = json::object{{"metadata", json::value_from(w.metadata)},
-                   {"spec", std::move(spec)},
-                   {"status", {{"ready", w.status.ready}, {"observedGeneration", w.status.observed_generation}}}};
-}
-
-Widget tag_invoke(json::value_to_tag<Widget>, const json::value& v) {
-  const json::object& o = v.as_object();  // throws on a non-object: the client maps that to Internal
-  Widget w;
-  if (const auto* m = o.if_contains("metadata")) w.metadata = json::value_to<ObjectMeta>(*m);
-  if (const auto* s = setpoint::GetObject(o, "spec")) {
-    w.spec.size = setpoint::GetInt(*s, "size").value_or(0);
-    w.spec.color = std::string(setpoint::GetStringOr(*s, "color", ""));
-  }
-  if (const auto* s = setpoint::GetObject(o, "status")) {
-    const json::value* ready = s->if_contains("ready");
-    w.status.ready = ready && ready->is_bool() && ready->as_bool();
-    w.status.observed_generation = setpoint::GetInt(*s, "observedGeneration").value_or(0);
-  }
-  return w;
-}
-
-// A resource the server does not know, to check that the traits specialisation route compiles.
-struct Gadget {
-  ObjectMeta metadata;
+// A cluster-scoped resource the server does not know.
+struct Gadget : types::Object {
+  static constexpr types::Kind kKind{"", "v1", "Gadget", "gadgets", false};
 };
-void tag_invoke(json::value_from_tag, json::value& v, const Gadget& g) {
-  v = json::object{{"metadata", json::value_from(g.metadata)}};
-}
-Gadget tag_invoke(json::value_to_tag<Gadget>, const json::value&) { return {}; }
+BOOST_DESCRIBE_STRUCT(Gadget, (types::Object), ())
 
 }  // namespace example
-
-template <>
-struct setpoint::client::ResourceTraits<example::Gadget> {
-  static constexpr std::string_view group = "";
-  static constexpr std::string_view version = "v1";
-  static constexpr std::string_view resource = "gadgets";
-  static constexpr std::string_view kind = "Gadget";
-  static constexpr bool namespaced = false;
-};
 
 namespace setpoint::client {
 namespace {
@@ -83,9 +43,9 @@ namespace json = boost::json;
 using example::Widget;
 using namespace std::chrono_literals;
 
-static_assert(Resource<Widget>);
-static_assert(Resource<example::Gadget>);
-static_assert(!Resource<int>);
+static_assert(types::Resource<Widget>);
+static_assert(types::Resource<example::Gadget>);
+static_assert(!types::Resource<int>);
 
 const char* kWidgetCrd = R"({
   "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
@@ -97,7 +57,7 @@ const char* kWidgetCrd = R"({
       "name": "v1", "served": true, "storage": true,
       "subresources": {"status": {}},
       "schema": {"openAPIV3Schema": {"type": "object", "properties": {
-        "spec": {"type": "object", "properties": {
+        "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": true, "properties": {
           "size": {"type": "integer", "minimum": 1}, "color": {"type": "string"}}},
         "status": {"type": "object", "properties": {
           "ready": {"type": "boolean"}, "observedGeneration": {"type": "integer"}}}}}}
@@ -126,17 +86,35 @@ class TypedClientTest : public testing::ServerTest {
 };
 
 TEST(TypedTraitsTest, GvrAndApiVersionComeFromTheType) {
-  auto gvr = GvrOf<Widget>();
+  const auto& gvr = TypedClient<Widget>::gvr();
   EXPECT_EQ(gvr.api_version(), "example.com/v1");
   EXPECT_TRUE(gvr.namespaced);
-  EXPECT_FALSE(GvrOf<example::Gadget>().namespaced);
-  json::object o = ToObject(Widget{});
+  EXPECT_FALSE(types::GvrOf<example::Gadget>().namespaced);
+  json::object o = types::Encode(Widget{});
   EXPECT_EQ(o.at("apiVersion").as_string(), "example.com/v1");
   EXPECT_EQ(o.at("kind").as_string(), "Widget");
   EXPECT_FALSE(o.at("metadata").as_object().contains("labels"));  // omitempty
-  auto bad = FromObject<Widget>(json::value(42));
+  auto bad = types::DecodeAnswer<Widget>(json::object{{"spec", 42}});
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().code(), StatusCode::kInternal);
+}
+
+TEST_F(TypedClientTest, AFieldTheTypeDoesNotModelSurvivesAnUpdate) {
+  GroupVersionResource widgets_gvr = TypedClient<Widget>::gvr();
+  json::object raw{{"apiVersion", "example.com/v1"},
+                   {"kind", "Widget"},
+                   {"metadata", {{"name", "kept"}, {"annotations", {{"a", "b"}}}}},
+                   {"spec", {{"size", 2}, {"shape", "round"}}}};
+  ASSERT_TRUE(dynamic_->create(widgets_gvr, "default", raw).has_value());
+  TypedClient<Widget> widgets(*rest_);
+  auto w = widgets.get("default", "kept");
+  ASSERT_TRUE(w.has_value()) << w.error().to_string();
+  w->spec.size = 3;
+  ASSERT_TRUE(widgets.update(*w).has_value());
+  auto back = dynamic_->get(widgets_gvr, "default", "kept");
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->at("spec").at("shape"), "round");  // preserved by the CRD's schema, and by the type
+  EXPECT_EQ(back->at("spec").at("size"), 3);
 }
 
 TEST_F(TypedClientTest, CrudStatusPatchAndErrors) {
@@ -147,7 +125,7 @@ TEST_F(TypedClientTest, CrudStatusPatchAndErrors) {
   EXPECT_EQ(created->metadata.labels.at("app"), "demo");
   EXPECT_EQ(created->metadata.generation, 1);
   EXPECT_FALSE(created->metadata.uid.empty());
-  EXPECT_FALSE(created->metadata.creation_timestamp.empty());
+  EXPECT_FALSE(created->metadata.creationTimestamp.empty());
 
   EXPECT_EQ(widgets.create(NewWidget("w1", 3)).error().code(), StatusCode::kAlreadyExists);
 
@@ -167,12 +145,12 @@ TEST_F(TypedClientTest, CrudStatusPatchAndErrors) {
 
   Widget s = *updated;
   s.status.ready = true;
-  s.status.observed_generation = s.metadata.generation;
+  s.status.observedGeneration = s.metadata.generation;
   s.spec.size = 99;  // ignored by the status subresource
   auto with_status = widgets.update_status(s);
   ASSERT_TRUE(with_status.has_value()) << with_status.error().to_string();
   EXPECT_TRUE(with_status->status.ready);
-  EXPECT_EQ(with_status->status.observed_generation, 2);
+  EXPECT_EQ(with_status->status.observedGeneration, 2);
   EXPECT_EQ(with_status->spec.size, 3);
 
   auto patched = widgets.patch("default", "w1", PatchType::kMerge, R"({"spec":{"size":5}})");
@@ -182,7 +160,7 @@ TEST_F(TypedClientTest, CrudStatusPatchAndErrors) {
 
   auto got = widgets.get("default", "w1");
   ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(got->metadata.resource_version, patched->metadata.resource_version);
+  EXPECT_EQ(got->metadata.resourceVersion, patched->metadata.resourceVersion);
 
   ASSERT_TRUE(widgets.create(NewWidget("w3", 1)).has_value());
   auto list = widgets.list("default");

@@ -83,7 +83,7 @@ health_port=$(free_port)
   >"$work/operator.log" 2>&1 &
 pids+=($!)
 operator_pid=$!
-eventually 30 "the operator to start" grep -qs 'configmap-mirror: mirroring' "$work/operator.log"
+eventually 30 "the operator to start" grep -qs 'configmap-mirror: reconciling' "$work/operator.log"
 
 step "a labelled ConfigMap gets a mirror"
 sp apply -f - <<YAML
@@ -176,7 +176,7 @@ first_leader=$(holder)
   >"$work/operator2.log" 2>&1 &
 pids+=($!)
 second_pid=$!
-eventually 30 "the second replica to start" grep -qs 'configmap-mirror: mirroring' "$work/operator2.log"
+eventually 30 "the second replica to start" grep -qs 'configmap-mirror: reconciling' "$work/operator2.log"
 [[ $(holder) == "$first_leader" ]] || fail "the Lease moved while its holder was alive"
 kill -KILL "$operator_pid"
 wait "$operator_pid" 2>/dev/null || true

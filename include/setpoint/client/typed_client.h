@@ -1,91 +1,24 @@
-// TypedClient<T>: get/list/create/update/update_status/patch/remove/watch on a resource declared
-// as a C++ struct, checked at compile time.
+// TypedClient<T>: get/list/create/update/update_status/patch/remove/watch of a typed resource
+// (include/setpoint/types/meta.h: a described struct deriving from types::Object with its kKind)
+// straight to the server, over a RestClient. runtime::Client is the same over any ObjectClient
+// (cached, fake); this one also watches.
 //
-// T describes its resource with static members (or a ResourceTraits<T> specialisation):
-//   static constexpr std::string_view kGroup = "example.com", kVersion = "v1",
-//                                     kResource = "widgets", kKind = "Widget";
-//   static constexpr bool kNamespaced = true;   // optional, default true
-// has a `ObjectMeta metadata` member, and converts with Boost.JSON (tag_invoke for value_from
-// and value_to). apiVersion and kind are written by the client. An answer that T's value_to
-// rejects (it throws) is Internal. Fields T does not model are dropped on update, as with Go
-// structs. Thread-safe like DynamicClient; a TypedWatch is confined like a WatchStream.
+// Objects keep the JSON they were decoded from, so a read-modify-write keeps the fields T does not
+// model. Writes use obj.metadata.namespace_, or the config's namespace when that is empty. An
+// answer that does not decode as T is Internal. Thread-safe like DynamicClient; a TypedWatch is
+// confined like a WatchStream.
 #pragma once
 
-#include <concepts>
-#include <exception>
+#include <chrono>
+#include <optional>
+#include <string>
 #include <string_view>
-#include <type_traits>
-
-#include <boost/json/serialize.hpp>
-#include <boost/json/value_from.hpp>
-#include <boost/json/value_to.hpp>
+#include <vector>
 
 #include "setpoint/client/dynamic_client.h"
-#include "setpoint/client/object_meta.h"
+#include "setpoint/types/meta.h"
 
 namespace setpoint::client {
-
-// Empty for types that are not resources; users may specialise it for types they cannot change.
-template <typename T>
-struct ResourceTraits {};
-
-template <typename T>
-requires requires {
-  T::kGroup;
-  T::kVersion;
-  T::kResource;
-  T::kKind;
-}
-struct ResourceTraits<T> {
-  static constexpr std::string_view group = T::kGroup;
-  static constexpr std::string_view version = T::kVersion;
-  static constexpr std::string_view resource = T::kResource;
-  static constexpr std::string_view kind = T::kKind;
-  static constexpr bool namespaced = [] {
-    if constexpr (requires { T::kNamespaced; })
-      return static_cast<bool>(T::kNamespaced);
-    else
-      return true;
-  }();
-};
-
-template <typename T>
-concept Resource = requires(const T& t, const boost::json::value& v) {
-  { ResourceTraits<T>::group } -> std::convertible_to<std::string_view>;
-  { ResourceTraits<T>::version } -> std::convertible_to<std::string_view>;
-  { ResourceTraits<T>::resource } -> std::convertible_to<std::string_view>;
-  { ResourceTraits<T>::kind } -> std::convertible_to<std::string_view>;
-  requires std::same_as<std::remove_cvref_t<decltype(t.metadata)>, ObjectMeta>;
-  boost::json::value_from(t);
-  boost::json::value_to<T>(v);
-};
-
-template <Resource T>
-GroupVersionResource GvrOf() {
-  using R = ResourceTraits<T>;
-  return {std::string(R::group), std::string(R::version), std::string(R::resource), R::namespaced,
-          std::string(R::kind)};
-}
-
-template <Resource T>
-boost::json::object ToObject(const T& obj) {
-  boost::json::value v = boost::json::value_from(obj);
-  boost::json::object o = v.is_object() ? std::move(v.as_object()) : boost::json::object();
-  std::string api = GvrOf<T>().api_version();
-  o["apiVersion"] = api;
-  o["kind"] = ResourceTraits<T>::kind;
-  return o;
-}
-
-template <Resource T>
-Result<T> FromObject(const boost::json::value& v) {
-  try {
-    return boost::json::value_to<T>(v);
-  } catch (const std::exception& e) {
-    return Err(
-        Status::Internal(std::string("cannot decode ") + std::string(ResourceTraits<T>::kind) + ": " + e.what()));
-  }
-}
 
 template <typename T>
 struct TypedList {
@@ -100,7 +33,7 @@ struct TypedWatchEvent {
 };
 
 // A WatchStream whose events are decoded into T; same contract as WatchStream::next().
-template <Resource T>
+template <types::Resource T>
 class TypedWatch {
  public:
   explicit TypedWatch(WatchStreamPtr stream) : stream_(std::move(stream)) {}
@@ -108,7 +41,8 @@ class TypedWatch {
     auto e = stream_->next(timeout);
     if (!e) return Err(e.error());
     if (!*e) return std::optional<TypedWatchEvent<T>>();
-    auto obj = FromObject<T>((*e)->object);
+    if (!(*e)->object.is_object()) return Err(Status::Internal("a watch event without an object"));
+    auto obj = types::DecodeAnswer<T>(std::move((*e)->object.as_object()));
     if (!obj) return Err(obj.error());
     return std::optional<TypedWatchEvent<T>>(TypedWatchEvent<T>{std::move((*e)->type), std::move(*obj)});
   }
@@ -119,61 +53,61 @@ class TypedWatch {
   WatchStreamPtr stream_;
 };
 
-template <Resource T>
+template <types::Resource T>
 class TypedClient {
  public:
-  // Writes use obj.metadata.namespace_, or the config's namespace when that is empty.
-  explicit TypedClient(RestClient& rest) : dynamic_(rest), gvr_(GvrOf<T>()) {}
+  explicit TypedClient(RestClient& rest) : dynamic_(rest) {}
 
-  Result<T> get(std::string_view ns, std::string_view name) { return decode(dynamic_.get(gvr_, ns, name)); }
+  Result<T> get(std::string_view ns, std::string_view name) { return decode(dynamic_.get(gvr(), ns, name)); }
 
   Result<TypedList<T>> list(std::string_view ns, const ListOptions& options = {}) {
-    auto l = dynamic_.list(gvr_, ns, options);
+    auto l = dynamic_.list(gvr(), ns, options);
     if (!l) return Err(l.error());
     TypedList<T> out{{}, std::move(l->resource_version), std::move(l->continue_)};
     out.items.reserve(l->items.size());
     for (auto& item : l->items) {
-      auto t = FromObject<T>(boost::json::value(std::move(item)));
+      auto t = types::DecodeAnswer<T>(std::move(item));
       if (!t) return Err(t.error());
       out.items.push_back(std::move(*t));
     }
     return out;
   }
 
-  Result<T> create(const T& obj) { return decode(dynamic_.create(gvr_, ns_of(obj), ToObject(obj))); }
-  Result<T> update(const T& obj) { return decode(dynamic_.update(gvr_, ns_of(obj), ToObject(obj))); }
-  Result<T> update_status(const T& obj) { return decode(dynamic_.update_status(gvr_, ns_of(obj), ToObject(obj))); }
+  Result<T> create(const T& obj) { return decode(dynamic_.create(gvr(), ns_of(obj), types::Encode(obj))); }
+  Result<T> update(const T& obj) { return decode(dynamic_.update(gvr(), ns_of(obj), types::Encode(obj))); }
+  Result<T> update_status(const T& obj) {
+    return decode(dynamic_.update_status(gvr(), ns_of(obj), types::Encode(obj)));
+  }
 
   Result<T> patch(std::string_view ns, std::string_view name, PatchType type, std::string_view body,
                   std::string_view subresource = {}) {
-    return decode(dynamic_.patch(gvr_, ns, name, type, body, subresource));
+    return decode(dynamic_.patch(gvr(), ns, name, type, body, subresource));
   }
 
   Status remove(std::string_view ns, std::string_view name, const DeleteOptions& options = {}) {
-    auto r = dynamic_.remove(gvr_, ns, name, options);
+    auto r = dynamic_.remove(gvr(), ns, name, options);
     return r ? Status::Ok() : r.error();
   }
 
   Result<TypedWatch<T>> watch(std::string_view ns, const WatchOptions& options = {}) {
-    auto w = dynamic_.watch(gvr_, ns, options);
+    auto w = dynamic_.watch(gvr(), ns, options);
     if (!w) return Err(w.error());
     return TypedWatch<T>(std::move(*w));
   }
 
-  const GroupVersionResource& gvr() const { return gvr_; }
+  static const GroupVersionResource& gvr() { return types::GvrOf<T>(); }
 
  private:
   std::string ns_of(const T& obj) const {
-    if (!gvr_.namespaced) return {};
+    if (!T::kKind.namespaced) return {};
     return obj.metadata.namespace_.empty() ? dynamic_.rest().config().namespace_ : obj.metadata.namespace_;
   }
   static Result<T> decode(Result<boost::json::object> r) {
     if (!r) return Err(r.error());
-    return FromObject<T>(boost::json::value(std::move(*r)));
+    return types::DecodeAnswer<T>(std::move(*r));
   }
 
   mutable DynamicClient dynamic_;
-  GroupVersionResource gvr_;
 };
 
 }  // namespace setpoint::client

@@ -9,7 +9,7 @@
 // Objects are values: a read is decoded from the (immutable, shared) JSON it came from, which the
 // value keeps, so that a write of it loses no field its type does not model (types/meta.h).
 // Writes go to obj.metadata.namespace_. Errors are the underlying client's; an answer that does
-// not decode as T is Invalid naming the field. Thread-safe as the ObjectClient is.
+// not decode as T is Internal naming the field. Thread-safe as the ObjectClient is.
 #pragma once
 
 #include <map>
@@ -31,7 +31,7 @@ class Client {
   Result<T> get(std::string_view ns, std::string_view name) const {
     auto got = objects_->get(types::GvrOf<T>(), ns, name);
     if (!got) return Err(got.error());
-    return types::Decode<T>(std::move(*got));
+    return types::DecodeAnswer<T>(std::move(*got));
   }
   template <types::Resource T>
   Result<T> get(const Request& request) const {
@@ -46,7 +46,7 @@ class Client {
     std::vector<T> out;
     out.reserve(items->size());
     for (auto& item : *items) {
-      auto t = types::Decode<T>(std::move(item));
+      auto t = types::DecodeAnswer<T>(std::move(item));
       if (!t) return Err(t.error());
       out.push_back(std::move(*t));
     }
@@ -109,7 +109,7 @@ class Client {
   template <types::Resource T>
   static Result<T> decode(Result<boost::json::object> r) {
     if (!r) return Err(r.error());
-    return types::Decode<T>(std::move(*r));
+    return types::DecodeAnswer<T>(std::move(*r));
   }
 
   ObjectClient* objects_;

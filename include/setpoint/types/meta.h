@@ -214,6 +214,15 @@ Result<T> Decode(boost::json::object json) {
   return Decode<T>(std::make_shared<const boost::json::object>(std::move(json)));
 }
 
+// A server's answer as a T: what does not decode is the client's failure (Internal), not the
+// caller's input (Invalid).
+template <Resource T, class J>
+Result<T> DecodeAnswer(J&& json) {
+  auto out = Decode<T>(std::forward<J>(json));
+  if (!out) return Err(Status::Internal("cannot decode the answer: " + out.error().message()));
+  return out;
+}
+
 // Makes `owner` the managing controller of `object` (controller and blockOwnerDeletion set),
 // replacing a reference to the same owner; as controllerutil.SetControllerReference. Invalid when
 // the owner has no uid or name, or is namespaced and the object is in another namespace or
