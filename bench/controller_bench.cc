@@ -46,6 +46,8 @@
 #include "setpoint/common/json.h"
 #include "setpoint/runtime/manager.h"
 #include "setpoint/testing/test_server.h"
+#include "setpoint/types/apiextensions_v1.h"
+#include "setpoint/types/core_v1.h"
 
 namespace {
 
@@ -56,8 +58,8 @@ using setpoint::client::GroupVersionResource;
 using namespace setpoint::runtime;
 using Clock = std::chrono::steady_clock;
 
-const GroupVersionResource kCrds{"apiextensions.k8s.io", "v1", "customresourcedefinitions", false, ""};
-const GroupVersionResource kNamespaces{"", "v1", "namespaces", false, "Namespace"};
+const GroupVersionResource& kCrds = setpoint::types::GvrOf<setpoint::apiextensionsv1::CustomResourceDefinition>();
+const GroupVersionResource& kNamespaces = setpoint::types::GvrOf<setpoint::corev1::Namespace>();
 const GroupVersionResource kItems{"bench.setpoint.dev", "v1", "items", true, "Item"};
 
 struct Options {

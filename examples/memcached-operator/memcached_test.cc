@@ -19,6 +19,8 @@
 #include "setpoint/runtime/object_helpers.h"
 #include "setpoint/testing/eventually.h"
 #include "setpoint/testing/test_server.h"
+#include "setpoint/types/apiextensions_v1.h"
+#include "setpoint/types/core_v1.h"
 
 namespace {
 
@@ -30,9 +32,9 @@ using setpoint::client::kProcesses;
 using setpoint::client::kProcessSets;
 using Kind = runtime::ReconcileResult::Kind;
 
-const setpoint::client::GroupVersionResource kCrds{"apiextensions.k8s.io", "v1", "customresourcedefinitions", false,
-                                                   "CustomResourceDefinition"};
-const setpoint::client::GroupVersionResource kEvents{"", "v1", "events", true, "Event"};
+const setpoint::client::GroupVersionResource& kCrds =
+    setpoint::types::GvrOf<setpoint::apiextensionsv1::CustomResourceDefinition>();
+const setpoint::client::GroupVersionResource& kEvents = setpoint::types::GvrOf<setpoint::corev1::Event>();
 
 using setpoint::testing::Eventually;  // the test kit's: polls a condition until a deadline
 

@@ -19,6 +19,7 @@
 #include "setpoint/client/rest_client.h"
 #include "setpoint/common/clock.h"
 #include "setpoint/common/json.h"
+#include "setpoint/types/core_v1.h"
 
 namespace setpoint::cli {
 
@@ -345,7 +346,7 @@ void DescribeEvents(std::string& w, std::vector<json::object> events) {
   }
 }
 
-const GroupVersionResource kEvents{"", "v1", "events", true, "Event"};
+const GroupVersionResource& kEvents = setpoint::types::GvrOf<setpoint::corev1::Event>();
 
 // The Events whose involvedObject.uid is the object's (in its namespace when it has one), or
 // nullopt when they cannot be listed — kubectl then leaves the Events section out.

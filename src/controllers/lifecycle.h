@@ -21,13 +21,15 @@
 #include <vector>
 
 #include "setpoint/runtime/manager.h"
+#include "setpoint/types/apiextensions_v1.h"
+#include "setpoint/types/core_v1.h"
 
 namespace setpoint::controllers {
 
-inline const client::GroupVersionResource kNamespaces{"", "v1", "namespaces", false, "Namespace"};
-inline const client::GroupVersionResource kCrds{"apiextensions.k8s.io", "v1", "customresourcedefinitions", false,
-                                                "CustomResourceDefinition"};
-inline const client::GroupVersionResource kEvents{"", "v1", "events", true, "Event"};
+inline const client::GroupVersionResource& kNamespaces = setpoint::types::GvrOf<setpoint::corev1::Namespace>();
+inline const client::GroupVersionResource& kCrds =
+    setpoint::types::GvrOf<setpoint::apiextensionsv1::CustomResourceDefinition>();
+inline const client::GroupVersionResource& kEvents = setpoint::types::GvrOf<setpoint::corev1::Event>();
 
 class NamespaceReconciler : public runtime::Reconciler {
  public:

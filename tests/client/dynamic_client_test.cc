@@ -10,6 +10,8 @@
 #include "fake_http_server.h"
 #include "server_fixture.h"
 #include "setpoint/common/json.h"
+#include "setpoint/types/coordination_v1.h"
+#include "setpoint/types/core_v1.h"
 
 namespace setpoint::client {
 namespace {
@@ -17,8 +19,8 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-const GroupVersionResource kLeases{"coordination.k8s.io", "v1", "leases", true, ""};
-const GroupVersionResource kNamespaces{"", "v1", "namespaces", false, ""};
+const GroupVersionResource& kLeases = setpoint::types::GvrOf<setpoint::coordinationv1::Lease>();
+const GroupVersionResource& kNamespaces = setpoint::types::GvrOf<setpoint::corev1::Namespace>();
 
 json::object Lease(const std::string& name, const std::string& holder = "me") {
   return json::object{{"apiVersion", "coordination.k8s.io/v1"},

@@ -14,6 +14,8 @@
 #include "setpoint/common/json.h"
 #include "setpoint/runtime/object_helpers.h"
 #include "setpoint/testing/test_server.h"
+#include "setpoint/types/apiextensions_v1.h"
+#include "setpoint/types/core_v1.h"
 #include "testing/crds.h"
 #include "testing/eventually.h"
 
@@ -24,11 +26,11 @@ namespace json = boost::json;
 using client::GroupVersionResource;
 using namespace std::chrono_literals;
 
-const GroupVersionResource kCrds{"apiextensions.k8s.io", "v1", "customresourcedefinitions", false, ""};
+const GroupVersionResource& kCrds = setpoint::types::GvrOf<setpoint::apiextensionsv1::CustomResourceDefinition>();
 const GroupVersionResource kNodes{"gc.setpoint.dev", "v1", "nodes", true, "Node"};
-const GroupVersionResource kNamespacesGvr{"", "v1", "namespaces", false, "Namespace"};
-const GroupVersionResource kConfigMaps{"", "v1", "configmaps", true, "ConfigMap"};
-const GroupVersionResource kEventsGvr{"", "v1", "events", true, "Event"};
+const GroupVersionResource& kNamespacesGvr = setpoint::types::GvrOf<setpoint::corev1::Namespace>();
+const GroupVersionResource& kConfigMaps = setpoint::types::GvrOf<setpoint::corev1::ConfigMap>();
+const GroupVersionResource& kEventsGvr = setpoint::types::GvrOf<setpoint::corev1::Event>();
 
 class LifecycleTest : public ::testing::Test {
  protected:

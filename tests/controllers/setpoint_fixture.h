@@ -23,6 +23,7 @@
 #include "setpoint/runtime/conditions.h"
 #include "setpoint/runtime/object_helpers.h"
 #include "setpoint/testing/test_server.h"
+#include "setpoint/types/core_v1.h"
 #include "testing/eventually.h"
 
 namespace setpoint::controllers::test_agent {
@@ -30,7 +31,7 @@ namespace setpoint::controllers::test_agent {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-inline const client::GroupVersionResource kEventsGvr{"", "v1", "events", true, "Event"};
+inline const client::GroupVersionResource& kEventsGvr = setpoint::types::GvrOf<setpoint::corev1::Event>();
 
 // A Kubernetes MicroTime: "2026-01-02T03:04:05.123456Z".
 inline std::string MicroTime(WallTime t) {

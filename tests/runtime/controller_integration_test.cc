@@ -17,6 +17,7 @@
 #include "setpoint/runtime/conditions.h"
 #include "setpoint/runtime/controller.h"
 #include "setpoint/runtime/object_helpers.h"
+#include "setpoint/types/apiextensions_v1.h"
 #include "store/memory/memory_store.h"
 #include "testing/crds.h"
 #include "testing/eventually.h"
@@ -27,7 +28,7 @@ namespace {
 namespace json = boost::json;
 using client::GroupVersionResource;
 
-const GroupVersionResource kCrds{"apiextensions.k8s.io", "v1", "customresourcedefinitions", false, ""};
+const GroupVersionResource& kCrds = setpoint::types::GvrOf<setpoint::apiextensionsv1::CustomResourceDefinition>();
 const GroupVersionResource kParents{"test.setpoint.dev", "v1", "parents", true, "Parent"};
 const GroupVersionResource kChildren{"test.setpoint.dev", "v1", "children", true, "Child"};
 

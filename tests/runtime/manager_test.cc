@@ -20,6 +20,7 @@
 #include "setpoint/runtime/manager.h"
 #include "setpoint/runtime/object_helpers.h"
 #include "setpoint/testing/test_server.h"
+#include "setpoint/types/apiextensions_v1.h"
 #include "testing/crds.h"
 #include "testing/eventually.h"
 
@@ -30,7 +31,7 @@ namespace json = boost::json;
 using client::GroupVersionResource;
 using namespace std::chrono_literals;
 
-const GroupVersionResource kCrds{"apiextensions.k8s.io", "v1", "customresourcedefinitions", false, ""};
+const GroupVersionResource& kCrds = setpoint::types::GvrOf<setpoint::apiextensionsv1::CustomResourceDefinition>();
 const GroupVersionResource kScales{"mgr.setpoint.dev", "v1", "scales", true, "Scale"};
 const GroupVersionResource kChildren{"mgr.setpoint.dev", "v1", "children", true, "Child"};
 

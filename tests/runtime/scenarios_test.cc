@@ -8,6 +8,7 @@
 #include "setpoint/common/json.h"
 #include "setpoint/runtime/object_helpers.h"
 #include "setpoint/testing/test_server.h"
+#include "setpoint/types/apiextensions_v1.h"
 #include "testing/crds.h"
 #include "testing/eventually.h"
 
@@ -17,7 +18,7 @@ namespace {
 namespace json = boost::json;
 using client::GroupVersionResource;
 
-const GroupVersionResource kCrds{"apiextensions.k8s.io", "v1", "customresourcedefinitions", false, ""};
+const GroupVersionResource& kCrds = setpoint::types::GvrOf<setpoint::apiextensionsv1::CustomResourceDefinition>();
 const GroupVersionResource kWidgets{"s1.setpoint.dev", "v1", "widgets", true, "Widget"};
 
 class ScenarioTest : public ::testing::Test {

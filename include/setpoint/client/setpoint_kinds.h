@@ -6,13 +6,15 @@
 #include <string_view>
 
 #include "setpoint/client/dynamic_client.h"
+#include "setpoint/types/coordination_v1.h"
+#include "setpoint/types/setpoint_v1alpha1.h"
 
 namespace setpoint::client {
 
-inline const GroupVersionResource kAgents{"setpoint.dev", "v1alpha1", "agents", false, "Agent"};
-inline const GroupVersionResource kProcesses{"setpoint.dev", "v1alpha1", "processes", true, "Process"};
-inline const GroupVersionResource kProcessSets{"setpoint.dev", "v1alpha1", "processsets", true, "ProcessSet"};
-inline const GroupVersionResource kLeases{"coordination.k8s.io", "v1", "leases", true, "Lease"};
+inline const GroupVersionResource& kAgents = setpoint::types::GvrOf<setpoint::setpointv1alpha1::Agent>();
+inline const GroupVersionResource& kProcesses = setpoint::types::GvrOf<setpoint::setpointv1alpha1::Process>();
+inline const GroupVersionResource& kProcessSets = setpoint::types::GvrOf<setpoint::setpointv1alpha1::ProcessSet>();
+inline const GroupVersionResource& kLeases = setpoint::types::GvrOf<setpoint::coordinationv1::Lease>();
 
 // Where an agent's heartbeat Lease lives (named like the agent).
 inline constexpr std::string_view kAgentLeaseNamespace = "kube-node-lease";

@@ -27,10 +27,11 @@
 
 #include "setpoint/client/dynamic_client.h"
 #include "setpoint/common/clock.h"
+#include "setpoint/types/core_v1.h"
 
 namespace setpoint::runtime {
 
-inline const client::GroupVersionResource kEventsResource{"", "v1", "events", true, "Event"};
+inline const client::GroupVersionResource& kEventsResource = setpoint::types::GvrOf<setpoint::corev1::Event>();
 
 struct EventRecorderOptions {
   std::string component;  // source.component and reportingComponent, e.g. "memcached-controller"

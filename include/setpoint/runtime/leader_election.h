@@ -44,10 +44,11 @@
 #include "setpoint/common/clock.h"
 #include "setpoint/common/status.h"
 #include "setpoint/runtime/monotonic_clock.h"
+#include "setpoint/types/coordination_v1.h"
 
 namespace setpoint::runtime {
 
-inline const client::GroupVersionResource kLeasesResource{"coordination.k8s.io", "v1", "leases", true, "Lease"};
+inline const client::GroupVersionResource& kLeasesResource = setpoint::types::GvrOf<setpoint::coordinationv1::Lease>();
 
 struct LeaderCallbacks {
   // Runs on a thread of the elector's own; return when `leading` is stopped.
