@@ -2,7 +2,8 @@
 // CachedClient, Controller workers) against a real setpoint API server.
 //
 //   controller_bench [--server http://127.0.0.1:7080] [--objects 10000] [--workers 4]
-//                    [--mode noop|status] [--read client|cache] [--create-threads 16] [--timeout 600] [--keep]
+//                    [--mode noop|status] [--read client|cache|typed] [--create-threads 16] [--timeout 600]
+//                    [--keep]
 //
 // Without --server it starts the API server in process (setpoint::testing::TestServer, memory
 // store); the bench and the server then share this process's cores. It installs the CRD
@@ -20,6 +21,8 @@
 //           event triggers, which must find the status already set).
 // --read cache makes the reconciler read the controller's informer cache directly instead of the
 // manager's CachedClient, which isolates what the client's read-your-writes bookkeeping costs.
+// --read typed makes it a typed reconciler (runtime::Client over the same CachedClient, the Item
+// decoded into a described struct, status written as one), which measures what types cost.
 // Times are from Manager::start() (which lists the N objects and fills the cache before the
 // workers start) and from the first reconcile. The work queue alone, without I/O, is
 // measured by bench/workqueue_bench.cc. Prints numbers; never fails on slowness (exit 1 only when
@@ -44,6 +47,7 @@
 #include "setpoint/client/dynamic_client.h"
 #include "setpoint/client/rest_client.h"
 #include "setpoint/common/json.h"
+#include "setpoint/runtime/client.h"
 #include "setpoint/runtime/manager.h"
 #include "setpoint/testing/test_server.h"
 #include "setpoint/types/apiextensions_v1.h"
@@ -168,6 +172,23 @@ class Milestone {
   bool done_ = false;       // GUARDED_BY(mu_)
 };
 
+// The Item as a typed resource, for --read typed.
+struct ItemSpec {
+  std::int64_t index = 0;
+};
+BOOST_DESCRIBE_STRUCT(ItemSpec, (), (index))
+struct ItemStatus {
+  std::int64_t observedGeneration = 0;
+  bool ready = false;
+};
+BOOST_DESCRIBE_STRUCT(ItemStatus, (), (observedGeneration, ready))
+struct Item : setpoint::types::Object {
+  static constexpr setpoint::types::Kind kKind{"bench.setpoint.dev", "v1", "Item", "items"};
+  ItemSpec spec;
+  ItemStatus status;
+};
+BOOST_DESCRIBE_STRUCT(Item, (setpoint::types::Object), (spec, status))
+
 class BenchReconciler : public Reconciler {
  public:
   // `cache` null: reads go through the manager's CachedClient (read-your-writes); else straight
@@ -175,11 +196,14 @@ class BenchReconciler : public Reconciler {
   BenchReconciler(Manager& m, bool write_status, int n) : m_(m), write_status_(write_status), reached_(n) {}
   void read_from(const Cache* cache) { cache_ = cache; }
 
+  void typed(bool on) { typed_ = on; }
+
   ReconcileResult reconcile(const Request& req) override {
     if (calls_.fetch_add(1, std::memory_order_relaxed) == 0) {
       std::lock_guard lock(mu_);
       first_ = Clock::now();
     }
+    if (typed_) return reconcile_typed(req);
     setpoint::Result<ObjectPtr> got =
         cache_ ? setpoint::Result<ObjectPtr>(cache_->get(req.ns, req.name)) : m_.client().get(kItems, req.ns, req.name);
     if (got && !*got) return ReconcileResult::Done();  // gone from the raw cache
@@ -212,6 +236,37 @@ class BenchReconciler : public Reconciler {
     return ReconcileResult::Done();
   }
 
+  // The same as reconcile(), written with the typed client.
+  ReconcileResult reconcile_typed(const Request& req) {
+    const Client client(m_.client());
+    auto item = client.view<Item>(req);  // shared and decoded once per version; copied to write
+    if (!item) {
+      if (item.error().code() == StatusCode::kNotFound) return ReconcileResult::Done();
+      read_errors_.fetch_add(1);
+      return ReconcileResult::Retry(item.error());
+    }
+    if (!write_status_) {
+      reached_.mark(req.name);
+      return ReconcileResult::Done();
+    }
+    const Item& seen = **item;
+    if (seen.status.ready && seen.status.observedGeneration == seen.metadata.generation) {
+      already_set_.fetch_add(1, std::memory_order_relaxed);
+      reached_.mark(req.name);
+      return ReconcileResult::Done();
+    }
+    Item next = seen;
+    next.status = {seen.metadata.generation, true};
+    auto r = client.update_status(next);
+    if (!r) {
+      (r.error().code() == StatusCode::kConflict ? conflicts_ : write_errors_).fetch_add(1);
+      return ReconcileResult::Retry(r.error());
+    }
+    writes_.fetch_add(1, std::memory_order_relaxed);
+    reached_.mark(req.name);
+    return ReconcileResult::Done();
+  }
+
   Milestone& reached() { return reached_; }
   // When the first reconcile began (the workers' start, to within a queue hand-off).
   Clock::time_point first() const {
@@ -229,6 +284,7 @@ class BenchReconciler : public Reconciler {
   Manager& m_;
   const bool write_status_;
   const Cache* cache_ = nullptr;
+  bool typed_ = false;
   Milestone reached_;
   mutable std::mutex mu_;
   Clock::time_point first_{};  // GUARDED_BY(mu_)
@@ -237,7 +293,7 @@ class BenchReconciler : public Reconciler {
 
 int Usage(const char* argv0) {
   std::fprintf(stderr,
-               "usage: %s [--server URL] [--objects N] [--workers W] [--mode noop|status] [--read client|cache]\n"
+               "usage: %s [--server URL] [--objects N] [--workers W] [--mode noop|status] [--read client|cache|typed]\n"
                "          [--create-threads T] [--timeout SECONDS] [--keep]\n",
                argv0);
   return 2;
@@ -320,8 +376,8 @@ int main(int argc, char** argv) {
     else
       return Usage(argv[0]);
   }
-  if ((o.mode != "noop" && o.mode != "status") || (o.read != "client" && o.read != "cache") || o.objects < 1 ||
-      o.workers < 1 || o.create_threads < 1)
+  if ((o.mode != "noop" && o.mode != "status") || (o.read != "client" && o.read != "cache" && o.read != "typed") ||
+      o.objects < 1 || o.workers < 1 || o.create_threads < 1)
     return Usage(argv[0]);
   const bool status_mode = o.mode == "status";
   spdlog::set_level(spdlog::level::warn);
@@ -392,13 +448,19 @@ int main(int argc, char** argv) {
   Manager& mgr = **mgr_or;
   mgr.set_cache_options(kItems, {.ns = ns});
   BenchReconciler reconciler(mgr, status_mode, o.objects);
-  auto built = mgr.controller("items").For(kItems).WithMaxConcurrentReconciles(o.workers).Complete(reconciler);
+  auto builder = mgr.controller("items");
+  if (o.read == "typed")
+    builder.For<Item>();  // decodes each Item as it enters the cache, as a typed cache does
+  else
+    builder.For(kItems);
+  auto built = builder.WithMaxConcurrentReconciles(o.workers).Complete(reconciler);
   if (!built) {
     std::fprintf(stderr, "controller: %s\n", built.error().to_string().c_str());
     return 1;
   }
   Controller* controller = built->get();
   if (o.read == "cache") reconciler.read_from(controller->cache(kItems));
+  reconciler.typed(o.read == "typed");
   if (Status s = mgr.add(std::move(*built)); !s.ok()) {
     std::fprintf(stderr, "add: %s\n", s.to_string().c_str());
     return 1;

@@ -418,19 +418,33 @@ def controller(rep, data_dir):
             "created first, then the controller started. no-op: each reconcile reads its object from the cache. "
             "status: each writes status once through the manager's client. Reconciles/s from the first reconcile; "
             "converge from start(), initial list included.", "")
+    rep.add("Each figure twice: the JSON reconciler (objects as boost::json) and the typed one (the same "
+            "reconcile on runtime::Client with the Item as a described struct), runs interleaved.", "")
     sp = Setpoint(data_dir)
     sp.start()
     for mode in ("noop", "status"):
-        rows, text = [], ""
+        rows = {"client": [], "typed": []}
         for _ in range(RUNS):
-            text = run([binary, "--server", sp.url, "--objects", str(n), "--mode", mode])
-            rows += results(text)
-        def col(k):
-            return [r.get(k) for r in rows if isinstance(r.get(k), float)]
-        rep.add(f"- {mode}: {n:,} objects converge in {spread(col('converge_s'), '{:.2f}')} s, "
-                f"{spread(col('reconciles_per_s'))} reconciles/s")
-        rep.summary[f"controller_{mode}"] = (median(col("converge_s")), median(col("reconciles_per_s")), n)
+            for read in ("client", "typed"):
+                text = run([binary, "--server", sp.url, "--objects", str(n), "--mode", mode, "--read", read])
+                rows[read] += results(text)
+        def col(read, k):
+            return [r.get(k) for r in rows[read] if isinstance(r.get(k), float)]
+        for read, label in (("client", "JSON"), ("typed", "typed")):
+            rep.add(f"- {mode}, {label}: {n:,} objects converge in {spread(col(read, 'converge_s'), '{:.2f}')} s, "
+                    f"{spread(col(read, 'reconciles_per_s'))} reconciles/s")
+        json_rate, typed_rate = median(col("client", "reconciles_per_s")), median(col("typed", "reconciles_per_s"))
+        if json_rate and typed_rate:
+            rep.add(f"  typed / JSON reconciles/s: {typed_rate / json_rate:.2f}")
+        rep.summary[f"controller_{mode}"] = (median(col("client", "converge_s")), json_rate, n)
+        rep.summary[f"controller_{mode}_typed"] = (median(col("typed", "converge_s")), typed_rate, n)
     sp.stop()
+    tb = os.path.join(BUILD, "bench", "types_bench")
+    if os.path.exists(tb):
+        out = run([tb, "--benchmark_min_time=0.2"])
+        rep.add("", "Typed objects (Google Benchmark, bench/types_bench: a served ProcessSet):", "", "```")
+        rep.add(*[line for line in out.splitlines() if line.startswith(("BM_", "Benchmark", "---"))])
+        rep.add("```")
     wq = os.path.join(BUILD, "bench", "workqueue_bench")
     if os.path.exists(wq):
         out = run([wq, "--benchmark_min_time=0.2"])
@@ -484,6 +498,11 @@ def summary_lines(s):
         target = "≤ 2 s" if s["controller_status"][2] == 10000 else "(10,000 objects: ≤ 2 s)"
         out.append(f"| {s['controller_status'][2]:,} objects converge with status writes | {target} | "
                    f"{s['controller_status'][0]:.2f} s |")
+    for mode, label in (("noop", "no-op"), ("status", "status-write")):
+        json_rate = s.get(f"controller_{mode}", (None, None))[1]
+        typed_rate = s.get(f"controller_{mode}_typed", (None, None))[1]
+        if json_rate and typed_rate:
+            out.append(f"| typed {label} reconciles/s ÷ JSON | ≥ 0.90 | {typed_rate / json_rate:.2f} |")
     if "cold_start" in s:
         out.append(f"| cold start to /readyz | (reported) | {s['cold_start'][1] * 1000:,.0f} ms with "
                    f"{s['cold_start'][0]:,} objects |")

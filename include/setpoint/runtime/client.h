@@ -13,6 +13,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,21 @@ class Client {
     return get<T>(request.ns, request.name);
   }
 
+  // The object as a shared, immutable value: from a cache, decoded once per version of the object
+  // however often it is read (types::DecodeShared). For reads that do not modify; copy to write.
+  template <types::Resource T>
+  Result<std::shared_ptr<const T>> view(std::string_view ns, std::string_view name) const {
+    auto got = objects_->get(types::GvrOf<T>(), ns, name);
+    if (!got) return Err(got.error());
+    auto typed = types::DecodeShared<T>(*got);
+    if (!typed) return Err(Status::Internal("cannot decode the answer: " + typed.error().message()));
+    return typed;
+  }
+  template <types::Resource T>
+  Result<std::shared_ptr<const T>> view(const Request& request) const {
+    return view<T>(request.ns, request.name);
+  }
+
   // Every T in `ns` (all namespaces when empty) that `selector` matches.
   template <types::Resource T>
   Result<std::vector<T>> list(std::string_view ns = {}, const api::LabelSelector* selector = nullptr) const {
@@ -52,6 +68,22 @@ class Client {
     }
     return out;
   }
+  // list() as shared, immutable values (see view()).
+  template <types::Resource T>
+  Result<std::vector<std::shared_ptr<const T>>> view_list(std::string_view ns = {},
+                                                          const api::LabelSelector* selector = nullptr) const {
+    auto items = objects_->list(types::GvrOf<T>(), ns, selector);
+    if (!items) return Err(items.error());
+    std::vector<std::shared_ptr<const T>> out;
+    out.reserve(items->size());
+    for (const auto& item : *items) {
+      auto t = types::DecodeShared<T>(item);
+      if (!t) return Err(Status::Internal("cannot decode the answer: " + t.error().message()));
+      out.push_back(std::move(*t));
+    }
+    return out;
+  }
+
   // Those carrying every one of `labels`.
   template <types::Resource T>
   Result<std::vector<T>> list(std::string_view ns, const std::map<std::string, std::string>& labels) const {

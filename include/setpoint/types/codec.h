@@ -107,13 +107,13 @@ bool EncodeOnto(const T& v, boost::json::value& slot, bool omit_empty = true) {
     slot = static_cast<double>(v);
   } else if constexpr (std::is_same_v<T, std::string>) {
     if (omit_empty && v.empty()) return false;
-    slot = json::string(v);
+    if (!slot.is_string() || slot.get_string() != v) slot.emplace_string().assign(v.data(), v.size());
   } else if constexpr (std::is_same_v<T, json::value>) {
     if (omit_empty && v.is_null()) return false;
-    slot = v;
+    if (slot != v) slot = v;
   } else if constexpr (std::is_same_v<T, json::object>) {
     if (omit_empty && v.empty()) return false;
-    slot = v;
+    if (!slot.is_object() || slot.get_object() != v) slot = v;
   } else if constexpr (SelfCoded<T>) {
     slot = v.to_json();
     if (omit_empty && (slot.is_null() || (slot.is_string() && slot.as_string().empty()))) return false;
@@ -122,35 +122,34 @@ bool EncodeOnto(const T& v, boost::json::value& slot, bool omit_empty = true) {
     return EncodeOnto(*v, slot, false);
   } else if constexpr (IsVector<T>::value) {
     if (omit_empty && v.empty()) return false;
-    json::array out;
     // Element i merges with what was at i only while the list kept its length.
-    if (slot.is_array() && slot.as_array().size() == v.size())
-      out = std::move(slot.as_array());
-    else
-      out.resize(v.size());
+    if (!slot.is_array() || slot.get_array().size() != v.size()) {
+      json::array& fresh = slot.emplace_array();
+      fresh.resize(v.size());
+    }
+    json::array& out = slot.get_array();
     for (std::size_t i = 0; i < v.size(); ++i)
       if (!EncodeOnto(v[i], out[i], false)) out[i] = nullptr;
-    slot = std::move(out);
   } else if constexpr (IsStringMap<T>::value) {
     if (omit_empty && v.empty()) return false;
-    json::object out = slot.is_object() ? std::move(slot.as_object()) : json::object();
+    json::object& out = slot.is_object() ? slot.get_object() : slot.emplace_object();
     for (auto it = out.begin(); it != out.end();) it = v.count(std::string(it->key())) ? it + 1 : out.erase(it);
-    for (const auto& [key, item] : v)
-      if (!EncodeOnto(item, out[key], false)) out[key] = nullptr;
-    slot = std::move(out);
+    for (const auto& [key, item] : v) {
+      json::value& field = out[key];
+      if (!EncodeOnto(item, field, false)) field = nullptr;
+    }
   } else if constexpr (Described<T>) {
-    json::object out = slot.is_object() ? std::move(slot.as_object()) : json::object();
+    json::object& out = slot.is_object() ? slot.get_object() : slot.emplace_object();
     boost::mp11::mp_for_each<Members<T>>([&](auto d) {
       const std::string_view name = WireName(d.name);
-      json::value field = nullptr;
-      if (auto* old = out.if_contains(name)) field = std::move(*old);
-      if (EncodeOnto(v.*d.pointer, field, true))
-        out[name] = std::move(field);
-      else
-        out.erase(name);
+      if (json::value* old = out.if_contains(name)) {
+        if (!EncodeOnto(v.*d.pointer, *old, true)) out.erase(name);
+      } else {
+        json::value field = nullptr;
+        if (EncodeOnto(v.*d.pointer, field, true)) out.emplace(name, std::move(field));
+      }
     });
     if (omit_empty && out.empty()) return false;
-    slot = std::move(out);
   } else {
     static_assert(sizeof(T) == 0, "no JSON encoding for this member type; describe it or give it to_json/from_json");
   }
