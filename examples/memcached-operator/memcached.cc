@@ -40,41 +40,37 @@ R Reconcile(const runtime::Context& ctx, const runtime::Request& req, const std:
     if (!cr->metadata.has_finalizer(kFinalizer)) return R::Done();
     cr = ctx.client.set_condition(*cr, "Degraded", "Unknown", "Finalizing",
                                   "Performing finalizer operations for the custom resource: " + name + " ");
-    if (cr)
-      ctx.event(*cr, "Warning", "Deleting",
-                "Custom Resource " + name + " is being deleted from the namespace " + req.ns);
-    if (cr)
-      cr = ctx.client.set_condition(
-          *cr, "Degraded", "True", "Finalizing",
-          "Finalizer operations for custom resource " + name + " name were successfully accomplished");
+    if (!cr) return R::Retry(cr.error());
+    ctx.event(*cr, "Warning", "Deleting", "Custom Resource " + name + " is being deleted from the namespace " + req.ns);
+    cr = ctx.client.set_condition(
+        *cr, "Degraded", "True", "Finalizing",
+        "Finalizer operations for custom resource " + name + " name were successfully accomplished");
     if (cr && cr->metadata.remove_finalizer(kFinalizer)) cr = ctx.client.update(*cr);
     return cr || cr.error().code() == StatusCode::kNotFound ? R::Done() : R::Retry(cr.error());
   }
+  auto failed = [&](std::string reason, std::string what, const Status& error) {  // say so, then retry
+    (void)ctx.client.set_condition(*cr, "Available", "False", reason,
+                                   what + " for the custom resource (" + name + "): (" + error.message() + ")");
+    return R::Retry(error);
+  };
   auto want = ProcessSetFor(*cr, binary);
   auto set = ctx.client.get<ProcessSet>(req);
   if (!set && set.error().code() == StatusCode::kNotFound) {
     auto created = want ? ctx.client.create(*want) : Err(want.error());
-    if (created) return R::RequeueAfter(std::chrono::minutes(1));
-    (void)ctx.client.set_condition(
-        *cr, "Available", "False", "Reconciling",
-        "Failed to create ProcessSet for the custom resource (" + name + "): (" + created.error().message() + ")");
-    return R::Retry(created.error());
+    return created ? R::RequeueAfter(std::chrono::minutes(1))
+                   : failed("Reconciling", "Failed to create ProcessSet", created.error());
   }
   if (!set) return R::Retry(set.error());
   if (set->spec.replicas != cr->spec.size || (want && set->spec.template_ != want->spec.template_)) {
     set->spec.replicas = cr->spec.size;  // a hand-made scale is undone
     if (want) set->spec.template_ = want->spec.template_;
     auto updated = ctx.client.update(*set);
-    if (updated) return R::RequeueAfter(std::chrono::milliseconds(0));
-    (void)ctx.client.set_condition(
-        *cr, "Available", "False", "Resizing",
-        "Failed to update the size for the custom resource (" + name + "): (" + updated.error().message() + ")");
-    return R::Retry(updated.error());
+    return updated ? R::RequeueAfter(std::chrono::milliseconds(0))
+                   : failed("Resizing", "Failed to update the size", updated.error());
   }
   auto processes = ctx.client.list<setpointv1alpha1::Process>(req.ns, set->spec.selector.matchLabels);
   if (!processes) return R::Retry(processes.error());
   MemcachedStatus& st = cr->status;
-  const MemcachedStatus before = st;
   st.nodes.emplace();
   for (const auto& p : *processes)
     if (!p.metadata.being_deleted() && p.status.ready) st.nodes->push_back(p.metadata.name);
@@ -82,13 +78,10 @@ R Reconcile(const runtime::Context& ctx, const runtime::Request& req, const std:
   st.observedGeneration = cr->metadata.generation;
   const std::string ready = std::to_string(st.readyReplicas), size = std::to_string(cr->spec.size);
   types::SetCondition(
-      st.conditions, "Available", ready == size ? "True" : "Unknown", "Reconciling",
+      *cr, "Available", ready == size ? "True" : "Unknown", "Reconciling",
       ready == size ? "ProcessSet for custom resource (" + name + ") with " + size + " replicas created successfully"
-                    : "Waiting for memcached servers: " + ready + " of " + size + " ready",
-      cr->metadata.generation);
-  if (st == before) return R::Done();
-  auto written = ctx.client.update_status(*cr);
-  return written ? R::Done() : R::Retry(written.error());
+                    : "Waiting for memcached servers: " + ready + " of " + size + " ready");
+  return R::DoneOrRetry(ctx.client.update_status_if_changed(*cr));
 }
 
 }  // namespace memcached

@@ -1,10 +1,7 @@
-// The Operator SDK tutorial's Memcached operator on setpoint (memcached.cc). Its CRD is generated
-// from these types: `memcached-operator --crd`.
+// The Operator SDK tutorial's Memcached operator on setpoint; `--crd` prints the CRD of these types.
 #pragma once
 
-#include "setpoint/runtime/controller.h"
-#include "setpoint/types/crd.h"
-#include "setpoint/types/setpoint_v1alpha1.h"
+#include "setpoint/operator.h"
 
 namespace memcached {
 
@@ -25,7 +22,6 @@ struct MemcachedStatus {
   std::optional<std::vector<std::string>> nodes;  // the ready processes; [] is written
   std::int32_t readyReplicas = 0;
   std::int64_t observedGeneration = 0;
-  friend bool operator==(const MemcachedStatus&, const MemcachedStatus&) = default;
 };
 BOOST_DESCRIBE_STRUCT(MemcachedStatus, (), (conditions, nodes, readyReplicas, observedGeneration))
 

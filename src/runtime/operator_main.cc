@@ -1,5 +1,6 @@
 #include "setpoint/runtime/operator_main.h"
 
+#include <cstdlib>
 #include <iostream>
 
 #include "setpoint/api/yaml.h"
@@ -24,12 +25,16 @@ void Usage(std::ostream& out, const char* argv0, const OperatorOptions& options)
       << "  --leader-elect      work only while holding the Lease " << options.name << ", so that replicas take turns\n"
       << "  --leader-election-namespace NS  the Lease's namespace (default: the kubeconfig context's)\n";
   if (!options.crds.empty()) out << "  --crd               print the CustomResourceDefinitions and exit\n";
-  for (const auto& f : options.flags) out << "  " << f.name << ": " << f.help << " (default \"" << *f.value << "\")\n";
+  for (const auto& f : options.flags)
+    out << "  " << f.name << ": " << f.help << (f.env.empty() ? "" : " ($" + std::string(f.env) + ")") << " (now \""
+        << *f.value << "\")\n";
 }
 
 }  // namespace
 
 int RunOperator(int argc, char** argv, const OperatorOptions& options, const OperatorSetup& setup) {
+  for (const auto& f : options.flags)  // the environment first: a flag given on the command line wins
+    if (const char* v = f.env.empty() ? nullptr : std::getenv(std::string(f.env).c_str())) *f.value = v;
   client::KubeconfigOptions kubeconfig;
   std::string ns, health = options.health, lease_namespace;
   bool leader_elect = false;

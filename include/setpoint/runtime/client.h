@@ -106,6 +106,18 @@ class Client {
   Result<T> update_status(const T& obj) const {
     return decode<T>(objects_->update_status(types::GvrOf<T>(), obj.metadata.namespace_, types::Encode(obj)));
   }
+  // update_status() only when obj's status differs from the status it was read with (or it was
+  // not read); otherwise obj as it is, with no request.
+  template <types::Resource T>
+  Result<T> update_status_if_changed(const T& obj) const {
+    boost::json::object encoded = types::Encode(obj);
+    if (obj.original) {
+      const boost::json::value* was = obj.original->if_contains("status");
+      const boost::json::value* now = encoded.if_contains("status");
+      if ((!was && !now) || (was && now && *was == *now)) return obj;
+    }
+    return decode<T>(objects_->update_status(types::GvrOf<T>(), obj.metadata.namespace_, encoded));
+  }
   template <types::Resource T>
   Result<T> patch(std::string_view ns, std::string_view name, client::PatchType type, std::string_view body,
                   std::string_view subresource = {}) const {

@@ -75,6 +75,8 @@ class Manager {
   Controller::Builder controller(std::string name);
   // Before start(). BadRequest for a null controller.
   Status add(ControllerPtr controller);
+  // What Builder::Complete() answered: the controller added, or its error.
+  Status add(Result<ControllerPtr> built) { return built ? add(std::move(*built)) : built.error(); }
   // Work that is not a Controller (controller-runtime's Runnable with leader election): started
   // with the controllers, on a thread of its own, and asked to stop through its token (it must
   // return promptly then). Before start().

@@ -46,6 +46,13 @@ class ReconcileResult {
   static ReconcileResult Terminal(Status error) {
     return ReconcileResult(Kind::kTerminal, Duration::zero(), std::move(error));
   }
+  // Done when `outcome` (a Status, or a write's Result) succeeded, else Retry with its error: the
+  // last line of most reconciles.
+  static ReconcileResult DoneOrRetry(const Status& outcome) { return outcome.ok() ? Done() : Retry(outcome); }
+  template <typename T>
+  static ReconcileResult DoneOrRetry(const Result<T>& outcome) {
+    return outcome ? Done() : Retry(outcome.error());
+  }
 
   Kind kind() const { return kind_; }
   bool is_error() const { return kind_ == Kind::kRetry || kind_ == Kind::kTerminal; }

@@ -103,6 +103,13 @@ inline bool SetCondition(std::vector<Condition>& conditions, std::string type, s
   return SetCondition(conditions, Condition{std::move(type), std::move(status), observed_generation, "",
                                             std::move(reason), std::move(message)});
 }
+// Sets a condition in obj.status.conditions with obj's generation as its observedGeneration.
+template <class T>
+requires requires(T& t) { t.status.conditions.push_back(Condition{}); t.metadata.generation; }
+bool SetCondition(T& obj, std::string type, std::string status, std::string reason, std::string message) {
+  return SetCondition(obj.status.conditions, std::move(type), std::move(status), std::move(reason), std::move(message),
+                      obj.metadata.generation);
+}
 const Condition* FindCondition(const std::vector<Condition>& conditions, std::string_view type);
 bool IsConditionTrue(const std::vector<Condition>& conditions, std::string_view type);
 bool RemoveCondition(std::vector<Condition>& conditions, std::string_view type);
