@@ -31,7 +31,7 @@ struct OperatorFlag {
   std::string_view name;  // "--memcached-binary"; takes a value
   std::string* value;     // its default on entry
   std::string_view help;
-  std::string_view env;   // an environment variable that sets it when the flag is not given
+  std::string_view env;  // an environment variable that sets it when the flag is not given
 };
 
 struct OperatorOptions {

@@ -105,7 +105,10 @@ inline bool SetCondition(std::vector<Condition>& conditions, std::string type, s
 }
 // Sets a condition in obj.status.conditions with obj's generation as its observedGeneration.
 template <class T>
-requires requires(T& t) { t.status.conditions.push_back(Condition{}); t.metadata.generation; }
+requires requires(T& t) {
+  t.status.conditions.push_back(Condition{});
+  t.metadata.generation;
+}
 bool SetCondition(T& obj, std::string type, std::string status, std::string reason, std::string message) {
   return SetCondition(obj.status.conditions, std::move(type), std::move(status), std::move(reason), std::move(message),
                       obj.metadata.generation);
