@@ -11,6 +11,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <vector>
 
@@ -20,6 +21,8 @@ namespace setpoint::agent {
 namespace {
 
 constexpr std::int64_t kBlock = 64 * 1024;
+// More rotated files than any policy keeps: the bound of a tail's walk through them.
+constexpr int kMaxRotatedFiles = 64;
 
 std::string ErrnoText(int err) {
   char buf[128];
@@ -141,8 +144,11 @@ Result<bool> RotateIfNeeded(const std::string& path, const RotationPolicy& polic
   return true;
 }
 
-Result<std::string> ReadTail(const std::string& path, std::optional<std::int64_t> lines,
-                             std::optional<std::int64_t> limit_bytes) {
+namespace {
+
+// ReadTail of one file, without looking at the files rotated out of it.
+Result<std::string> ReadTailOfFile(const std::string& path, std::optional<std::int64_t> lines,
+                                   std::optional<std::int64_t> limit_bytes) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Err(OpenError(path, errno));
   FdCloser closer{fd};
@@ -184,6 +190,35 @@ Result<std::string> ReadTail(const std::string& path, std::optional<std::int64_t
   out.reserve(static_cast<size_t>(size - start));
   for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) out += *it;
   out.erase(0, static_cast<size_t>(std::min<std::int64_t>(start - first, out.size())));
+  return out;
+}
+
+std::int64_t CountLines(const std::string& text) {
+  auto breaks = static_cast<std::int64_t>(std::count(text.begin(), text.end(), '\n'));
+  return breaks + (!text.empty() && text.back() != '\n' ? 1 : 0);
+}
+
+}  // namespace
+
+Result<std::string> ReadTail(const std::string& path, std::optional<std::int64_t> lines,
+                             std::optional<std::int64_t> limit_bytes) {
+  auto out = ReadTailOfFile(path, lines, limit_bytes);
+  if (!out || !lines) return out;
+  // A rotation may just have emptied the live file: the rest of the tail is in the files rotated
+  // out of it, newest (.1) first, as far as the line and byte limits reach.
+  for (int n = 1; n <= kMaxRotatedFiles; ++n) {
+    const std::int64_t missing = *lines - CountLines(*out);
+    const std::int64_t room =
+        limit_bytes ? *limit_bytes - static_cast<std::int64_t>(out->size()) : std::numeric_limits<std::int64_t>::max();
+    if (missing <= 0 || room <= 0) break;
+    auto older =
+        ReadTailOfFile(path + "." + std::to_string(n), missing, limit_bytes ? std::optional(room) : std::nullopt);
+    if (!older) {
+      if (older.error().code() == StatusCode::kNotFound) break;
+      return older;
+    }
+    *out = std::move(*older) + *out;
+  }
   return out;
 }
 

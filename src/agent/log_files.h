@@ -26,7 +26,9 @@ struct RotationPolicy {
 Result<bool> RotateIfNeeded(const std::string& path, const RotationPolicy& policy);
 
 // The last `lines` lines of the file (all when nullopt), at most `limit_bytes` bytes from its end
-// (nullopt: no limit). NotFound when the file does not exist.
+// (nullopt: no limit). When the file holds fewer than `lines` lines (a rotation just emptied it),
+// the tail goes on into `path.1`, `path.2` … within the same limits; with `lines` nullopt only
+// the live file is read. NotFound when the file does not exist.
 Result<std::string> ReadTail(const std::string& path, std::optional<std::int64_t> lines,
                              std::optional<std::int64_t> limit_bytes);
 

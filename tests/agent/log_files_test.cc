@@ -90,6 +90,27 @@ TEST_F(LogFilesTest, ReadTailLinesAndLimit) {
   EXPECT_EQ(*ReadTail(path_, 2, std::nullopt), "three\npartial");
 }
 
+// The flood case: a rotation has just emptied the live file; `--tail` still finds its lines in
+// the rotated files, newest first, within the byte limit.
+TEST_F(LogFilesTest, ReadTailGoesOnIntoTheRotatedFiles) {
+  const RotationPolicy policy{.max_bytes = 10, .keep = 2};
+  Append(path_, "a1\na2\na3\na4\n");
+  ASSERT_EQ(RotateIfNeeded(path_, policy), true);  // .1 = the a-lines (the newest 10 bytes, widened)
+  Append(path_, "b1\nb2\nb3\nb4\n");
+  ASSERT_EQ(RotateIfNeeded(path_, policy), true);  // .2 = the a-lines, .1 = the b-lines
+  ASSERT_EQ(Read(path_), "");
+  const std::string a = Read(path_ + ".2"), b = Read(path_ + ".1");
+  ASSERT_FALSE(a.empty());
+  ASSERT_FALSE(b.empty());
+
+  EXPECT_EQ(*ReadTail(path_, 2, std::nullopt), "b3\nb4\n");
+  Append(path_, "c1\n");
+  EXPECT_EQ(*ReadTail(path_, 2, std::nullopt), "b4\nc1\n");
+  EXPECT_EQ(*ReadTail(path_, 100, std::nullopt), a + b + "c1\n");   // every kept line, in order
+  EXPECT_EQ(*ReadTail(path_, 100, 6), "b4\nc1\n");                  // the byte limit spans files
+  EXPECT_EQ(*ReadTail(path_, std::nullopt, std::nullopt), "c1\n");  // all lines: the live file
+}
+
 TEST_F(LogFilesTest, ReadTailAcrossBlocksOfALargeFile) {
   std::string big;
   for (int i = 0; i < 200000; ++i) big += "line " + std::to_string(i) + "\n";
