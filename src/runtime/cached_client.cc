@@ -44,7 +44,7 @@ CachedClient::CachedClient(client::DynamicClient& api, SharedInformers& informer
     : api_(api),
       informers_(informers),
       options_(std::move(options)),
-      clock_(options_.clock ? options_.clock : RealMonotonicClockInstance()) {}
+      clock_((options_.env ? options_.env : DefaultEnv())->steady()) {}
 
 void CachedClient::record(WriteRecord write) {
   if (write.at == SteadyTime{}) write.at = clock_->now();

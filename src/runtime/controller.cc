@@ -81,6 +81,11 @@ Controller::Builder& Controller::Builder::WithClient(ObjectClient& client) {
   return *this;
 }
 
+Controller::Builder& Controller::Builder::WithEnv(EnvPtr env) {
+  env_ = std::move(env);
+  return *this;
+}
+
 Controller::Builder& Controller::Builder::WithEvents(EventSink& events) {
   events_ = &events;
   return *this;
@@ -119,6 +124,7 @@ Result<ControllerPtr> Controller::Builder::Complete(ReconcileFunc reconcile) {
   }
   c->events_ = events_;
   c->max_concurrent_ = max_concurrent_;
+  if (!queue_options_.clock && env_) queue_options_.clock = env_->steady();
   c->clock_ = queue_options_.clock ? queue_options_.clock : RealMonotonicClockInstance();
   c->queue_ = std::make_unique<WorkQueue>(std::move(queue_options_));
   c->metrics_.max_concurrent_reconciles = max_concurrent_;
@@ -135,6 +141,7 @@ Result<ControllerPtr> Controller::Builder::Complete(ReconcileFunc reconcile) {
       if (!informer) {
         WatcherOptions wo;
         wo.gvr = s.gvr;
+        wo.env = env_;
         if (tweak_) tweak_(wo);
         informer = std::make_shared<Informer>(client_, std::move(wo));
       }

@@ -18,9 +18,7 @@ std::string EventName(std::string_view object_name, WallTime at) {
 }  // namespace
 
 EventRecorder::EventRecorder(client::DynamicClient& client, EventRecorderOptions options)
-    : client_(client),
-      options_(std::move(options)),
-      clock_(options_.clock ? options_.clock : std::make_shared<SystemClock>()) {
+    : client_(client), options_(std::move(options)), clock_((options_.env ? options_.env : DefaultEnv())->wall()) {
   thread_ = std::jthread([this](std::stop_token st) { run(st); });
 }
 

@@ -81,17 +81,16 @@ Result<std::unique_ptr<LeaderElector>> LeaderElector::Create(client::DynamicClie
   if (config.lease_duration < std::chrono::seconds(1)) {
     return Err(Status::BadRequest("leader election: lease_duration must be at least 1 s"));
   }
-  if (!config.clock) config.clock = RealMonotonicClockInstance();
-  if (!config.wall_clock) config.wall_clock = std::make_shared<SystemClock>();
+  if (!config.env) config.env = DefaultEnv();
   return std::unique_ptr<LeaderElector>(new LeaderElector(client, std::move(config)));
 }
 
 LeaderElector::LeaderElector(client::DynamicClient& client, LeaderElectionConfig config)
-    : client_(client), config_(std::move(config)), random_(std::random_device{}()) {}
+    : client_(client), config_(std::move(config)) {}
 
 bool LeaderElector::is_leader() const {
   std::lock_guard lock(mu_);
-  return leading_ && config_.clock->now() < last_renew_ + config_.renew_deadline;
+  return leading_ && config_.env->steady()->now() < last_renew_ + config_.renew_deadline;
 }
 
 std::string LeaderElector::leader() const {
@@ -101,8 +100,8 @@ std::string LeaderElector::leader() const {
 
 Duration LeaderElector::jittered_retry() {
   // wait.JitterUntil with factor 1.2: retry_period + [0, 1.2) * retry_period.
-  std::uniform_real_distribution<double> u(0.0, 1.2);
-  return config_.retry_period + std::chrono::duration_cast<Duration>(config_.retry_period * u(random_));
+  return config_.retry_period +
+         std::chrono::duration_cast<Duration>(config_.retry_period * (1.2 * config_.env->random()));
 }
 
 bool LeaderElector::wait_until(SteadyTime deadline, std::stop_token stop) {
@@ -114,8 +113,8 @@ bool LeaderElector::wait_until(SteadyTime deadline, std::stop_token stop) {
     cv_.notify_all();
   });
   std::unique_lock lock(mu_);
-  while (!stop.stop_requested() && config_.clock->now() < deadline) {
-    config_.clock->wait_until(cv_, lock, deadline);
+  while (!stop.stop_requested() && config_.env->steady()->now() < deadline) {
+    config_.env->steady()->wait_until(cv_, lock, deadline);
   }
   return !stop.stop_requested();
 }
@@ -123,7 +122,7 @@ bool LeaderElector::wait_until(SteadyTime deadline, std::stop_token stop) {
 void LeaderElector::observe(const LeaderElectionRecord& record) {
   observed_any_ = true;
   observed_record_ = record;
-  observed_time_ = config_.clock->now();
+  observed_time_ = config_.env->steady()->now();
   {
     std::lock_guard lock(mu_);
     leader_ = record.holder_identity;
@@ -149,8 +148,8 @@ Status LeaderElector::last_error() const {
 }
 
 LeaderElector::Attempt LeaderElector::attempt(Status& error) {
-  const SteadyTime started = config_.clock->now();
-  const std::string now_text = FormatMicroTime(config_.wall_clock->now());
+  const SteadyTime started = config_.env->steady()->now();
+  const std::string now_text = FormatMicroTime(config_.env->wall()->now());
   const auto duration_seconds = static_cast<std::int64_t>(
       (config_.lease_duration + std::chrono::seconds(1) - Duration(1)) / std::chrono::seconds(1));
   LeaderElectionRecord next{config_.identity, duration_seconds, now_text, now_text, 0};
@@ -210,7 +209,7 @@ LeaderElector::Attempt LeaderElector::attempt(Status& error) {
 
 void LeaderElector::release() {
   if (observed_record_.holder_identity != config_.identity || observed_object_.empty()) return;
-  const std::string now_text = FormatMicroTime(config_.wall_clock->now());
+  const std::string now_text = FormatMicroTime(config_.env->wall()->now());
   LeaderElectionRecord released{"", 1, now_text, now_text, observed_record_.lease_transitions};
   // Conditional on the version we last wrote: if someone else has written
   // since, it is theirs.
@@ -223,7 +222,8 @@ void LeaderElector::release() {
 }
 
 void LeaderElector::run(std::stop_token stop) {
-  const MonotonicClock& clock = *config_.clock;
+  const MonotonicClockPtr steady = config_.env->steady();
+  const MonotonicClock& clock = *steady;
   const std::uint64_t wake = clock.subscribe([this] {
     std::lock_guard lock(mu_);
     cv_.notify_all();

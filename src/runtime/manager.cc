@@ -69,6 +69,7 @@ Result<std::unique_ptr<Manager>> Manager::Create(client::RestClient& rest, Manag
   std::unique_ptr<Manager> m(new Manager(rest, std::move(options)));
   if (m->options_.leader_election) {
     LeaderElectionConfig config = *m->options_.leader_election;
+    if (!config.env) config.env = m->options_.env;
     Manager* self = m.get();
     config.callbacks.on_started_leading = [self](std::stop_token leading) {
       spdlog::info("{}: leading; starting controllers", self->options_.name);
@@ -99,13 +100,20 @@ Result<std::unique_ptr<Manager>> Manager::Create(client::RestClient& rest, Manag
 }
 
 Manager::Manager(client::RestClient& rest, ManagerOptions options) : api_(rest), options_(std::move(options)) {
-  informers_ = std::make_unique<SharedInformers>(api_, options_.watcher_tweak);
+  if (!options_.env) options_.env = DefaultEnv();
+  informers_ =
+      std::make_unique<SharedInformers>(api_, [env = options_.env, tweak = options_.watcher_tweak](WatcherOptions& w) {
+        if (!w.env) w.env = env;
+        if (tweak) tweak(w);
+      });
   CachedClientOptions co = options_.client;
+  if (!co.env) co.env = options_.env;
   if (co.cache_sync_timeout > options_.cache_sync_timeout) co.cache_sync_timeout = options_.cache_sync_timeout;
   client_ = std::make_unique<CachedClient>(api_, *informers_, co);
   EventRecorderOptions ro;
   ro.component = options_.name;
   ro.instance = options_.leader_election ? options_.leader_election->identity : HostName();
+  ro.env = options_.env;
   recorder_ = std::make_unique<EventRecorder>(api_, std::move(ro));
 }
 
@@ -131,6 +139,7 @@ Controller::Builder Manager::controller(std::string name) {
   b.WithWriteCheck([client = client_.get()](const WriteRecord& w) { return client->seen(w); });
   b.WithClient(*client_);
   b.WithEvents(*recorder_);
+  b.WithEnv(options_.env);
   return b;
 }
 

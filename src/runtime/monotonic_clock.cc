@@ -24,6 +24,11 @@ std::uint64_t FakeMonotonicClock::subscribe(std::function<void()> wake) const {
   return token;
 }
 
+std::size_t FakeMonotonicClock::subscribers() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return wakers_.size();
+}
+
 void FakeMonotonicClock::unsubscribe(std::uint64_t token) const {
   std::lock_guard<std::mutex> lock(mu_);
   wakers_.erase(token);

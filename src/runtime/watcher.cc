@@ -18,18 +18,6 @@ std::string ResourceVersionOf(const boost::json::object& obj) {
   return rv && rv->is_string() ? std::string(rv->as_string()) : std::string();
 }
 
-void DefaultSleep(std::chrono::milliseconds d, std::stop_token stop) {
-  std::mutex mu;
-  std::condition_variable_any cv;
-  std::unique_lock lock(mu);
-  cv.wait_for(lock, stop, d, [] { return false; });
-}
-
-double DefaultRandom() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-}
-
 }  // namespace
 
 void StripManagedFields(boost::json::object& obj) {
@@ -117,8 +105,9 @@ void Watcher::set_rv(std::string rv) {
 void Watcher::run(std::stop_token stop) {
   bool need_list = options_.start_resource_version.empty();
   int failures = 0;
-  auto sleep = options_.sleep_for ? options_.sleep_for : DefaultSleep;
-  auto random = options_.random ? options_.random : DefaultRandom;
+  const EnvPtr env = options_.env ? options_.env : DefaultEnv();
+  auto sleep = [&env](std::chrono::milliseconds d, std::stop_token st) { env->sleep_for(d, st); };
+  auto random = [&env] { return env->random(); };
   while (!stop.stop_requested()) {
     Status err;
     bool progressed = false;

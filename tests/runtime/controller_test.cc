@@ -1,6 +1,7 @@
 // Controller wiring against a scripted RestClient: Owns() enqueues the old and the new controller
 // owner when a child changes hands, predicates drop events, and the worker loop applies results.
 #include "setpoint/runtime/controller.h"
+#include "testing/envs.h"
 
 #include <map>
 
@@ -70,11 +71,10 @@ using test::Eventually;
 
 // The watcher's backoff, shortened to 2 ms and cut short by a stop request, so that a watch the
 // fake client ends comes back at once without the loop spinning.
-void ShortBackoff(std::chrono::milliseconds, std::stop_token stop) {
-  std::mutex mu;
-  std::condition_variable_any cv;
-  std::unique_lock lock(mu);
-  cv.wait_for(lock, stop, std::chrono::milliseconds(2), [] { return false; });
+runtime::EnvPtr ShortBackoff() {
+  return std::make_shared<setpoint::testing::ScriptedEnv>([](std::chrono::milliseconds, std::stop_token stop) {
+    setpoint::testing::BoundedSleep(std::chrono::milliseconds(2), stop);
+  });
 }
 
 // S1-14: a child moving from owner p1 to p2 enqueues both.
@@ -88,7 +88,7 @@ TEST(ControllerTest, S1_14_OwnsEnqueuesTheOldAndTheNewOwnerWhenAChildChangesHand
   auto c = Controller::Builder("test", client)
                .For(kParents)
                .Owns(kChildren)
-               .WithWatcherOptions([](WatcherOptions& o) { o.sleep_for = ShortBackoff; })
+               .WithWatcherOptions([](WatcherOptions& o) { o.env = ShortBackoff(); })
                .Complete(r);
   ASSERT_TRUE(c.has_value()) << c.error().to_string();
   ASSERT_TRUE((*c)->start(std::chrono::seconds(10)).ok());
@@ -119,7 +119,7 @@ TEST(ControllerTest, PredicatesDropFilteredEvents) {
   auto c = Controller::Builder("test", client)
                .For(kParents)
                .Owns(kChildren, {GenerationChangedPredicate()})
-               .WithWatcherOptions([](WatcherOptions& o) { o.sleep_for = ShortBackoff; })
+               .WithWatcherOptions([](WatcherOptions& o) { o.env = ShortBackoff(); })
                .Complete(r);
   ASSERT_TRUE(c.has_value());
   ASSERT_TRUE((*c)->start(std::chrono::seconds(10)).ok());
@@ -150,17 +150,15 @@ TEST(ControllerTest, StartTimesOutWhenACacheNeverSyncs) {
   FakeRestClient rest;  // no list scripted: every list fails
   client::DynamicClient client(rest);
   HoldingReconciler r("");
-  auto c = Controller::Builder("test", client)
-               .For(kParents)
-               .WithWatcherOptions([](WatcherOptions& o) {
-                 o.sleep_for = [](std::chrono::milliseconds, std::stop_token st) {
-                   std::mutex mu;
-                   std::condition_variable_any cv;
-                   std::unique_lock lock(mu);
-                   cv.wait(lock, st, [] { return false; });
-                 };
-               })
-               .Complete(r);
+  auto c =
+      Controller::Builder("test", client)
+          .For(kParents)
+          .WithWatcherOptions([](WatcherOptions& o) {
+            o.env = std::make_shared<setpoint::testing::ScriptedEnv>([](std::chrono::milliseconds, std::stop_token st) {
+              setpoint::testing::BoundedSleep(std::chrono::hours(1), st);  // until the controller stops
+            });
+          })
+          .Complete(r);
   ASSERT_TRUE(c.has_value());
   EXPECT_EQ((*c)->start(std::chrono::milliseconds(50)).code(), StatusCode::kTimeout);
 }

@@ -1,6 +1,7 @@
 // Informer: handlers see adds, updates and deletes in cache order on one thread, a relist's
 // vanished objects as deletes, and has_synced() only after the first list was delivered.
 #include "setpoint/runtime/informer.h"
+#include "testing/envs.h"
 
 #include <set>
 #include <thread>
@@ -59,7 +60,7 @@ class Recorder {
 WatcherOptions Options() {
   WatcherOptions o;
   o.gvr = {"", "v1", "configmaps", true, "ConfigMap"};
-  o.sleep_for = [](std::chrono::milliseconds, std::stop_token) {};
+  o.env = std::make_shared<setpoint::testing::ScriptedEnv>();  // backoff sleeps return at once
   return o;
 }
 

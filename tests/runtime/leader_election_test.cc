@@ -163,7 +163,7 @@ class LeaderElectionTest : public ::testing::Test {
     return std::move(*r);
   }
 
-  Candidate& AddCandidate(const std::string& id, bool release_on_cancel = true, MonotonicClockPtr clock = nullptr) {
+  Candidate& AddCandidate(const std::string& id, bool release_on_cancel = true, EnvPtr env = nullptr) {
     auto c = std::make_unique<Candidate>();
     Candidate& cand = *c;
     cand.id = id;
@@ -178,7 +178,7 @@ class LeaderElectionTest : public ::testing::Test {
     config.renew_deadline = kRenewDeadline;
     config.retry_period = kRetry;
     config.release_on_cancel = release_on_cancel;
-    config.clock = std::move(clock);
+    config.env = std::move(env);
     config.callbacks.on_new_leader = [&cand](const std::string& who) {
       std::lock_guard lock(cand.mu);
       cand.new_leaders.push_back(who);
@@ -334,8 +334,8 @@ TEST_F(LeaderElectionTest, ExpiryIsJudgedByTheLocalClockNotTheRemoteRenewTime) {
                        {"renewTime", "2000-01-01T00:00:00.000000Z"},
                        {"leaseTransitions", 4}}}};
   ASSERT_TRUE(client_->create(kLeasesResource, "default", ghost).has_value());
-  auto clock = std::make_shared<FakeMonotonicClock>();
-  Candidate& b = AddCandidate("b", true, clock);
+  auto env = std::make_shared<FakeEnv>();
+  Candidate& b = AddCandidate("b", true, env);
   b.start();
   ASSERT_TRUE(Eventually([&] { return b.elector->leader() == "ghost"; }, 2s));
   // Drive fake time in 100 ms steps, giving b real time to poll after each
@@ -345,7 +345,7 @@ TEST_F(LeaderElectionTest, ExpiryIsJudgedByTheLocalClockNotTheRemoteRenewTime) {
   Duration fake{0};
   while (b.started == 0 && fake < 3s) {
     EXPECT_EQ(Record().holder_identity, "ghost");
-    clock->advance(100ms);
+    env->advance(100ms);
     fake += 100ms;
     // Give b up to 20 ms of real time to act on this step (it may take over now).
     if (Eventually([&] { return b.started > 0; }, 20ms, 2ms)) break;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "setpoint/runtime/env.h"
 #include "setpoint/runtime/manager.h"
 #include "setpoint/testing/eventually.h"
 #include "setpoint/testing/fake_client.h"
@@ -194,6 +195,60 @@ TEST(TypedControllerTest, ReconcilesTypedObjectsAndSeesStopRequested) {
   ASSERT_TRUE(Eventually([&] { return blocking.load(); }));
   EXPECT_TRUE(m.stop().ok());
   EXPECT_TRUE(stopped_seen.load());  // the reconcile's wait ended by the stop, not its 20 s
+}
+
+TEST(EnvTest, AFakeEnvsSleepEndsWhenTimeIsAdvancedPastIt) {
+  auto env = std::make_shared<FakeEnv>();
+  std::atomic<bool> woke{false};
+  std::jthread sleeper([&](std::stop_token) { woke = env->sleep_for(std::chrono::minutes(5)); });
+  ASSERT_TRUE(testing::Eventually([&] { return env->waiters() == 1; }));  // its deadline is set
+  env->advance(std::chrono::minutes(4));
+  EXPECT_TRUE(testing::StaysFalse([&] { return woke.load(); }, 100ms)) << "woke before its deadline";
+  env->advance(std::chrono::minutes(1));
+  EXPECT_TRUE(testing::Eventually([&] { return woke.load(); }));
+  const double r = env->random();
+  EXPECT_TRUE(r >= 0.0 && r < 1.0);
+  EXPECT_EQ(FakeEnv(7).random(), FakeEnv(7).random());  // seeded: the same run every time
+}
+
+TEST(EnvTest, AStoppedSleepReturnsFalse) {
+  std::stop_source stop;
+  std::atomic<int> result{-1};
+  std::jthread sleeper(
+      [&](std::stop_token) { result = DefaultEnv()->sleep_for(std::chrono::hours(1), stop.get_token()); });
+  stop.request_stop();
+  EXPECT_TRUE(testing::Eventually([&] { return result.load() == 0; }));
+}
+
+// One FakeEnv drives the manager's timings: a reconcile that asks to be run again in an hour runs
+// again when the test advances the Env by an hour, not before, and with no real wait.
+TEST(EnvTest, TheManagersRequeueAfterRunsOnItsEnvsTime) {
+  auto server = testing::TestServer::Start({.controllers = ""});
+  ASSERT_TRUE(server.has_value()) << server.error().to_string();
+  auto rest = (*server)->make_client();
+  auto env = std::make_shared<FakeEnv>();
+  auto manager = Manager::Create(*rest, {.name = "env-test", .env = env});
+  ASSERT_TRUE(manager.has_value());
+  std::atomic<int> runs{0};
+  auto built = (*manager)->controller("env").For<ConfigMap>().Complete([&](const Context&, const Request& r) {
+    if (r.name != "polled") return ReconcileResult::Done();
+    ++runs;
+    return ReconcileResult::RequeueAfter(std::chrono::hours(1));
+  });
+  ASSERT_TRUE(built.has_value()) << built.error().to_string();
+  Controller* controller = built->get();
+  ASSERT_TRUE((*manager)->add(std::move(*built)).ok());
+  ASSERT_TRUE((*manager)->start().ok());
+  client::DynamicClient api(*rest);
+  DirectClient direct(api);
+  ASSERT_TRUE(Client(direct).create(MakeConfigMap("polled")).has_value());
+  // Once it waits in the queue, its hour is counted from the Env's now.
+  ASSERT_TRUE(testing::Eventually([&] { return runs.load() == 1 && controller->queue().num_waiting() == 1; }));
+  env->advance(std::chrono::minutes(59));
+  EXPECT_TRUE(testing::StaysFalse([&] { return runs.load() > 1; }, 200ms)) << "ran again before its hour";
+  env->advance(std::chrono::minutes(1));
+  EXPECT_TRUE(testing::Eventually([&] { return runs.load() == 2; }));
+  EXPECT_TRUE((*manager)->stop().ok());
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // pagination, resume from the last rv (events and bookmarks), relist on 410 (ERROR event and
 // HTTP answer), backoff between failures. No real sleeping: the sleeper only records.
 #include "setpoint/runtime/watcher.h"
+#include "testing/envs.h"
 
 #include <gtest/gtest.h>
 
@@ -44,26 +45,19 @@ class WatcherTest : public ::testing::Test {
     WatcherOptions o;
     o.gvr = {"", "v1", "configmaps", true, "ConfigMap"};
     o.ns = "ns";
-    o.random = [] { return 0.0; };
-    o.sleep_for = [this](std::chrono::milliseconds d, std::stop_token st) {
-      std::unique_lock lock(mu_);
-      sleeps_.push_back(d);
-      // A runaway retry loop parks here instead of spinning.
-      if (sleeps_.size() > 20) cv_.wait(lock, st, [] { return false; });
-    };
+    o.env = env_;
     return o;
   }
-  std::vector<std::chrono::milliseconds> Sleeps() {
-    std::lock_guard lock(mu_);
-    return sleeps_;
-  }
+  std::vector<std::chrono::milliseconds> Sleeps() { return env_->sleeps(); }
 
   FakeRestClient rest_;
   client::DynamicClient client_{rest_};
   Collector got_;
-  std::mutex mu_;
-  std::condition_variable_any cv_;
-  std::vector<std::chrono::milliseconds> sleeps_;
+  // Sleeps return at once with "random" 0 (no jitter); a runaway retry loop parks after 20 of them.
+  std::shared_ptr<setpoint::testing::ScriptedEnv> env_ = std::make_shared<setpoint::testing::ScriptedEnv>(
+      [count = std::make_shared<std::atomic<int>>(0)](std::chrono::milliseconds, std::stop_token st) {
+        if (++*count > 20) setpoint::testing::BoundedSleep(std::chrono::hours(1), st);
+      });
 };
 
 bool Contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "setpoint/client/dynamic_client.h"
+#include "setpoint/runtime/env.h"
 #include "setpoint/runtime/monotonic_clock.h"
 #include "setpoint/runtime/object_client.h"
 #include "setpoint/runtime/shared_informers.h"
@@ -65,7 +66,7 @@ struct CachedClientOptions {
   // Records older than this are forgotten (a healthy cache catches up in milliseconds).
   std::chrono::milliseconds record_ttl{10000};
   std::chrono::milliseconds cache_sync_timeout{60000};
-  MonotonicClockPtr clock;  // null: the real clock (record ages only)
+  EnvPtr env;  // its steady clock ages the records; null: DefaultEnv()
 };
 
 class CachedClient final : public ObjectClient {

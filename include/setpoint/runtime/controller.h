@@ -41,6 +41,7 @@
 #include "setpoint/runtime/cached_client.h"
 #include "setpoint/runtime/client.h"
 #include "setpoint/runtime/controller_metrics.h"
+#include "setpoint/runtime/env.h"
 #include "setpoint/runtime/event_recorder.h"
 #include "setpoint/runtime/informer.h"
 #include "setpoint/runtime/predicates.h"
@@ -192,6 +193,10 @@ class Controller::Builder {
   // seen()); by default, the controller's own caches of the written resource.
   Builder& WithWriteCheck(std::function<bool(const WriteRecord&)> seen);
   Builder& WithStaleCacheGuard(Duration requeue_delay, Duration skip_max);
+  // The steady clock of the work queue (RequeueAfter, backoff) and the stale-cache guard, and the
+  // sleeps and jitter of owned informers; the manager's builders get its Env. WithQueueOptions'
+  // clock, when set, wins for the queue.
+  Builder& WithEnv(EnvPtr env);
 
   // Invalid without For(), with Owns() but no For kind, or with max concurrency < 1.
   Result<ControllerPtr> Complete(Reconciler& reconciler);
@@ -220,6 +225,7 @@ class Controller::Builder {
   std::function<bool(const WriteRecord&)> seen_;
   ObjectClient* objects_ = nullptr;
   EventSink* events_ = nullptr;
+  EnvPtr env_;
   Duration stale_requeue_delay_ = std::chrono::milliseconds(100), stale_skip_max_ = std::chrono::seconds(5);
 };
 

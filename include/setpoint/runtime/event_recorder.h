@@ -27,6 +27,7 @@
 
 #include "setpoint/client/dynamic_client.h"
 #include "setpoint/common/clock.h"
+#include "setpoint/runtime/env.h"
 #include "setpoint/types/core_v1.h"
 
 namespace setpoint::runtime {
@@ -39,7 +40,7 @@ struct EventRecorderOptions {
   std::size_t queue_limit = 1000;
   std::chrono::seconds aggregation_window{600};
   std::size_t aggregation_entries = 4096;  // how many distinct reports are remembered
-  ClockPtr clock;                          // null: the system clock
+  EnvPtr env;                              // the time events are stamped with; null: DefaultEnv()
 };
 
 // Where a reconciler's events go: the EventRecorder, or a test's collector.

@@ -43,6 +43,7 @@
 #include "setpoint/client/dynamic_client.h"
 #include "setpoint/common/clock.h"
 #include "setpoint/common/status.h"
+#include "setpoint/runtime/env.h"
 #include "setpoint/runtime/monotonic_clock.h"
 #include "setpoint/types/coordination_v1.h"
 
@@ -71,8 +72,9 @@ struct LeaderElectionConfig {
   Duration retry_period = std::chrono::seconds(2);
   LeaderCallbacks callbacks;
   bool release_on_cancel = true;
-  MonotonicClockPtr clock;  // null: the real steady clock (expiry, deadlines, waits)
-  ClockPtr wall_clock;      // null: the system clock (only for the acquireTime/renewTime written)
+  // Its steady clock (expiry, deadlines, waits), wall clock (only for the acquireTime/renewTime
+  // written) and the retry jitter; null: DefaultEnv().
+  EnvPtr env;
 };
 
 // The Lease's spec as this elector reads and writes it.
@@ -128,7 +130,6 @@ class LeaderElector {
   boost::json::object observed_object_;  // the Lease as last read or written by us
   SteadyTime observed_time_{};
   std::string reported_leader_;
-  std::mt19937_64 random_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;  // wakes wait_until on stop or clock advance

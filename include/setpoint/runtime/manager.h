@@ -54,6 +54,9 @@ struct ManagerOptions {
   CachedClientOptions client;
   // Applied to every informer's WatcherOptions (backoff, test seams).
   std::function<void(WatcherOptions&)> watcher_tweak;
+  // Time and chance for everything the manager builds (env.h): informers, work queues, the client,
+  // leader election, the recorder. null: DefaultEnv(). A part's own env, when set, wins.
+  EnvPtr env;
 };
 
 class Manager {

@@ -64,6 +64,8 @@ class FakeMonotonicClock final : public MonotonicClock {
 
   // Moves time forward by `d` (negative values are ignored) and wakes every subscriber.
   void advance(Duration d);
+  // How many are subscribed: a test waits for a sleeper to be asleep before it advances time.
+  std::size_t subscribers() const;
 
  private:
   mutable std::mutex mu_;

@@ -34,6 +34,7 @@
 
 #include "setpoint/client/dynamic_client.h"
 #include "setpoint/common/status.h"
+#include "setpoint/runtime/env.h"
 
 namespace setpoint::runtime {
 
@@ -69,9 +70,8 @@ struct WatcherOptions {
   bool metadata_only = false;
   std::chrono::milliseconds backoff_initial{800};
   std::chrono::milliseconds backoff_max{30000};
-  // Test seams. sleep_for returns early when the token is stopped; random() is in [0, 1).
-  std::function<void(std::chrono::milliseconds, std::stop_token)> sleep_for;
-  std::function<double()> random;
+  // Backoff sleeps and their jitter (env.h); null: DefaultEnv().
+  EnvPtr env;
 };
 
 // A transform keeping only apiVersion, kind and metadata (without managedFields): the cache then

@@ -1,0 +1,52 @@
+// Envs for tests of the runtime's retry loops: sleeps that return at once or after a bounded
+// real wait, each one recorded, and a fixed "random" value.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include "setpoint/runtime/env.h"
+
+namespace setpoint::testing {
+
+class ScriptedEnv final : public runtime::Env {
+ public:
+  // `sleep` is what a sleep does (recorded first); empty: return at once.
+  explicit ScriptedEnv(std::function<void(std::chrono::milliseconds, std::stop_token)> sleep = {}, double random = 0.0)
+      : sleep_(std::move(sleep)), random_(random) {}
+  ClockPtr wall() const override { return runtime::DefaultEnv()->wall(); }
+  runtime::MonotonicClockPtr steady() const override { return runtime::DefaultEnv()->steady(); }
+  double random() const override { return random_; }
+  bool sleep_for(runtime::Duration d, std::stop_token stop) const override {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d);
+    {
+      std::lock_guard lock(mu_);
+      sleeps_.push_back(ms);
+    }
+    if (sleep_) sleep_(ms, stop);
+    return !stop.stop_requested();
+  }
+  std::vector<std::chrono::milliseconds> sleeps() const {
+    std::lock_guard lock(mu_);
+    return sleeps_;
+  }
+
+ private:
+  const std::function<void(std::chrono::milliseconds, std::stop_token)> sleep_;
+  const double random_;
+  mutable std::mutex mu_;
+  mutable std::vector<std::chrono::milliseconds> sleeps_;  // GUARDED_BY(mu_)
+};
+
+// A sleep that waits for real, up to `d`, and ends early on stop.
+inline void BoundedSleep(std::chrono::milliseconds d, std::stop_token stop) {
+  std::mutex mu;
+  std::condition_variable_any cv;
+  std::unique_lock lock(mu);
+  cv.wait_for(lock, stop, d, [] { return false; });
+}
+
+}  // namespace setpoint::testing
