@@ -3,7 +3,7 @@
 //
 //   controller_bench [--server http://127.0.0.1:7080] [--objects 10000] [--workers 4]
 //                    [--mode noop|status] [--read client|cache|typed] [--create-threads 16] [--timeout 600]
-//                    [--keep]
+//                    [--passes 0] [--keep]
 //
 // Without --server it starts the API server in process (setpoint::testing::TestServer, memory
 // store); the bench and the server then share this process's cores. It installs the CRD
@@ -23,6 +23,10 @@
 // manager's CachedClient, which isolates what the client's read-your-writes bookkeeping costs.
 // --read typed makes it a typed reconciler (runtime::Client over the same CachedClient, the Item
 // decoded into a described struct, status written as one), which measures what types cost.
+// --passes P (noop only): after converging, every key is queued again, P times over, one pass
+// after the other, and the steady rate is reconciles/s over those P*N reconciles — the queue and
+// the reconcile alone, long enough to measure (the first pass is over in a few tens of ms, where
+// scheduling noise decides the figure).
 // Times are from Manager::start() (which lists the N objects and fills the cache before the
 // workers start) and from the first reconcile. The work queue alone, without I/O, is
 // measured by bench/workqueue_bench.cc. Prints numbers; never fails on slowness (exit 1 only when
@@ -74,6 +78,7 @@ struct Options {
   std::string read = "client";  // client | cache
   int create_threads = 16;
   int timeout_seconds = 600;
+  int passes = 0;
   bool keep = false;
 };
 
@@ -294,7 +299,7 @@ class BenchReconciler : public Reconciler {
 int Usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s [--server URL] [--objects N] [--workers W] [--mode noop|status] [--read client|cache|typed]\n"
-               "          [--create-threads T] [--timeout SECONDS] [--keep]\n",
+               "          [--create-threads T] [--timeout SECONDS] [--passes P] [--keep]\n",
                argv0);
   return 2;
 }
@@ -371,13 +376,15 @@ int main(int argc, char** argv) {
       o.create_threads = std::atoi(next().c_str());
     else if (a == "--timeout")
       o.timeout_seconds = std::atoi(next().c_str());
+    else if (a == "--passes")
+      o.passes = std::atoi(next().c_str());
     else if (a == "--keep")
       o.keep = true;
     else
       return Usage(argv[0]);
   }
   if ((o.mode != "noop" && o.mode != "status") || (o.read != "client" && o.read != "cache" && o.read != "typed") ||
-      o.objects < 1 || o.workers < 1 || o.create_threads < 1)
+      o.objects < 1 || o.workers < 1 || o.create_threads < 1 || o.passes < 0 || (o.passes > 0 && o.mode != "noop"))
     return Usage(argv[0]);
   const bool status_mode = o.mode == "status";
   spdlog::set_level(spdlog::level::warn);
@@ -450,7 +457,7 @@ int main(int argc, char** argv) {
   BenchReconciler reconciler(mgr, status_mode, o.objects);
   auto builder = mgr.controller("items");
   if (o.read == "typed")
-    builder.For<Item>();  // decodes each Item as it enters the cache, as a typed cache does
+    builder.For<Item>();
   else
     builder.For(kItems);
   auto built = builder.WithMaxConcurrentReconciles(o.workers).Complete(reconciler);
@@ -501,6 +508,27 @@ int main(int argc, char** argv) {
     settle_reconciles = controller->metrics().reconcile_total();
     verified = CountStatusSet(api, ns, &listed);
   }
+  // noop --passes: every key again, pass after pass; each pass ends when the metrics count N more.
+  double steady_s = 0;
+  std::uint64_t steady_reconciles = 0;
+  bool steady_done = o.passes == 0 || !converged;
+  if (o.passes > 0 && converged) {
+    std::vector<std::string> keys;
+    keys.reserve(o.objects);
+    for (int i = 0; i < o.objects; ++i) keys.push_back(ns + "/" + ItemName(i));
+    std::uint64_t done_at = controller->metrics().reconcile_total();
+    const auto s0 = Clock::now();
+    int pass = 0;
+    for (; pass < o.passes && Clock::now() < deadline; ++pass) {
+      for (const auto& k : keys) controller->queue().add(k);
+      done_at += keys.size();
+      while (controller->metrics().reconcile_total() < done_at && Clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    steady_s = Seconds(Clock::now() - s0);
+    steady_reconciles = static_cast<std::uint64_t>(pass) * keys.size();
+    steady_done = pass == o.passes && controller->metrics().reconcile_total() >= done_at;
+  }
   const ControllerMetrics end = controller->metrics();
   const WorkQueueMetrics queue = controller->queue().metrics();
   const Status stopped = mgr.stop();
@@ -542,6 +570,10 @@ int main(int argc, char** argv) {
       end.reconcile_time_seconds.count ? 1e3 * end.reconcile_time_seconds.sum / end.reconcile_time_seconds.count : 0.0,
       queue.queue_duration_seconds.count ? 1e3 * queue.queue_duration_seconds.sum / queue.queue_duration_seconds.count
                                          : 0.0);
+  if (o.passes > 0)
+    std::printf("  steady      %llu reconciles in %.3f s (%.0f/s): every key queued again %d times after converge%s\n",
+                static_cast<unsigned long long>(steady_reconciles), steady_s,
+                steady_s > 0 ? steady_reconciles / steady_s : 0.0, o.passes, steady_done ? "" : " (NOT DONE)");
   std::printf("  cpu         %.2f s of this process from start() to converge%s\n", cpu2 - cpu0,
               o.server.empty() ? " (server included)" : " (client side only)");
   if (!stopped.ok()) std::printf("  stop        %s\n", stopped.to_string().c_str());
@@ -549,10 +581,10 @@ int main(int argc, char** argv) {
   // initial list is not in it; converge_s is from start().
   std::printf(
       "RESULT mode=%s objects=%d workers=%d converged=%d converge_s=%.3f reconciles_per_s=%.1f errors=%llu "
-      "stale_sync_skips=%llu\n",
+      "stale_sync_skips=%llu steady_per_s=%.1f\n",
       o.mode.c_str(), o.objects, o.workers, converged ? 1 : 0, converge_s, work_s > 0 ? n_at / work_s : 0.0,
-      static_cast<unsigned long long>(end.reconcile_error),
-      static_cast<unsigned long long>(end.stale_sync_skips_total));
+      static_cast<unsigned long long>(end.reconcile_error), static_cast<unsigned long long>(end.stale_sync_skips_total),
+      steady_s > 0 ? steady_reconciles / steady_s : 0.0);
 
   if (!o.keep && !o.server.empty()) {
     // The namespace and its Items go with it (the server's namespace lifecycle). Waited for, so
@@ -571,6 +603,6 @@ int main(int argc, char** argv) {
   } else if (o.keep && !o.server.empty()) {
     std::printf("  kept        namespace %s\n", ns.c_str());
   }
-  const bool ok = converged && (!status_mode || verified == o.objects);
+  const bool ok = converged && steady_done && (!status_mode || verified == o.objects);
   return ok ? 0 : 1;
 }

@@ -71,8 +71,8 @@ void Cache::add_index(std::string name, IndexFunc fn) {
 
 void Cache::build_locked(Index& idx) const {
   idx.values.clear();
-  for (const auto& [key, obj] : items_)
-    for (auto& v : idx.fn(*obj)) idx.values[v].insert(key);
+  for (const auto& [key, e] : items_)
+    for (auto& v : idx.fn(*e.object)) idx.values[v].insert(key);
   idx.built = true;
 }
 
@@ -80,7 +80,58 @@ ObjectPtr Cache::get(std::string_view ns, std::string_view name) const {
   std::string key = ns.empty() ? std::string(name) : std::string(ns) + "/" + std::string(name);
   std::lock_guard lock(mu_);
   auto it = items_.find(key);
-  return it == items_.end() ? nullptr : it->second;
+  return it == items_.end() ? nullptr : it->second.object;
+}
+
+Result<std::shared_ptr<const void>> Cache::view(std::string_view ns, std::string_view name,
+                                                const ViewDecoder& decoder) const {
+  std::string key = ns.empty() ? std::string(name) : std::string(ns) + "/" + std::string(name);
+  ObjectPtr object;
+  {
+    std::lock_guard lock(mu_);
+    auto it = items_.find(key);
+    if (it == items_.end()) return std::shared_ptr<const void>();
+    if (it->second.view_type == decoder.type) return it->second.view;
+    object = it->second.object;
+  }
+  auto decoded = decoder.decode(object);
+  if (!decoded) return decoded;
+  keep_view(key, object, decoder, *decoded);
+  return decoded;
+}
+
+Result<std::vector<std::shared_ptr<const void>>> Cache::list_views(std::string_view ns,
+                                                                   const api::LabelSelector* selector,
+                                                                   const ViewDecoder& decoder) const {
+  const std::vector<ObjectPtr> objects = list(ns, selector);
+  std::vector<std::shared_ptr<const void>> out;
+  out.reserve(objects.size());
+  std::vector<std::size_t> missing;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& o : objects) {
+      auto it = items_.find(ObjectKey(*o));
+      const bool kept = it != items_.end() && it->second.object == o && it->second.view_type == decoder.type;
+      out.push_back(kept ? it->second.view : nullptr);
+      if (!kept) missing.push_back(out.size() - 1);
+    }
+  }
+  for (std::size_t i : missing) {
+    auto decoded = decoder.decode(objects[i]);
+    if (!decoded) return Err(decoded.error());
+    keep_view(ObjectKey(*objects[i]), objects[i], decoder, *decoded);
+    out[i] = std::move(*decoded);
+  }
+  return out;
+}
+
+void Cache::keep_view(const std::string& key, const ObjectPtr& object, const ViewDecoder& decoder,
+                      std::shared_ptr<const void> decoded) const {
+  std::lock_guard lock(mu_);
+  auto it = items_.find(key);
+  if (it == items_.end() || it->second.object != object) return;  // changed meanwhile: the next read decodes it
+  it->second.view_type = decoder.type;
+  it->second.view = std::move(decoded);
 }
 
 std::vector<ObjectPtr> Cache::list(std::string_view ns, const api::LabelSelector* selector) const {
@@ -93,13 +144,13 @@ std::vector<ObjectPtr> Cache::list(std::string_view ns, const api::LabelSelector
   };
   std::lock_guard lock(mu_);
   if (ns.empty()) {
-    for (const auto& [key, obj] : items_)
-      if (keep(obj)) out.push_back(obj);
+    for (const auto& [key, e] : items_)
+      if (keep(e.object)) out.push_back(e.object);
     return out;
   }
   const std::string prefix = std::string(ns) + "/";
   for (auto it = items_.lower_bound(prefix); it != items_.end() && it->first.starts_with(prefix); ++it)
-    if (keep(it->second)) out.push_back(it->second);
+    if (keep(it->second.object)) out.push_back(it->second.object);
   return out;
 }
 
@@ -109,7 +160,7 @@ std::vector<ObjectPtr> Cache::by_index(std::string_view index, std::string_view 
   if (index == kNamespaceIndex && !indexes_.count(index)) {
     const std::string prefix = std::string(value) + "/";
     for (auto it = items_.lower_bound(prefix); it != items_.end() && it->first.starts_with(prefix); ++it)
-      out.push_back(it->second);
+      out.push_back(it->second.object);
     return out;
   }
   auto idx = indexes_.find(index);
@@ -117,7 +168,7 @@ std::vector<ObjectPtr> Cache::by_index(std::string_view index, std::string_view 
   if (!idx->second.built) build_locked(idx->second);
   auto it = idx->second.values.find(value);
   if (it == idx->second.values.end()) return out;
-  for (const auto& key : it->second) out.push_back(items_.find(key)->second);
+  for (const auto& key : it->second) out.push_back(items_.find(key)->second.object);
   return out;
 }
 
@@ -168,24 +219,24 @@ void Cache::set_rv_locked(std::string rv) {
 }
 
 std::vector<CacheDelta> Cache::replace(std::vector<ObjectPtr> objects, std::string rv) {
-  std::map<std::string, ObjectPtr, std::less<>> fresh;
-  for (auto& o : objects) fresh[ObjectKey(*o)] = std::move(o);
+  std::map<std::string, Entry, std::less<>> fresh;
+  for (auto& o : objects) fresh[ObjectKey(*o)].object = std::move(o);
   std::vector<CacheDelta> deltas;
   std::lock_guard lock(mu_);
   for (const auto& [key, old] : items_) {
     auto it = fresh.find(key);
-    if (it == fresh.end()) deltas.push_back({CacheDelta::Kind::kDeleted, old, nullptr});
+    if (it == fresh.end()) deltas.push_back({CacheDelta::Kind::kDeleted, old.object, nullptr});
   }
-  for (const auto& [key, obj] : fresh) {
+  for (const auto& [key, e] : fresh) {
     auto it = items_.find(key);
     if (it == items_.end())
-      deltas.push_back({CacheDelta::Kind::kAdded, nullptr, obj});
+      deltas.push_back({CacheDelta::Kind::kAdded, nullptr, e.object});
     else
-      deltas.push_back({CacheDelta::Kind::kUpdated, it->second, obj});
+      deltas.push_back({CacheDelta::Kind::kUpdated, it->second.object, e.object});
   }
   items_ = std::move(fresh);
   for (auto& [name, idx] : indexes_) idx.values.clear();
-  for (const auto& [key, obj] : items_) index_locked(key, *obj, true);
+  for (const auto& [key, e] : items_) index_locked(key, *e.object, true);
   synced_ = true;
   set_rv_locked(std::move(rv));
   return deltas;
@@ -199,12 +250,12 @@ std::vector<CacheDelta> Cache::apply(ObjectPtr object, std::string rv) {
   if (it == items_.end()) {
     deltas.push_back({CacheDelta::Kind::kAdded, nullptr, object});
     index_locked(key, *object, true);
-    items_.emplace(key, std::move(object));
+    items_.emplace(key, Entry{std::move(object)});
   } else {
-    deltas.push_back({CacheDelta::Kind::kUpdated, it->second, object});
-    index_locked(key, *it->second, false);
+    deltas.push_back({CacheDelta::Kind::kUpdated, it->second.object, object});
+    index_locked(key, *it->second.object, false);
     index_locked(key, *object, true);
-    it->second = std::move(object);
+    it->second = Entry{std::move(object)};
   }
   set_rv_locked(std::move(rv));
   return deltas;
@@ -216,7 +267,7 @@ std::vector<CacheDelta> Cache::remove(ObjectPtr object, std::string rv) {
   std::vector<CacheDelta> deltas;
   auto it = items_.find(key);
   if (it != items_.end()) {
-    index_locked(key, *it->second, false);
+    index_locked(key, *it->second.object, false);
     items_.erase(it);
     // Handlers get the final state the server sent, which is newer than the cached one.
     deltas.push_back({CacheDelta::Kind::kDeleted, nullptr, nullptr});

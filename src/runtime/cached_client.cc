@@ -183,6 +183,31 @@ Result<std::vector<ObjectPtr>> CachedClient::list(const client::GroupVersionReso
   return (*informer)->cache().list(ns, selector);
 }
 
+Result<std::shared_ptr<const void>> CachedClient::view(const client::GroupVersionResource& gvr, std::string_view ns,
+                                                       std::string_view name, const ViewDecoder& decoder) {
+  auto informer = informer_for(gvr);
+  if (!informer) return Err(informer.error());
+  const std::string key = KeyOf(gvr.namespaced ? ns : std::string_view(), name);
+  if (Status s = wait_fresh(**informer, key, {}); !s.ok()) return Err(std::move(s));
+  auto got = (*informer)->cache().view(gvr.namespaced ? ns : std::string_view(), name, decoder);
+  if (got && !*got) {
+    const std::string what = gvr.group.empty() ? gvr.resource : gvr.resource + "." + gvr.group;
+    return Err(Status::NotFound(what + " \"" + std::string(name) + "\" not found"));
+  }
+  return got;
+}
+
+Result<std::vector<std::shared_ptr<const void>>> CachedClient::list_views(const client::GroupVersionResource& gvr,
+                                                                          std::string_view ns,
+                                                                          const api::LabelSelector* selector,
+                                                                          const ViewDecoder& decoder) {
+  auto informer = informer_for(gvr);
+  if (!informer) return Err(informer.error());
+  const std::string prefix = ns.empty() ? std::string() : std::string(ns) + "/";
+  if (Status s = wait_fresh(**informer, {}, prefix); !s.ok()) return Err(std::move(s));
+  return (*informer)->cache().list_views(ns, selector, decoder);
+}
+
 Result<std::vector<ObjectPtr>> CachedClient::by_index(const client::GroupVersionResource& gvr, std::string_view index,
                                                       std::string_view value) {
   auto informer = informer_for(gvr);

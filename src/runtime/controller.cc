@@ -149,7 +149,6 @@ Result<ControllerPtr> Controller::Builder::Complete(ReconcileFunc reconcile) {
       src.owned = true;
     }
     src.predicates = std::move(s.predicates);
-    src.prime = s.prime;
     switch (s.kind) {
       case Spec::Kind::kFor:
         src.map = [](const boost::json::object& o) { return std::vector<Request>{RequestForObject(o)}; };
@@ -179,11 +178,9 @@ void Controller::hook(Source& source) {
   const Source* s = &source;
   EventHandlers h;
   h.on_add = [this, s](const ObjectPtr& o) {
-    if (s->prime) s->prime(o);
     if (Passes(s->predicates, nullptr, o.get())) enqueue(*s, *o);
   };
   h.on_update = [this, s](const ObjectPtr& old_obj, const ObjectPtr& new_obj) {
-    if (s->prime) s->prime(new_obj);
     if (!Passes(s->predicates, old_obj.get(), new_obj.get())) return;
     enqueue(*s, *old_obj);  // an owner that lost the object must look too
     enqueue(*s, *new_obj);

@@ -2,6 +2,7 @@
 // wait_for_rv; the reflector's mapping of watcher events onto the cache.
 #include "setpoint/runtime/cache.h"
 
+#include <atomic>
 #include <future>
 
 #include <gtest/gtest.h>
@@ -142,6 +143,84 @@ TEST(ReflectorTest, MapsWatcherEventsOntoTheCache) {
   EXPECT_EQ(c.size(), 0u);
   EXPECT_EQ(c.last_sync_rv(), "10");
   EXPECT_EQ(batches, (std::vector<std::pair<std::size_t, bool>>{{0, true}, {1, false}, {1, false}}));
+}
+
+// A decoder that counts its calls and decodes an object to its resourceVersion; "bad" fails.
+std::atomic<int> g_decodes{0};
+const int kRvTag = 0;
+const ViewDecoder kRvDecoder{&kRvTag, [](const ObjectPtr& o) -> Result<std::shared_ptr<const void>> {
+                               ++g_decodes;
+                               const std::string rv(ObjectResourceVersion(*o));
+                               if (rv == "bad") return Err(Status::Invalid("does not decode"));
+                               return std::shared_ptr<const void>(std::make_shared<const std::string>(rv));
+                             }};
+std::string RvOf(const std::shared_ptr<const void>& v) { return *std::static_pointer_cast<const std::string>(v); }
+
+TEST(CacheTest, AViewIsDecodedOncePerVersionOfAnObject) {
+  Cache c;
+  c.replace({Make("a", "x", "1"), Make("a", "y", "2")}, "2");
+  g_decodes = 0;
+  auto first = c.view("a", "x", kRvDecoder);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(RvOf(*first), "1");
+  auto again = c.view("a", "x", kRvDecoder);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->get(), first->get()) << "the same shared view";
+  EXPECT_EQ(g_decodes.load(), 1);
+
+  c.apply(Make("a", "x", "3"), "3");  // a new version is decoded afresh
+  auto third = c.view("a", "x", kRvDecoder);
+  ASSERT_TRUE(third.has_value());
+  EXPECT_EQ(RvOf(*third), "3");
+  EXPECT_EQ(g_decodes.load(), 2);
+
+  auto absent = c.view("a", "nope", kRvDecoder);
+  ASSERT_TRUE(absent.has_value());
+  EXPECT_EQ(*absent, nullptr);
+  c.apply(Make("a", "x", "bad"), "4");
+  auto bad = c.view("a", "x", kRvDecoder);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code(), StatusCode::kInvalid);
+}
+
+TEST(CacheTest, ListViewsDecodesOnlyWhatHasNoViewYet) {
+  Cache c;
+  c.replace({Make("a", "x", "1"), Make("a", "y", "2"), Make("b", "z", "3")}, "3");
+  g_decodes = 0;
+  ASSERT_TRUE(c.view("a", "x", kRvDecoder).has_value());
+  auto views = c.list_views("a", nullptr, kRvDecoder);
+  ASSERT_TRUE(views.has_value());
+  ASSERT_EQ(views->size(), 2u);
+  EXPECT_EQ(RvOf((*views)[0]), "1");
+  EXPECT_EQ(RvOf((*views)[1]), "2");
+  EXPECT_EQ(g_decodes.load(), 2);  // x once, y once
+  ASSERT_TRUE(c.list_views("a", nullptr, kRvDecoder).has_value());
+  EXPECT_EQ(g_decodes.load(), 2);
+}
+
+// A view lives with its object in the cache and no longer: once the cache has moved on and no
+// reader holds either, both are freed (a view that holds its JSON must not keep it forever).
+TEST(CacheTest, AViewDiesWithTheObjectItWasDecodedFrom) {
+  Cache c;
+  std::weak_ptr<const json::object> old_json;
+  std::weak_ptr<const void> old_view;
+  {
+    ObjectPtr o = Make("a", "x", "1");
+    old_json = o;
+    c.apply(std::move(o), "1");
+    // A view that, as a typed object does, holds the JSON it came from.
+    static const int tag = 0;
+    const ViewDecoder holding{&tag, [](const ObjectPtr& obj) -> Result<std::shared_ptr<const void>> {
+                                return std::shared_ptr<const void>(std::make_shared<const ObjectPtr>(obj));
+                              }};
+    auto v = c.view("a", "x", holding);
+    ASSERT_TRUE(v.has_value());
+    old_view = *v;
+  }
+  EXPECT_FALSE(old_json.expired());
+  c.apply(Make("a", "x", "2"), "2");
+  EXPECT_TRUE(old_view.expired());
+  EXPECT_TRUE(old_json.expired());
 }
 
 }  // namespace

@@ -197,6 +197,46 @@ TEST(TypedControllerTest, ReconcilesTypedObjectsAndSeesStopRequested) {
   EXPECT_TRUE(stopped_seen.load());  // the reconcile's wait ended by the stop, not its 20 s
 }
 
+// Through the manager's cache a view is one shared object per version: read twice, the same
+// pointer; after a write, the new version (read-your-writes), decoded afresh.
+TEST(ClientTest, ACachedViewIsSharedUntilTheObjectChanges) {
+  auto server = testing::TestServer::Start({.controllers = ""});
+  ASSERT_TRUE(server.has_value()) << server.error().to_string();
+  auto rest = (*server)->make_client();
+  auto manager = Manager::Create(*rest, {.name = "view-test"});
+  ASSERT_TRUE(manager.has_value());
+  ASSERT_TRUE((*manager)->start().ok());
+  const Client cached((*manager)->client());
+  ASSERT_TRUE(cached.create(MakeConfigMap("viewed", {{"k", "1"}})).has_value());
+  ASSERT_TRUE(cached.create(MakeConfigMap("other", {{"k", "2"}})).has_value());
+
+  auto first = cached.view<ConfigMap>("default", "viewed");
+  ASSERT_TRUE(first.has_value()) << first.error().to_string();
+  EXPECT_EQ((*first)->data.at("k"), "1");
+  auto again = cached.view<ConfigMap>("default", "viewed");
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->get(), first->get());
+
+  ConfigMap next = **first;  // a copy to write keeps what the type does not model
+  next.data["k"] = "3";
+  ASSERT_TRUE(cached.update(next).has_value());
+  auto after = cached.view<ConfigMap>("default", "viewed");
+  ASSERT_TRUE(after.has_value());
+  EXPECT_NE(after->get(), first->get());
+  EXPECT_EQ((*after)->data.at("k"), "3");
+  EXPECT_EQ((*first)->data.at("k"), "1") << "a view handed out never changes";
+
+  auto all = cached.view_list<ConfigMap>("default");
+  ASSERT_TRUE(all.has_value());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0]->metadata.name, "other");
+  EXPECT_EQ((*all)[1].get(), after->get());
+  auto gone = cached.view<ConfigMap>("default", "absent");
+  ASSERT_FALSE(gone.has_value());
+  EXPECT_EQ(gone.error().code(), StatusCode::kNotFound);
+  EXPECT_TRUE((*manager)->stop().ok());
+}
+
 TEST(EnvTest, AFakeEnvsSleepEndsWhenTimeIsAdvancedPastIt) {
   auto env = std::make_shared<FakeEnv>();
   std::atomic<bool> woke{false};

@@ -7,6 +7,12 @@
 // half-applied relist, and returns the deltas (adds, updates and the deletes of objects that
 // vanished) for event handlers.
 //
+// Typed views: view() and list_views() hand out what a ViewDecoder makes of an object (a typed
+// resource, runtime::Client::view), decoded on first read and kept with the object until it
+// changes — one decode per version of an object, however often it is read. Each object keeps the
+// view of one decoder; a second decoder of the same objects takes the slot over (correct, slower).
+// Decoding runs outside the lock, so a slow decode never holds up the reflector or other readers.
+//
 // Indexes: "namespace" (metadata.namespace) and "owner_uid" (every
 // metadata.ownerReferences[].uid) always exist; add_index() adds more before the first write.
 //
@@ -22,6 +28,7 @@
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
@@ -47,6 +54,12 @@ struct CacheDelta {
   ObjectPtr old_object, new_object;
 };
 
+// What a reader's type makes of an object, type-erased: `type` is one address per decoded type.
+struct ViewDecoder {
+  const void* type;
+  Result<std::shared_ptr<const void>> (*decode)(const ObjectPtr& object);
+};
+
 // "ns/name" or "name" for an object (client-go's MetaNamespaceKeyFunc).
 std::string ObjectKey(const boost::json::object& obj);
 std::string_view ObjectNamespace(const boost::json::object& obj);
@@ -68,6 +81,13 @@ class Cache {
   std::vector<ObjectPtr> list(std::string_view ns = {}, const api::LabelSelector* selector = nullptr) const;
   // Objects indexed under `value` in index `index` (empty for an unknown index), sorted by key.
   std::vector<ObjectPtr> by_index(std::string_view index, std::string_view value) const;
+  // The object decoded by `decoder` (see above); null when absent, the decoder's error when it
+  // does not decode.
+  Result<std::shared_ptr<const void>> view(std::string_view ns, std::string_view name,
+                                           const ViewDecoder& decoder) const;
+  // list(ns, selector), decoded by `decoder`; the first object that does not decode fails it.
+  Result<std::vector<std::shared_ptr<const void>>> list_views(std::string_view ns, const api::LabelSelector* selector,
+                                                              const ViewDecoder& decoder) const;
   std::size_t size() const;
   std::string last_sync_rv() const;
   // True once the first complete list is in.
@@ -93,10 +113,20 @@ class Cache {
   void index_locked(const std::string& key, const boost::json::object& obj, bool add);
   void build_locked(Index& idx) const;
   void set_rv_locked(std::string rv);
+  // Keeps `decoded` as the view of `key` if the cache still holds `object` there.
+  void keep_view(const std::string& key, const ObjectPtr& object, const ViewDecoder& decoder,
+                 std::shared_ptr<const void> decoded) const;
+
+  // An object and its view (the view's type, what it decoded to; null until first read).
+  struct Entry {
+    ObjectPtr object;
+    mutable const void* view_type = nullptr;
+    mutable std::shared_ptr<const void> view;
+  };
 
   mutable std::mutex mu_;
   mutable std::condition_variable rv_cv_;
-  std::map<std::string, ObjectPtr, std::less<>> items_;        // GUARDED_BY(mu_)
+  std::map<std::string, Entry, std::less<>> items_;            // GUARDED_BY(mu_)
   mutable std::map<std::string, Index, std::less<>> indexes_;  // GUARDED_BY(mu_)
   std::string rv_;                                             // GUARDED_BY(mu_)
   bool synced_ = false;                                        // GUARDED_BY(mu_)

@@ -79,6 +79,12 @@ class CachedClient final : public ObjectClient {
   Result<ObjectPtr> get(const client::GroupVersionResource& gvr, std::string_view ns, std::string_view name) override;
   Result<std::vector<ObjectPtr>> list(const client::GroupVersionResource& gvr, std::string_view ns = {},
                                       const api::LabelSelector* selector = nullptr) override;
+  // Kept with the cached object: decoded once per version of it.
+  Result<std::shared_ptr<const void>> view(const client::GroupVersionResource& gvr, std::string_view ns,
+                                           std::string_view name, const ViewDecoder& decoder) override;
+  Result<std::vector<std::shared_ptr<const void>>> list_views(const client::GroupVersionResource& gvr,
+                                                              std::string_view ns, const api::LabelSelector* selector,
+                                                              const ViewDecoder& decoder) override;
   // Objects indexed under `value` in the cache's index `index` (kOwnerUidIndex: the children of
   // an owner), after every write to the resource was seen.
   Result<std::vector<ObjectPtr>> by_index(const client::GroupVersionResource& gvr, std::string_view index,

@@ -39,15 +39,14 @@ class Client {
     return get<T>(request.ns, request.name);
   }
 
-  // The object as a shared, immutable value: from a cache, decoded once per version of the object
-  // however often it is read (types::DecodeShared). For reads that do not modify; copy to write.
+  // The object as a shared, immutable value: through a cache (the manager's client), decoded once
+  // per version of the object and kept with it, however often it is read; elsewhere decoded on each
+  // call. For reads that do not modify; copy to write.
   template <types::Resource T>
   Result<std::shared_ptr<const T>> view(std::string_view ns, std::string_view name) const {
-    auto got = objects_->get(types::GvrOf<T>(), ns, name);
+    auto got = objects_->view(types::GvrOf<T>(), ns, name, DecoderOf<T>());
     if (!got) return Err(got.error());
-    auto typed = types::DecodeShared<T>(*got);
-    if (!typed) return Err(Status::Internal("cannot decode the answer: " + typed.error().message()));
-    return typed;
+    return std::static_pointer_cast<const T>(std::move(*got));
   }
   template <types::Resource T>
   Result<std::shared_ptr<const T>> view(const Request& request) const {
@@ -72,15 +71,11 @@ class Client {
   template <types::Resource T>
   Result<std::vector<std::shared_ptr<const T>>> view_list(std::string_view ns = {},
                                                           const api::LabelSelector* selector = nullptr) const {
-    auto items = objects_->list(types::GvrOf<T>(), ns, selector);
+    auto items = objects_->list_views(types::GvrOf<T>(), ns, selector, DecoderOf<T>());
     if (!items) return Err(items.error());
     std::vector<std::shared_ptr<const T>> out;
     out.reserve(items->size());
-    for (const auto& item : *items) {
-      auto t = types::DecodeShared<T>(item);
-      if (!t) return Err(Status::Internal("cannot decode the answer: " + t.error().message()));
-      out.push_back(std::move(*t));
-    }
+    for (auto& item : *items) out.push_back(std::static_pointer_cast<const T>(std::move(item)));
     return out;
   }
 
@@ -154,6 +149,17 @@ class Client {
   static Result<T> decode(Result<boost::json::object> r) {
     if (!r) return Err(r.error());
     return types::DecodeAnswer<T>(std::move(*r));
+  }
+  // T's decoding for view(): one per type, its own address naming the type.
+  template <types::Resource T>
+  static const ViewDecoder& DecoderOf() {
+    static const ViewDecoder decoder{
+        &decoder, [](const ObjectPtr& object) -> Result<std::shared_ptr<const void>> {
+          auto typed = types::Decode<T>(object);
+          if (!typed) return Err(Status::Internal("cannot decode the answer: " + typed.error().message()));
+          return std::shared_ptr<const void>(std::make_shared<const T>(std::move(*typed)));
+        }};
+    return decoder;
   }
 
   ObjectClient* objects_;

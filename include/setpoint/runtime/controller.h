@@ -115,7 +115,6 @@ class Controller {
     HandlerId handlers = 0;
     std::vector<Predicate> predicates;
     MapFunc map;
-    void (*prime)(const ObjectPtr&) = nullptr;
   };
   Controller() = default;
   void hook(Source& source);
@@ -152,29 +151,23 @@ class Controller::Builder {
 
   // The reconciled resource. Owns() needs its kind: set gvr.kind (or fill it with Discover()).
   Builder& For(client::GroupVersionResource gvr, std::vector<Predicate> predicates = {});
-  // The typed forms also decode each object of the source as it enters the cache (on the
-  // informer's thread), so that Context::client.view<T>() in a reconcile is a lookup.
+  // The typed forms name the resource by its type; Context::client.view<T>() then decodes each
+  // version of an object once, in the first reconcile that reads it, and keeps it in the cache.
   template <types::Resource T>
   Builder& For(std::vector<Predicate> predicates = {}) {
-    For(types::GvrOf<T>(), std::move(predicates));
-    specs_.back().prime = Prime<T>;
-    return *this;
+    return For(types::GvrOf<T>(), std::move(predicates));
   }
   // Objects whose owner reference points at a For object enqueue that owner; on update the old
   // and the new owners. Only the controller reference unless `every_owner`.
   Builder& Owns(client::GroupVersionResource gvr, std::vector<Predicate> predicates = {}, bool every_owner = false);
   template <types::Resource T>
   Builder& Owns(std::vector<Predicate> predicates = {}, bool every_owner = false) {
-    Owns(types::GvrOf<T>(), std::move(predicates), every_owner);
-    specs_.back().prime = Prime<T>;
-    return *this;
+    return Owns(types::GvrOf<T>(), std::move(predicates), every_owner);
   }
   Builder& Watches(client::GroupVersionResource gvr, MapFunc map, std::vector<Predicate> predicates = {});
   template <types::Resource T>
   Builder& Watches(MapFunc map, std::vector<Predicate> predicates = {}) {
-    Watches(types::GvrOf<T>(), std::move(map), std::move(predicates));
-    specs_.back().prime = Prime<T>;
-    return *this;
+    return Watches(types::GvrOf<T>(), std::move(map), std::move(predicates));
   }
   // What Context::client reads and writes through (borrowed); by default a DirectClient over the
   // builder's DynamicClient. The manager's builders use its CachedClient.
@@ -209,12 +202,7 @@ class Controller::Builder {
     enum class Kind { kFor, kOwns, kWatches } kind;
     bool every_owner = false;
     MapFunc map;
-    void (*prime)(const ObjectPtr&) = nullptr;  // typed sources: decode into the shared memo
   };
-  template <types::Resource T>
-  static void Prime(const ObjectPtr& obj) {
-    (void)types::DecodeShared<T>(obj);
-  }
   std::string name_;
   client::DynamicClient& client_;
   std::vector<Spec> specs_;

@@ -8,7 +8,9 @@
 // except in list(), where empty means every namespace, and which answers in namespace/name order
 // (as the server and the caches keep them); update with metadata.resourceVersion is
 // conditional (Conflict when stale); update ignores status and update_status everything else;
-// remove of an object with finalizers sets its deletionTimestamp and returns it.
+// remove of an object with finalizers sets its deletionTimestamp and returns it. view() and
+// list_views() are get() and list() decoded by a ViewDecoder: here on every call; a client over a
+// cache (CachedClient) keeps each object's decoded view with it, one decode per version.
 // Implementations are thread-safe.
 #pragma once
 
@@ -19,6 +21,7 @@
 
 #include "setpoint/api/label_selector.h"
 #include "setpoint/client/dynamic_client.h"
+#include "setpoint/runtime/cache.h"
 #include "setpoint/runtime/watcher.h"
 
 namespace setpoint::runtime {
@@ -41,6 +44,28 @@ class ObjectClient {
                                             std::string_view subresource = {}) = 0;
   virtual Result<boost::json::object> remove(const client::GroupVersionResource& gvr, std::string_view ns,
                                              std::string_view name, const client::DeleteOptions& options = {}) = 0;
+
+  virtual Result<std::shared_ptr<const void>> view(const client::GroupVersionResource& gvr, std::string_view ns,
+                                                   std::string_view name, const ViewDecoder& decoder) {
+    auto got = get(gvr, ns, name);
+    if (!got) return Err(got.error());
+    return decoder.decode(*got);
+  }
+  virtual Result<std::vector<std::shared_ptr<const void>>> list_views(const client::GroupVersionResource& gvr,
+                                                                      std::string_view ns,
+                                                                      const api::LabelSelector* selector,
+                                                                      const ViewDecoder& decoder) {
+    auto items = list(gvr, ns, selector);
+    if (!items) return Err(items.error());
+    std::vector<std::shared_ptr<const void>> out;
+    out.reserve(items->size());
+    for (const auto& item : *items) {
+      auto decoded = decoder.decode(item);
+      if (!decoded) return Err(decoded.error());
+      out.push_back(std::move(*decoded));
+    }
+    return out;
+  }
 };
 
 // Every call a request to the server (reads included), over a borrowed DynamicClient.

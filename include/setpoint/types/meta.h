@@ -15,18 +15,13 @@
 // lost by a read-modify-write. Value types; thread-compatible.
 #pragma once
 
-#include <algorithm>
-#include <array>
 #include <concepts>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -236,69 +231,6 @@ Result<T> DecodeAnswer(J&& json) {
   auto out = Decode<T>(std::forward<J>(json));
   if (!out) return Err(Status::Internal("cannot decode the answer: " + out.error().message()));
   return out;
-}
-
-namespace meta_detail {
-
-// Decoded objects by the JSON they came from, so that reading an unchanged cached object again
-// costs a lookup, not a decode. An entry is valid while its JSON is alive (the weak pointer); a
-// shard drops its dead entries whenever it has doubled since it last did, so it holds about what
-// is alive (what caches hold) and never grows without bound. Per type, 16 shards.
-template <Resource T>
-class DecodedMemo {
- public:
-  static DecodedMemo& Instance() {
-    static DecodedMemo memo;
-    return memo;
-  }
-  std::shared_ptr<const T> find(const std::shared_ptr<const boost::json::object>& json) {
-    Shard& s = shard(json.get());
-    std::shared_lock lock(s.mu);
-    auto it = s.entries.find(json.get());
-    // A live entry at this address is this object: two live objects never share an address, and
-    // one that died at it (its address reused) has an expired pointer.
-    if (it == s.entries.end() || it->second.json.expired()) return nullptr;
-    return it->second.typed;
-  }
-  void put(const std::shared_ptr<const boost::json::object>& json, std::shared_ptr<const T> typed) {
-    Shard& s = shard(json.get());
-    std::unique_lock lock(s.mu);
-    if (s.entries.size() >= s.sweep_at) {
-      std::erase_if(s.entries, [](const auto& e) { return e.second.json.expired(); });
-      s.sweep_at = std::max<std::size_t>(1024, 2 * s.entries.size());
-    }
-    s.entries[json.get()] = Entry{json, std::move(typed)};
-  }
-
- private:
-  static constexpr std::size_t kShards = 16;
-  struct Entry {
-    std::weak_ptr<const boost::json::object> json;
-    std::shared_ptr<const T> typed;
-  };
-  struct Shard {
-    std::shared_mutex mu;
-    std::unordered_map<const boost::json::object*, Entry> entries;
-    std::size_t sweep_at = 1024;
-  };
-  Shard& shard(const void* p) { return shards_[(reinterpret_cast<std::uintptr_t>(p) >> 6) % kShards]; }
-  std::array<Shard, kShards> shards_;
-};
-
-}  // namespace meta_detail
-
-// The object `json` decodes to, shared and immutable: decoded once per JSON object however often it
-// is asked for (a cache hands out the same JSON until the object changes). Invalid as Decode.
-template <Resource T>
-Result<std::shared_ptr<const T>> DecodeShared(const std::shared_ptr<const boost::json::object>& json) {
-  if (!json) return Err(Status::Invalid("no object"));
-  auto& memo = meta_detail::DecodedMemo<T>::Instance();
-  if (auto hit = memo.find(json)) return hit;
-  auto decoded = Decode<T>(json);
-  if (!decoded) return Err(decoded.error());
-  auto shared = std::make_shared<const T>(std::move(*decoded));
-  memo.put(json, shared);
-  return shared;
 }
 
 // Makes `owner` the managing controller of `object` (controller and blockOwnerDeletion set),
