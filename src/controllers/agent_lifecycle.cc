@@ -6,8 +6,9 @@
 #include "controllers/setpoint_kinds.h"
 #include "setpoint/common/json.h"
 #include "setpoint/runtime/cache.h"
-#include "setpoint/runtime/conditions.h"
 #include "setpoint/runtime/object_helpers.h"
+#include "setpoint/types/coordination_v1.h"
+#include "setpoint/types/setpoint_v1alpha1.h"
 
 namespace setpoint::controllers {
 namespace {
@@ -15,6 +16,10 @@ namespace {
 namespace json = boost::json;
 using runtime::ReconcileResult;
 using namespace std::chrono_literals;
+
+using coordinationv1::Lease;
+using setpointv1alpha1::Agent;
+using setpointv1alpha1::Process;
 
 bool Gone(const Status& s) { return s.code() == StatusCode::kNotFound; }
 
@@ -24,35 +29,30 @@ constexpr std::string_view kAgentUnknownMessage = "Agent stopped posting status.
 // When the agent counts as gone: its Lease's renewTime (else acquireTime, else creation) plus
 // leaseDurationSeconds; without a Lease, the Agent's creation plus `grace`. Times before
 // `started` (this controller's start) count as `started`.
-WallTime Deadline(const json::object* lease, const json::object& agent, WallTime started, std::chrono::seconds grace) {
+WallTime Deadline(const Lease* lease, const Agent& agent, WallTime started, std::chrono::seconds grace) {
   if (lease) {
-    const json::object* spec = GetObject(*lease, "spec");
     std::optional<WallTime> renewed;
-    if (spec) renewed = ParseMicroTime(GetStringOr(*spec, "renewTime", ""));
-    if (spec && !renewed) renewed = ParseMicroTime(GetStringOr(*spec, "acquireTime", ""));
-    if (!renewed) renewed = ParseMicroTime(GetStringOr(lease->at("metadata").as_object(), "creationTimestamp", ""));
-    const std::int64_t seconds = spec ? GetInt(*spec, "leaseDurationSeconds").value_or(grace.count()) : grace.count();
+    if (lease->spec.renewTime) renewed = ParseMicroTime(*lease->spec.renewTime);
+    if (!renewed && lease->spec.acquireTime) renewed = ParseMicroTime(*lease->spec.acquireTime);
+    if (!renewed) renewed = ParseMicroTime(lease->metadata.creationTimestamp);
+    const std::int64_t seconds = lease->spec.leaseDurationSeconds.value_or(static_cast<std::int32_t>(grace.count()));
     return std::max(renewed.value_or(started), started) + std::chrono::seconds(seconds);
   }
-  const json::object* meta = GetObject(agent, "metadata");
-  auto created = meta ? ParseMicroTime(GetStringOr(*meta, "creationTimestamp", "")) : std::nullopt;
+  const auto created = ParseMicroTime(agent.metadata.creationTimestamp);
   return std::max(created.value_or(started), started) + grace;
 }
 
-bool AgentMarkedUnknown(const json::object& agent) {
-  const json::object* status = GetObject(agent, "status");
-  const json::array* conditions = status ? GetArray(*status, "conditions") : nullptr;
-  const json::object* ready = conditions ? runtime::find_condition(*conditions, "Ready") : nullptr;
-  return ready && GetStringOr(*ready, "status", "") == "Unknown" &&
-         GetStringOr(*ready, "reason", "") == kAgentUnknownReason;
+bool AgentMarkedUnknown(const Agent& agent) {
+  const types::Condition* ready = types::FindCondition(agent.status.conditions, "Ready");
+  return ready && ready->status == "Unknown" && ready->reason == kAgentUnknownReason;
 }
+
+bool Finished(const Process& p) { return PhaseIsFinished(p.status.phase); }
 
 }  // namespace
 
-AgentLifecycle::AgentLifecycle(runtime::Manager& manager, AgentLifecycleOptions options)
-    : manager_(manager),
-      options_(std::move(options)),
-      clock_(options_.clock ? options_.clock : std::make_shared<SystemClock>()) {}
+AgentLifecycle::AgentLifecycle(AgentLifecycleOptions options)
+    : options_(std::move(options)), clock_(options_.clock ? options_.clock : std::make_shared<SystemClock>()) {}
 
 std::vector<runtime::Request> AgentLifecycle::agent_of(const json::object& process) const {
   const std::string_view agent = AgentNameOf(process);
@@ -65,9 +65,8 @@ std::vector<runtime::Request> AgentLifecycle::agent_of(const json::object& proce
   return {runtime::Request{"", std::string(agent)}};
 }
 
-Status AgentLifecycle::release_processes(const std::string& agent, bool mark_lost) {
-  runtime::CachedClient& client = manager_.client();
-  auto processes = client.list(kProcesses);
+Status AgentLifecycle::release_processes(const runtime::Context& ctx, const std::string& agent, bool mark_lost) {
+  auto processes = ctx.client.view_list<Process>();
   if (!processes) return processes.error();
   const WallTime now = clock_->now();
   const std::string message = "Agent " + agent + " stopped posting status.";
@@ -76,36 +75,35 @@ Status AgentLifecycle::release_processes(const std::string& agent, bool mark_los
     if (first.ok() && !s.ok() && !Gone(s)) first = s;
   };
   for (const auto& p : *processes) {
-    if (AgentNameOf(*p) != agent) continue;
-    const std::string ns(runtime::ObjectNamespace(*p));
-    if (runtime::deletion_requested(*p)) {
-      json::object released = *p;
-      if (!runtime::remove_finalizer(released, kAgentFinalizer)) continue;
-      auto r = client.update(kProcesses, ns, released);
-      if (r) spdlog::info("agentlifecycle: released process {}/{} of agent {}", ns, runtime::ObjectName(*p), agent);
+    if (p->spec.agentName != agent) continue;
+    if (p->metadata.being_deleted()) {
+      Process released = *p;
+      if (!released.metadata.remove_finalizer(kAgentFinalizer)) continue;
+      auto r = ctx.client.update(released);
+      if (r)
+        spdlog::info("agentlifecycle: released process {}/{} of agent {}", p->metadata.namespace_, p->metadata.name,
+                     agent);
       keep(r ? Status::Ok() : r.error());
       continue;
     }
-    if (!mark_lost || PhaseIsFinished(ProcessPhase(*p))) continue;
+    if (!mark_lost || Finished(*p)) continue;
     // Conditional on the cached version: should the agent be back and writing, this fails with a
     // Conflict and the next reconcile looks at its Lease again.
-    json::object lost = *p;
-    json::object& status = EnsureObject(lost, "status");
-    status["phase"] = "Lost";
-    status["ready"] = false;
-    status["reason"] = "AgentLost";
-    status["message"] = message;
-    runtime::set_condition(MutableConditions(lost), {"Ready", "False", "AgentLost", message, 0, {}}, now);
-    auto r = client.update_status(kProcesses, ns, lost);
-    if (r) manager_.recorder().event(*p, "Warning", "AgentLost", message);
+    Process lost = *p;
+    lost.status.phase = "Lost";
+    lost.status.ready = false;
+    lost.status.reason = "AgentLost";
+    lost.status.message = message;
+    types::SetCondition(lost.status.conditions, {"Ready", "False", 0, "", "AgentLost", message}, now);
+    auto r = ctx.client.update_status(lost);
+    if (r) ctx.event(*p, "Warning", "AgentLost", message);
     keep(r ? Status::Ok() : r.error());
   }
   return first;
 }
 
-ReconcileResult AgentLifecycle::reconcile(const runtime::Request& req) {
-  runtime::CachedClient& client = manager_.client();
-  auto agent = client.get(kAgents, "", req.name);
+ReconcileResult AgentLifecycle::reconcile(const runtime::Context& ctx, const runtime::Request& req) {
+  auto agent = ctx.client.view<Agent>(req);
   if (!agent && !Gone(agent.error())) return ReconcileResult::Retry(agent.error());
   if (!agent) {
     // No Agent: nothing runs its Processes' deletions but us.
@@ -113,10 +111,10 @@ ReconcileResult AgentLifecycle::reconcile(const runtime::Request& req) {
       std::lock_guard lock(mu_);
       lapsed_.erase(req.name);
     }
-    Status s = release_processes(req.name, false);
+    Status s = release_processes(ctx, req.name, false);
     return s.ok() ? ReconcileResult::Done() : ReconcileResult::Retry(s);
   }
-  auto lease = client.get(kLeases, kAgentLeaseNamespace, req.name);
+  auto lease = ctx.client.view<Lease>(kAgentLeaseNamespace, req.name);
   if (!lease && !Gone(lease.error())) return ReconcileResult::Retry(lease.error());
 
   const WallTime now = clock_->now();
@@ -140,18 +138,18 @@ ReconcileResult AgentLifecycle::reconcile(const runtime::Request& req) {
     lapsed_.insert(req.name);
   }
   if (!AgentMarkedUnknown(**agent)) {
-    json::object unknown = **agent;
-    runtime::set_condition(
-        MutableConditions(unknown),
-        {"Ready", "Unknown", std::string(kAgentUnknownReason), std::string(kAgentUnknownMessage), 0, {}}, now);
+    Agent unknown = **agent;
+    types::SetCondition(
+        unknown.status.conditions,
+        {"Ready", "Unknown", 0, "", std::string(kAgentUnknownReason), std::string(kAgentUnknownMessage)}, now);
     // Conditional: an agent that came back and wrote meanwhile wins; the retry re-reads its Lease.
-    auto r = client.update_status(kAgents, "", unknown);
+    auto r = ctx.client.update_status(unknown);
     if (!r) return Gone(r.error()) ? ReconcileResult::Done() : ReconcileResult::Retry(r.error());
     spdlog::warn("agentlifecycle: agent {} stopped posting status", req.name);
-    manager_.recorder().event(**agent, "Warning", "AgentNotReady",
-                              "Agent " + req.name + " stopped posting status; its processes are Lost");
+    ctx.event(**agent, "Warning", "AgentNotReady",
+              "Agent " + req.name + " stopped posting status; its processes are Lost");
   }
-  Status s = release_processes(req.name, true);
+  Status s = release_processes(ctx, req.name, true);
   return s.ok() ? ReconcileResult::Done() : ReconcileResult::Retry(s);
 }
 
@@ -163,11 +161,13 @@ Result<runtime::ControllerPtr> BuildAgentLifecycleController(runtime::Manager& m
   };
   auto process_to_agent = [&lifecycle](const json::object& p) { return lifecycle.agent_of(p); };
   return manager.controller("agentlifecycle")
-      .For(kAgents)
-      .Watches(kLeases, lease_to_agent)
-      .Watches(kProcesses, process_to_agent)
+      .For<Agent>()
+      .Watches<Lease>(lease_to_agent)
+      .Watches<Process>(process_to_agent)
       .WithMaxConcurrentReconciles(2)
-      .Complete(lifecycle);
+      .Complete([&lifecycle](const runtime::Context& ctx, const runtime::Request& req) {
+        return lifecycle.reconcile(ctx, req);
+      });
 }
 
 }  // namespace setpoint::controllers

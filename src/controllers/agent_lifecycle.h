@@ -38,10 +38,12 @@ struct AgentLifecycleOptions {
   ClockPtr clock;  // null: the system clock
 };
 
-class AgentLifecycle : public runtime::Reconciler {
+// Written with the typed SDK (setpoint/types/setpoint_v1alpha1.h, coordination_v1.h): it reads
+// Agents, Leases and Processes as views from the manager's cache and writes typed copies.
+class AgentLifecycle {
  public:
-  AgentLifecycle(runtime::Manager& manager, AgentLifecycleOptions options = {});
-  runtime::ReconcileResult reconcile(const runtime::Request& req) override;
+  explicit AgentLifecycle(AgentLifecycleOptions options = {});
+  runtime::ReconcileResult reconcile(const runtime::Context& ctx, const runtime::Request& req);
 
   // The agent to look at for a Process event: one being deleted that still holds the agent's
   // finalizer, or one still running (by its phase) on an agent known to have lapsed.
@@ -49,9 +51,8 @@ class AgentLifecycle : public runtime::Reconciler {
 
  private:
   // Removes the finalizer from `agent`'s Processes being deleted; marks the others Lost.
-  Status release_processes(const std::string& agent, bool mark_lost);
+  Status release_processes(const runtime::Context& ctx, const std::string& agent, bool mark_lost);
 
-  runtime::Manager& manager_;
   const AgentLifecycleOptions options_;
   const ClockPtr clock_;
   mutable std::mutex mu_;

@@ -175,7 +175,7 @@ class ControllerManagerImpl final : public ControllerManager {
     }
     if (on("agentlifecycle")) {
       agents_ = std::make_unique<AgentLifecycle>(
-          *manager_, AgentLifecycleOptions{.grace_without_lease = options_.agent_grace_without_lease});
+          AgentLifecycleOptions{.grace_without_lease = options_.agent_grace_without_lease});
       auto c = BuildAgentLifecycleController(*manager_, *agents_);
       if (!c) return c.error();
       if (Status s = manager_->add(std::move(*c)); !s.ok()) return s;
