@@ -12,6 +12,7 @@
 #include "setpoint/common/clock.h"
 #include "setpoint/common/status.h"
 #include "setpoint/runtime/cached_client.h"
+#include "setpoint/runtime/client.h"
 
 namespace setpoint::controllers {
 
@@ -32,6 +33,25 @@ boost::json::array& MutableConditions(boost::json::object& obj);
 // fields must be kept. Ok when nothing needed writing or the object is gone.
 Status WriteStatus(runtime::CachedClient& client, const client::GroupVersionResource& gvr,
                    const boost::json::object& obj, const std::function<bool(boost::json::object&)>& mutate);
+
+// WriteStatus for a typed object: `mutate` works on a copy of `obj` (again on the server's
+// version after a Conflict, a few times); Ok when nothing needed writing or the object is gone.
+template <types::Resource T>
+Status WriteStatus(runtime::CachedClient& client, const T& obj, const std::function<bool(T&)>& mutate) {
+  const runtime::Client cached(client);
+  runtime::DirectClient direct(client.uncached());
+  T current = obj;
+  for (int attempt = 0;; ++attempt) {
+    T updated = current;
+    if (!mutate(updated)) return Status::Ok();
+    auto r = cached.update_status(updated);
+    if (r || r.error().code() == StatusCode::kNotFound) return Status::Ok();
+    if (r.error().code() != StatusCode::kConflict || attempt >= 3) return r.error();
+    auto fresh = runtime::Client(direct).get<T>(obj.metadata.namespace_, obj.metadata.name);
+    if (!fresh) return fresh.error().code() == StatusCode::kNotFound ? Status::Ok() : fresh.error();
+    current = std::move(*fresh);
+  }
+}
 
 // A Kubernetes MicroTime or Time ("2026-01-02T03:04:05.123456Z"), fractions kept.
 std::optional<WallTime> ParseMicroTime(std::string_view s);

@@ -9,6 +9,7 @@
 #include "setpoint/runtime/cache.h"
 #include "setpoint/runtime/conditions.h"
 #include "setpoint/runtime/object_helpers.h"
+#include "setpoint/types/setpoint_v1alpha1.h"
 
 namespace setpoint::controllers {
 namespace {
@@ -18,29 +19,21 @@ using runtime::ReconcileResult;
 
 bool Gone(const Status& s) { return s.code() == StatusCode::kNotFound; }
 
-std::string_view ControllerUid(const json::object& obj) {
-  const json::object* ref = runtime::get_controller_of(obj);
-  return ref ? GetStringOr(*ref, "uid", "") : std::string_view();
+using setpointv1alpha1::Agent;
+using setpointv1alpha1::Process;
+
+std::string_view ControllerUid(const Process& p) {
+  const types::OwnerReference* ref = p.metadata.controller_ref();
+  return ref ? std::string_view(ref->uid) : std::string_view();
 }
 
 // Every key of spec.agentSelector is a label of the agent with that value.
-bool SelectorMatches(const json::object& process, const json::object& agent) {
-  const json::object* spec = GetObject(process, "spec");
-  const json::object* selector = spec ? GetObject(*spec, "agentSelector") : nullptr;
-  if (!selector || selector->empty()) return true;
-  const json::object* meta = GetObject(agent, "metadata");
-  const json::object* labels = meta ? GetObject(*meta, "labels") : nullptr;
-  for (const auto& [key, want] : *selector) {
-    const json::value* have = labels ? labels->if_contains(key) : nullptr;
-    if (!have || !have->is_string() || !want.is_string() || have->get_string() != want.get_string()) return false;
+bool SelectorMatches(const Process& process, const Agent& agent) {
+  for (const auto& [key, want] : process.spec.agentSelector) {
+    auto have = agent.metadata.labels.find(key);
+    if (have == agent.metadata.labels.end() || have->second != want) return false;
   }
   return true;
-}
-
-std::int64_t Capacity(const json::object& agent) {
-  const json::object* status = GetObject(agent, "status");
-  const json::object* capacity = status ? GetObject(*status, "capacity") : nullptr;
-  return capacity ? GetInt(*capacity, "processes").value_or(0) : 0;
 }
 
 bool Unschedulable(const json::object& process) {
@@ -97,35 +90,37 @@ std::vector<runtime::Request> Scheduler::unscheduled() const {
   return out;
 }
 
-ReconcileResult Scheduler::mark_scheduled(const json::object& process) {
-  if (ScheduledTrue(process)) return ReconcileResult::Done();
-  const std::string agent(AgentNameOf(process));
+// Scheduled=True for the agent it is bound to (and phase Pending when it has none yet).
+bool MarkScheduled(Process& p, const std::string& agent, const std::string& message, WallTime now) {
+  if (p.spec.agentName != agent) return false;  // someone else's business now
+  bool changed = types::SetCondition(p.status.conditions,
+                                     {"Scheduled", "True", p.metadata.generation, "", "Scheduled", message}, now);
+  if (p.status.phase.empty()) {
+    p.status.phase = "Pending";
+    changed = true;
+  }
+  return changed;
+}
+
+ReconcileResult Scheduler::mark_scheduled(const Process& process) {
+  if (types::IsConditionTrue(process.status.conditions, "Scheduled")) return ReconcileResult::Done();
+  const std::string agent = process.spec.agentName;
   const std::string message = "Assigned to agent " + agent;
-  Status s = WriteStatus(manager_.client(), kProcesses, process, [&](json::object& p) {
-    if (AgentNameOf(p) != agent) return false;  // someone else's business now
-    bool changed =
-        runtime::set_condition(MutableConditions(p), {"Scheduled", "True", "Scheduled", message, 0, {}}, clock_->now());
-    json::object& status = p["status"].as_object();
-    if (GetStringOr(status, "phase", "").empty()) {
-      status["phase"] = "Pending";
-      changed = true;
-    }
-    return changed;
-  });
+  Status s = WriteStatus<Process>(manager_.client(), process,
+                                  [&](Process& p) { return MarkScheduled(p, agent, message, clock_->now()); });
   return s.ok() ? ReconcileResult::Done() : ReconcileResult::Retry(s);
 }
 
-ReconcileResult Scheduler::reconcile(const runtime::Request& req) {
-  runtime::CachedClient& client = manager_.client();
-  auto got = client.get(kProcesses, req.ns, req.name);
+ReconcileResult Scheduler::reconcile(const runtime::Context& ctx, const runtime::Request& req) {
+  auto got = ctx.client.view<Process>(req);
   if (!got) return Gone(got.error()) ? ReconcileResult::Done() : ReconcileResult::Retry(got.error());
-  const json::object& process = **got;
-  if (runtime::deletion_requested(process)) return ReconcileResult::Done();
-  if (!AgentNameOf(process).empty()) return mark_scheduled(process);
+  const Process& process = **got;
+  if (process.metadata.being_deleted()) return ReconcileResult::Done();
+  if (!process.spec.agentName.empty()) return mark_scheduled(process);
 
-  auto agents = client.list(kAgents);
+  auto agents = ctx.client.view_list<Agent>();
   if (!agents) return ReconcileResult::Retry(agents.error());
-  auto processes = client.list(kProcesses);
+  auto processes = ctx.client.view_list<Process>();
   if (!processes) return ReconcileResult::Retry(processes.error());
 
   // What each agent runs: every bound Process that is not finished, and those of the same owner.
@@ -135,9 +130,8 @@ ReconcileResult Scheduler::reconcile(const runtime::Request& req) {
   };
   std::map<std::string, Load, std::less<>> load;
   for (const auto& q : *processes) {
-    const std::string_view agent = AgentNameOf(*q);
-    if (agent.empty() || PhaseIsFinished(ProcessPhase(*q))) continue;
-    Load& l = load[std::string(agent)];
+    if (q->spec.agentName.empty() || PhaseIsFinished(q->status.phase)) continue;
+    Load& l = load[q->spec.agentName];
     ++l.total;
     if (!owner.empty() && ControllerUid(*q) == owner) ++l.same_owner;
   }
@@ -145,13 +139,11 @@ ReconcileResult Scheduler::reconcile(const runtime::Request& req) {
   int misfits[kMisfits] = {};
   std::optional<std::tuple<std::int64_t, std::int64_t, std::string>> best;  // (same owner, total, name)
   for (const auto& a : *agents) {
-    const std::string name(runtime::ObjectName(*a));
+    const std::string& name = a->metadata.name;
     const Load l = load.count(name) ? load.find(name)->second : Load{};
-    const json::object* spec = GetObject(*a, "spec");
-    const bool cordoned = (spec && spec->contains("unschedulable") && spec->at("unschedulable") == true) ||
-                          runtime::deletion_requested(*a);
-    const std::int64_t capacity = Capacity(*a);
-    if (!AgentReady(*a)) {
+    const bool cordoned = a->spec.unschedulable || a->metadata.being_deleted();
+    const std::int64_t capacity = a->status.capacity.processes.value_or(0);
+    if (!types::IsConditionTrue(a->status.conditions, "Ready")) {
       ++misfits[kNotReady];
     } else if (cordoned) {
       ++misfits[kCordoned];
@@ -169,40 +161,30 @@ ReconcileResult Scheduler::reconcile(const runtime::Request& req) {
   if (!best) {
     const std::string message = UnschedulableMessage(agents->size(), misfits);
     bool wrote = false;
-    Status s = WriteStatus(client, kProcesses, process, [&](json::object& p) {
-      wrote =
-          runtime::set_condition(MutableConditions(p), {"Scheduled", "False", "Unschedulable", message, 0, {}}, now);
-      json::object& status = p["status"].as_object();
-      if (GetStringOr(status, "phase", "") != "Pending") {
-        status["phase"] = "Pending";
+    Status s = WriteStatus<Process>(manager_.client(), process, [&](Process& p) {
+      wrote = types::SetCondition(p.status.conditions,
+                                  {"Scheduled", "False", p.metadata.generation, "", "Unschedulable", message}, now);
+      if (p.status.phase != "Pending") {
+        p.status.phase = "Pending";
         wrote = true;
       }
       return wrote;
     });
-    if (wrote) manager_.recorder().event(process, "Warning", "FailedScheduling", message);
+    if (wrote) ctx.event(process, "Warning", "FailedScheduling", message);
     // Agents changing, and Processes leaving agents, bring it back (see BuildSchedulerController).
     return s.ok() ? ReconcileResult::Done() : ReconcileResult::Retry(s);
   }
 
   // Bind: conditional on the version read, so a concurrent scheduler's bind makes this one fail.
   const std::string& agent = std::get<2>(*best);
-  json::object bound = process;
-  EnsureObject(bound, "spec")["agentName"] = agent;
-  auto r = client.update(kProcesses, req.ns, bound);
+  Process bound = process;
+  bound.spec.agentName = agent;
+  auto r = ctx.client.update(bound);
   if (!r) return Gone(r.error()) ? ReconcileResult::Done() : ReconcileResult::Retry(r.error());
   const std::string message = "Successfully assigned " + req.ns + "/" + req.name + " to " + agent;
-  manager_.recorder().event(*r, "Normal", "Scheduled", message);
-  Status s = WriteStatus(client, kProcesses, *r, [&](json::object& p) {
-    if (AgentNameOf(p) != agent) return false;
-    bool changed =
-        runtime::set_condition(MutableConditions(p), {"Scheduled", "True", "Scheduled", message, 0, {}}, now);
-    json::object& status = p["status"].as_object();
-    if (GetStringOr(status, "phase", "").empty()) {
-      status["phase"] = "Pending";
-      changed = true;
-    }
-    return changed;
-  });
+  ctx.event(*r, "Normal", "Scheduled", message);
+  Status s =
+      WriteStatus<Process>(manager_.client(), *r, [&](Process& p) { return MarkScheduled(p, agent, message, now); });
   return s.ok() ? ReconcileResult::Done() : ReconcileResult::Retry(s);
 }
 
@@ -213,10 +195,12 @@ Result<runtime::ControllerPtr> BuildSchedulerController(runtime::Manager& manage
   needs.remove = [](const json::object&) { return false; };
   auto everyone_waiting = [&scheduler](const json::object&) { return scheduler.unscheduled(); };
   return manager.controller("scheduler")
-      .For(kProcesses, {needs})
-      .Watches(kAgents, everyone_waiting)
-      .Watches(kProcesses, everyone_waiting, {FreesCapacity()})
-      .Complete(scheduler);
+      .For<Process>({needs})
+      .Watches<Agent>(everyone_waiting)
+      .Watches<Process>(everyone_waiting, {FreesCapacity()})
+      .Complete([&scheduler](const runtime::Context& ctx, const runtime::Request& req) {
+        return scheduler.reconcile(ctx, req);
+      });
 }
 
 }  // namespace setpoint::controllers

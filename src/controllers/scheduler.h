@@ -19,19 +19,21 @@
 
 #include "setpoint/common/clock.h"
 #include "setpoint/runtime/manager.h"
+#include "setpoint/types/setpoint_v1alpha1.h"
 
 namespace setpoint::controllers {
 
-class Scheduler : public runtime::Reconciler {
+// Written with the typed SDK: Processes and Agents are views from the manager's cache.
+class Scheduler {
  public:
   explicit Scheduler(runtime::Manager& manager, ClockPtr clock = nullptr);
-  runtime::ReconcileResult reconcile(const runtime::Request& req) override;
+  runtime::ReconcileResult reconcile(const runtime::Context& ctx, const runtime::Request& req);
 
   // The requests of every unscheduled Process the Process cache holds.
   std::vector<runtime::Request> unscheduled() const;
 
  private:
-  runtime::ReconcileResult mark_scheduled(const boost::json::object& process);
+  runtime::ReconcileResult mark_scheduled(const setpointv1alpha1::Process& process);
   runtime::Manager& manager_;
   const ClockPtr clock_;
   runtime::SharedInformer processes_;  // the manager's Process informer, for unscheduled()
