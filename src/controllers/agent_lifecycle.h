@@ -35,7 +35,7 @@ struct AgentLifecycleOptions {
   // How long an Agent may go without any Lease before it counts as lapsed (upstream's
   // node-monitor-grace-period plays this part).
   std::chrono::seconds grace_without_lease{40};
-  ClockPtr clock;  // null: the system clock
+  ClockPtr clock;  // null: the system clock (the controller manager passes its Env's wall clock)
 };
 
 // Written with the typed SDK (setpoint/types/setpoint_v1alpha1.h, coordination_v1.h): it reads

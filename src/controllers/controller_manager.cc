@@ -174,8 +174,8 @@ class ControllerManagerImpl final : public ControllerManager {
       if (Status s = manager_->add(std::move(*c)); !s.ok()) return s;
     }
     if (on("agentlifecycle")) {
-      agents_ = std::make_unique<AgentLifecycle>(
-          AgentLifecycleOptions{.grace_without_lease = options_.agent_grace_without_lease});
+      agents_ = std::make_unique<AgentLifecycle>(AgentLifecycleOptions{
+          .grace_without_lease = options_.agent_grace_without_lease, .clock = manager_->env()->wall()});
       auto c = BuildAgentLifecycleController(*manager_, *agents_);
       if (!c) return c.error();
       if (Status s = manager_->add(std::move(*c)); !s.ok()) return s;

@@ -56,8 +56,9 @@ class CrdCleanupReconciler : public runtime::Reconciler {
 
 class EventTtlReconciler : public runtime::Reconciler {
  public:
+  // `clock` judges an Event's age; null: the manager's Env's wall clock.
   EventTtlReconciler(runtime::Manager& manager, std::chrono::seconds ttl, ClockPtr clock = nullptr)
-      : manager_(manager), ttl_(ttl), clock_(clock ? clock : std::make_shared<SystemClock>()) {}
+      : manager_(manager), ttl_(ttl), clock_(clock ? clock : manager.env()->wall()) {}
   runtime::ReconcileResult reconcile(const runtime::Request& req) override;
 
  private:

@@ -89,7 +89,7 @@ Result<Parsed> Parse(const json::object& set) {
 }  // namespace
 
 ProcessSetReconciler::ProcessSetReconciler(runtime::Manager& manager, ClockPtr clock)
-    : manager_(manager), clock_(clock ? std::move(clock) : std::make_shared<SystemClock>()) {}
+    : manager_(manager), clock_(clock ? std::move(clock) : manager.env()->wall()) {}
 
 Status ProcessSetReconciler::create_child(const json::object& set, int index, const std::string& hash) {
   const json::object& tmpl = Field(Field(set, "spec"), "template");

@@ -25,6 +25,7 @@ namespace setpoint::controllers {
 
 class ProcessSetReconciler : public runtime::Reconciler {
  public:
+  // `clock` stamps conditions and times minReadySeconds; null: the manager's Env's wall clock.
   explicit ProcessSetReconciler(runtime::Manager& manager, ClockPtr clock = nullptr);
   runtime::ReconcileResult reconcile(const runtime::Request& req) override;
 

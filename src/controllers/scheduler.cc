@@ -80,7 +80,7 @@ std::string UnschedulableMessage(std::size_t agents, const int (&count)[kMisfits
 
 Scheduler::Scheduler(runtime::Manager& manager, ClockPtr clock)
     : manager_(manager),
-      clock_(clock ? std::move(clock) : std::make_shared<SystemClock>()),
+      clock_(clock ? std::move(clock) : manager.env()->wall()),
       processes_(manager.informers().get(kProcesses)) {}
 
 std::vector<runtime::Request> Scheduler::unscheduled() const {

@@ -26,6 +26,7 @@ namespace setpoint::controllers {
 // Written with the typed SDK: Processes and Agents are views from the manager's cache.
 class Scheduler {
  public:
+  // `clock` stamps conditions; null: the manager's Env's wall clock.
   explicit Scheduler(runtime::Manager& manager, ClockPtr clock = nullptr);
   runtime::ReconcileResult reconcile(const runtime::Context& ctx, const runtime::Request& req);
 

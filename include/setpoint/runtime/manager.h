@@ -71,6 +71,8 @@ class Manager {
   CachedClient& client() { return *client_; }
   SharedInformers& informers() { return *informers_; }
   EventRecorder& recorder() { return *recorder_; }
+  // ManagerOptions::env, or DefaultEnv(): the time and chance of what the manager runs.
+  const EnvPtr& env() const { return options_.env; }
   // Bounds what the cache of `gvr`'s resource holds; before anything uses that resource.
   void set_cache_options(const client::GroupVersionResource& gvr, CacheOptions options);
 
