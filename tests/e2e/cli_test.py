@@ -6,6 +6,7 @@ import datetime
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -67,6 +68,7 @@ class CliTest(ServerTestCase):
 
     @classmethod
     def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
         cls.stop_server_cleanly()
 
     def run_cli(self, *args, input=None, timeout=60):

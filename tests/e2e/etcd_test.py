@@ -24,6 +24,14 @@ import etcd_cluster
 import harness
 from harness import Kubectl, Server, ServerTestCase, wait_until
 
+
+def remove_if_empty(path):
+    """The work dir, once the servers and etcd cleaned up after themselves (what a failure kept stays)."""
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
 TIMEOUT = 30
 LEASE = 15  # the controller manager's leader-election lease duration
 
@@ -93,6 +101,7 @@ class EtcdTwoServersTest(ServerTestCase):
                     raise AssertionError(f"server exited {rc}:\n{s.log_tail()}")
             s.cleanup()
         cls.etcd.cleanup()
+        remove_if_empty(cls.workdir)
 
     def create(self, server, obj, ns="default"):
         return server.api.post(f"/api/v1/namespaces/{ns}/configmaps", obj)
@@ -281,6 +290,7 @@ class MigrateTest(ServerTestCase):
         finally:
             src.cleanup()
             etcd.cleanup()
+            remove_if_empty(workdir)
 
 
 if __name__ == "__main__":
