@@ -104,6 +104,25 @@ TEST(CodecTest, AMistypedServedFieldIsReported) {
   EXPECT_EQ(set.error().message(), "ProcessSet: spec.replicas: expected an integer, got string");
 }
 
+// metav1.Condition leaves observedGeneration out at 0, as upstream does: kubectl wait reads a 0
+// there as a condition behind the object's generation.
+TEST(CodecTest, OmitZeroLeavesAZeroOut) {
+  types::Condition c{"Ready", "True", 0, "", "Up", ""};
+  EXPECT_FALSE(types::ToJson(c).as_object().contains("observedGeneration"));
+  c.observedGeneration = 3;
+  EXPECT_EQ(types::ToJson(c).as_object().at("observedGeneration"), 3);
+  auto back = types::FromJson<types::Condition>(types::ToJson(c));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->observedGeneration, 3);
+  EXPECT_EQ(*back, c);
+  // Written back at 0 over JSON that had a number, the number goes.
+  json::value slot = json::parse(R"({"type":"Ready","status":"True","observedGeneration":2,"reason":"Up"})");
+  types::Condition zero = *back;
+  zero.observedGeneration = 0;
+  ASSERT_TRUE(types::EncodeOnto(zero, slot));
+  EXPECT_FALSE(slot.as_object().contains("observedGeneration"));
+}
+
 TEST(MetaTest, MetaOfReadsAnyObjectLeniently) {
   auto meta = types::MetaOf(json::parse(R"({"metadata":{"name":"n","namespace":"ns","finalizers":["a"],
       "ownerReferences":[{"apiVersion":"v1","kind":"K","name":"o","uid":"u","controller":true}]}})")

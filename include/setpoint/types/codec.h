@@ -13,7 +13,7 @@
 // as the wire spells them rather than in this project's snake_case.
 //
 // Encoding (Go's omitempty, for every field): an empty string, list, map or object and an unset
-// std::optional are left out; numbers and bools are always written. A std::optional holding an
+// std::optional are left out; numbers and bools are always written, except an OmitZero at 0. A std::optional holding an
 // empty value is written ("" stays ""). Members of these types convert:
 //   bool, integers, double, std::string, std::optional<T>, std::vector<T>,
 //   std::map<std::string, T>, boost::json::value / object (verbatim), described structs, and any
@@ -47,8 +47,25 @@
 
 namespace setpoint::types {
 
+// A number left out of the JSON when it is zero: Go's `json:",omitempty"` on a number, for the
+// fields upstream writes that way (metav1.Condition's observedGeneration: kubectl wait takes a 0
+// there for a condition behind the object's generation). Reads and assigns as the number.
+template <class T>
+requires std::is_arithmetic_v<T>
+struct OmitZero {
+  using value_type = T;
+  T value{};
+  OmitZero() = default;
+  OmitZero(T v) : value(v) {}           // NOLINT(google-explicit-constructor): it stands for the number
+  operator T() const { return value; }  // NOLINT(google-explicit-constructor)
+};
+
 namespace codec_detail {
 
+template <class T>
+struct IsOmitZero : std::false_type {};
+template <class T>
+struct IsOmitZero<OmitZero<T>> : std::true_type {};
 template <class T>
 struct IsOptional : std::false_type {};
 template <class T>
@@ -120,6 +137,9 @@ bool EncodeOnto(const T& v, boost::json::value& slot, bool omit_empty = true) {
   } else if constexpr (IsOptional<T>::value) {
     if (!v) return false;
     return EncodeOnto(*v, slot, false);
+  } else if constexpr (IsOmitZero<T>::value) {
+    if (v.value == 0) return false;
+    return EncodeOnto(v.value, slot, false);
   } else if constexpr (IsVector<T>::value) {
     if (omit_empty && v.empty()) return false;
     // Element i merges with what was at i only while the list kept its length.
@@ -235,6 +255,8 @@ bool DecodeInto(const boost::json::value& in, T& out, codec_detail::DecodeError&
       return false;
     }
     out = std::move(*r);
+  } else if constexpr (IsOmitZero<T>::value) {
+    return DecodeInto(in, out.value, error);
   } else if constexpr (IsOptional<T>::value) {
     out.emplace();
     return DecodeInto(in, *out, error);

@@ -99,7 +99,7 @@ boost::json::object SchemaOf() {
     return {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}};
   } else if constexpr (std::is_same_v<T, ObjectMeta>) {
     return {{"type", "object"}};
-  } else if constexpr (IsOptional<T>::value) {
+  } else if constexpr (IsOptional<T>::value || IsOmitZero<T>::value) {
     return SchemaOf<typename T::value_type>();
   } else if constexpr (crd_detail::IsConditionList<T>::value) {
     return ConditionsSchema();

@@ -83,7 +83,7 @@ ObjectMeta MetaOf(const boost::json::object& obj);
 // metav1.Condition. status is True | False | Unknown; lastTransitionTime is RFC 3339.
 struct Condition {
   std::string type, status;
-  std::int64_t observedGeneration = 0;
+  OmitZero<std::int64_t> observedGeneration;  // left out at 0, as upstream writes it
   std::string lastTransitionTime, reason, message;
   friend bool operator==(const Condition&, const Condition&) = default;
 };
