@@ -5,9 +5,7 @@
 #include <deque>
 #include <fstream>
 #include <mutex>
-#include <random>
 #include <sstream>
-#include <thread>
 
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
@@ -284,13 +282,7 @@ class RestClientImpl final : public RestClient {
         ep_(std::move(ep)),
         tls_(std::move(tls)),
         token_(std::move(token)) {
-    if (!options_.sleep_for) options_.sleep_for = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
-    if (!options_.random) {
-      options_.random = [this] {
-        std::lock_guard lock(rng_mu_);
-        return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-      };
-    }
+    if (!options_.env) options_.env = DefaultEnv();
   }
 
   ~RestClientImpl() override {
@@ -324,7 +316,7 @@ class RestClientImpl final : public RestClient {
         if (!retry) return Err(std::move(failure));
       }
       if (attempt >= rp.max_attempts) return Err(std::move(failure));
-      options_.sleep_for(delay);
+      options_.env->sleep_for(delay);
     }
   }
 
@@ -384,7 +376,7 @@ class RestClientImpl final : public RestClient {
         }
       }
       if (attempt >= options_.retry.max_attempts) return Err(std::move(failure));
-      options_.sleep_for(delay);
+      options_.env->sleep_for(delay);
     }
   }
 
@@ -410,7 +402,7 @@ class RestClientImpl final : public RestClient {
     double cap = static_cast<double>(options_.retry.max_backoff.count());
     double d = std::min(cap, base * static_cast<double>(1ull << std::min(attempt - 1, 30)));
     // "Equal jitter": never less than half the exponential step, so retries do spread out.
-    return std::chrono::milliseconds(static_cast<std::int64_t>(d / 2 + d / 2 * options_.random()));
+    return std::chrono::milliseconds(static_cast<std::int64_t>(d / 2 + d / 2 * options_.env->random()));
   }
 
   TlsOptions tls_options() const { return {tls_.get(), !config_.insecure_skip_tls_verify}; }
@@ -520,9 +512,6 @@ class RestClientImpl final : public RestClient {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Connection>> idle_;  // GUARDED_BY(mu_)
   std::size_t in_use_ = 0;                         // GUARDED_BY(mu_)
-
-  std::mutex rng_mu_;
-  std::mt19937_64 rng_{std::random_device{}()};  // GUARDED_BY(rng_mu_)
 };
 
 Result<std::unique_ptr<ssl::context>> MakeTlsContext(const RestConfig& c) {

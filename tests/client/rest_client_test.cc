@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "fake_http_server.h"
+#include "testing/envs.h"
 
 namespace setpoint::client {
 namespace {
@@ -18,19 +19,15 @@ using testing::FakeHttpServer;
 using testing::FakeReply;
 using testing::FakeRequest;
 
-// Records the waits the client asked for instead of sleeping.
+// Records the waits the client asked for instead of sleeping; jitter is always one half.
 struct RecordedSleeps {
-  std::mutex mu;
-  std::vector<std::chrono::milliseconds> waits;
-  RestClientOptions options() {
+  std::shared_ptr<setpoint::testing::ScriptedEnv> env = std::make_shared<setpoint::testing::ScriptedEnv>(nullptr, 0.5);
+  RestClientOptions options() const {
     RestClientOptions o;
-    o.sleep_for = [this](std::chrono::milliseconds d) {
-      std::lock_guard lock(mu);
-      waits.push_back(d);
-    };
-    o.random = [] { return 0.5; };
+    o.env = env;
     return o;
   }
+  std::vector<std::chrono::milliseconds> waits() const { return env->sleeps(); }
 };
 
 std::unique_ptr<RestClient> MakeClient(const std::string& url, RestClientOptions options = {}) {
@@ -61,8 +58,8 @@ TEST(RestClientTest, RetriesTooManyRequestsHonouringRetryAfter) {
   ASSERT_TRUE(r.has_value()) << r.error().to_string();
   EXPECT_EQ(r->body, R"({"ok":true})");
   EXPECT_EQ(server.requests(), 2);
-  ASSERT_EQ(sleeps.waits.size(), 1u);
-  EXPECT_EQ(sleeps.waits[0], 2000ms);
+  ASSERT_EQ(sleeps.waits().size(), 1u);
+  EXPECT_EQ(sleeps.waits()[0], 2000ms);
 }
 
 TEST(RestClientTest, ServerErrorOnPostIsNotRetried) {
@@ -77,7 +74,7 @@ TEST(RestClientTest, ServerErrorOnPostIsNotRetried) {
   EXPECT_EQ(r.error().code(), StatusCode::kInternal);
   EXPECT_EQ(r.error().message(), "boom");
   EXPECT_EQ(server.requests(), 1);
-  EXPECT_TRUE(sleeps.waits.empty());
+  EXPECT_TRUE(sleeps.waits().empty());
 }
 
 TEST(RestClientTest, ServerErrorOnGetIsRetriedWithGrowingBackoff) {
@@ -91,11 +88,11 @@ TEST(RestClientTest, ServerErrorOnGetIsRetriedWithGrowingBackoff) {
   auto r = client->request(Method::kGet, "/api/v1/namespaces");
   ASSERT_TRUE(r.has_value()) << r.error().to_string();
   EXPECT_EQ(server.requests(), 4);
-  ASSERT_EQ(sleeps.waits.size(), 3u);
+  ASSERT_EQ(sleeps.waits().size(), 3u);
   // initial 100 ms, doubling, jitter fixed at 0.5 -> 75 %, of each step.
-  EXPECT_EQ(sleeps.waits[0], 75ms);
-  EXPECT_EQ(sleeps.waits[1], 150ms);
-  EXPECT_EQ(sleeps.waits[2], 300ms);
+  EXPECT_EQ(sleeps.waits()[0], 75ms);
+  EXPECT_EQ(sleeps.waits()[1], 150ms);
+  EXPECT_EQ(sleeps.waits()[2], 300ms);
 }
 
 TEST(RestClientTest, NotImplementedAndClientErrorsAreNotRetried) {
@@ -113,7 +110,7 @@ TEST(RestClientTest, NotImplementedAndClientErrorsAreNotRetried) {
   ASSERT_FALSE(r501.has_value());
   EXPECT_EQ(r501.error().code(), StatusCode::kInternal);
   EXPECT_EQ(server.requests(), 2);
-  EXPECT_TRUE(sleeps.waits.empty());
+  EXPECT_TRUE(sleeps.waits().empty());
 }
 
 TEST(RestClientTest, PerRequestTimeoutIsTimeoutAndNotResentOnceSent) {
@@ -130,7 +127,7 @@ TEST(RestClientTest, PerRequestTimeoutIsTimeoutAndNotResentOnceSent) {
   EXPECT_EQ(r.error().code(), StatusCode::kTimeout);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
   EXPECT_EQ(server.requests(), 1);
-  EXPECT_TRUE(sleeps.waits.empty());
+  EXPECT_TRUE(sleeps.waits().empty());
 }
 
 TEST(RestClientTest, RetryAfterAboveTheCapIsReturnedNotWaited) {
@@ -143,7 +140,7 @@ TEST(RestClientTest, RetryAfterAboveTheCapIsReturnedNotWaited) {
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), StatusCode::kTooManyRequests);
   EXPECT_EQ(r.error().retry_after_seconds(), 3600);
-  EXPECT_TRUE(sleeps.waits.empty());
+  EXPECT_TRUE(sleeps.waits().empty());
 }
 
 TEST(RestClientTest, KeepAliveReusesOneConnection) {
@@ -190,7 +187,7 @@ TEST(RestClientTest, ConnectionRefusedIsRetriedThenUnavailable) {
   auto r = client->request(Method::kPost, "/api/v1/namespaces", "{}");
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), StatusCode::kUnavailable);
-  EXPECT_EQ(sleeps.waits.size(), 4u);  // 5 attempts: a refused connect never sent the POST
+  EXPECT_EQ(sleeps.waits().size(), 4u);  // 5 attempts: a refused connect never sent the POST
 }
 
 TEST(RestClientTest, SendsTokenUserAgentAndBasePath) {

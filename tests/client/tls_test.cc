@@ -16,6 +16,7 @@
 
 #include "setpoint/client/rest_client.h"
 #include "test_certs.h"
+#include "testing/envs.h"
 
 namespace setpoint::client {
 namespace {
@@ -133,7 +134,7 @@ RestConfig TlsConfig(const std::string& host, unsigned short port) {
 
 RestClientOptions NoWait() {
   RestClientOptions o;
-  o.sleep_for = [](std::chrono::milliseconds) {};
+  o.env = std::make_shared<setpoint::testing::ScriptedEnv>();  // retries without waiting
   o.retry.max_attempts = 2;
   return o;
 }

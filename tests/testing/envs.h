@@ -1,5 +1,5 @@
-// Envs for tests of the runtime's retry loops: sleeps that return at once or after a bounded
-// real wait, each one recorded, and a fixed "random" value.
+// Envs for tests of the SDK's retry loops (the runtime's, the REST client's): sleeps that return at once or after a
+// bounded real wait, each one recorded, and a fixed "random" value.
 #pragma once
 
 #include <chrono>
@@ -8,19 +8,19 @@
 #include <mutex>
 #include <vector>
 
-#include "setpoint/runtime/env.h"
+#include "setpoint/common/env.h"
 
 namespace setpoint::testing {
 
-class ScriptedEnv final : public runtime::Env {
+class ScriptedEnv final : public Env {
  public:
   // `sleep` is what a sleep does (recorded first); empty: return at once.
   explicit ScriptedEnv(std::function<void(std::chrono::milliseconds, std::stop_token)> sleep = {}, double random = 0.0)
       : sleep_(std::move(sleep)), random_(random) {}
-  ClockPtr wall() const override { return runtime::DefaultEnv()->wall(); }
-  runtime::MonotonicClockPtr steady() const override { return runtime::DefaultEnv()->steady(); }
+  ClockPtr wall() const override { return DefaultEnv()->wall(); }
+  MonotonicClockPtr steady() const override { return DefaultEnv()->steady(); }
   double random() const override { return random_; }
-  bool sleep_for(runtime::Duration d, std::stop_token stop) const override {
+  bool sleep_for(Duration d, std::stop_token stop) const override {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d);
     {
       std::lock_guard lock(mu_);

@@ -24,6 +24,7 @@
 #include <boost/json/value.hpp>
 
 #include "setpoint/client/config.h"
+#include "setpoint/common/env.h"
 #include "setpoint/common/status.h"
 
 namespace setpoint::client {
@@ -52,9 +53,9 @@ struct RestClientOptions {
   RetryPolicy retry;
   std::size_t max_idle_connections = 16;
   std::size_t max_connections = 64;  // concurrent request()s beyond this wait (watches not counted)
-  // Test seams: how to wait between attempts, and the jitter source in [0, 1).
-  std::function<void(std::chrono::milliseconds)> sleep_for;
-  std::function<double()> random;
+  // The waits between attempts (Env::sleep_for) and their jitter (Env::random); null:
+  // DefaultEnv(). A manager's ManagerOptions::env does not reach here: give the client the same.
+  EnvPtr env;
 };
 
 struct WatchEvent {

@@ -1,6 +1,6 @@
-#include "setpoint/runtime/monotonic_clock.h"
+#include "setpoint/common/monotonic_clock.h"
 
-namespace setpoint::runtime {
+namespace setpoint {
 
 MonotonicClockPtr RealMonotonicClockInstance() {
   static const MonotonicClockPtr clock = std::make_shared<RealMonotonicClock>();
@@ -43,4 +43,4 @@ void FakeMonotonicClock::advance(Duration d) {
   for (auto& [token, wake] : wakers_) wake();
 }
 
-}  // namespace setpoint::runtime
+}  // namespace setpoint

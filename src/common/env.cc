@@ -1,8 +1,8 @@
-#include "setpoint/runtime/env.h"
+#include "setpoint/common/env.h"
 
 #include <condition_variable>
 
-namespace setpoint::runtime {
+namespace setpoint {
 
 bool Env::sleep_for(Duration d, std::stop_token stop) const {
   const MonotonicClockPtr clock = steady();
@@ -62,4 +62,4 @@ void FakeEnv::advance(Duration d) {
   steady_->advance(d);
 }
 
-}  // namespace setpoint::runtime
+}  // namespace setpoint
