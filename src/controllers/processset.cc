@@ -16,33 +16,10 @@ namespace {
 namespace json = boost::json;
 using runtime::ReconcileResult;
 
+using setpointv1alpha1::Process;
+using setpointv1alpha1::ProcessSet;
+
 bool Gone(const Status& s) { return s.code() == StatusCode::kNotFound; }
-
-const json::object kEmpty;
-
-const json::object& Field(const json::object& o, std::string_view key) {
-  const json::object* f = GetObject(o, key);
-  return f ? *f : kEmpty;
-}
-
-// The set as an owner: the fields an owner reference needs, whatever the cache kept.
-json::object OwnerOf(const json::object& set) {
-  const json::object& meta = Field(set, "metadata");
-  return json::object{{"apiVersion", kProcessSets.api_version()},
-                      {"kind", kProcessSets.kind},
-                      {"metadata",
-                       {{"name", GetStringOr(meta, "name", "")},
-                        {"namespace", GetStringOr(meta, "namespace", "")},
-                        {"uid", GetStringOr(meta, "uid", "")}}}};
-}
-
-// Template labels, then the set's own two.
-json::object ChildLabels(const json::object& tmpl, int index, const std::string& hash) {
-  json::object labels = Field(Field(tmpl, "metadata"), "labels");
-  labels[kIndexLabel] = std::to_string(index);
-  labels[kTemplateHashLabel] = hash;
-  return labels;
-}
 
 // What a spec must say before anything is done with it.
 struct Parsed {
@@ -51,39 +28,50 @@ struct Parsed {
   SetView view;
 };
 
-Result<Parsed> Parse(const json::object& set) {
-  const json::object& spec = Field(set, "spec");
-  const json::object& tmpl = Field(spec, "template");
+Result<Parsed> Parse(const ProcessSet& set) {
+  const auto& spec = set.spec;
   Parsed p;
-  p.replicas = static_cast<int>(std::max<std::int64_t>(0, GetInt(spec, "replicas").value_or(1)));
-  const json::value* selector = spec.if_contains("selector");
-  if (!selector) return Err(Status::Invalid("spec.selector: Required value"));
-  auto s = api::LabelSelector::FromJson(*selector);
+  p.replicas = std::max(0, spec.replicas);
+  const auto* stored = set.original ? set.original->if_contains("spec") : nullptr;
+  if (stored && stored->is_object() && !stored->as_object().contains("selector"))
+    return Err(Status::Invalid("spec.selector: Required value"));
+  auto s = api::LabelSelector::FromJson(types::ToJson(spec.selector));
   if (!s) return Err(Status::Invalid("spec.selector: " + s.error().message()));
   if (s->empty())
     return Err(Status::Invalid("spec.selector: Invalid value: empty selector is invalid for a ProcessSet"));
-  const json::object* labels = GetObject(Field(tmpl, "metadata"), "labels");
-  if (!s->matches(labels))
+  const boost::json::value labels = types::ToJson(spec.template_.metadata.labels);
+  if (!s->matches(&labels.as_object()))
     return Err(
         Status::Invalid("spec.template.metadata.labels: Invalid value: `selector` does not match template `labels`"));
   p.selector = std::move(*s);
 
-  const json::object& strategy = Field(spec, "strategy");
-  const json::object& rolling = Field(strategy, "rollingUpdate");
+  const std::optional<setpointv1alpha1::RollingUpdate>& rolling = spec.strategy.rollingUpdate;
   SetView& v = p.view;
   v.replicas = p.replicas;
-  v.hot_restart = GetStringOr(strategy, "type", "RollingUpdate") == "HotRestart";
-  auto surge = ResolveBound(rolling.if_contains("maxSurge"), p.replicas, 0, true);
+  v.hot_restart = spec.strategy.type_ == "HotRestart";
+  auto surge = ResolveBound(rolling ? rolling->maxSurge : std::nullopt, p.replicas, 0, true);
   if (!surge) return Err(Status::Invalid("spec.strategy.rollingUpdate.maxSurge: " + surge.error().message()));
-  auto unavailable = ResolveBound(rolling.if_contains("maxUnavailable"), p.replicas, 1, false);
+  auto unavailable = ResolveBound(rolling ? rolling->maxUnavailable : std::nullopt, p.replicas, 1, false);
   if (!unavailable)
     return Err(Status::Invalid("spec.strategy.rollingUpdate.maxUnavailable: " + unavailable.error().message()));
   v.max_surge = *surge;
   v.max_unavailable = (*surge == 0 && *unavailable == 0) ? 1 : *unavailable;  // as a Deployment: progress is possible
-  v.min_ready_seconds = static_cast<int>(GetInt(spec, "minReadySeconds").value_or(0));
-  v.hash = TemplateHash(tmpl);
-  v.fixed_agent = !GetStringOr(Field(tmpl, "spec"), "agentName", "").empty();
+  v.min_ready_seconds = spec.minReadySeconds;
+  // Over the template as the server stored it, so that a hash never moves with this type's
+  // defaults: the children's template-hash labels stay valid across versions of the controller.
+  const boost::json::value* stored_template =
+      stored && stored->is_object() ? stored->as_object().if_contains("template") : nullptr;
+  v.hash = TemplateHash(stored_template ? *stored_template : boost::json::value(boost::json::object()));
+  v.fixed_agent = !spec.template_.spec.agentName.empty();
   return p;
+}
+
+// The template's labels, then the set's own two.
+std::map<std::string, std::string> ChildLabels(const ProcessSet& set, int index, const std::string& hash) {
+  auto labels = set.spec.template_.metadata.labels;
+  labels[std::string(kIndexLabel)] = std::to_string(index);
+  labels[std::string(kTemplateHashLabel)] = hash;
+  return labels;
 }
 
 }  // namespace
@@ -91,124 +79,97 @@ Result<Parsed> Parse(const json::object& set) {
 ProcessSetReconciler::ProcessSetReconciler(runtime::Manager& manager, ClockPtr clock)
     : manager_(manager), clock_(clock ? std::move(clock) : manager.env()->wall()) {}
 
-Status ProcessSetReconciler::create_child(const json::object& set, int index, const std::string& hash) {
-  const json::object& tmpl = Field(Field(set, "spec"), "template");
-  const std::string ns(runtime::ObjectNamespace(set)), name(runtime::ObjectName(set));
-  json::object meta{{"generateName", name + "-"}, {"namespace", ns}, {"labels", ChildLabels(tmpl, index, hash)}};
-  if (const json::object* annotations = GetObject(Field(tmpl, "metadata"), "annotations"))
-    meta["annotations"] = *annotations;
-  json::object child{{"apiVersion", kProcesses.api_version()},
-                     {"kind", kProcesses.kind},
-                     {"metadata", std::move(meta)},
-                     {"spec", Field(tmpl, "spec")}};
-  if (Status s = runtime::set_controller_reference(OwnerOf(set), child); !s.ok()) return s;
-  auto r = manager_.client().create(kProcesses, ns, child);
+Status ProcessSetReconciler::create_child(const runtime::Context& ctx, const ProcessSet& set, int index,
+                                          const std::string& hash) {
+  Process child;
+  child.metadata.generateName = set.metadata.name + "-";
+  child.metadata.namespace_ = set.metadata.namespace_;
+  child.metadata.labels = ChildLabels(set, index, hash);
+  child.metadata.annotations = set.spec.template_.metadata.annotations;
+  child.spec = set.spec.template_.spec;
+  if (Status s = types::SetControllerReference(set, child); !s.ok()) return s;
+  auto r = ctx.client.create(child);
   if (!r) {
-    manager_.recorder().event(set, "Warning", "FailedCreate",
-                              "Error creating process " + std::to_string(index) + ": " + r.error().message());
+    ctx.event(set, "Warning", "FailedCreate",
+              "Error creating process " + std::to_string(index) + ": " + r.error().message());
     return r.error();
   }
-  manager_.recorder().event(
-      set, "Normal", "SuccessfulCreate",
-      "Created process: " + std::string(runtime::ObjectName(*r)) + " (index " + std::to_string(index) + ")");
+  ctx.event(set, "Normal", "SuccessfulCreate",
+            "Created process: " + r->metadata.name + " (index " + std::to_string(index) + ")");
   return Status::Ok();
 }
 
-Status ProcessSetReconciler::hot_restart(const json::object& set, const json::object& child, const std::string& hash) {
-  const json::object& tmpl = Field(Field(set, "spec"), "template");
-  json::object updated = child;
-  json::object spec = Field(tmpl, "spec");
-  if (const std::string_view agent = AgentNameOf(child); !agent.empty()) spec["agentName"] = agent;
-  updated["spec"] = std::move(spec);
-  json::object& meta = EnsureObject(updated, "metadata");
-  json::object& labels = EnsureObject(meta, "labels");
-  const std::string index(GetStringOr(labels, kIndexLabel, ""));
-  for (const auto& kv : Field(Field(tmpl, "metadata"), "labels")) labels[kv.key()] = kv.value();
-  labels[kIndexLabel] = index;
-  labels[kTemplateHashLabel] = hash;
-  if (const json::object* annotations = GetObject(Field(tmpl, "metadata"), "annotations")) {
-    json::object& a = EnsureObject(meta, "annotations");
-    for (const auto& kv : *annotations) a[kv.key()] = kv.value();
-  }
-  auto r = manager_.client().update(kProcesses, std::string(runtime::ObjectNamespace(child)), updated);
+Status ProcessSetReconciler::hot_restart(const runtime::Context& ctx, const ProcessSet& set, const Process& child,
+                                         const std::string& hash) {
+  Process updated = child;
+  updated.spec = set.spec.template_.spec;
+  if (!child.spec.agentName.empty()) updated.spec.agentName = child.spec.agentName;
+  auto& labels = updated.metadata.labels;
+  const auto index = labels.find(std::string(kIndexLabel));
+  const std::string kept = index == labels.end() ? std::string() : index->second;
+  for (const auto& [k, v] : set.spec.template_.metadata.labels) labels[k] = v;
+  labels[std::string(kIndexLabel)] = kept;
+  labels[std::string(kTemplateHashLabel)] = hash;
+  for (const auto& [k, v] : set.spec.template_.metadata.annotations) updated.metadata.annotations[k] = v;
+  auto r = ctx.client.update(updated);
   if (!r) return Gone(r.error()) ? Status::Ok() : r.error();
-  manager_.recorder().event(
-      set, "Normal", "HotRestart",
-      "Restarting process " + std::string(runtime::ObjectName(child)) + " in place on template " + hash);
+  ctx.event(set, "Normal", "HotRestart", "Restarting process " + child.metadata.name + " in place on template " + hash);
   return Status::Ok();
 }
 
-Status ProcessSetReconciler::write_status(const json::object& set, const SetPlan& plan, int replicas,
-                                          const std::string& selector, const std::string& hash) {
-  const std::int64_t generation = GetInt(Field(set, "metadata"), "generation").value_or(0);
-  const std::string name(runtime::ObjectName(set));
+Status ProcessSetReconciler::write_status(const runtime::Context& ctx, const ProcessSet& set, const SetPlan& plan,
+                                          int replicas, const std::string& selector, const std::string& hash) {
+  const std::int64_t generation = set.metadata.generation;
+  const std::string& name = set.metadata.name;
   const SetCounts& n = plan.counts;
-  json::object updated = set;
-  json::object& status = EnsureObject(updated, "status");
-  status["replicas"] = n.replicas;
-  status["readyReplicas"] = n.ready;
-  status["updatedReplicas"] = n.updated;
-  status["availableReplicas"] = n.available;
-  status["observedGeneration"] = generation;
-  status["selector"] = selector;
-  status["templateHash"] = hash;
+  ProcessSet updated = set;
+  auto& status = updated.status;
+  status.replicas = n.replicas;
+  status.readyReplicas = n.ready;
+  status.updatedReplicas = n.updated;
+  status.availableReplicas = n.available;
+  status.observedGeneration = generation;
+  status.selector = selector;
+  status.templateHash = hash;
   const WallTime now = clock_->now();
-  json::array& conditions = MutableConditions(updated);
-  runtime::set_condition(conditions,
-                         n.minimum_available ? runtime::Condition{"Available",
-                                                                  "True",
-                                                                  "MinimumReplicasAvailable",
-                                                                  "ProcessSet has minimum availability.",
-                                                                  generation,
-                                                                  {}}
-                                             : runtime::Condition{"Available",
-                                                                  "False",
-                                                                  "MinimumReplicasUnavailable",
-                                                                  "ProcessSet does not have minimum availability.",
-                                                                  generation,
-                                                                  {}},
-                         now);
-  runtime::set_condition(
-      conditions,
-      n.complete ? runtime::Condition{"Progressing",
-                                      "True",
-                                      "NewProcessSetAvailable",
-                                      "ProcessSet \"" + name + "\" has successfully progressed.",
-                                      generation,
-                                      {}}
-                 : runtime::Condition{"Progressing",
-                                      "True",
-                                      "ProcessSetUpdated",
-                                      "ProcessSet \"" + name + "\" is progressing: " + std::to_string(n.updated) +
-                                          " of " + std::to_string(replicas) + " updated, " +
-                                          std::to_string(n.available) + " available.",
-                                      generation,
-                                      {}},
+  types::SetCondition(status.conditions,
+                      n.minimum_available
+                          ? types::Condition{"Available", "True", generation, "", "MinimumReplicasAvailable",
+                                             "ProcessSet has minimum availability."}
+                          : types::Condition{"Available", "False", generation, "", "MinimumReplicasUnavailable",
+                                             "ProcessSet does not have minimum availability."},
+                      now);
+  types::SetCondition(
+      status.conditions,
+      n.complete
+          ? types::Condition{"Progressing", "True", generation, "", "NewProcessSetAvailable",
+                             "ProcessSet \"" + name + "\" has successfully progressed."}
+          : types::Condition{"Progressing", "True", generation, "", "ProcessSetUpdated",
+                             "ProcessSet \"" + name + "\" is progressing: " + std::to_string(n.updated) + " of " +
+                                 std::to_string(replicas) + " updated, " + std::to_string(n.available) + " available."},
       now);
-  if (updated == set) return Status::Ok();
-  auto r = manager_.client().update_status(kProcessSets, std::string(runtime::ObjectNamespace(set)), updated);
+  auto r = ctx.client.update_status_if_changed(updated);
   return r || Gone(r.error()) ? Status::Ok() : r.error();
 }
 
-ReconcileResult ProcessSetReconciler::reconcile(const runtime::Request& req) {
-  runtime::CachedClient& client = manager_.client();
-  auto got = client.get(kProcessSets, req.ns, req.name);
+ReconcileResult ProcessSetReconciler::reconcile(const runtime::Context& ctx, const runtime::Request& req) {
+  auto got = ctx.client.view<ProcessSet>(req);
   if (!got) return Gone(got.error()) ? ReconcileResult::Done() : ReconcileResult::Retry(got.error());
-  const json::object& set = **got;
-  if (runtime::deletion_requested(set)) return ReconcileResult::Done();  // the collector takes the children
+  const ProcessSet& set = **got;
+  if (set.metadata.being_deleted()) return ReconcileResult::Done();  // the collector takes the children
   auto parsed = Parse(set);
   if (!parsed) {
-    manager_.recorder().event(set, "Warning", "InvalidSpec", parsed.error().message());
+    ctx.event(set, "Warning", "InvalidSpec", parsed.error().message());
     return ReconcileResult::Terminal(parsed.error());
   }
-  const std::string uid(GetStringOr(Field(set, "metadata"), "uid", ""));
-  auto owned = client.by_index(kProcesses, runtime::kOwnerUidIndex, uid);
+  const std::string& uid = set.metadata.uid;
+  auto owned = ctx.client.view_index<Process>(runtime::kOwnerUidIndex, uid);
   if (!owned) return ReconcileResult::Retry(owned.error());
-  std::vector<runtime::ObjectPtr> children;
+  std::vector<std::shared_ptr<const Process>> children;
   std::vector<ChildView> views;
   for (const auto& p : *owned) {
-    const json::object* ref = runtime::get_controller_of(*p);
-    if (!ref || GetStringOr(*ref, "uid", "") != uid || runtime::ObjectNamespace(*p) != req.ns) continue;
+    const types::OwnerReference* ref = p->metadata.controller_ref();
+    if (!ref || ref->uid != uid || p->metadata.namespace_ != req.ns) continue;
     children.push_back(p);
     views.push_back(ViewOfChild(*p));
   }
@@ -220,21 +181,21 @@ ReconcileResult ProcessSetReconciler::reconcile(const runtime::Request& req) {
   };
   for (const auto& name : plan.remove) {
     for (const auto& c : children) {
-      if (runtime::ObjectName(*c) != name) continue;
+      if (c->metadata.name != name) continue;
       client::DeleteOptions options;
-      options.precondition_uid = std::string(GetStringOr(Field(*c, "metadata"), "uid", ""));
-      auto r = client.remove(kProcesses, req.ns, name, options);
-      if (r)
-        manager_.recorder().event(set, "Normal", "SuccessfulDelete", "Deleted process: " + name);
-      else if (!Gone(r.error()))
-        keep(r.error());
+      options.precondition_uid = c->metadata.uid;
+      Status s = ctx.client.remove(*c, options);
+      if (s.ok())
+        ctx.event(set, "Normal", "SuccessfulDelete", "Deleted process: " + name);
+      else if (!Gone(s))
+        keep(s);
     }
   }
-  for (int index : plan.create) keep(create_child(set, index, parsed->view.hash));
+  for (int index : plan.create) keep(create_child(ctx, set, index, parsed->view.hash));
   if (plan.hot_restart)
     for (const auto& c : children)
-      if (runtime::ObjectName(*c) == *plan.hot_restart) keep(hot_restart(set, *c, parsed->view.hash));
-  keep(write_status(set, plan, parsed->replicas, parsed->selector.to_string(), parsed->view.hash));
+      if (c->metadata.name == *plan.hot_restart) keep(hot_restart(ctx, set, *c, parsed->view.hash));
+  keep(write_status(ctx, set, plan, parsed->replicas, parsed->selector.to_string(), parsed->view.hash));
 
   if (!first.ok()) return ReconcileResult::Retry(first);
   if (plan.recheck) return ReconcileResult::RequeueAfter(*plan.recheck);
@@ -243,10 +204,12 @@ ReconcileResult ProcessSetReconciler::reconcile(const runtime::Request& req) {
 
 Result<runtime::ControllerPtr> BuildProcessSetController(runtime::Manager& manager, ProcessSetReconciler& reconciler) {
   return manager.controller("processset")
-      .For(kProcessSets)
-      .Owns(kProcesses)
+      .For<ProcessSet>()
+      .Owns<Process>()
       .WithMaxConcurrentReconciles(2)
-      .Complete(reconciler);
+      .Complete([&reconciler](const runtime::Context& ctx, const runtime::Request& req) {
+        return reconciler.reconcile(ctx, req);
+      });
 }
 
 }  // namespace setpoint::controllers

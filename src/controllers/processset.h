@@ -23,17 +23,22 @@
 
 namespace setpoint::controllers {
 
-class ProcessSetReconciler : public runtime::Reconciler {
+// Written with the typed SDK: the set and its children are views from the manager's cache (the
+// children through the owner-uid index), writes are typed copies. The template hash is taken over
+// the template as the server stored it, so it does not move with the typed defaults.
+class ProcessSetReconciler {
  public:
   // `clock` stamps conditions and times minReadySeconds; null: the manager's Env's wall clock.
   explicit ProcessSetReconciler(runtime::Manager& manager, ClockPtr clock = nullptr);
-  runtime::ReconcileResult reconcile(const runtime::Request& req) override;
+  runtime::ReconcileResult reconcile(const runtime::Context& ctx, const runtime::Request& req);
 
  private:
-  Status create_child(const boost::json::object& set, int index, const std::string& hash);
-  Status hot_restart(const boost::json::object& set, const boost::json::object& child, const std::string& hash);
-  Status write_status(const boost::json::object& set, const SetPlan& plan, int replicas, const std::string& selector,
-                      const std::string& hash);
+  using ProcessSet = setpointv1alpha1::ProcessSet;
+  using Process = setpointv1alpha1::Process;
+  Status create_child(const runtime::Context& ctx, const ProcessSet& set, int index, const std::string& hash);
+  Status hot_restart(const runtime::Context& ctx, const ProcessSet& set, const Process& child, const std::string& hash);
+  Status write_status(const runtime::Context& ctx, const ProcessSet& set, const SetPlan& plan, int replicas,
+                      const std::string& selector, const std::string& hash);
 
   runtime::Manager& manager_;
   const ClockPtr clock_;

@@ -71,52 +71,44 @@ std::string TemplateHash(const json::value& template_) {
   return out;
 }
 
-Result<int> ResolveBound(const json::value* v, int replicas, int fallback, bool round_up) {
-  if (!v || v->is_null()) return fallback;
-  if (v->is_int64() || v->is_uint64()) {
-    const std::int64_t n = v->is_int64() ? v->get_int64() : static_cast<std::int64_t>(v->get_uint64());
+Result<int> ResolveBound(const std::optional<types::IntOrString>& v, int replicas, int fallback, bool round_up) {
+  if (!v) return fallback;
+  if (v->is_int()) {
+    const std::int64_t n = v->int_value();
     if (n < 0 || n > 1000000) return Err(Status::Invalid("must be a non-negative number or percentage"));
     return static_cast<int>(n);
   }
-  if (v->is_string()) {
-    std::string_view s = v->get_string();
-    int pct = 0;
-    if (s.size() >= 2 && s.back() == '%') {
-      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size() - 1, pct);
-      if (ec == std::errc() && end == s.data() + s.size() - 1 && pct >= 0 && pct <= 100) {
-        const std::int64_t scaled = static_cast<std::int64_t>(pct) * replicas;
-        return static_cast<int>(round_up ? (scaled + 99) / 100 : scaled / 100);
-      }
+  const std::string_view s = v->string_value();
+  int pct = 0;
+  if (s.size() >= 2 && s.back() == '%') {
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size() - 1, pct);
+    if (ec == std::errc() && end == s.data() + s.size() - 1 && pct >= 0 && pct <= 100) {
+      const std::int64_t scaled = static_cast<std::int64_t>(pct) * replicas;
+      return static_cast<int>(round_up ? (scaled + 99) / 100 : scaled / 100);
     }
-    return Err(
-        Status::Invalid("invalid value \"" + std::string(s) + "\": must be an integer or a percentage (e.g. 25%)"));
   }
-  return Err(Status::Invalid("must be an integer or a percentage"));
+  return Err(
+      Status::Invalid("invalid value \"" + std::string(s) + "\": must be an integer or a percentage (e.g. 25%)"));
 }
 
-ChildView ViewOfChild(const json::object& process) {
+ChildView ViewOfChild(const setpointv1alpha1::Process& process) {
   ChildView c;
-  c.name = std::string(GetStringOr(process.at("metadata").as_object(), "name", ""));
-  const json::object& meta = process.at("metadata").as_object();
-  if (const json::object* labels = GetObject(meta, "labels")) {
-    if (auto i = ParseIndex(GetStringOr(*labels, kIndexLabel, ""))) c.index = *i;
-    c.hash = std::string(GetStringOr(*labels, kTemplateHashLabel, ""));
-  }
-  c.deleting = runtime::deletion_requested(process);
-  c.phase = std::string(ProcessPhase(process));
-  const std::int64_t generation = GetInt(meta, "generation").value_or(1);
-  if (const json::object* status = GetObject(process, "status")) {
-    c.ready = status->contains("ready") && status->at("ready") == true;
-    if (const json::array* conditions = GetArray(*status, "conditions")) {
-      const json::object* ready = runtime::find_condition(*conditions, "Ready");
-      if (ready && GetStringOr(*ready, "status", "") == "True")
-        c.ready_since = ParseMicroTime(GetStringOr(*ready, "lastTransitionTime", ""));
-    }
-    const std::optional<std::int64_t> observed = GetInt(*status, "observedGeneration");
-    const json::array* epochs = GetArray(*status, "epochs");
-    c.behind = observed && *observed < generation;
-    c.settled = observed == generation && c.ready && epochs && epochs->size() == 1;
-  }
+  c.name = process.metadata.name;
+  const auto& labels = process.metadata.labels;
+  if (auto it = labels.find(std::string(kIndexLabel)); it != labels.end())
+    if (auto i = ParseIndex(it->second)) c.index = *i;
+  if (auto it = labels.find(std::string(kTemplateHashLabel)); it != labels.end()) c.hash = it->second;
+  c.deleting = process.metadata.being_deleted();
+  const auto& status = process.status;
+  c.phase = status.phase;
+  c.ready = status.ready;
+  const types::Condition* ready = types::FindCondition(status.conditions, "Ready");
+  if (ready && ready->status == "True") c.ready_since = ParseMicroTime(ready->lastTransitionTime);
+  // The agent reports generations from 1: a 0 is a status it has not written yet.
+  const std::int64_t generation = process.metadata.generation > 0 ? process.metadata.generation : 1;
+  const std::int64_t observed = status.observedGeneration;
+  c.behind = observed > 0 && observed < generation;
+  c.settled = observed == generation && c.ready && status.epochs.size() == 1;
   return c;
 }
 

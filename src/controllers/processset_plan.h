@@ -31,6 +31,7 @@
 
 #include "setpoint/common/clock.h"
 #include "setpoint/common/status.h"
+#include "setpoint/types/setpoint_v1alpha1.h"
 
 namespace setpoint::controllers {
 
@@ -72,12 +73,13 @@ struct SetPlan {
 
 SetPlan PlanProcessSet(const SetView& set, const std::vector<ChildView>& children, WallTime now);
 
-// ChildView of a Process object.
-ChildView ViewOfChild(const boost::json::object& process);
+// ChildView of a Process.
+ChildView ViewOfChild(const setpointv1alpha1::Process& process);
 
 // An int-or-string bound ("25%", "1", 1) resolved against `replicas`, rounding up (surge) or down
 // (unavailable) as upstream's intstr.GetScaledValueFromIntOrPercent. Invalid for anything else.
-Result<int> ResolveBound(const boost::json::value* v, int replicas, int fallback, bool round_up);
+// Absent: `fallback`.
+Result<int> ResolveBound(const std::optional<types::IntOrString>& v, int replicas, int fallback, bool round_up);
 
 // A short stable name for a template: FNV-1a 64 of its JSON with sorted keys, in
 // kube's safe alphabet (no vowels, no ambiguous digits).

@@ -103,7 +103,16 @@ Result<std::shared_ptr<const void>> Cache::view(std::string_view ns, std::string
 Result<std::vector<std::shared_ptr<const void>>> Cache::list_views(std::string_view ns,
                                                                    const api::LabelSelector* selector,
                                                                    const ViewDecoder& decoder) const {
-  const std::vector<ObjectPtr> objects = list(ns, selector);
+  return views_of(list(ns, selector), decoder);
+}
+
+Result<std::vector<std::shared_ptr<const void>>> Cache::index_views(std::string_view index, std::string_view value,
+                                                                    const ViewDecoder& decoder) const {
+  return views_of(by_index(index, value), decoder);
+}
+
+Result<std::vector<std::shared_ptr<const void>>> Cache::views_of(const std::vector<ObjectPtr>& objects,
+                                                                 const ViewDecoder& decoder) const {
   std::vector<std::shared_ptr<const void>> out;
   out.reserve(objects.size());
   std::vector<std::size_t> missing;

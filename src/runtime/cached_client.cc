@@ -4,6 +4,7 @@
 
 #include "setpoint/common/json.h"
 #include "setpoint/runtime/cache.h"
+#include "setpoint/types/meta.h"
 
 namespace setpoint::runtime {
 namespace {
@@ -208,6 +209,16 @@ Result<std::vector<std::shared_ptr<const void>>> CachedClient::list_views(const 
   return (*informer)->cache().list_views(ns, selector, decoder);
 }
 
+Result<std::vector<std::shared_ptr<const void>>> CachedClient::index_views(const client::GroupVersionResource& gvr,
+                                                                           std::string_view index,
+                                                                           std::string_view value,
+                                                                           const ViewDecoder& decoder) {
+  auto informer = informer_for(gvr);
+  if (!informer) return Err(informer.error());
+  if (Status s = wait_fresh(**informer, {}, {}); !s.ok()) return Err(std::move(s));
+  return (*informer)->cache().index_views(index, value, decoder);
+}
+
 Result<std::vector<ObjectPtr>> CachedClient::by_index(const client::GroupVersionResource& gvr, std::string_view index,
                                                       std::string_view value) {
   auto informer = informer_for(gvr);
@@ -287,6 +298,27 @@ Result<std::vector<ObjectPtr>> DirectClient::list(const client::GroupVersionReso
     for (auto& item : page->items) out.push_back(std::make_shared<const boost::json::object>(std::move(item)));
     options.continue_ = page->continue_;
   } while (!options.continue_.empty());
+  return out;
+}
+
+Result<std::vector<std::shared_ptr<const void>>> ObjectClient::index_views(const client::GroupVersionResource& gvr,
+                                                                           std::string_view index,
+                                                                           std::string_view value,
+                                                                           const ViewDecoder& decoder) {
+  if (index != kNamespaceIndex && index != kOwnerUidIndex)
+    return Err(Status::Invalid("index " + std::string(index) + " is kept only by a cache"));
+  auto items = list(gvr, index == kNamespaceIndex ? value : std::string_view());
+  if (!items) return Err(items.error());
+  std::vector<std::shared_ptr<const void>> out;
+  for (const auto& item : *items) {
+    if (index == kOwnerUidIndex) {
+      const types::ObjectMeta meta = types::MetaOf(*item);
+      if (!meta.owned_by(value)) continue;
+    }
+    auto decoded = decoder.decode(item);
+    if (!decoded) return Err(decoded.error());
+    out.push_back(std::move(*decoded));
+  }
   return out;
 }
 

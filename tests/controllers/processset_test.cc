@@ -292,13 +292,16 @@ TEST_F(ProcessSetTest, ASelectorThatMissesTheTemplateIsReported) {
 
 // The planning rules on their own.
 TEST(ProcessSetPlanTest, BoundsResolveAsADeploymentsDo) {
-  json::value pct = "25%", one = 1, bad = "1", over = "150%";
-  EXPECT_EQ(ResolveBound(&pct, 10, 0, true).value(), 3);
-  EXPECT_EQ(ResolveBound(&pct, 10, 0, false).value(), 2);
-  EXPECT_EQ(ResolveBound(&one, 10, 0, false).value(), 1);
-  EXPECT_EQ(ResolveBound(nullptr, 10, 7, false).value(), 7);
-  EXPECT_FALSE(ResolveBound(&bad, 10, 0, false).has_value());
-  EXPECT_FALSE(ResolveBound(&over, 10, 0, false).has_value());
+  using types::IntOrString;
+  const std::optional<IntOrString> pct = IntOrString("25%"), one = IntOrString(1), bad = IntOrString("1"),
+                                   over = IntOrString("150%"), negative = IntOrString(-1);
+  EXPECT_EQ(ResolveBound(pct, 10, 0, true).value(), 3);
+  EXPECT_EQ(ResolveBound(pct, 10, 0, false).value(), 2);
+  EXPECT_EQ(ResolveBound(one, 10, 0, false).value(), 1);
+  EXPECT_EQ(ResolveBound(std::nullopt, 10, 7, false).value(), 7);
+  EXPECT_FALSE(ResolveBound(bad, 10, 0, false).has_value());
+  EXPECT_FALSE(ResolveBound(over, 10, 0, false).has_value());
+  EXPECT_FALSE(ResolveBound(negative, 10, 0, false).has_value());
 }
 
 TEST(ProcessSetPlanTest, TemplateHashIgnoresKeyOrder) {

@@ -115,6 +115,26 @@ TEST(FakeClientTest, ListsBySelectorInNameOrderAndFailsOnRequest) {
   EXPECT_EQ(c.list<ConfigMap>("default").error().code(), StatusCode::kUnavailable);
 }
 
+// Without a cache the two indexes every cache keeps still answer, from a list.
+TEST(FakeClientTest, ViewsByOwnerAndNamespaceIndex) {
+  testing::FakeClient fake;
+  Client c(fake);
+  ConfigMap owned = MakeConfigMap("owned");
+  owned.metadata.ownerReferences = {{.apiVersion = "v1", .kind = "Thing", .name = "t", .uid = "u-1"}};
+  fake.add(owned);
+  fake.add(MakeConfigMap("free"));
+  auto by_owner = c.view_index<ConfigMap>(kOwnerUidIndex, "u-1");
+  ASSERT_TRUE(by_owner.has_value()) << by_owner.error().to_string();
+  ASSERT_EQ(by_owner->size(), 1u);
+  EXPECT_EQ((*by_owner)[0]->metadata.name, "owned");
+  auto by_ns = c.view_index<ConfigMap>(kNamespaceIndex, "default");
+  ASSERT_TRUE(by_ns.has_value());
+  EXPECT_EQ(by_ns->size(), 2u);
+  auto other = c.view_index<ConfigMap>("by-colour", "red");
+  ASSERT_FALSE(other.has_value());
+  EXPECT_EQ(other.error().code(), StatusCode::kInvalid);
+}
+
 TEST(ClientTest, SetConditionWritesOnlyWhenSomethingChanged) {
   testing::FakeClient fake;
   Client c(fake);
@@ -231,6 +251,10 @@ TEST(ClientTest, ACachedViewIsSharedUntilTheObjectChanges) {
   ASSERT_EQ(all->size(), 2u);
   EXPECT_EQ((*all)[0]->metadata.name, "other");
   EXPECT_EQ((*all)[1].get(), after->get());
+  auto in_ns = cached.view_index<ConfigMap>(kNamespaceIndex, "default");
+  ASSERT_TRUE(in_ns.has_value());
+  ASSERT_EQ(in_ns->size(), 2u);
+  EXPECT_EQ((*in_ns)[1].get(), after->get()) << "the index hands out the cached view too";
   auto gone = cached.view<ConfigMap>("default", "absent");
   ASSERT_FALSE(gone.has_value());
   EXPECT_EQ(gone.error().code(), StatusCode::kNotFound);

@@ -85,9 +85,12 @@ class Cache {
   // does not decode.
   Result<std::shared_ptr<const void>> view(std::string_view ns, std::string_view name,
                                            const ViewDecoder& decoder) const;
-  // list(ns, selector), decoded by `decoder`; the first object that does not decode fails it.
+  // list(ns, selector) and by_index(index, value), decoded by `decoder`; the first object that
+  // does not decode fails it.
   Result<std::vector<std::shared_ptr<const void>>> list_views(std::string_view ns, const api::LabelSelector* selector,
                                                               const ViewDecoder& decoder) const;
+  Result<std::vector<std::shared_ptr<const void>>> index_views(std::string_view index, std::string_view value,
+                                                               const ViewDecoder& decoder) const;
   std::size_t size() const;
   std::string last_sync_rv() const;
   // True once the first complete list is in.
@@ -113,6 +116,8 @@ class Cache {
   void index_locked(const std::string& key, const boost::json::object& obj, bool add);
   void build_locked(Index& idx) const;
   void set_rv_locked(std::string rv);
+  Result<std::vector<std::shared_ptr<const void>>> views_of(const std::vector<ObjectPtr>& objects,
+                                                            const ViewDecoder& decoder) const;
   // Keeps `decoded` as the view of `key` if the cache still holds `object` there.
   void keep_view(const std::string& key, const ObjectPtr& object, const ViewDecoder& decoder,
                  std::shared_ptr<const void> decoded) const;

@@ -85,6 +85,9 @@ class CachedClient final : public ObjectClient {
   Result<std::vector<std::shared_ptr<const void>>> list_views(const client::GroupVersionResource& gvr,
                                                               std::string_view ns, const api::LabelSelector* selector,
                                                               const ViewDecoder& decoder) override;
+  Result<std::vector<std::shared_ptr<const void>>> index_views(const client::GroupVersionResource& gvr,
+                                                               std::string_view index, std::string_view value,
+                                                               const ViewDecoder& decoder) override;
   // Objects indexed under `value` in the cache's index `index` (kOwnerUidIndex: the children of
   // an owner), after every write to the resource was seen.
   Result<std::vector<ObjectPtr>> by_index(const client::GroupVersionResource& gvr, std::string_view index,

@@ -79,6 +79,18 @@ class Client {
     return out;
   }
 
+  // The Ts a cache index holds under `value` (kOwnerUidIndex: what an owner's uid owns), as
+  // shared, immutable values (see view()).
+  template <types::Resource T>
+  Result<std::vector<std::shared_ptr<const T>>> view_index(std::string_view index, std::string_view value) const {
+    auto items = objects_->index_views(types::GvrOf<T>(), index, value, DecoderOf<T>());
+    if (!items) return Err(items.error());
+    std::vector<std::shared_ptr<const T>> out;
+    out.reserve(items->size());
+    for (auto& item : *items) out.push_back(std::static_pointer_cast<const T>(std::move(item)));
+    return out;
+  }
+
   // Those carrying every one of `labels`.
   template <types::Resource T>
   Result<std::vector<T>> list(std::string_view ns, const std::map<std::string, std::string>& labels) const {

@@ -66,6 +66,12 @@ class ObjectClient {
     }
     return out;
   }
+  // The objects a cache index holds under `value`, decoded. Here only the two indexes every cache
+  // has, from a list: kNamespaceIndex (the namespace) and kOwnerUidIndex (an owner's uid); Invalid
+  // for any other.
+  virtual Result<std::vector<std::shared_ptr<const void>>> index_views(const client::GroupVersionResource& gvr,
+                                                                       std::string_view index, std::string_view value,
+                                                                       const ViewDecoder& decoder);
 };
 
 // Every call a request to the server (reads included), over a borrowed DynamicClient.
