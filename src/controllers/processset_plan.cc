@@ -104,10 +104,9 @@ ChildView ViewOfChild(const setpointv1alpha1::Process& process) {
   c.ready = status.ready;
   const types::Condition* ready = types::FindCondition(status.conditions, "Ready");
   if (ready && ready->status == "True") c.ready_since = ParseMicroTime(ready->lastTransitionTime);
-  // The agent reports generations from 1: a 0 is a status it has not written yet.
-  const std::int64_t generation = process.metadata.generation > 0 ? process.metadata.generation : 1;
-  const std::int64_t observed = status.observedGeneration;
-  c.behind = observed > 0 && observed < generation;
+  const std::int64_t generation = process.metadata.generation != 0 ? process.metadata.generation : 1;  // absent: 1
+  const std::optional<std::int64_t>& observed = status.observedGeneration;
+  c.behind = observed && *observed < generation;
   c.settled = observed == generation && c.ready && status.epochs.size() == 1;
   return c;
 }

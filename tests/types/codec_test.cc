@@ -123,6 +123,19 @@ TEST(CodecTest, OmitZeroLeavesAZeroOut) {
   EXPECT_FALSE(slot.as_object().contains("observedGeneration"));
 }
 
+// A read-modify-write writes back what it read: an empty string the server stored stays (it may
+// mean something its absence does not), and a null number stays null rather than becoming 0.
+TEST(CodecTest, EmptyAndNullFieldsAreWrittenBackAsRead) {
+  json::value slot = json::parse(R"({"name":"","count":null,"extra":1})");
+  auto inner = types::FromJson<Inner>(slot);
+  ASSERT_TRUE(inner.has_value());
+  ASSERT_TRUE(types::EncodeOnto(*inner, slot));
+  EXPECT_EQ(slot, json::parse(R"({"name":"","count":null,"extra":1})"));
+  inner->count = 2;  // what changed is written; what did not stays as it was
+  ASSERT_TRUE(types::EncodeOnto(*inner, slot));
+  EXPECT_EQ(slot, json::parse(R"({"name":"","count":2,"extra":1})"));
+}
+
 TEST(MetaTest, MetaOfReadsAnyObjectLeniently) {
   auto meta = types::MetaOf(json::parse(R"({"metadata":{"name":"n","namespace":"ns","finalizers":["a"],
       "ownerReferences":[{"apiVersion":"v1","kind":"K","name":"o","uid":"u","controller":true}]}})")

@@ -109,6 +109,27 @@ concept Described = boost::describe::has_describe_members<T>::value;
 // Writes `v` into `slot`, which holds what the object had there (null when nothing): objects are
 // merged member by member, so what `v`'s type does not model stays. Returns false when `v` is to
 // be left out of its parent (empty and `omit_empty`); `slot` is then unspecified.
+namespace codec_detail {
+// What a member decoded from stays as it was: an empty string, list or map the JSON held (for a
+// member that is not optional, empty and absent read alike, and the server may default an absent
+// field to something else: an empty address is not the default one), and a null where a number
+// or bool still has the value null decoded to. So a read-modify-write writes back what it read.
+template <class M>
+bool KeptAsRead(const M& m, const boost::json::value& old) {
+  if constexpr (std::is_arithmetic_v<M>) {
+    return old.is_null() && m == M{};
+  } else if constexpr (std::is_same_v<M, std::string>) {
+    return m.empty() && old.is_string() && old.get_string().empty();
+  } else if constexpr (IsVector<M>::value) {
+    return m.empty() && old.is_array() && old.get_array().empty();
+  } else if constexpr (IsStringMap<M>::value) {
+    return m.empty() && old.is_object() && old.get_object().empty();
+  } else {
+    return false;
+  }
+}
+}  // namespace codec_detail
+
 template <class T>
 bool EncodeOnto(const T& v, boost::json::value& slot, bool omit_empty = true) {
   namespace json = boost::json;
@@ -163,6 +184,7 @@ bool EncodeOnto(const T& v, boost::json::value& slot, bool omit_empty = true) {
     boost::mp11::mp_for_each<Members<T>>([&](auto d) {
       const std::string_view name = WireName(d.name);
       if (json::value* old = out.if_contains(name)) {
+        if (KeptAsRead(v.*d.pointer, *old)) return;
         if (!EncodeOnto(v.*d.pointer, *old, true)) out.erase(name);
       } else {
         json::value field = nullptr;

@@ -134,7 +134,7 @@ struct ProcessStatus {
   std::int64_t pid = 0, epoch = 0, restartCount = 0;
   bool ready = false;
   std::string startTime;
-  std::int64_t observedGeneration = 0;
+  std::optional<std::int64_t> observedGeneration;  // absent until the agent has reported
   std::vector<PortStatus> ports;
   std::vector<EpochStatus> epochs;
   std::optional<Termination> lastTermination;
