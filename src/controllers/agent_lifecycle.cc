@@ -94,8 +94,7 @@ Status AgentLifecycle::release_processes(const runtime::Context& ctx, const std:
     lost.status.ready = false;
     lost.status.reason = "AgentLost";
     lost.status.message = message;
-    types::SetCondition(lost.status.conditions, {"Ready", "False", lost.metadata.generation, "", "AgentLost", message},
-                        now);
+    types::SetCondition(lost.status.conditions, {"Ready", "False", 0, "", "AgentLost", message}, now);
     auto r = ctx.client.update_status(lost);
     if (r) ctx.event(*p, "Warning", "AgentLost", message);
     keep(r ? Status::Ok() : r.error());
@@ -140,10 +139,9 @@ ReconcileResult AgentLifecycle::reconcile(const runtime::Context& ctx, const run
   }
   if (!AgentMarkedUnknown(**agent)) {
     Agent unknown = **agent;
-    types::SetCondition(unknown.status.conditions,
-                        {"Ready", "Unknown", unknown.metadata.generation, "", std::string(kAgentUnknownReason),
-                         std::string(kAgentUnknownMessage)},
-                        now);
+    types::SetCondition(
+        unknown.status.conditions,
+        {"Ready", "Unknown", 0, "", std::string(kAgentUnknownReason), std::string(kAgentUnknownMessage)}, now);
     // Conditional: an agent that came back and wrote meanwhile wins; the retry re-reads its Lease.
     auto r = ctx.client.update_status(unknown);
     if (!r) return Gone(r.error()) ? ReconcileResult::Done() : ReconcileResult::Retry(r.error());

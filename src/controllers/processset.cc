@@ -66,6 +66,20 @@ Result<Parsed> Parse(const ProcessSet& set) {
   return p;
 }
 
+// Makes `p`'s JSON start from the template's spec as the server stored it, under p.spec (the
+// same spec, decoded): what the type cannot tell apart from a default (an empty address, which
+// binds every interface, from an absent one, which the server defaults to loopback) is then
+// copied as written, as the template hash is taken over what was written.
+void FromStoredTemplate(const ProcessSet& set, Process& p) {
+  boost::json::object base = p.original ? *p.original : boost::json::object();
+  const boost::json::value* spec = set.original ? set.original->if_contains("spec") : nullptr;
+  const boost::json::value* tmpl = spec && spec->is_object() ? spec->as_object().if_contains("template") : nullptr;
+  const boost::json::value* stored = tmpl && tmpl->is_object() ? tmpl->as_object().if_contains("spec") : nullptr;
+  if (stored) base["spec"] = *stored;
+  p.original = std::make_shared<const boost::json::object>(std::move(base));
+  p.spec = set.spec.template_.spec;
+}
+
 // The template's labels, then the set's own two.
 std::map<std::string, std::string> ChildLabels(const ProcessSet& set, int index, const std::string& hash) {
   auto labels = set.spec.template_.metadata.labels;
@@ -86,7 +100,7 @@ Status ProcessSetReconciler::create_child(const runtime::Context& ctx, const Pro
   child.metadata.namespace_ = set.metadata.namespace_;
   child.metadata.labels = ChildLabels(set, index, hash);
   child.metadata.annotations = set.spec.template_.metadata.annotations;
-  child.spec = set.spec.template_.spec;
+  FromStoredTemplate(set, child);
   if (Status s = types::SetControllerReference(set, child); !s.ok()) return s;
   auto r = ctx.client.create(child);
   if (!r) {
@@ -102,7 +116,7 @@ Status ProcessSetReconciler::create_child(const runtime::Context& ctx, const Pro
 Status ProcessSetReconciler::hot_restart(const runtime::Context& ctx, const ProcessSet& set, const Process& child,
                                          const std::string& hash) {
   Process updated = child;
-  updated.spec = set.spec.template_.spec;
+  FromStoredTemplate(set, updated);
   if (!child.spec.agentName.empty()) updated.spec.agentName = child.spec.agentName;
   auto& labels = updated.metadata.labels;
   const auto index = labels.find(std::string(kIndexLabel));

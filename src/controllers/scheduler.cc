@@ -93,8 +93,7 @@ std::vector<runtime::Request> Scheduler::unscheduled() const {
 // Scheduled=True for the agent it is bound to (and phase Pending when it has none yet).
 bool MarkScheduled(Process& p, const std::string& agent, const std::string& message, WallTime now) {
   if (p.spec.agentName != agent) return false;  // someone else's business now
-  bool changed = types::SetCondition(p.status.conditions,
-                                     {"Scheduled", "True", p.metadata.generation, "", "Scheduled", message}, now);
+  bool changed = types::SetCondition(p.status.conditions, {"Scheduled", "True", 0, "", "Scheduled", message}, now);
   if (p.status.phase.empty()) {
     p.status.phase = "Pending";
     changed = true;
@@ -162,8 +161,7 @@ ReconcileResult Scheduler::reconcile(const runtime::Context& ctx, const runtime:
     const std::string message = UnschedulableMessage(agents->size(), misfits);
     bool wrote = false;
     Status s = WriteStatus<Process>(manager_.client(), process, [&](Process& p) {
-      wrote = types::SetCondition(p.status.conditions,
-                                  {"Scheduled", "False", p.metadata.generation, "", "Unschedulable", message}, now);
+      wrote = types::SetCondition(p.status.conditions, {"Scheduled", "False", 0, "", "Unschedulable", message}, now);
       if (p.status.phase != "Pending") {
         p.status.phase = "Pending";
         wrote = true;

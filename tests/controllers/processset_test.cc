@@ -155,6 +155,29 @@ TEST_F(ProcessSetTest, CreatesIndexedChildrenItOwnsAndReportsStatus) {
   EXPECT_TRUE(HasEvent("default", "web", "SuccessfulCreate"));
 }
 
+// The template is copied as written: an empty port address (every interface) stays empty in the
+// child, not the loopback default the server gives an absent one.
+TEST_F(ProcessSetTest, ChildrenGetTheTemplateAsWritten) {
+  json::object spec{{"replicas", 1},
+                    {"selector", {{"matchLabels", {{"app", "any"}}}}},
+                    {"template",
+                     {{"metadata", {{"labels", {{"app", "any"}}}}},
+                      {"spec",
+                       {{"command", json::array{"sleep", "1000"}},
+                        {"ports", json::array{json::object{{"name", "http"}, {"address", ""}}}}}}}}};
+  ASSERT_TRUE(api_->create(kProcessSets, "default",
+                           json::object{{"apiVersion", "setpoint.dev/v1alpha1"},
+                                        {"kind", "ProcessSet"},
+                                        {"metadata", {{"name", "any"}, {"namespace", "default"}}},
+                                        {"spec", std::move(spec)}})
+                  .has_value());
+  ASSERT_TRUE(test::Eventually([&] { return Indexes("any") == std::set<int>{0}; }));
+  const json::object child = Children("any").at(0);
+  const json::array& ports = child.at("spec").at("ports").as_array();
+  ASSERT_EQ(ports.size(), 1u);
+  EXPECT_EQ(ports[0].at("address"), "") << json::serialize(child);
+}
+
 TEST_F(ProcessSetTest, ScalesThroughTheScaleSubresource) {
   AddSet("default", "web", 3);
   ASSERT_TRUE(test::Eventually([&] { return Converged("web", 3); }));
