@@ -159,7 +159,7 @@ bool EncodeOnto(const T& v, boost::json::value& slot, bool omit_empty = true) {
     if (!v) return false;
     return EncodeOnto(*v, slot, false);
   } else if constexpr (IsOmitZero<T>::value) {
-    if (v.value == 0) return false;
+    if (omit_empty && v.value == 0) return false;  // a member; in a list or map a 0 is written
     return EncodeOnto(v.value, slot, false);
   } else if constexpr (IsVector<T>::value) {
     if (omit_empty && v.empty()) return false;
