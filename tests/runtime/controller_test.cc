@@ -69,12 +69,11 @@ class HoldingReconciler : public Reconciler {
 
 using test::Eventually;
 
-// The watcher's backoff, shortened to 2 ms and cut short by a stop request, so that a watch the
-// fake client ends comes back at once without the loop spinning.
-runtime::EnvPtr ShortBackoff() {
-  return std::make_shared<setpoint::testing::ScriptedEnv>([](std::chrono::milliseconds, std::stop_token stop) {
-    setpoint::testing::BoundedSleep(std::chrono::milliseconds(2), stop);
-  });
+// The watcher's backoff as a wait for the next script (or the stop), so that a watch the fake
+// client ends comes back as soon as the test scripts something, without the loop spinning.
+runtime::EnvPtr BackoffUntilScripted(FakeRestClient& rest) {
+  return std::make_shared<setpoint::testing::ScriptedEnv>(
+      [&rest](std::chrono::milliseconds, std::stop_token stop) { rest.wait_for_script(stop); });
 }
 
 // S1-14: a child moving from owner p1 to p2 enqueues both.
@@ -88,7 +87,7 @@ TEST(ControllerTest, S1_14_OwnsEnqueuesTheOldAndTheNewOwnerWhenAChildChangesHand
   auto c = Controller::Builder("test", client)
                .For(kParents)
                .Owns(kChildren)
-               .WithWatcherOptions([](WatcherOptions& o) { o.env = ShortBackoff(); })
+               .WithWatcherOptions([&rest](WatcherOptions& o) { o.env = BackoffUntilScripted(rest); })
                .Complete(r);
   ASSERT_TRUE(c.has_value()) << c.error().to_string();
   ASSERT_TRUE((*c)->start(std::chrono::seconds(10)).ok());
@@ -119,7 +118,7 @@ TEST(ControllerTest, PredicatesDropFilteredEvents) {
   auto c = Controller::Builder("test", client)
                .For(kParents)
                .Owns(kChildren, {GenerationChangedPredicate()})
-               .WithWatcherOptions([](WatcherOptions& o) { o.env = ShortBackoff(); })
+               .WithWatcherOptions([&rest](WatcherOptions& o) { o.env = BackoffUntilScripted(rest); })
                .Complete(r);
   ASSERT_TRUE(c.has_value());
   ASSERT_TRUE((*c)->start(std::chrono::seconds(10)).ok());
@@ -155,7 +154,7 @@ TEST(ControllerTest, StartTimesOutWhenACacheNeverSyncs) {
           .For(kParents)
           .WithWatcherOptions([](WatcherOptions& o) {
             o.env = std::make_shared<setpoint::testing::ScriptedEnv>([](std::chrono::milliseconds, std::stop_token st) {
-              setpoint::testing::BoundedSleep(std::chrono::hours(1), st);  // until the controller stops
+              setpoint::testing::WaitForStop(st);  // until the controller stops
             });
           })
           .Complete(r);

@@ -8,6 +8,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <variant>
 #include <vector>
@@ -78,20 +79,36 @@ class FakeRestClient final : public client::RestClient {
     boost::json::object body{{"kind", "List"}, {"metadata", meta}, {"items", std::move(arr)}};
     std::lock_guard lock(mu_);
     scripts_[resource].lists.push_back(client::Response{200, {}, boost::json::serialize(body)});
+    scripted_.notify_all();
   }
   void add_list_error(Status s) {
     std::lock_guard lock(mu_);
     scripts_[""].lists.push_back(Err(std::move(s)));
+    scripted_.notify_all();
   }
   void add_watch(std::vector<WatchStep> steps, bool hang_at_end = false, const std::string& resource = {}) {
     std::lock_guard lock(mu_);
     scripts_[resource].watches.push_back(std::move(steps));
     scripts_[resource].hangs.push_back(hang_at_end);
+    scripted_.notify_all();
   }
   void add_watch_error(Status s) {
     std::lock_guard lock(mu_);
     scripts_[""].watches.push_back(std::move(s));
     scripts_[""].hangs.push_back(false);
+    scripted_.notify_all();
+  }
+
+  // Waits until some list or watch is scripted and not yet handed out, or `stop`: a watcher's
+  // backoff sleep that comes back exactly when there is something new to fetch. (State, not an
+  // edge: a script added just before the wait is not missed.)
+  void wait_for_script(std::stop_token stop) {
+    std::unique_lock lock(mu_);
+    scripted_.wait(lock, stop, [&] {
+      for (const auto& [resource, script] : scripts_)
+        if (!script.lists.empty() || !script.watches.empty()) return true;
+      return false;
+    });
   }
 
   // With no watch scripted, a watch normally stays open (idle) until cancelled; with this set it
@@ -157,6 +174,7 @@ class FakeRestClient final : public client::RestClient {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable_any scripted_;  // a script was added
   std::map<std::string, Script> scripts_;
   bool idle_watches_end_ = false;
   std::vector<std::string> paths_;

@@ -56,7 +56,7 @@ class WatcherTest : public ::testing::Test {
   // Sleeps return at once with "random" 0 (no jitter); a runaway retry loop parks after 20 of them.
   std::shared_ptr<setpoint::testing::ScriptedEnv> env_ = std::make_shared<setpoint::testing::ScriptedEnv>(
       [count = std::make_shared<std::atomic<int>>(0)](std::chrono::milliseconds, std::stop_token st) {
-        if (++*count > 20) setpoint::testing::BoundedSleep(std::chrono::hours(1), st);
+        if (++*count > 20) setpoint::testing::WaitForStop(st);
       });
 };
 

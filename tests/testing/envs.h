@@ -1,5 +1,5 @@
-// Envs for tests of the SDK's retry loops (the runtime's, the REST client's): sleeps that return at once or after a
-// bounded real wait, each one recorded, and a fixed "random" value.
+// Envs for tests of the SDK's retry loops (the runtime's, the REST client's): sleeps that return
+// at once or wait on a condition, each one recorded, and a fixed "random" value.
 #pragma once
 
 #include <chrono>
@@ -41,12 +41,13 @@ class ScriptedEnv final : public Env {
   mutable std::vector<std::chrono::milliseconds> sleeps_;  // GUARDED_BY(mu_)
 };
 
-// A sleep that waits for real, up to `d`, and ends early on stop.
-inline void BoundedSleep(std::chrono::milliseconds d, std::stop_token stop) {
+// A sleep that never ends by itself: it waits for `stop` (the watcher's or the controller's
+// stop), for a retry loop a test wants parked.
+inline void WaitForStop(std::stop_token stop) {
   std::mutex mu;
   std::condition_variable_any cv;
   std::unique_lock lock(mu);
-  cv.wait_for(lock, stop, d, [] { return false; });
+  cv.wait(lock, stop, [] { return false; });
 }
 
 }  // namespace setpoint::testing
