@@ -22,20 +22,10 @@ std::string_view ProcessPhase(const boost::json::object& process);
 bool PhaseIsFinished(std::string_view phase);
 // spec.agentName, or "".
 std::string_view AgentNameOf(const boost::json::object& process);
-// The Ready condition of an Agent is True.
-bool AgentReady(const boost::json::object& agent);
-// status.conditions of `obj`, created empty when missing.
-boost::json::array& MutableConditions(boost::json::object& obj);
-
 // Applies `mutate` to a copy of `obj` and, when it reports a change, writes it through the status
 // subresource with obj's resourceVersion. On Conflict it reads the object again from the server
 // and repeats (a few times): another writer (the agent) may have written in between, and its
 // fields must be kept. Ok when nothing needed writing or the object is gone.
-Status WriteStatus(runtime::CachedClient& client, const client::GroupVersionResource& gvr,
-                   const boost::json::object& obj, const std::function<bool(boost::json::object&)>& mutate);
-
-// WriteStatus for a typed object: `mutate` works on a copy of `obj` (again on the server's
-// version after a Conflict, a few times); Ok when nothing needed writing or the object is gone.
 template <types::Resource T>
 Status WriteStatus(runtime::CachedClient& client, const T& obj, const std::function<bool(T&)>& mutate) {
   const runtime::Client cached(client);
