@@ -96,7 +96,8 @@ Result<std::shared_ptr<const void>> Cache::view(std::string_view ns, std::string
   }
   auto decoded = decoder.decode(object);
   if (!decoded) return decoded;
-  keep_view(key, object, decoder, *decoded);
+  std::lock_guard lock(mu_);
+  keep_view_locked(key, object, decoder, *decoded);
   return decoded;
 }
 
@@ -113,30 +114,35 @@ Result<std::vector<std::shared_ptr<const void>>> Cache::index_views(std::string_
 
 Result<std::vector<std::shared_ptr<const void>>> Cache::views_of(const std::vector<ObjectPtr>& objects,
                                                                  const ViewDecoder& decoder) const {
-  std::vector<std::shared_ptr<const void>> out;
-  out.reserve(objects.size());
+  std::vector<std::string> keys;  // made outside the lock
+  keys.reserve(objects.size());
+  for (const auto& o : objects) keys.push_back(ObjectKey(*o));
+  std::vector<std::shared_ptr<const void>> out(objects.size());
   std::vector<std::size_t> missing;
   {
     std::lock_guard lock(mu_);
-    for (const auto& o : objects) {
-      auto it = items_.find(ObjectKey(*o));
-      const bool kept = it != items_.end() && it->second.object == o && it->second.view_type == decoder.type;
-      out.push_back(kept ? it->second.view : nullptr);
-      if (!kept) missing.push_back(out.size() - 1);
+    for (std::size_t i = 0; i < objects.size(); ++i) {
+      auto it = items_.find(keys[i]);
+      if (it != items_.end() && it->second.object == objects[i] && it->second.view_type == decoder.type)
+        out[i] = it->second.view;
+      else
+        missing.push_back(i);
     }
   }
+  if (missing.empty()) return out;
   for (std::size_t i : missing) {
     auto decoded = decoder.decode(objects[i]);
     if (!decoded) return Err(decoded.error());
-    keep_view(ObjectKey(*objects[i]), objects[i], decoder, *decoded);
     out[i] = std::move(*decoded);
   }
+  // Kept under one lock, each only if the cache still holds the object it was decoded from.
+  std::lock_guard lock(mu_);
+  for (std::size_t i : missing) keep_view_locked(keys[i], objects[i], decoder, out[i]);
   return out;
 }
 
-void Cache::keep_view(const std::string& key, const ObjectPtr& object, const ViewDecoder& decoder,
-                      std::shared_ptr<const void> decoded) const {
-  std::lock_guard lock(mu_);
+void Cache::keep_view_locked(const std::string& key, const ObjectPtr& object, const ViewDecoder& decoder,
+                             std::shared_ptr<const void> decoded) const {
   auto it = items_.find(key);
   if (it == items_.end() || it->second.object != object) return;  // changed meanwhile: the next read decodes it
   it->second.view_type = decoder.type;

@@ -118,9 +118,9 @@ class Cache {
   void set_rv_locked(std::string rv);
   Result<std::vector<std::shared_ptr<const void>>> views_of(const std::vector<ObjectPtr>& objects,
                                                             const ViewDecoder& decoder) const;
-  // Keeps `decoded` as the view of `key` if the cache still holds `object` there.
-  void keep_view(const std::string& key, const ObjectPtr& object, const ViewDecoder& decoder,
-                 std::shared_ptr<const void> decoded) const;
+  // Keeps `decoded` as the view of `key` if the cache still holds `object` there. Needs mu_.
+  void keep_view_locked(const std::string& key, const ObjectPtr& object, const ViewDecoder& decoder,
+                        std::shared_ptr<const void> decoded) const;
 
   // An object and its view (the view's type, what it decoded to; null until first read).
   struct Entry {
