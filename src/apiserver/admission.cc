@@ -250,6 +250,9 @@ Status AdmitObject(const AdmissionAttributes& a, json::object& obj, const json::
     if (!parsed)
       for (const auto& c : parsed.error().causes()) causes.push_back(c);
   }
+  if (res.admit && causes.empty()) {
+    if (Status s = res.admit(a, obj, old, report); !s.ok()) return s;
+  }
   if (old && IsDeleting(*old)) {
     auto before = Finalizers(*old);
     std::vector<std::string> added;

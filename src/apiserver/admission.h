@@ -9,6 +9,8 @@
 // Thread-safety: the functions are reentrant; what they are given must not change under them.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +37,17 @@ struct AdmissionAttributes {
   FieldValidation field_validation = FieldValidation::kStrict;
   WallTime now;
   const RegistrySnapshot* registry = nullptr;  // what is served: a CRD's names are checked against it
+  // Another object as this server last knew it (a cached read, so it may be a moment behind the
+  // store, as an admission webhook's informer is): group, resource, namespace, name. nullopt:
+  // it does not exist (or nothing to look in). Null: no lookups (every object is missing).
+  std::function<std::optional<boost::json::object>(std::string_view group, std::string_view resource,
+                                                   std::string_view ns, std::string_view name)>
+      lookup;
+  // The object `lookup` finds, or nullopt.
+  std::optional<boost::json::object> find(std::string_view group, std::string_view resource, std::string_view ns,
+                                          std::string_view name) const {
+    return lookup ? lookup(group, resource, ns, name) : std::nullopt;
+  }
 };
 
 // What admission reports besides the object: warnings for the client (299 headers), and whether

@@ -80,6 +80,9 @@ struct ApiHandler::Ctx {
     // thread waiting for the answer when it came in through handle().
     Offload offload;
     Respond answer;  // the request's answer; only its first call counts
+    // The cache has applied every write answered before this request (admission that reads
+    // other objects waits for it once).
+    bool lookups_consistent = false;
   };
   std::unique_ptr<Progress> progress = std::make_unique<Progress>();
 

@@ -10,6 +10,7 @@
 #include "apiserver/codec.h"
 #include "apiserver/table.h"
 #include "apiserver/watch_stream.h"
+#include "apiserver/write_support.h"
 #include "setpoint/api/field_selector.h"
 #include "setpoint/api/label_selector.h"
 #include "setpoint/common/base64.h"
@@ -275,6 +276,16 @@ AdmissionAttributes ApiHandler::attributes(const Ctx& ctx, const std::string& su
   a.field_validation = ctx.field_validation;
   a.now = clock_->now();
   a.registry = ctx.reg.get();
+  a.lookup = [this, reg = ctx.reg](std::string_view group, std::string_view resource, std::string_view ns,
+                                   std::string_view name) -> std::optional<json::object> {
+    auto res = reg->find(group, resource);
+    if (!res) return std::nullopt;
+    auto cached = cache_.get(res->key(ns, name));
+    if (!cached) return std::nullopt;
+    auto obj = ParseCached(*cached);
+    if (!obj) return std::nullopt;
+    return std::move(*obj);
+  };
   return a;
 }
 

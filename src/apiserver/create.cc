@@ -44,6 +44,16 @@ store::CachedObjectPtr ApiHandler::dry_run_result(const std::string& key, const 
 }
 
 void ApiHandler::create_object(const Ctx& ctx, json::object obj, CreateDone done) {
+  // A kind whose admission reads other objects (accounting's) reads them from a cache that has
+  // applied every write answered before this request: a wait, so a worker's.
+  if (ctx.res->admit && !ctx.progress->lookups_consistent) {
+    auto state = std::make_shared<json::object>(std::move(obj));
+    return ctx.offload([this, &ctx, state, done = std::move(done)]() mutable {
+      wait_consistent();
+      ctx.progress->lookups_consistent = true;
+      create_object(ctx, std::move(*state), std::move(done));
+    });
+  }
   bool name_generated = false;
   if (Status s = prepare_create(ctx, obj, name_generated); !s.ok()) return done(Err(s));
   // A name made from generateName that is taken already is made again, up to 8 names in all.

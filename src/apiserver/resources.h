@@ -20,6 +20,15 @@
 
 namespace setpoint::apiserver {
 
+struct AdmissionAttributes;
+struct AdmissionReport;
+
+// A natively served kind's own admission, run after its schema's (admission.h): it may mutate the
+// object (defaults that need the time or another object) and reads other objects through the
+// attributes' lookup. `old` is null for a create.
+using KindAdmission = Status (*)(const AdmissionAttributes& a, boost::json::object& obj, const boost::json::object* old,
+                                 AdmissionReport& report);
+
 struct PrinterColumn {
   std::string name;
   std::string type;  // string, integer, number, boolean, date
@@ -70,6 +79,7 @@ struct ResourceInfo {
   std::set<std::string> selectable_fields;  // beyond metadata.name / metadata.namespace
   std::string crd_name;                     // for custom resources
   bool terminating = false;                 // its CRD is being deleted: no new objects
+  KindAdmission admit = nullptr;            // a native kind's own rules (null: none)
 
   const VersionInfo* version(std::string_view v) const;
   std::string key_prefix() const;  // "/registry/<group|core>/<resource>/"

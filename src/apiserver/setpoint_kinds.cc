@@ -1,7 +1,12 @@
 #include "apiserver/setpoint_kinds.h"
 
+#include "apiserver/accounting_admission.h"
+#include "apiserver/accounting_kinds.h"
+#include "apiserver/native_kinds.h"
+
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 
 #include <boost/json.hpp>
 
@@ -303,26 +308,44 @@ constexpr std::string_view kAgent = R"(
               conditions: {}
 )";
 
-json::value Yaml(std::string_view text) {
+}  // namespace
+
+json::value NativeYaml(std::string_view text) {
   auto v = api::YamlToJson(text);
   if (!v) {
-    std::fprintf(stderr, "setpoint kinds: %s\n", v.error().message().c_str());
+    std::fprintf(stderr, "native kinds: %s\n", v.error().message().c_str());
     std::abort();
   }
   return std::move(*v);
 }
 
-// A CustomResourceDefinition of group setpoint.dev served natively, with one version, v1alpha1,
-// whose remaining fields (subresources, columns, schema) are `version`, indented as members of
-// spec.versions[0].
-json::object NativeCrd(std::string_view plural, std::string_view scope, std::string_view names,
+json::object NativeCrd(std::string_view group, std::string_view plural, std::string_view scope, std::string_view names,
                        std::string_view version) {
   std::string doc = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n";
-  doc.append("metadata: {name: ").append(plural).append(".setpoint.dev}\n");
-  doc.append("spec:\n  group: setpoint.dev\n  scope: ").append(scope).append("\n");
+  doc.append("metadata: {name: ").append(plural).append(".").append(group).append("}\n");
+  doc.append("spec:\n  group: ").append(group).append("\n  scope: ").append(scope).append("\n");
   doc.append("  names: ").append(names).append("\n");
   doc.append("  versions:\n  - name: v1alpha1\n    served: true\n    storage: true\n").append(version);
-  return Yaml(doc).as_object();
+  return NativeYaml(doc).as_object();
+}
+
+json::object& NativeSchemaProps(json::object& crd) {
+  return crd["spec"]
+      .as_object()["versions"]
+      .as_array()[0]
+      .as_object()["schema"]
+      .as_object()["openAPIV3Schema"]
+      .as_object()["properties"]
+      .as_object();
+}
+
+namespace {
+
+json::value Yaml(std::string_view text) { return NativeYaml(text); }
+
+json::object NativeCrd(std::string_view plural, std::string_view scope, std::string_view names,
+                       std::string_view version) {
+  return apiserver::NativeCrd("setpoint.dev", plural, scope, names, version);
 }
 
 json::object& Version0Schema(json::object& crd) {
@@ -372,7 +395,16 @@ std::vector<json::object> SetpointKindDefinitions() {
 
 std::vector<ResourceInfoPtr> SetpointResources() {
   std::vector<ResourceInfoPtr> out;
-  for (const auto& crd : SetpointKindDefinitions()) {
+  std::vector<json::object> definitions = SetpointKindDefinitions();
+  for (auto& crd : AccountingKindDefinitions()) definitions.push_back(std::move(crd));
+  const std::map<std::string, KindAdmission, std::less<>> rules = {
+      {"accounttransactions", &AdmitAccountTransaction},
+      {"reconciliations", &AdmitReconciliation},
+      {"journalentries", &AdmitJournalEntry},
+      {"bankstatements", &AdmitBankStatement},
+      {"reconciliationmatches", &AdmitReconciliationMatch},
+  };
+  for (const auto& crd : definitions) {
     auto r = ResourceFromCrd(crd);
     if (!r) {
       std::fprintf(stderr, "setpoint kinds: %s\n", r.error().message().c_str());
@@ -383,6 +415,11 @@ std::vector<ResourceInfoPtr> SetpointResources() {
     m->crd_name.clear();  // served natively: no CRD object stands behind it
     if (m->resource == "processes") m->selectable_fields = {"spec.agentName", "status.phase"};
     if (m->resource == "processsets") m->scale_subresource = true;
+    if (m->resource == "accounttransactions")
+      m->selectable_fields = {"spec.account", "spec.reconciliation", "spec.state", "spec.type"};
+    if (m->resource == "reconciliationmatches") m->selectable_fields = {"spec.reconciliation"};
+    if (auto rule = rules.find(m->resource); rule != rules.end() && m->group == "accounting.setpoint.dev")
+      m->admit = rule->second;
     out.push_back(m);
   }
   return out;

@@ -62,6 +62,14 @@ Status ApiHandler::UpdateError(const ResourceInfo& res, const std::string& name,
 
 void ApiHandler::write_update_async(const Ctx& ctx, store::CachedObjectPtr old, json::object incoming, std::string sub,
                                     UpdateDone done) {
+  if (ctx.res->admit && !ctx.progress->lookups_consistent) {  // as create_object
+    auto state = std::make_shared<json::object>(std::move(incoming));
+    return ctx.offload([this, &ctx, old, state, sub, done = std::move(done)]() mutable {
+      wait_consistent();
+      ctx.progress->lookups_consistent = true;
+      write_update_async(ctx, std::move(old), std::move(*state), std::move(sub), std::move(done));
+    });
+  }
   auto p = prepare_update(ctx, old, incoming, sub);
   if (!p) return done(Err(p.error()));
   if (!p->writes_nothing) return commit_update(ctx, std::move(old), std::move(*p), std::move(done));
