@@ -284,6 +284,7 @@ constexpr std::string_view kReconciliationMatch = R"yaml(
               transactionAmount: MONEY
               difference: MONEY
               message: {type: string}
+              observedGeneration: {type: integer}
 )yaml";
 
 // The documents' MONEY placeholders become kMoney.

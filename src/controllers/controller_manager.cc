@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "controllers/agent_lifecycle.h"
+#include "controllers/bank_reconciliation.h"
 #include "controllers/garbage_collector.h"
 #include "controllers/lifecycle.h"
 #include "controllers/processset.h"
@@ -186,12 +187,20 @@ class ControllerManagerImpl final : public ControllerManager {
       if (!c) return c.error();
       if (Status s = manager_->add(std::move(*c)); !s.ok()) return s;
     }
+    if (on("bankreconciliation")) {
+      banks_ = std::make_unique<BankReconciler>(*manager_);
+      auto cs = BuildBankReconciliationControllers(*manager_, *banks_);
+      if (!cs) return cs.error();
+      for (auto& c : *cs)
+        if (Status s = manager_->add(std::move(c)); !s.ok()) return s;
+    }
     return Status::Ok();
   }
 
   // Drops a stopped manager and its controllers, the controllers first (they hold the manager);
   // with mu_ held.
   void teardown() {
+    banks_.reset();
     processsets_.reset();
     agents_.reset();
     scheduler_.reset();
@@ -214,6 +223,7 @@ class ControllerManagerImpl final : public ControllerManager {
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<AgentLifecycle> agents_;
   std::unique_ptr<ProcessSetReconciler> processsets_;
+  std::unique_ptr<BankReconciler> banks_;
   std::string down_reason_;  // GUARDED_BY(mu_): why the manager is stopped; "" while it runs
   std::atomic<std::uint64_t> restarts_{0};
   std::jthread run_;
@@ -222,9 +232,9 @@ class ControllerManagerImpl final : public ControllerManager {
 }  // namespace
 
 const std::vector<std::string>& KnownControllers() {
-  static const std::vector<std::string> names = {"garbagecollector", "namespace", "customresourcecleanup",
-                                                 "eventttl",         "scheduler", "agentlifecycle",
-                                                 "processset"};
+  static const std::vector<std::string> names = {"garbagecollector", "namespace",         "customresourcecleanup",
+                                                 "eventttl",         "scheduler",         "agentlifecycle",
+                                                 "processset",       "bankreconciliation"};
   return names;
 }
 

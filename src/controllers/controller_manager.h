@@ -9,6 +9,7 @@
 //   scheduler               binds Processes without an agent to a Ready Agent
 //   agentlifecycle          Agents whose Lease lapsed: Ready Unknown, their Processes Lost
 //   processset              ProcessSets: replicas, rolling update, hot restart
+//   bankreconciliation      Reconciliations against bank statements; FinancialAccount balances
 //
 // `controllers` selects them as kube-controller-manager's flag does: "*" for all, a name to add
 // it, "-name" to leave it out ("*,-eventttl"). With leader election (default) only the server that

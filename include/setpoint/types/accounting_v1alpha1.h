@@ -206,10 +206,12 @@ struct ReconciliationMatchStatus {
   std::string reason;
   std::optional<Decimal> lineAmount, transactionAmount, difference;
   std::string message;
+  std::int64_t observedGeneration = 0;
   friend bool operator==(const ReconciliationMatchStatus&, const ReconciliationMatchStatus&) = default;
 };
 BOOST_DESCRIBE_STRUCT(ReconciliationMatchStatus, (),
-                      (phase, rule, confidence, reason, lineAmount, transactionAmount, difference, message))
+                      (phase, rule, confidence, reason, lineAmount, transactionAmount, difference, message,
+                       observedGeneration))
 
 struct ReconciliationMatch : types::Object {
   static constexpr types::Kind kKind{"accounting.setpoint.dev", "v1alpha1", "ReconciliationMatch",
