@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 DEBS := build-essential cmake ninja-build pkg-config \
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
-  libsqlite3-dev sqlite3 libssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev \
+  libsqlite3-dev sqlite3 libssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libexpat1-dev \
   libexpected-dev libgtest-dev libgmock-dev googletest libbenchmark-dev libgoogle-perftools-dev \
   python3 python3-kubernetes python3-yaml curl etcd-server memcached \
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc \

@@ -24,7 +24,7 @@ endif()
 # project, which then has to be exported as well (added here, so that a new internal dependency
 # does not break the export), or (b) an imported target from a package setpointConfig.cmake finds.
 # Anything else would make `find_package(setpoint)` fail on another machine: warn about it.
-set(_setpoint_known_packages "Boost::;SQLite::;tl::;spdlog::;fmt::;yaml-cpp;Threads::;OpenSSL::;gRPC::;protobuf::")
+set(_setpoint_known_packages "Boost::;SQLite::;tl::;spdlog::;fmt::;yaml-cpp;Threads::;OpenSSL::;EXPAT::;gRPC::;protobuf::")
 set(SETPOINT_EXTRA_DEPENDENCIES "")  # find_dependency() lines for optional packages (GTest, CLI11)
 set(_setpoint_todo ${SETPOINT_EXPORTED_LIBRARIES})
 while(_setpoint_todo)

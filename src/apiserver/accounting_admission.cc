@@ -101,7 +101,18 @@ Status AdmitAssignment(const AdmissionAttributes& a, const json::object& obj, co
 
 Status AdmitAccountTransaction(const AdmissionAttributes& a, json::object& obj, const json::object* old,
                                AdmissionReport& report) {
-  if (a.subresource == "status") return Status::Ok();
+  if (a.subresource == "status") {
+    // reconcileFinAccountTrans: a transaction is cleared by the reconciliation it is assigned to.
+    const std::string_view by = Str(StatusOf(obj), "clearedBy");
+    if (!by.empty() && (!old || !SameMember(StatusOf(*old), StatusOf(obj), "clearedBy")) &&
+        by != Str(Spec(obj), "reconciliation"))
+      return Refuse(a, obj, "status.clearedBy", "AccountingReconciliationError",
+                    Str(Spec(obj), "reconciliation").empty()
+                        ? "the transaction is not assigned to a reconciliation"
+                        : "the transaction is assigned to reconciliation \"" +
+                              std::string(Str(Spec(obj), "reconciliation")) + "\"");
+    return Status::Ok();
+  }
   json::object& spec = EnsureObject(obj, "spec");
   const std::string account_name(GetStringOr(spec, "account", ""));
   const std::optional<json::object> account = a.find(kGroup, "financialaccounts", a.ns, account_name);

@@ -221,6 +221,7 @@ constexpr std::string_view kReconciliation = R"yaml(
               autoAccept: {type: string, enum: [None, Exact], default: None}
               dateWindowDays: {type: integer, minimum: 0, maximum: 31, default: 3}
               close: {type: boolean, default: false}
+              cancel: {type: boolean, default: false, description: "unassign every transaction that has not cleared (cancelBankReconciliation)"}
           status:
             type: object
             properties:

@@ -64,6 +64,24 @@ struct LogsOptions {
   std::int64_t limit_bytes = 0;
 };
 
+// `setpoint statement import FILE --account NAME --format F`: a bank's statement file as a
+// BankStatement named after the statement's id (docs/bank-reconciliation.md).
+struct ImportStatementOptions {
+  std::string file;
+  std::string account;
+  std::string format;    // camt053 | ofx | csv
+  std::string mapping;   // csv: K=V,... (accounting::CsvMapping)
+  bool dry_run = false;  // print the object instead of creating it
+  std::string output = "yaml";
+};
+
+// `setpoint match accept NAME...` or `--reconciliation R --min-confidence C`.
+struct AcceptMatchesOptions {
+  std::vector<std::string> names;
+  std::string reconciliation;
+  double min_confidence = 1.0;
+};
+
 int Get(const CommonOptions& common, const GetOptions& options, std::ostream& out, std::ostream& err);
 // kubectl's generic describer, for every kind: name, namespace, labels and annotations, then
 // every other field as indented "Label:  value" blocks, then the object's Events.
@@ -72,5 +90,9 @@ int Apply(const CommonOptions& common, const ApplyOptions& options, std::ostream
 int Delete(const CommonOptions& common, const DeleteOptions& options, std::ostream& out, std::ostream& err);
 int Wait(const CommonOptions& common, const WaitOptions& options, std::ostream& out, std::ostream& err);
 int Logs(const CommonOptions& common, const LogsOptions& options, std::ostream& out, std::ostream& err);
+int ImportStatement(const CommonOptions& common, const ImportStatementOptions& options, std::ostream& out,
+                    std::ostream& err);
+int AcceptMatches(const CommonOptions& common, const AcceptMatchesOptions& options, std::ostream& out,
+                  std::ostream& err);
 
 }  // namespace setpoint::cli

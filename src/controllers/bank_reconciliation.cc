@@ -21,6 +21,8 @@ using runtime::ReconcileResult;
 constexpr std::string_view kReconciliationLabel = "accounting.setpoint.dev/reconciliation";
 constexpr std::string_view kAmountEntered = "accounting.setpoint.dev/amount-entered";
 constexpr std::size_t kUnmatchedListed = 100;
+// Held until the transactions a deleted reconciliation was still waiting for are unassigned.
+constexpr std::string_view kUnassignFinalizer = "accounting.setpoint.dev/unassign";
 
 bool Gone(const Status& s) { return s.code() == StatusCode::kNotFound; }
 bool Closed(const Reconciliation& r) { return r.status.phase == "Reconciled"; }
@@ -126,6 +128,26 @@ class Pass {
         auto current = books_.by_name.at(t->metadata.name);  // may have been written in step 1
         if (current->spec.state == "CREATED") clear(*current);
       }
+  }
+
+  // cancelBankReconciliation: what has not cleared leaves the reconciliation; what has, stays.
+  // Matches that have not cleared go with it.
+  void cancel() {
+    for (const auto& t : books_.transactions) {
+      if (t->spec.reconciliation != r_.metadata.name || t->spec.state != "CREATED") continue;
+      AccountTransaction unassigned = *t;
+      unassigned.spec.reconciliation.clear();
+      wrote_ = true;
+      auto u = ctx_.client.update(unassigned);
+      if (!u && !Gone(u.error())) keep(u.error());
+      if (u) ctx_.event(r_, "Normal", "Unassigned", "Unassigned transaction " + t->metadata.name);
+    }
+    for (const auto& m : books_.matches) {
+      if (m->status.phase == "Cleared" || m->metadata.being_deleted()) continue;
+      wrote_ = true;
+      Status s = ctx_.client.remove(*m);
+      if (!Gone(s)) keep(s);
+    }
   }
 
   // 3. Proposals for what no accepted match covers.
@@ -348,8 +370,18 @@ ReconcileResult BankReconciler::reconcile(const runtime::Context& ctx, const run
   auto got = ctx.client.view<Reconciliation>(req);
   if (!got) return Gone(got.error()) ? ReconcileResult::Done() : ReconcileResult::Retry(got.error());
   const Reconciliation& r = **got;
-  if (r.metadata.being_deleted()) return ReconcileResult::Done();
   const WallTime now = clock_->now();
+  const std::string finalizer(kUnassignFinalizer);
+  const bool finalizing =
+      std::find(r.metadata.finalizers.begin(), r.metadata.finalizers.end(), finalizer) != r.metadata.finalizers.end();
+  if (r.metadata.being_deleted() && !finalizing) return ReconcileResult::Done();
+  if (!r.metadata.being_deleted() && !finalizing) {
+    Reconciliation held = r;
+    held.metadata.finalizers.push_back(finalizer);
+    auto u = ctx.client.update(held);
+    if (!u) return Gone(u.error()) ? ReconcileResult::Done() : ReconcileResult::Retry(u.error());
+    return ReconcileResult::RequeueAfter(std::chrono::milliseconds(1));
+  }
 
   Books books;
   if (auto a = ctx.client.view<FinancialAccount>(req.ns, r.spec.account))
@@ -412,7 +444,19 @@ ReconcileResult BankReconciler::reconcile(const runtime::Context& ctx, const run
     result = accounting::ProposeMatches(lines, ledger, options);
   }
 
-  if (!Closed(r)) {
+  if (r.metadata.being_deleted() || r.spec.cancel) {
+    Pass pass(ctx, r, books, now);
+    if (!Closed(r)) pass.cancel();
+    if (!pass.error().ok()) return ReconcileResult::Retry(pass.error());
+    if (pass.wrote()) return ReconcileResult::RequeueAfter(std::chrono::milliseconds(1));
+    if (r.metadata.being_deleted()) {
+      Reconciliation released = r;
+      std::erase(released.metadata.finalizers, finalizer);
+      auto u = ctx.client.update(released);
+      if (!u && !Gone(u.error())) return ReconcileResult::Retry(u.error());
+      return ReconcileResult::Done();
+    }
+  } else if (!Closed(r)) {
     Pass pass(ctx, r, books, now);
     pass.accepted_matches();
     if (due || r.spec.close) pass.clear_assigned();
@@ -493,7 +537,7 @@ ReconcileResult BankReconciler::reconcile(const runtime::Context& ctx, const run
         now);
 
   bool closing_now = false;
-  if (!closed && r.spec.close && balanced) {
+  if (!closed && r.spec.close && !r.spec.cancel && balanced) {
     st.phase = "Reconciled";
     if (st.reconciledDate.empty()) st.reconciledDate = FormatRfc3339(now);
     closing_now = true;
@@ -502,6 +546,11 @@ ReconcileResult BankReconciler::reconcile(const runtime::Context& ctx, const run
     types::SetCondition(st.conditions,
                         {"Reconciled", "True", r.metadata.generation, "", "Closed",
                          "GLREC_RECONCILED on " + st.reconciledDate + "; balances are read-only"},
+                        now);
+  else if (r.spec.cancel)
+    types::SetCondition(st.conditions,
+                        {"Reconciled", "False", r.metadata.generation, "", "Cancelled",
+                         "cancelled: transactions that had not cleared were unassigned"},
                         now);
   else if (r.spec.close)
     types::SetCondition(st.conditions,

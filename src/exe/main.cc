@@ -288,6 +288,34 @@ int main(int argc, char** argv) {
   wait->add_option("target", wait_opts.target, "KIND/NAME")->required();
   wait->add_option("--for", wait_opts.for_, "condition=TYPE[=VALUE] or delete")->required();
   wait->add_option("--timeout", wait_timeout, "Seconds to wait")->capture_default_str();
+  // `setpoint statement import` and `setpoint match accept`: bank reconciliation.
+  setpoint::cli::ImportStatementOptions import_opts;
+  auto* statement = app.add_subcommand("statement", "Bank statements: import a bank's file as a BankStatement");
+  statement->require_subcommand(1);
+  auto* import_cmd = statement->add_subcommand("import", "Create a BankStatement from a camt.053, OFX or CSV file");
+  add_common(import_cmd);
+  import_cmd->add_option("file", import_opts.file, "The statement file")->required();
+  import_cmd->add_option("--account", import_opts.account, "The FinancialAccount it is a statement of")->required();
+  import_cmd->add_option("--format", import_opts.format, "camt053, ofx (1.x SGML or 2.x XML) or csv")
+      ->required()
+      ->check(CLI::IsMember({"camt053", "ofx", "csv"}));
+  import_cmd->add_option("--mapping", import_opts.mapping,
+                         "csv: date=COL,amount=COL (or debit=COL,credit=COL),id=,reference=,counterparty=,text=,"
+                         "valueDate=,dateFormat=DD.MM.YYYY,decimal=,,delimiter=;,opening=,closing=,statementId=");
+  import_cmd->add_flag("--dry-run", import_opts.dry_run, "Print the BankStatement instead of creating it");
+  import_cmd->add_option("-o,--output", import_opts.output, "--dry-run: yaml or json")
+      ->check(CLI::IsMember({"yaml", "json"}));
+  setpoint::cli::AcceptMatchesOptions accept_opts;
+  auto* match = app.add_subcommand("match", "Reconciliation matches: accept proposals");
+  match->require_subcommand(1);
+  auto* accept_cmd = match->add_subcommand("accept",
+                                           "Accept ReconciliationMatches: by name, or all of a "
+                                           "reconciliation at or above a confidence");
+  add_common(accept_cmd);
+  accept_cmd->add_option("names", accept_opts.names, "ReconciliationMatch names");
+  accept_cmd->add_option("--reconciliation", accept_opts.reconciliation, "Every proposal of this Reconciliation...");
+  accept_cmd->add_option("--min-confidence", accept_opts.min_confidence, "...whose confidence is at least this")
+      ->capture_default_str();
   // `setpoint init-operator`: a new operator project (src/cli/scaffold.h).
   setpoint::cli::InitOperatorOptions init_opts;
   bool init_namespaced = false;
@@ -314,6 +342,8 @@ int main(int argc, char** argv) {
     return rc != 0 && init_operator->parsed() ? 2 : rc;
   }
   if (*init_operator) return setpoint::cli::InitOperator(init_opts, std::cout, std::cerr);
+  if (*import_cmd) return setpoint::cli::ImportStatement(common, import_opts, std::cout, std::cerr);
+  if (*accept_cmd) return setpoint::cli::AcceptMatches(common, accept_opts, std::cout, std::cerr);
   if (*get) {
     get_opts.watch_timeout = std::chrono::seconds(watch_timeout);
     return setpoint::cli::Get(common, get_opts, std::cout, std::cerr);

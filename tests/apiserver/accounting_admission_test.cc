@@ -216,6 +216,22 @@ TEST_F(AccountingAdmissionTest, S6_15_OnlyACreatedTransactionLeavesItsReconcilia
   EXPECT_TRUE(update("accounttransactions", cleared, next));
 }
 
+// S6-09: clearing (status.clearedBy) needs the transaction assigned to that reconciliation.
+TEST_F(AccountingAdmissionTest, S6_09_OnlyAnAssignedTransactionIsCleared) {
+  json::object unassigned = created("accounttransactions", R"({"metadata":{"name":"t"},
+    "spec":{"account":"checking","type":"DEPOSIT","amount":"5","state":"CREATED"}})");
+  json::object next = unassigned;
+  next["status"] = Parse(R"({"clearedBy":"nov"})");
+  ExpectRefused(update("accounttransactions", unassigned, next, "status").error(), "AccountingReconciliationError");
+  json::object assigned = unassigned;
+  SpecOf(assigned)["reconciliation"] = "nov";
+  next = assigned;
+  next["status"] = Parse(R"({"clearedBy":"nov"})");
+  EXPECT_TRUE(update("accounttransactions", assigned, next, "status"));
+  next["status"] = Parse(R"({"clearedBy":"oct"})");
+  ExpectRefused(update("accounttransactions", assigned, next, "status").error(), "AccountingReconciliationError");
+}
+
 TEST_F(AccountingAdmissionTest, S6_20_AClosedReconciliationIsReadOnly) {
   json::object closed = created("reconciliations", R"({"metadata":{"name":"oct"},
     "spec":{"account":"checking","openingBalance":"1000.00"}})");

@@ -152,11 +152,12 @@ struct ReconciliationSpec {
   std::string autoAccept = "None";                                // None | Exact
   std::int32_t dateWindowDays = 3;
   bool close = false;
+  bool cancel = false;  // cancelBankReconciliation: unassign what has not cleared, propose nothing
   friend bool operator==(const ReconciliationSpec&, const ReconciliationSpec&) = default;
 };
 BOOST_DESCRIBE_STRUCT(ReconciliationSpec, (),
                       (account, displayName, description, organization, statement, openingBalance,
-                       statementEndingBalance, statementDate, autoAccept, dateWindowDays, close))
+                       statementEndingBalance, statementDate, autoAccept, dateWindowDays, close, cancel))
 
 struct Unmatched {
   std::vector<std::string> lines, transactions;
