@@ -639,10 +639,18 @@ Result<std::vector<runtime::ControllerPtr>> BuildBankReconciliationControllers(r
     return std::vector<runtime::Request>{
         {std::string(GetStringOr(*meta, "namespace", "")), std::string(GetStringOr(*spec, "account", ""))}};
   };
+  // A match names its reconciliation: those a person makes have no owner reference.
+  auto match_reconciliation = [](const json::object& m) {
+    const json::object* spec = GetObject(m, "spec");
+    const json::object* meta = GetObject(m, "metadata");
+    if (!spec || !meta) return std::vector<runtime::Request>{};
+    return std::vector<runtime::Request>{
+        {std::string(GetStringOr(*meta, "namespace", "")), std::string(GetStringOr(*spec, "reconciliation", ""))}};
+  };
   std::vector<runtime::ControllerPtr> out;
   auto recon = manager.controller("bankreconciliation")
                    .For<Reconciliation>()
-                   .Owns<ReconciliationMatch>()
+                   .Watches<ReconciliationMatch>(match_reconciliation)
                    .Watches<AccountTransaction>(by_transaction)
                    .Watches<BankStatement>(by_statement)
                    .Watches<FinancialAccount>(by_account)
