@@ -50,6 +50,56 @@ double Rounded2(double v) { return std::round(v * 100) / 100; }
 
 std::string Days(std::int64_t d) { return d == 1 ? "1 day" : std::to_string(d) + " days"; }
 
+// Indices of 2..max_k values (nearest first: `values` is ordered by distance) that sum to
+// `target` exactly; fewest values first; empty when none do. Hashing makes each count O(n) (two),
+// O(n²) (three, and four as two pairs).
+std::vector<int> FindSum(std::int64_t target, const std::vector<std::int64_t>& values, int max_k) {
+  const int n = static_cast<int>(values.size());
+  auto minus = [](std::int64_t a, std::int64_t b, std::int64_t& out) { return !__builtin_sub_overflow(a, b, &out); };
+  if (max_k >= 2) {
+    std::unordered_map<std::int64_t, int> seen;
+    for (int j = 0; j < n; ++j) {
+      std::int64_t need = 0;
+      if (minus(target, values[j], need))
+        if (auto it = seen.find(need); it != seen.end()) return {it->second, j};
+      seen.emplace(values[j], j);
+    }
+  }
+  if (max_k >= 3) {
+    std::unordered_map<std::int64_t, std::vector<int>> at;
+    for (int i = 0; i < n; ++i) at[values[i]].push_back(i);
+    for (int j = 1; j < n; ++j)
+      for (int i = 0; i < j; ++i) {
+        std::int64_t need = 0;
+        if (!minus(target, values[i], need) || !minus(need, values[j], need)) continue;
+        auto it = at.find(need);
+        if (it == at.end()) continue;
+        for (int h : it->second)
+          if (h != i && h != j) return {i, j, h};
+      }
+  }
+  if (max_k >= 4) {
+    std::unordered_map<std::int64_t, std::vector<std::pair<int, int>>> pairs;
+    for (int j = 1; j < n; ++j)
+      for (int i = 0; i < j; ++i) {
+        std::int64_t sum = 0;
+        if (__builtin_add_overflow(values[i], values[j], &sum)) continue;
+        auto& v = pairs[sum];
+        if (v.size() < 4) v.emplace_back(i, j);
+      }
+    for (int j = 1; j < n; ++j)
+      for (int i = 0; i < j; ++i) {
+        std::int64_t need = 0;
+        if (!minus(target, values[i], need) || !minus(need, values[j], need)) continue;
+        auto it = pairs.find(need);
+        if (it == pairs.end()) continue;
+        for (auto [a, b] : it->second)
+          if (a != i && a != j && b != i && b != j) return {i, j, a, b};
+      }
+  }
+  return {};
+}
+
 }  // namespace
 
 std::optional<std::int64_t> DayOf(std::string_view s) {
@@ -174,29 +224,21 @@ MatchResult ProposeMatches(const std::vector<StatementItem>& lines, const std::v
       std::stable_sort(cand.begin(), cand.end(), [&](auto a, auto b) { return distance(l, a) < distance(l, b); });
       if (cand.size() > static_cast<std::size_t>(options.split_candidates)) cand.resize(options.split_candidates);
       if (cand.size() < 2) continue;
-      // Smallest count first; among equal counts, the least total distance.
-      std::vector<std::size_t> best, pick;
-      std::int64_t best_distance = 0;
-      const Decimal target = lines[l].amount;
-      for (int k = 2; k <= options.max_split && best.empty(); ++k) {
-        auto search = [&](auto&& self, std::size_t from, const Decimal& sum, std::int64_t dist) -> void {
-          if (static_cast<int>(pick.size()) == k) {
-            if (sum == target && (best.empty() || dist < best_distance)) {
-              best = pick;
-              best_distance = dist;
-            }
-            return;
-          }
-          for (std::size_t i = from; i < cand.size(); ++i) {
-            auto next = Decimal::Add(sum, txns[cand[i]].amount);
-            if (!next) continue;
-            pick.push_back(cand[i]);
-            self(self, i + 1, *next, dist + distance(l, cand[i]));
-            pick.pop_back();
-          }
-        };
-        search(search, 0, Decimal(), 0);
-      }
+      // Integers at one scale, so that sums are exact and hashable.
+      int scale = lines[l].amount.scale();
+      for (auto t : cand) scale = std::max(scale, txns[t].amount.scale());
+      auto target = lines[l].amount.rescaled(scale);
+      if (!target) continue;
+      std::vector<std::int64_t> units;
+      std::vector<std::size_t> usable;
+      for (auto t : cand)
+        if (auto u = txns[t].amount.rescaled(scale)) {
+          units.push_back(u->units());
+          usable.push_back(t);
+        }
+      const std::vector<int> found = FindSum(target->units(), units, options.max_split);
+      std::vector<std::size_t> best;
+      for (int i : found) best.push_back(usable[i]);
       if (best.empty()) continue;
       std::int64_t widest = 0;
       for (auto t : best) widest = std::max(widest, distance(l, t));

@@ -6,6 +6,7 @@
 //   Reference  same amount and a shared reference, any date            confidence 1
 //   Amount     same amount within the date window, nearest first       0.9 at 0 days, down to 0.5
 //   Split      2..max_split transactions in the window summing exactly 0.7, less 0.05 per extra one
+//              (among the split_candidates nearest; the fewest transactions that do)
 //   Near       a shared reference, a different amount                  0.4 (the difference shown)
 // What is left is reported unmatched, in input order.
 //
@@ -53,8 +54,8 @@ struct Proposal {
 
 struct MatchOptions {
   int window_days = 3;
-  int max_split = 4;          // at most this many transactions to one line
-  int split_candidates = 16;  // the nearest transactions a split is looked for among
+  int max_split = 4;           // at most this many transactions to one line (2..4)
+  int split_candidates = 128;  // the nearest transactions a split is looked for among
 };
 
 struct MatchResult {

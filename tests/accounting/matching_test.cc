@@ -86,15 +86,29 @@ TEST(MatchingTest, TheWindowBoundsAmountAndSplitMatches) {
 TEST(MatchingTest, AtMostMaxSplitTransactionsToALine) {
   std::vector<StatementItem> lines = {Line("L", "2026-11-10", "5.00")};
   std::vector<LedgerItem> txns;
-  for (int i = 0; i < 5; ++i) txns.push_back(Txn("t" + std::to_string(i), "2026-11-10", "1.00"));
-  EXPECT_TRUE(ProposeMatches(lines, txns).proposals.empty());  // five are needed, four allowed
-  auto r = ProposeMatches(lines, txns, {.max_split = 5});
+  for (int i = 0; i < 4; ++i) txns.push_back(Txn("t" + std::to_string(i), "2026-11-10", "1.25"));
+  EXPECT_TRUE(ProposeMatches(lines, txns, {.max_split = 3}).proposals.empty());  // four are needed
+  auto r = ProposeMatches(lines, txns);
   ASSERT_EQ(r.proposals.size(), 1u);
-  EXPECT_EQ(r.proposals[0].transactions.size(), 5u);
+  EXPECT_EQ(r.proposals[0].transactions.size(), 4u);
+  EXPECT_EQ(r.proposals[0].reason, "4 transactions within 0 days sum to the amount");
 }
 
 // Over a random statement and ledger: every line and transaction is in exactly one proposal or
 // reported unmatched, and every proposal but a Near one balances to the cent.
+// Among many candidates in the window (a busy day), the few that sum to the line are found.
+TEST(MatchingTest, ASplitIsFoundAmongManyCandidates) {
+  std::vector<StatementItem> lines = {Line("L", "2026-11-10", "1000.00")};
+  std::vector<LedgerItem> txns;
+  for (int i = 0; i < 100; ++i) txns.push_back(Txn("noise" + std::to_string(i), "2026-11-10", "0.07"));
+  txns.push_back(Txn("a", "2026-11-11", "333.33"));
+  txns.push_back(Txn("b", "2026-11-12", "333.33"));
+  txns.push_back(Txn("c", "2026-11-09", "333.34"));
+  auto r = ProposeMatches(lines, txns);
+  ASSERT_EQ(r.proposals.size(), 1u);
+  EXPECT_EQ(r.proposals[0].transactions, (std::vector<std::string>{"a", "b", "c"}));
+}
+
 TEST(MatchingTest, ProposalsPartitionTheirInputs) {
   std::mt19937_64 rng(7);
   std::uniform_int_distribution<int> cents(-2000, 2000), day(0, 40), pick(0, 9);
