@@ -4,7 +4,7 @@
 //
 // In this order, each transaction and each line in at most one proposal:
 //   Reference  same amount and a shared reference, any date            confidence 1
-//   Amount     same amount within the date window, nearest first       0.9 at 0 days, down to 0.5
+//   Amount     same amount within the date window, nearest first       0.9 − 0.4 × days ÷ (window + 1)
 //   Split      2..max_split transactions in the window summing exactly 0.7, less 0.05 per extra one
 //              (among the split_candidates nearest; the fewest transactions that do)
 //   Near       a shared reference, a different amount                  0.4 (the difference shown)
