@@ -252,4 +252,13 @@ Status AdmitReconciliationMatch(const AdmissionAttributes& a, json::object& obj,
   return Status::Ok();
 }
 
+Status AdmitAccountingDelete(const AdmissionAttributes& a, const json::object& obj) {
+  const std::string_view of = Str(Spec(obj), "reconciliation");
+  if (of.empty()) return Status::Ok();
+  auto reconciliation = a.find(kGroup, "reconciliations", a.ns, of);
+  if (!reconciliation || !Closed(*reconciliation)) return Status::Ok();
+  return Refuse(a, obj, "spec.reconciliation", "AccountingGlReconciliationReconciled",
+                "it belongs to reconciliation \"" + std::string(of) + "\", which is GLREC_RECONCILED and read-only");
+}
+
 }  // namespace setpoint::apiserver

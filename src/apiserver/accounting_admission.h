@@ -14,6 +14,7 @@
 //   JournalEntry        debits equal credits, amounts are not negative.
 //   BankStatement       line ids are unique; a warning when opening + lines ≠ closing.
 //   ReconciliationMatch read-only once cleared or once its reconciliation is closed.
+//   Deleting an AccountTransaction or JournalEntry of a closed reconciliation is refused.
 //
 // Reentrant; the lookups go through AdmissionAttributes::lookup (the server's cache).
 #pragma once
@@ -34,6 +35,9 @@ Status AdmitBankStatement(const AdmissionAttributes& a, boost::json::object& obj
                           AdmissionReport& report);
 Status AdmitReconciliationMatch(const AdmissionAttributes& a, boost::json::object& obj, const boost::json::object* old,
                                 AdmissionReport& report);
+
+// Deletes: a transaction or journal entry of a closed reconciliation stays.
+Status AdmitAccountingDelete(const AdmissionAttributes& a, const boost::json::object& obj);
 
 // The annotation that keeps an amount as it was entered when rounding changed it.
 inline constexpr std::string_view kAmountEnteredAnnotation = "accounting.setpoint.dev/amount-entered";

@@ -43,6 +43,12 @@ Result<ApiHandler::UpdateOutcome> ApiHandler::delete_object(const Ctx& ctx, cons
     if (!old) return Err(NotFound(res, name));
     auto obj = ParseCached(*old);
     if (!obj) return Err(obj.error());
+    if (res.admit_delete && !IsDeleting(*obj)) {
+      AdmissionAttributes a = attributes(ctx, "");
+      a.resource = &res;
+      a.ns = ns;
+      if (Status s = res.admit_delete(a, *obj); !s.ok()) return Err(s);
+    }
     json::object& meta = EnsureObject(*obj, "metadata");
     std::string uid(GetStringOr(meta, "uid", ""));
     if (!want_uid.empty() && want_uid != uid)

@@ -29,6 +29,9 @@ struct AdmissionReport;
 using KindAdmission = Status (*)(const AdmissionAttributes& a, boost::json::object& obj, const boost::json::object* old,
                                  AdmissionReport& report);
 
+// A natively served kind's rule for deleting `obj` (which is as stored): non-Ok refuses it.
+using KindDeleteAdmission = Status (*)(const AdmissionAttributes& a, const boost::json::object& obj);
+
 struct PrinterColumn {
   std::string name;
   std::string type;  // string, integer, number, boolean, date
@@ -76,10 +79,11 @@ struct ResourceInfo {
   // whatever the creator sent (normally absent), updates keep the stored value, and deletion
   // bumps it only when it is positive, as kube-apiserver's BeforeUpdate/BeforeDelete do.
   bool generation = true;
-  std::set<std::string> selectable_fields;  // beyond metadata.name / metadata.namespace
-  std::string crd_name;                     // for custom resources
-  bool terminating = false;                 // its CRD is being deleted: no new objects
-  KindAdmission admit = nullptr;            // a native kind's own rules (null: none)
+  std::set<std::string> selectable_fields;     // beyond metadata.name / metadata.namespace
+  std::string crd_name;                        // for custom resources
+  bool terminating = false;                    // its CRD is being deleted: no new objects
+  KindAdmission admit = nullptr;               // a native kind's own rules (null: none)
+  KindDeleteAdmission admit_delete = nullptr;  // and for a delete
 
   const VersionInfo* version(std::string_view v) const;
   std::string key_prefix() const;  // "/registry/<group|core>/<resource>/"

@@ -420,6 +420,9 @@ std::vector<ResourceInfoPtr> SetpointResources() {
     if (m->resource == "reconciliationmatches") m->selectable_fields = {"spec.reconciliation"};
     if (auto rule = rules.find(m->resource); rule != rules.end() && m->group == "accounting.setpoint.dev")
       m->admit = rule->second;
+    if (m->group == "accounting.setpoint.dev" &&
+        (m->resource == "accounttransactions" || m->resource == "journalentries"))
+      m->admit_delete = &AdmitAccountingDelete;
     out.push_back(m);
   }
   return out;

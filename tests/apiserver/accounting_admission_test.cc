@@ -3,11 +3,13 @@
 #include "apiserver/accounting_admission.h"
 
 #include <map>
+#include <random>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include "apiserver/setpoint_kinds.h"
+#include "setpoint/common/decimal.h"
 #include "setpoint/common/json.h"
 
 namespace setpoint::apiserver {
@@ -273,6 +275,37 @@ TEST_F(AccountingAdmissionTest, AJournalEntryBalances) {
   json::object negative = Parse(R"({"metadata":{"name":"je"},"spec":{"lines":[
     {"glAccount":"1","debitCredit":"D","amount":"-1"},{"glAccount":"2","debitCredit":"C","amount":"-1"}]}})");
   ExpectRefused(create("journalentries", negative), "AccountingInvalidAmount");
+}
+
+// Property: over random entries, one is admitted exactly when its debits equal its credits.
+TEST_F(AccountingAdmissionTest, RandomJournalEntriesAreAdmittedExactlyWhenTheyBalance) {
+  std::mt19937_64 rng(42);
+  std::uniform_int_distribution<std::int64_t> cents(0, 1'000'000'00);
+  std::uniform_int_distribution<int> count(1, 6), coin(0, 1);
+  for (int round = 0; round < 300; ++round) {
+    json::array lines;
+    std::int64_t debits = 0, credits = 0;
+    for (int i = count(rng); i > 0; --i) {
+      const std::int64_t c = cents(rng);
+      const bool debit = coin(rng);
+      (debit ? debits : credits) += c;
+      lines.push_back(json::object{
+          {"glAccount", "1"}, {"debitCredit", debit ? "D" : "C"}, {"amount", Decimal::FromUnits(c, 2).str()}});
+    }
+    // Half the entries get a balancing line.
+    if (coin(rng) && debits != credits) {
+      const bool debit = debits < credits;
+      const std::int64_t c = debit ? credits - debits : debits - credits;
+      (debit ? debits : credits) += c;
+      lines.push_back(json::object{{"glAccount", "2"},
+                                   {"debitCredit", debit ? "D" : "C"},
+                                   {"amount", Decimal::FromUnits(c * 10, 3).str()}});  // another scale
+    }
+    if (lines.size() < 2) continue;  // the schema's minItems
+    json::object je{{"metadata", json::object{{"name", "je"}}}, {"spec", json::object{{"lines", lines}}}};
+    const Status s = create("journalentries", je);
+    EXPECT_EQ(s.ok(), debits == credits) << s.to_string();
+  }
 }
 
 TEST_F(AccountingAdmissionTest, AStatementsLinesAreUniqueAndAddUp) {

@@ -436,7 +436,7 @@ TEST(SelectControllersTest, FollowsKubeControllerManagerFlagRules) {
   EXPECT_EQ(SelectControllers("*").value(), KnownControllers());
   EXPECT_EQ(SelectControllers("*,-eventttl").value(),
             (std::vector<std::string>{"garbagecollector", "namespace", "customresourcecleanup", "scheduler",
-                                      "agentlifecycle", "processset"}));
+                                      "agentlifecycle", "processset", "bankreconciliation"}));
   EXPECT_EQ(SelectControllers("namespace").value(), std::vector<std::string>{"namespace"});
   EXPECT_TRUE(SelectControllers("").value().empty());
   auto bad = SelectControllers("*,-nope");

@@ -184,6 +184,10 @@ class BankReconciliationTest(ServerTestCase):
         self.refused(self.kubectl("patch", "-n", ns, "reconciliation", "open", "--type", "merge",
                                   "-p", '{"spec":{"openingBalance":"5.00"}}'), "AccountingGlReconciliationReconciled")
         self.assertEqual(self.status(ns, "open")["reconciledBalance"], "100.00")
+        # Nor does what it cleared go away.
+        self.refused(self.kubectl("delete", "-n", ns, "accounttransaction", "t-pay"),
+                     "AccountingGlReconciliationReconciled")
+        self.assertEqual(self.get(ns, "accounttransactions", "t-pay")["spec"]["state"], "APPROVED")
         # The balances of the account: every transaction, and the cleared ones.
         wait_until(lambda: self.get(ns, "financialaccounts", "checking").get("status", {}).get("actualBalance")
                    == "122.01", TIMEOUT, "actualBalance 10.01 + 100 + 5 + 7")
@@ -288,6 +292,29 @@ class BankReconciliationTest(ServerTestCase):
                       "-p", '{"spec":{"reconciliation":"auto"}}')
         s = self.wait_status(ns, "auto", lambda s: s.get("clearedTransactions") == 2, "both cleared on the day")
         self.assertEqual(s["reconciledBalance"], "7.00")
+
+        # autoAccept: Exact accepts what matches by reference and amount, and nothing else.
+        self.apply([
+            obj("BankStatement", "s-exact", {"account": "bank", "openingBalance": "0.00", "closingBalance": "65.00",
+                                             "lines": [{"id": "X1", "bookingDate": "2026-11-02", "amount": "40.00",
+                                                        "reference": "R-1"},
+                                                       {"id": "X2", "bookingDate": "2026-11-03", "amount": "25.00"}]}),
+            txn("x1", "bank", "DEPOSIT", "40", state="CREATED", reference="r-1",
+                transactionDate="2026-10-20T00:00:00Z"),
+            txn("x2", "bank", "DEPOSIT", "25", state="CREATED", transactionDate="2026-11-03T09:00:00Z"),
+            obj("Reconciliation", "exact", {"account": "bank", "statement": "s-exact", "autoAccept": "Exact",
+                                            "statementDate": later}),
+        ], ns)
+        s = self.wait_status(ns, "exact", lambda s: s.get("clearedTransactions") == 1 and s.get("proposedMatches") == 1,
+                             "the exact match cleared, the other proposed")
+        self.assertEqual(s["reconciledBalance"], "40.00")
+        self.assertEqual(s["matchedLines"], 1)
+        self.assertEqual(self.get(ns, "accounttransactions", "x1")["status"]["clearedBy"], "exact")
+        self.assertEqual(self.get(ns, "accounttransactions", "x2")["spec"]["state"], "CREATED")
+        rules = {m["status"]["rule"]: m for m in self.items(ns, "reconciliationmatches")
+                 if m["spec"]["reconciliation"] == "exact"}
+        self.assertEqual(rules["Reference"]["status"]["phase"], "Cleared")
+        self.assertFalse(rules["Amount"]["spec"]["accepted"])
 
     # -- 3. a month: 500 statement lines against 600 transactions -------------------------------
 
