@@ -18,7 +18,8 @@ boost::json::value NativeYaml(std::string_view text);
 boost::json::object NativeCrd(std::string_view group, std::string_view plural, std::string_view scope,
                               std::string_view names, std::string_view version);
 
-// The `properties` of the version's openAPIV3Schema (spec, status).
+// The version's openAPIV3Schema, and its `properties` (spec, status).
+boost::json::object& NativeSchema(boost::json::object& crd);
 boost::json::object& NativeSchemaProps(boost::json::object& crd);
 
 }  // namespace setpoint::apiserver

@@ -329,15 +329,16 @@ json::object NativeCrd(std::string_view group, std::string_view plural, std::str
   return NativeYaml(doc).as_object();
 }
 
-json::object& NativeSchemaProps(json::object& crd) {
+json::object& NativeSchema(json::object& crd) {
   return crd["spec"]
       .as_object()["versions"]
       .as_array()[0]
       .as_object()["schema"]
       .as_object()["openAPIV3Schema"]
-      .as_object()["properties"]
       .as_object();
 }
+
+json::object& NativeSchemaProps(json::object& crd) { return NativeSchema(crd)["properties"].as_object(); }
 
 namespace {
 
@@ -348,14 +349,7 @@ json::object NativeCrd(std::string_view plural, std::string_view scope, std::str
   return apiserver::NativeCrd("setpoint.dev", plural, scope, names, version);
 }
 
-json::object& Version0Schema(json::object& crd) {
-  return crd["spec"]
-      .as_object()["versions"]
-      .as_array()[0]
-      .as_object()["schema"]
-      .as_object()["openAPIV3Schema"]
-      .as_object();
-}
+json::object& Version0Schema(json::object& crd) { return NativeSchema(crd); }
 
 json::object& Props(json::object& schema) { return schema["properties"].as_object(); }
 

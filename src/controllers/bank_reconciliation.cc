@@ -342,25 +342,13 @@ BankReconciler::BankReconciler(runtime::Manager& manager, ClockPtr clock)
       clock_(clock ? std::move(clock) : manager.env()->wall()),
       reconciliations_(manager.informers().get(types::GvrOf<Reconciliation>())) {}
 
-std::vector<runtime::Request> BankReconciler::reconciliations_of_account(std::string_view ns,
-                                                                         std::string_view account) const {
+std::vector<runtime::Request> BankReconciler::reconciliations_where(std::string_view ns, std::string_view field,
+                                                                    std::string_view value) const {
   std::vector<runtime::Request> out;
   for (const auto& r : reconciliations_->cache().list()) {
     const json::object* spec = GetObject(*r, "spec");
     const json::object* meta = GetObject(*r, "metadata");
-    if (spec && meta && GetStringOr(*meta, "namespace", "") == ns && GetStringOr(*spec, "account", "") == account)
-      out.push_back(runtime::RequestForObject(*r));
-  }
-  return out;
-}
-
-std::vector<runtime::Request> BankReconciler::reconciliations_of_statement(std::string_view ns,
-                                                                           std::string_view statement) const {
-  std::vector<runtime::Request> out;
-  for (const auto& r : reconciliations_->cache().list()) {
-    const json::object* spec = GetObject(*r, "spec");
-    const json::object* meta = GetObject(*r, "metadata");
-    if (spec && meta && GetStringOr(*meta, "namespace", "") == ns && GetStringOr(*spec, "statement", "") == statement)
+    if (spec && meta && GetStringOr(*meta, "namespace", "") == ns && GetStringOr(*spec, field, "") == value)
       out.push_back(runtime::RequestForObject(*r));
   }
   return out;
@@ -619,18 +607,20 @@ Result<std::vector<runtime::ControllerPtr>> BuildBankReconciliationControllers(r
     const json::object* spec = GetObject(t, "spec");
     const json::object* meta = GetObject(t, "metadata");
     if (!spec || !meta) return std::vector<runtime::Request>{};
-    return reconciler.reconciliations_of_account(GetStringOr(*meta, "namespace", ""),
-                                                 GetStringOr(*spec, "account", ""));
+    return reconciler.reconciliations_where(GetStringOr(*meta, "namespace", ""), "account",
+                                            GetStringOr(*spec, "account", ""));
   };
   auto by_statement = [&reconciler](const json::object& s) {
     const json::object* meta = GetObject(s, "metadata");
     if (!meta) return std::vector<runtime::Request>{};
-    return reconciler.reconciliations_of_statement(GetStringOr(*meta, "namespace", ""), GetStringOr(*meta, "name", ""));
+    return reconciler.reconciliations_where(GetStringOr(*meta, "namespace", ""), "statement",
+                                            GetStringOr(*meta, "name", ""));
   };
   auto by_account = [&reconciler](const json::object& a) {
     const json::object* meta = GetObject(a, "metadata");
     if (!meta) return std::vector<runtime::Request>{};
-    return reconciler.reconciliations_of_account(GetStringOr(*meta, "namespace", ""), GetStringOr(*meta, "name", ""));
+    return reconciler.reconciliations_where(GetStringOr(*meta, "namespace", ""), "account",
+                                            GetStringOr(*meta, "name", ""));
   };
   auto transaction_account = [](const json::object& t) {
     const json::object* spec = GetObject(t, "spec");

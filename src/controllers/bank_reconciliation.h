@@ -46,9 +46,10 @@ class BankReconciler {
   runtime::ReconcileResult reconcile(const runtime::Context& ctx, const runtime::Request& req);
   runtime::ReconcileResult reconcile_account(const runtime::Context& ctx, const runtime::Request& req);
 
-  // The Reconciliations a transaction or statement change concerns.
-  std::vector<runtime::Request> reconciliations_of_account(std::string_view ns, std::string_view account) const;
-  std::vector<runtime::Request> reconciliations_of_statement(std::string_view ns, std::string_view statement) const;
+  // The Reconciliations of namespace `ns` whose spec.<field> is `value` (account, statement):
+  // those a transaction, account or statement change concerns.
+  std::vector<runtime::Request> reconciliations_where(std::string_view ns, std::string_view field,
+                                                      std::string_view value) const;
 
  private:
   runtime::Manager& manager_;

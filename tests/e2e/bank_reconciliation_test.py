@@ -495,6 +495,22 @@ class BankReconciliationTest(ServerTestCase):
                                "dateFormat=DD.MM.YYYY,decimal=,,delimiter=;,opening=10.000,00,"
                                "statementId=STMT-2026-10")
 
+    def test_3_a_statement_that_comes_after_its_reconciliation(self):
+        ns = "late"
+        self.namespace(ns)
+        self.apply([account("giro"), txn("t1", "giro", "DEPOSIT", "12.00", state="CREATED", reference="A-1"),
+                    obj("Reconciliation", "nov", {"account": "giro", "statement": "stmt-late"})], ns)
+        s = self.wait_status(ns, "nov", lambda s: s.get("phase") == "Created", "phase Created")
+        self.assertEqual(s["proposedMatches"], 0)
+        self.assertEqual(self.condition(s, "Balanced")["status"], "False")
+        # The statement arriving is what brings the reconciliation back.
+        self.apply([obj("BankStatement", "stmt-late", {"account": "giro", "openingBalance": "0.00",
+                                                       "closingBalance": "12.00", "lines": [
+                                                           {"id": "B1", "bookingDate": "2026-11-02", "amount": "12.00",
+                                                            "reference": "A-1"}]})], ns)
+        s = self.wait_status(ns, "nov", lambda s: s.get("proposedMatches") == 1, "a proposal from the late statement")
+        self.assertEqual(s["statementEndingBalance"], "12.00")
+
     # -- 4. a malformed file --------------------------------------------------------------------
 
     def test_4_a_malformed_statement_creates_nothing(self):
