@@ -448,7 +448,9 @@ ReconcileResult BankReconciler::reconcile(const runtime::Context& ctx, const run
     Pass pass(ctx, r, books, now);
     pass.accepted_matches();
     if (due || r.spec.close) pass.clear_assigned();
-    if (books.statement) pass.propose(result, r.spec.autoAccept == "Exact");
+    // Proposals only from a ledger this pass did not change: what it cleared would be proposed,
+    // then withdrawn.
+    if (books.statement && !pass.wrote()) pass.propose(result, r.spec.autoAccept == "Exact");
     if (!pass.error().ok()) return ReconcileResult::Retry(pass.error());
     // What was written is read back, through caches that have seen it, by the next pass.
     if (pass.wrote()) return ReconcileResult::RequeueAfter(std::chrono::milliseconds(1));

@@ -511,6 +511,33 @@ class BankReconciliationTest(ServerTestCase):
         s = self.wait_status(ns, "nov", lambda s: s.get("proposedMatches") == 1, "a proposal from the late statement")
         self.assertEqual(s["statementEndingBalance"], "12.00")
 
+    def test_3_a_failed_match_and_a_deleted_reconciliation(self):
+        ns = "failing"
+        self.namespace(ns)
+        self.apply([account("giro"),
+                    txn("mine", "giro", "DEPOSIT", "5", state="CREATED"),
+                    txn("theirs", "giro", "DEPOSIT", "6", state="CREATED"),
+                    obj("Reconciliation", "a", {"account": "giro"}),
+                    obj("Reconciliation", "b", {"account": "giro"})], ns)
+        for name in ("a", "b"):
+            self.wait_status(ns, name, lambda s: s.get("phase") == "Created", "phase Created")
+        self.k.ok("patch", "-n", ns, "accounttransaction", "theirs", "--type", "merge",
+                  "-p", '{"spec":{"reconciliation":"b"}}')
+        self.k.ok("patch", "-n", ns, "accounttransaction", "mine", "--type", "merge",
+                  "-p", '{"spec":{"reconciliation":"a"}}')
+        # A match of "a" naming b's transaction fails, says why, and clears nothing.
+        self.apply([obj("ReconciliationMatch", "wrong", {"reconciliation": "a", "lines": ["x"],
+                                                          "transactions": ["theirs"], "accepted": True})], ns)
+        m = wait_until(lambda: (lambda m: m if m.get("status", {}).get("phase") == "Failed" else None)(
+            self.get(ns, "reconciliationmatches", "wrong")), TIMEOUT, "the match Failed")
+        self.assertEqual(m["status"]["message"], 'transaction "theirs" is assigned to reconciliation "b"')
+        self.assertEqual(self.get(ns, "accounttransactions", "theirs")["spec"]["state"], "CREATED")
+        wait_until(lambda: "MatchFailed" in self.k.ok("get", "events", "-n", ns), TIMEOUT, "a MatchFailed event")
+        # Deleting "a" unassigns what it had not cleared before it goes.
+        self.k.ok("delete", "-n", ns, "reconciliation", "a", "--timeout=60s")
+        self.assertNotIn("reconciliation", self.get(ns, "accounttransactions", "mine")["spec"])
+        self.assertEqual(self.get(ns, "accounttransactions", "theirs")["spec"]["reconciliation"], "b")
+
     # -- 4. a malformed file --------------------------------------------------------------------
 
     def test_4_a_malformed_statement_creates_nothing(self):
