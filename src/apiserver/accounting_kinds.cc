@@ -210,17 +210,17 @@ constexpr std::string_view kReconciliation = R"yaml(
             type: object
             required: [account]
             properties:
-              account: {type: string, minLength: 1}
-              displayName: {type: string}
+              account: {type: string, minLength: 1, description: "the FinancialAccount reconciled"}
+              displayName: {type: string, description: "glReconciliationName"}
               description: {type: string}
-              organization: {type: string}
+              organization: {type: string, description: "organizationPartyId"}
               statement: {type: string, description: "the BankStatement matched against"}
               openingBalance: MONEY
               statementEndingBalance: MONEY
               statementDate: {type: string, format: date, description: "when the scheduled auto-reconciliation clears what is assigned"}
-              autoAccept: {type: string, enum: [None, Exact], default: None}
-              dateWindowDays: {type: integer, minimum: 0, maximum: 31, default: 3}
-              close: {type: boolean, default: false}
+              autoAccept: {type: string, enum: [None, Exact], default: None, description: "Exact: matches by reference and amount are accepted without a person"}
+              dateWindowDays: {type: integer, minimum: 0, maximum: 31, default: 3, description: "how many days a line and a transaction may be apart to match by amount"}
+              close: {type: boolean, default: false, description: "clear everything assigned and, once Balanced, close (GLREC_RECONCILED): read-only from then on"}
               cancel: {type: boolean, default: false, description: "unassign every transaction that has not cleared (cancelBankReconciliation)"}
           status:
             type: object
@@ -271,9 +271,9 @@ constexpr std::string_view kReconciliationMatch = R"yaml(
             required: [reconciliation, lines, transactions]
             properties:
               reconciliation: {type: string, minLength: 1}
-              lines: {type: array, minItems: 1, items: {type: string}}
-              transactions: {type: array, minItems: 1, items: {type: string}}
-              accepted: {type: boolean, default: false}
+              lines: {type: array, minItems: 1, items: {type: string}, description: "ids of the statement's lines"}
+              transactions: {type: array, minItems: 1, items: {type: string}, description: "names of AccountTransactions"}
+              accepted: {type: boolean, default: false, description: "true: assign and clear the transactions"}
           status:
             type: object
             properties:
