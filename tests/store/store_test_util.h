@@ -34,6 +34,8 @@ class TempDir {
   ~TempDir() {
     std::error_code ignored;
     std::filesystem::remove_all(path_, ignored);
+    // A store opened on the directory's own path keeps its lock file beside it.
+    std::filesystem::remove(path_ + ".lock", ignored);
   }
   const std::string& path() const { return path_; }
 
