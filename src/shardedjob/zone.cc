@@ -1,6 +1,7 @@
 #include "shardedjob/zone.h"
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -22,7 +23,129 @@ bool ValidName(std::string_view name) {
   return true;
 }
 
+std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+int YearOf(std::int64_t utc) {
+  std::int64_t z = (utc >= 0 ? utc : utc - 86399) / 86400 + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  return static_cast<int>(static_cast<std::int64_t>(yoe) + era * 400 + (mp >= 10));
+}
+
+bool Leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+// A POSIX TZ string's pieces, read from `s` at `i`.
+struct TzReader {
+  std::string_view s;
+  std::size_t i = 0;
+  bool name() {
+    if (i < s.size() && s[i] == '<') {
+      const auto close = s.find('>', i);
+      if (close == std::string_view::npos) return false;
+      i = close + 1;
+      return true;
+    }
+    const std::size_t from = i;
+    while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
+    return i - from >= 3;
+  }
+  // [+-]hh[:mm[:ss]] in seconds.
+  bool time(std::int32_t& out) {
+    int sign = 1;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) sign = s[i++] == '-' ? -1 : 1;
+    std::int32_t parts[3] = {0, 0, 0};
+    for (int k = 0; k < 3; ++k) {
+      if (k > 0) {
+        if (i >= s.size() || s[i] != ':') break;
+        ++i;
+      }
+      const std::size_t from = i;
+      while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) parts[k] = parts[k] * 10 + (s[i++] - '0');
+      if (i == from) return false;
+    }
+    out = sign * (parts[0] * 3600 + parts[1] * 60 + parts[2]);
+    return true;
+  }
+  bool number(int& out) {
+    const std::size_t from = i;
+    out = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) out = out * 10 + (s[i++] - '0');
+    return i > from;
+  }
+};
+
 }  // namespace
+
+bool TimeZone::parse_footer(std::string_view tz) {
+  TzReader r{tz};
+  std::int32_t std_west = 0;
+  if (!r.name() || !r.time(std_west)) return false;
+  std_offset_ = -std_west;
+  if (r.i == tz.size()) {
+    has_footer_ = true;
+    return true;
+  }
+  if (!r.name()) return false;
+  dst_offset_ = std_offset_ + 3600;
+  if (r.i < tz.size() && tz[r.i] != ',') {
+    std::int32_t dst_west = 0;
+    if (!r.time(dst_west)) return false;
+    dst_offset_ = -dst_west;
+  }
+  for (Rule* rule : {&start_, &end_}) {
+    if (r.i >= tz.size() || tz[r.i] != ',') return false;
+    ++r.i;
+    if (r.i < tz.size() && tz[r.i] == 'M') {
+      ++r.i;
+      rule->kind = Rule::kMonthWeekDay;
+      if (!r.number(rule->month) || r.i >= tz.size() || tz[r.i++] != '.' || !r.number(rule->week) || r.i >= tz.size() ||
+          tz[r.i++] != '.' || !r.number(rule->day))
+        return false;
+    } else if (r.i < tz.size() && tz[r.i] == 'J') {
+      ++r.i;
+      rule->kind = Rule::kJulianNoLeap;
+      if (!r.number(rule->day)) return false;
+    } else {
+      rule->kind = Rule::kJulianZero;
+      if (!r.number(rule->day)) return false;
+    }
+    rule->time = 7200;
+    if (r.i < tz.size() && tz[r.i] == '/') {
+      ++r.i;
+      if (!r.time(rule->time)) return false;
+    }
+  }
+  has_footer_ = has_dst_ = r.i == tz.size();
+  return has_footer_;
+}
+
+std::int64_t TimeZone::transition(int year, const Rule& r, std::int32_t offset_before) const {
+  std::int64_t day = 0;
+  if (r.kind == Rule::kMonthWeekDay) {
+    // Day d (0 = Sunday) of week w (5 = the last) of month m.
+    const std::int64_t first = DaysFromCivil(year, static_cast<unsigned>(r.month), 1);
+    const int first_wd = static_cast<int>(((first % 7) + 11) % 7);  // 0 = Sunday; 1970-01-01 was a Thursday
+    day = first + (r.day - first_wd + 7) % 7 + 7 * (r.week - 1);
+    static constexpr int kDaysIn[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const int month_days = r.month == 2 && Leap(year) ? 29 : kDaysIn[r.month - 1];
+    while (day >= first + month_days) day -= 7;
+  } else if (r.kind == Rule::kJulianNoLeap) {
+    day = DaysFromCivil(year, 1, 1) + r.day - 1 + (Leap(year) && r.day >= 60 ? 1 : 0);
+  } else {
+    day = DaysFromCivil(year, 1, 1) + r.day;
+  }
+  return day * 86400 + r.time - offset_before;
+}
 
 TimeZone TimeZone::Utc() {
   TimeZone z;
@@ -70,6 +193,15 @@ Result<TimeZone> TimeZone::Load(std::string_view name, const std::string& zonein
     if (idx >= type_offsets.size()) return unknown();
     z.offsets_.push_back(type_offsets[idx]);
   }
+  // The footer, "\n<POSIX TZ>\n", after the 64-bit block.
+  if (time_size == 8) {
+    std::size_t end = types_at + typecnt * 6 + c[5] + c[2] * 12 + c[1] + c[0];
+    if (end < data.size() && data[end] == '\n') {
+      const auto close = std::find(data.begin() + static_cast<std::ptrdiff_t>(end) + 1, data.end(), '\n');
+      z.parse_footer(std::string_view(reinterpret_cast<const char*>(&data[end + 1]),
+                                      static_cast<std::size_t>(close - data.begin()) - end - 1));
+    }
+  }
   // Before the first transition: the first standard-time type (RFC 8536 §3.2), else type 0.
   z.initial_offset_ = type_offsets[0];
   for (std::size_t i = 0; i < type_offsets.size(); ++i)
@@ -81,6 +213,14 @@ Result<TimeZone> TimeZone::Load(std::string_view name, const std::string& zonein
 }
 
 std::int32_t TimeZone::offset_at(std::int64_t utc) const {
+  if (has_footer_ && (transitions_.empty() || utc >= transitions_.back())) {
+    if (!has_dst_) return std_offset_;
+    const int year = YearOf(utc + std_offset_);
+    const std::int64_t starts = transition(year, start_, std_offset_);
+    const std::int64_t ends = transition(year, end_, dst_offset_);
+    const bool dst = starts < ends ? (utc >= starts && utc < ends) : (utc < ends || utc >= starts);  // south: wraps
+    return dst ? dst_offset_ : std_offset_;
+  }
   auto it = std::upper_bound(transitions_.begin(), transitions_.end(), utc);
   if (it == transitions_.begin()) return initial_offset_;
   return offsets_[static_cast<std::size_t>(it - transitions_.begin()) - 1];

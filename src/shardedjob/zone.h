@@ -2,8 +2,8 @@
 // ShardedJob's spec.timeZone: UTC offsets at an instant, and local wall times back to instants.
 // libstdc++ 12 has no std::chrono::tzdb, hence this small reader.
 //
-// Limit: past a zone's last listed transition (2037 in Debian's files) its last offset holds; the
-// POSIX rule in the file's footer is not evaluated.
+// Past a zone's last listed transition (2037 in Debian's files) the POSIX TZ rule of the file's
+// footer ("CET-1CEST,M3.5.0,M10.5.0/3") gives the offsets, as for any year.
 //
 // Immutable once loaded; thread-safe.
 #pragma once
@@ -37,6 +37,20 @@ class TimeZone {
   std::vector<std::int64_t> transitions_;  // ascending
   std::vector<std::int32_t> offsets_;      // the offset from transitions_[i] on
   std::int32_t initial_offset_ = 0;        // before the first transition
+
+  // The footer's rule: standard and daylight offsets, and when daylight time starts and ends.
+  struct Rule {
+    enum Kind { kMonthWeekDay, kJulianNoLeap, kJulianZero };
+    Kind kind = kMonthWeekDay;
+    int month = 0, week = 0, day = 0;  // Mm.w.d, or the day of Jn / n
+    std::int32_t time = 7200;          // seconds after local midnight
+  };
+  bool has_footer_ = false, has_dst_ = false;
+  std::int32_t std_offset_ = 0, dst_offset_ = 0;
+  Rule start_, end_;
+  bool parse_footer(std::string_view tz);
+  // The instant daylight time starts (ends) in `year`.
+  std::int64_t transition(int year, const Rule& r, std::int32_t offset_before) const;
 };
 
 }  // namespace setpoint::shardedjob
