@@ -7,18 +7,10 @@
 #include <map>
 #include <unordered_map>
 
+#include "setpoint/common/civil.h"
+
 namespace setpoint::accounting {
 namespace {
-
-// Howard Hinnant's days_from_civil.
-std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
 
 // An amount as a key: equal values give equal keys whatever their scale.
 struct AmountKey {
@@ -116,7 +108,7 @@ std::optional<std::int64_t> DayOf(std::string_view s) {
   if (!digits(0, 4, y) || !digits(5, 2, m) || !digits(8, 2, d)) return std::nullopt;
   if (m < 1 || m > 12 || d < 1 || d > 31) return std::nullopt;
   if (s.size() > 10 && s[10] != 'T' && s[10] != 't' && s[10] != ' ') return std::nullopt;
-  return DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
+  return civil::DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
 }
 
 std::string_view MatchRuleName(MatchRule r) {

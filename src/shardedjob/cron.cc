@@ -5,6 +5,8 @@
 #include <charconv>
 #include <vector>
 
+#include "setpoint/common/civil.h"
+
 namespace setpoint::shardedjob {
 namespace {
 
@@ -24,38 +26,9 @@ constexpr std::array<std::string_view, 7> kDays = {"SUN", "MON", "TUE", "WED", "
 
 Status Bad(std::string m) { return Status::BadRequest(std::move(m)); }
 
-// Hinnant's civil_from_days / days_from_civil.
-void CivilFromDays(std::int64_t z, int& y, int& m, int& d) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  y = static_cast<int>(static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2));
-}
-
-std::int64_t DaysFromCivil(int y, int m, int d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * static_cast<unsigned>(m + (m > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(d) - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-int DaysInMonth(int y, int m) {
-  static constexpr int kDaysIn[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return m == 2 && leap ? 29 : kDaysIn[m - 1];
-}
-
 // 1 (Sunday) .. 7 (Saturday), as Quartz numbers days of the week.
 int WeekDay(int y, int m, int d) {
-  const std::int64_t days = DaysFromCivil(y, m, d);
-  return static_cast<int>(((days % 7) + 11) % 7) + 1;  // 1970-01-01 was a Thursday (5)
+  return civil::WeekDay(civil::DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d))) + 1;
 }
 
 std::optional<int> Number(std::string_view s) {
@@ -236,7 +209,7 @@ Result<CronExpression> CronExpression::Parse(std::string_view text) {
 }
 
 bool CronExpression::day_matches(int y, int m, int d) const {
-  const int last = DaysInMonth(y, m);
+  const int last = civil::DaysInMonth(y, m);
   if (!dom_unspecified_) {
     if (last_day_) return d == last - last_day_offset_;
     if (last_weekday_) {
@@ -269,15 +242,14 @@ std::optional<std::int64_t> CronExpression::next_after(std::int64_t after, const
   const std::int64_t start_tod = local - day * 86400;
   const std::int64_t first_day = day;
   for (;;) {
-    int y = 0, m = 0, d = 0;
-    CivilFromDays(day, y, m, d);
+    const auto [y, m, d] = civil::CivilFromDays(day);
     if (y >= 2300) return std::nullopt;
     if (y < 1970 || !years_[y - 1970]) {
-      day = DaysFromCivil(y + 1, 1, 1);
+      day = civil::DaysFromCivil(y + 1, 1, 1);
       continue;
     }
     if (!months_[m]) {
-      day = m == 12 ? DaysFromCivil(y + 1, 1, 1) : DaysFromCivil(y, m + 1, 1);
+      day = m == 12 ? civil::DaysFromCivil(y + 1, 1, 1) : civil::DaysFromCivil(y, static_cast<unsigned>(m + 1), 1);
       continue;
     }
     if (day_matches(y, m, d)) {

@@ -6,6 +6,8 @@
 #include <iterator>
 #include <set>
 
+#include "setpoint/common/civil.h"
+
 namespace setpoint::shardedjob {
 namespace {
 
@@ -23,26 +25,7 @@ bool ValidName(std::string_view name) {
   return true;
 }
 
-std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-int YearOf(std::int64_t utc) {
-  std::int64_t z = (utc >= 0 ? utc : utc - 86399) / 86400 + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  return static_cast<int>(static_cast<std::int64_t>(yoe) + era * 400 + (mp >= 10));
-}
-
-bool Leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+int YearOf(std::int64_t utc) { return civil::CivilFromDays((utc >= 0 ? utc : utc - 86399) / 86400).year; }
 
 // A POSIX TZ string's pieces, read from `s` at `i`.
 struct TzReader {
@@ -133,16 +116,13 @@ std::int64_t TimeZone::transition(int year, const Rule& r, std::int32_t offset_b
   std::int64_t day = 0;
   if (r.kind == Rule::kMonthWeekDay) {
     // Day d (0 = Sunday) of week w (5 = the last) of month m.
-    const std::int64_t first = DaysFromCivil(year, static_cast<unsigned>(r.month), 1);
-    const int first_wd = static_cast<int>(((first % 7) + 11) % 7);  // 0 = Sunday; 1970-01-01 was a Thursday
-    day = first + (r.day - first_wd + 7) % 7 + 7 * (r.week - 1);
-    static constexpr int kDaysIn[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    const int month_days = r.month == 2 && Leap(year) ? 29 : kDaysIn[r.month - 1];
-    while (day >= first + month_days) day -= 7;
+    const std::int64_t first = civil::DaysFromCivil(year, static_cast<unsigned>(r.month), 1);
+    day = first + (r.day - civil::WeekDay(first) + 7) % 7 + 7 * (r.week - 1);
+    while (day >= first + civil::DaysInMonth(year, r.month)) day -= 7;
   } else if (r.kind == Rule::kJulianNoLeap) {
-    day = DaysFromCivil(year, 1, 1) + r.day - 1 + (Leap(year) && r.day >= 60 ? 1 : 0);
+    day = civil::DaysFromCivil(year, 1, 1) + r.day - 1 + (civil::IsLeapYear(year) && r.day >= 60 ? 1 : 0);
   } else {
-    day = DaysFromCivil(year, 1, 1) + r.day;
+    day = civil::DaysFromCivil(year, 1, 1) + r.day;
   }
   return day * 86400 + r.time - offset_before;
 }
