@@ -21,6 +21,23 @@ using runtime::ReconcileResult;
 constexpr std::string_view kReconciliationLabel = "accounting.setpoint.dev/reconciliation";
 constexpr std::string_view kAmountEntered = "accounting.setpoint.dev/amount-entered";
 constexpr std::size_t kUnmatchedListed = 100;
+// Cache indexes, "<namespace>/<value>": transactions by account, journal entries by the
+// transaction and by the payment they record.
+constexpr std::string_view kByAccount = "accounting.setpoint.dev/account";
+constexpr std::string_view kByTransaction = "accounting.setpoint.dev/transaction";
+constexpr std::string_view kByPayment = "accounting.setpoint.dev/payment";
+
+runtime::IndexFunc BySpecField(std::string field) {
+  return [field = std::move(field)](const json::object& o) -> std::vector<std::string> {
+    const json::object* spec = GetObject(o, "spec");
+    const json::object* meta = GetObject(o, "metadata");
+    const std::string_view value = spec ? GetStringOr(*spec, field, "") : "";
+    if (!meta || value.empty()) return {};
+    return {std::string(GetStringOr(*meta, "namespace", "")) + "/" + std::string(value)};
+  };
+}
+
+std::string IndexKey(std::string_view ns, std::string_view value) { return std::string(ns) + "/" + std::string(value); }
 // Held until the transactions a deleted reconciliation was still waiting for are unassigned.
 constexpr std::string_view kUnassignFinalizer = "accounting.setpoint.dev/unassign";
 
@@ -58,7 +75,6 @@ struct Books {
   std::shared_ptr<const BankStatement> statement;
   Views<AccountTransaction> transactions;  // of the account
   Views<ReconciliationMatch> matches;      // of the reconciliation
-  Views<JournalEntry> entries;             // of the namespace
   std::unordered_map<std::string, std::shared_ptr<const AccountTransaction>> by_name;
 };
 
@@ -201,12 +217,22 @@ class Pass {
     const std::string& bank_gl = books_.account ? books_.account->spec.glAccount : std::string();
     std::vector<std::string> posted;
     std::vector<std::shared_ptr<const JournalEntry>> payment_entries, own_entries;
-    for (const auto& e : books_.entries) {
-      if (e->spec.transaction == txn.metadata.name && e->metadata.name != txn.metadata.name + "-clearing")
-        own_entries.push_back(e);
-      else if (txn.spec.payment && !txn.spec.payment->id.empty() && e->spec.payment == txn.spec.payment->id &&
-               e->spec.transaction.empty())
-        payment_entries.push_back(e);
+    const std::string& ns = txn.metadata.namespace_;
+    auto own = ctx_.client.view_index<JournalEntry>(kByTransaction, IndexKey(ns, txn.metadata.name));
+    if (!own) {
+      keep(own.error());
+      return false;
+    }
+    for (auto& e : *own)
+      if (e->metadata.name != txn.metadata.name + "-clearing") own_entries.push_back(std::move(e));
+    if (txn.spec.payment && !txn.spec.payment->id.empty()) {
+      auto paid = ctx_.client.view_index<JournalEntry>(kByPayment, IndexKey(ns, txn.spec.payment->id));
+      if (!paid) {
+        keep(paid.error());
+        return false;
+      }
+      for (auto& e : *paid)
+        if (e->spec.transaction.empty()) payment_entries.push_back(std::move(e));
     }
     const bool by_payment = txn.spec.type != "ADJUSTMENT" && !payment_entries.empty() && !bank_gl.empty();
     bool ok = true;
@@ -340,7 +366,13 @@ std::optional<Decimal> Or(const std::optional<Decimal>& a, const std::optional<D
 BankReconciler::BankReconciler(runtime::Manager& manager, ClockPtr clock)
     : manager_(manager),
       clock_(clock ? std::move(clock) : manager.env()->wall()),
-      reconciliations_(manager.informers().get(types::GvrOf<Reconciliation>())) {}
+      reconciliations_(manager.informers().get(types::GvrOf<Reconciliation>())),
+      transactions_(manager.informers().get(types::GvrOf<AccountTransaction>())),
+      entries_(manager.informers().get(types::GvrOf<JournalEntry>())) {
+  transactions_->add_index(std::string(kByAccount), BySpecField("account"));
+  entries_->add_index(std::string(kByTransaction), BySpecField("transaction"));
+  entries_->add_index(std::string(kByPayment), BySpecField("payment"));
+}
 
 std::vector<runtime::Request> BankReconciler::reconciliations_where(std::string_view ns, std::string_view field,
                                                                     std::string_view value) const {
@@ -382,20 +414,16 @@ ReconcileResult BankReconciler::reconcile(const runtime::Context& ctx, const run
     else if (!Gone(s.error()))
       return ReconcileResult::Retry(s.error());
   }
-  auto txns = ctx.client.view_list<AccountTransaction>(req.ns);
+  auto txns = ctx.client.view_index<AccountTransaction>(kByAccount, IndexKey(req.ns, r.spec.account));
   if (!txns) return ReconcileResult::Retry(txns.error());
-  for (auto& t : *txns)
-    if (t->spec.account == r.spec.account) {
-      books.by_name[t->metadata.name] = t;
-      books.transactions.push_back(std::move(t));
-    }
+  for (auto& t : *txns) {
+    books.by_name[t->metadata.name] = t;
+    books.transactions.push_back(std::move(t));
+  }
   auto matches = ctx.client.view_list<ReconciliationMatch>(req.ns);
   if (!matches) return ReconcileResult::Retry(matches.error());
   for (auto& m : *matches)
     if (m->spec.reconciliation == r.metadata.name) books.matches.push_back(std::move(m));
-  auto entries = ctx.client.view_list<JournalEntry>(req.ns);
-  if (!entries) return ReconcileResult::Retry(entries.error());
-  books.entries = std::move(*entries);
 
   // The statement date: when what is assigned clears by itself.
   std::string statement_date = r.spec.statementDate;
@@ -570,12 +598,11 @@ ReconcileResult BankReconciler::reconcile_account(const runtime::Context& ctx, c
   auto got = ctx.client.view<FinancialAccount>(req);
   if (!got) return Gone(got.error()) ? ReconcileResult::Done() : ReconcileResult::Retry(got.error());
   const FinancialAccount& account = **got;
-  auto txns = ctx.client.view_list<AccountTransaction>(req.ns);
+  auto txns = ctx.client.view_index<AccountTransaction>(kByAccount, IndexKey(req.ns, account.metadata.name));
   if (!txns) return ReconcileResult::Retry(txns.error());
   DecimalSum actual, available;
   std::int64_t count = 0;
   for (const auto& t : *txns) {
-    if (t->spec.account != account.metadata.name) continue;
     ++count;
     if (t->spec.state != "CANCELED") actual.add(t->signed_amount());
     if (t->spec.state == "APPROVED") available.add(t->signed_amount());

@@ -55,6 +55,8 @@ class BankReconciler {
   runtime::Manager& manager_;
   const ClockPtr clock_;
   runtime::SharedInformer reconciliations_;
+  // Held so that their indexes (by account; by transaction and payment) live with the caches.
+  runtime::SharedInformer transactions_, entries_;
   std::mutex mu_;
   std::set<std::string> rounding_reported_;  // GUARDED_BY(mu_): transaction uids
 };
