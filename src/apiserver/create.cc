@@ -46,7 +46,7 @@ store::CachedObjectPtr ApiHandler::dry_run_result(const std::string& key, const 
 void ApiHandler::create_object(const Ctx& ctx, json::object obj, CreateDone done) {
   // A kind whose admission reads other objects (accounting's) reads them from a cache that has
   // applied every write answered before this request: a wait, so a worker's.
-  if (ctx.res->admit && !ctx.progress->lookups_consistent) {
+  if (ctx.res->admit_reads_others && !ctx.progress->lookups_consistent) {
     auto state = std::make_shared<json::object>(std::move(obj));
     return ctx.offload([this, &ctx, state, done = std::move(done)]() mutable {
       wait_consistent();

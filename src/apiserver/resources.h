@@ -84,6 +84,9 @@ struct ResourceInfo {
   bool terminating = false;                    // its CRD is being deleted: no new objects
   KindAdmission admit = nullptr;               // a native kind's own rules (null: none)
   KindDeleteAdmission admit_delete = nullptr;  // and for a delete
+  // `admit` reads other objects: a write first waits for the cache to apply every write answered
+  // before it (on a worker), so that what admission reads is not older than the request.
+  bool admit_reads_others = false;
 
   const VersionInfo* version(std::string_view v) const;
   std::string key_prefix() const;  // "/registry/<group|core>/<resource>/"

@@ -412,8 +412,11 @@ std::vector<ResourceInfoPtr> SetpointResources() {
     if (m->resource == "accounttransactions")
       m->selectable_fields = {"spec.account", "spec.reconciliation", "spec.state", "spec.type"};
     if (m->resource == "reconciliationmatches") m->selectable_fields = {"spec.reconciliation"};
-    if (auto rule = rules.find(m->resource); rule != rules.end() && m->group == "accounting.setpoint.dev")
+    if (auto rule = rules.find(m->resource); rule != rules.end() && m->group == "accounting.setpoint.dev") {
       m->admit = rule->second;
+      // Journal entries and statements are judged on themselves alone.
+      m->admit_reads_others = m->resource != "journalentries" && m->resource != "bankstatements";
+    }
     if (m->group == "accounting.setpoint.dev" &&
         (m->resource == "accounttransactions" || m->resource == "journalentries"))
       m->admit_delete = &AdmitAccountingDelete;

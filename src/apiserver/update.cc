@@ -62,7 +62,7 @@ Status ApiHandler::UpdateError(const ResourceInfo& res, const std::string& name,
 
 void ApiHandler::write_update_async(const Ctx& ctx, store::CachedObjectPtr old, json::object incoming, std::string sub,
                                     UpdateDone done) {
-  if (ctx.res->admit && !ctx.progress->lookups_consistent) {  // as create_object
+  if (ctx.res->admit_reads_others && !ctx.progress->lookups_consistent) {  // as create_object
     auto state = std::make_shared<json::object>(std::move(incoming));
     return ctx.offload([this, &ctx, old, state, sub, done = std::move(done)]() mutable {
       wait_consistent();
