@@ -10,6 +10,7 @@
 #include "apiserver/api_handler.h"
 #include "apiserver/http.h"
 #include "apiserver/resources.h"
+#include "apiserver/setpoint_kinds.h"
 #include "setpoint/common/json.h"
 #include "store/cache/watch_cache.h"
 
@@ -37,33 +38,57 @@ Result<std::pair<std::string, unsigned short>> ParseListenAddress(const std::str
 
 namespace {
 
-// Selectable fields of the built-in kinds that have them.
-bool HasFields(std::string_view key) {
-  return key.starts_with("/registry/core/events/") || key.starts_with("/registry/setpoint.dev/processes/") ||
-         key.starts_with("/registry/core/namespaces/");
-}
-
-void ExtractFields(std::string_view key, const json::object& obj,
-                   std::vector<std::pair<std::string, std::string>>& out) {
-  if (key.rfind("/registry/core/events/", 0) == 0) {
-    if (const json::object* io = GetObject(obj, "involvedObject"))
-      for (const char* f : {"kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath"})
-        out.emplace_back(std::string("involvedObject.") + f, std::string(GetStringOr(*io, f, "")));
-    out.emplace_back("reason", std::string(GetStringOr(obj, "reason", "")));
-    out.emplace_back("type", std::string(GetStringOr(obj, "type", "")));
-    out.emplace_back("reportingComponent", std::string(GetStringOr(obj, "reportingComponent", "")));
-    const json::object* src = GetObject(obj, "source");
-    out.emplace_back("source", std::string(src ? GetStringOr(*src, "component", "") : ""));
-  } else if (key.rfind("/registry/setpoint.dev/processes/", 0) == 0) {
-    const json::object* spec = GetObject(obj, "spec");
-    out.emplace_back("spec.agentName", std::string(spec ? GetStringOr(*spec, "agentName", "") : ""));
-    const json::object* st = GetObject(obj, "status");
-    out.emplace_back("status.phase", std::string(st ? GetStringOr(*st, "phase", "") : ""));
-  } else if (key.rfind("/registry/core/namespaces/", 0) == 0) {
-    const json::object* st = GetObject(obj, "status");
-    out.emplace_back("status.phase", std::string(st ? GetStringOr(*st, "phase", "") : ""));
+// The field selectors the watch cache indexes: the selectable fields (ResourceInfo::
+// selectable_fields, dotted paths into the object) of every natively served kind, by key prefix.
+class SelectableFields {
+ public:
+  SelectableFields() {
+    std::vector<ResourceInfoPtr> kinds = BuiltinResources();
+    for (auto& r : SetpointResources()) kinds.push_back(r);
+    for (const auto& r : kinds)
+      if (!r->selectable_fields.empty())
+        kinds_.push_back({r->key_prefix(), {r->selectable_fields.begin(), r->selectable_fields.end()}});
   }
-}
+
+  bool has_fields(std::string_view key) const { return find(key) != nullptr; }
+
+  void extract(std::string_view key, const json::object& obj,
+               std::vector<std::pair<std::string, std::string>>& out) const {
+    const Kind* kind = find(key);
+    if (!kind) return;
+    for (const auto& field : kind->fields) {
+      // An Event's "source" is its source.component, as upstream's field selector reads it.
+      const std::string_view path = field == "source" ? std::string_view("source.component") : field;
+      out.emplace_back(field, ValueAt(obj, path));
+    }
+  }
+
+ private:
+  struct Kind {
+    std::string prefix;
+    std::vector<std::string> fields;
+  };
+
+  const Kind* find(std::string_view key) const {
+    for (const auto& k : kinds_)
+      if (key.starts_with(k.prefix)) return &k;
+    return nullptr;
+  }
+
+  // The string at a dotted path ("spec.agentName"), or "".
+  static std::string ValueAt(const json::object& obj, std::string_view path) {
+    const json::object* at = &obj;
+    for (;;) {
+      const auto dot = path.find('.');
+      if (dot == std::string_view::npos) return std::string(GetStringOr(*at, path, ""));
+      at = GetObject(*at, path.substr(0, dot));
+      if (!at) return "";
+      path.remove_prefix(dot + 1);
+    }
+  }
+
+  std::vector<Kind> kinds_;
+};
 
 class ServerImpl final : public Server {
  public:
@@ -92,8 +117,12 @@ class ServerImpl final : public Server {
     co.history_max_events = options_.history_max_events;
     co.history_max_age = options_.history_max_age;
     co.watcher_max_pending = std::max<std::size_t>(1, options_.watch_queue_events);
-    co.field_extractor = ExtractFields;
-    co.has_fields = HasFields;
+    auto fields = std::make_shared<const SelectableFields>();
+    co.field_extractor = [fields](std::string_view key, const json::object& obj,
+                                  std::vector<std::pair<std::string, std::string>>& out) {
+      fields->extract(key, obj, out);
+    };
+    co.has_fields = [fields](std::string_view key) { return fields->has_fields(key); };
     co.ingest_delay_knob = seams_.cache_delay_ms;
     auto cache = store::WatchCache::Start(*store_, co);
     if (!cache) return cache.error();

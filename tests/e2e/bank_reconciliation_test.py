@@ -188,6 +188,11 @@ class BankReconciliationTest(ServerTestCase):
         self.refused(self.kubectl("delete", "-n", ns, "accounttransaction", "t-pay"),
                      "AccountingGlReconciliationReconciled")
         self.assertEqual(self.get(ns, "accounttransactions", "t-pay")["spec"]["state"], "APPROVED")
+        # The declared selectable fields select.
+        self.assertEqual(self.k.ok("get", "-n", ns, "accounttransactions", "--field-selector",
+                                   "spec.state=CREATED,spec.account=checking", "-o", "name").split(),
+                         ["accounttransaction.accounting.setpoint.dev/t-late",
+                          "accounttransaction.accounting.setpoint.dev/t-unpaid"])
         # The balances of the account: every transaction, and the cleared ones.
         wait_until(lambda: self.get(ns, "financialaccounts", "checking").get("status", {}).get("actualBalance")
                    == "122.01", TIMEOUT, "actualBalance 10.01 + 100 + 5 + 7")
