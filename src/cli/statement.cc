@@ -9,6 +9,7 @@
 #include "cli/session.h"
 #include "setpoint/api/yaml.h"
 #include "setpoint/common/json.h"
+#include "setpoint/types/accounting_v1alpha1.h"
 
 namespace setpoint::cli {
 
@@ -126,12 +127,14 @@ int AcceptMatches(const CommonOptions& common, const AcceptMatchesOptions& o, st
   Session& s = *session;
   std::vector<std::string> names = o.names;
   if (!o.reconciliation.empty()) {
-    auto list = s.dynamic->list(kMatches, s.ns);
+    client::ListOptions by_reconciliation;
+    by_reconciliation.field_selector = "spec.reconciliation=" + o.reconciliation;
+    auto list = s.dynamic->list(kMatches, s.ns, by_reconciliation);
     if (!list) return Fail(err, list.error());
     for (const auto& item : list->items) {
       const json::object* spec = GetObject(item, "spec");
       const json::object* status = GetObject(item, "status");
-      if (!spec || GetStringOr(*spec, "reconciliation", "") != o.reconciliation) continue;
+      if (!spec) continue;
       const json::value* accepted = spec->if_contains("accepted");
       if (accepted && accepted->is_bool() && accepted->get_bool()) continue;
       const json::value* c = status ? status->if_contains("confidence") : nullptr;
