@@ -560,6 +560,29 @@ class BankReconciliationTest(ServerTestCase):
         self.assertIn("line 2: malformed XML: mismatched tag", err)
         self.assertEqual(self.items(ns, "bankstatements"), [])
 
+    # -- 5. the README's example ----------------------------------------------------------------
+
+    def test_5_the_readme_example_runs_as_written(self):
+        ns = "readme"
+        self.namespace(ns)
+        example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "bank-reconciliation")
+        self.k.ok("apply", "-n", ns, "-f", os.path.join(example, "ledger.yaml"))
+        rc, out, err = self.cli("statement", "import", os.path.join(example, "october.xml"), "--account", "giro",
+                                "--format", "camt053", "-n", ns)
+        self.assertEqual(rc, 0, err)
+        self.apply([obj("Reconciliation", "oct", {"account": "giro", "statement": "stmt-2026-10"})], ns)
+        self.k.ok("wait", "-n", ns, "reconciliation/oct", "--for=jsonpath={.status.proposedMatches}=3", "--timeout=60s")
+        self.assertEqual(self.status(ns, "oct")["unmatched"]["lines"], ["E4"])
+        self.k.ok("apply", "-n", ns, "-f", os.path.join(example, "fee.yaml"))
+        self.k.ok("wait", "-n", ns, "reconciliation/oct", "--for=jsonpath={.status.proposedMatches}=4", "--timeout=60s")
+        rc, out, err = self.cli("match", "accept", "--reconciliation", "oct", "--min-confidence", "0.5", "-n", ns)
+        self.assertEqual((rc, out.count(" accepted")), (0, 4), err)
+        self.k.ok("wait", "-n", ns, "reconciliation/oct", "--for=condition=Balanced", "--timeout=60s")
+        self.k.ok("patch", "-n", ns, "reconciliation", "oct", "--type", "merge", "-p", '{"spec":{"close":true}}')
+        self.k.ok("wait", "-n", ns, "reconciliation/oct", "--for=condition=Reconciled", "--timeout=60s")
+        s = self.status(ns, "oct")
+        self.assertEqual((s["closingBalance"], s["difference"]), ("597.50", "0.00"))
+
 
 if __name__ == "__main__":
     harness.main()
