@@ -276,6 +276,8 @@ AdmissionAttributes ApiHandler::attributes(const Ctx& ctx, const std::string& su
   a.field_validation = ctx.field_validation;
   a.now = clock_->now();
   a.registry = ctx.reg.get();
+  // Only a native kind's own rules look other objects up: other writes skip making the function.
+  if (!ctx.res || (!ctx.res->admit && !ctx.res->admit_delete)) return a;
   a.lookup = [this, reg = ctx.reg](std::string_view group, std::string_view resource, std::string_view ns,
                                    std::string_view name) -> std::optional<json::object> {
     auto res = reg->find(group, resource);
